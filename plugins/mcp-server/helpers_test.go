@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+)
+
+// testHost is a pluginapi.Host for one simulated gateway instance.
+type testHost struct {
+	id     string
+	logger *slog.Logger
+	reg    *prometheus.Registry
+	client *http.Client
+
+	mu sync.Mutex
+	rc redis.UniversalClient
+}
+
+func newTestHost(t testing.TB, id string, rc redis.UniversalClient) *testHost {
+	t.Helper()
+	return &testHost{
+		id:     id,
+		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		reg:    prometheus.NewRegistry(),
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+		rc:     rc,
+	}
+}
+
+func (h *testHost) Logger() *slog.Logger { return h.logger }
+func (h *testHost) Redis() redis.UniversalClient {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rc
+}
+func (h *testHost) HTTPClient() *http.Client          { return h.client }
+func (h *testHost) Metrics() prometheus.Registerer    { return h.reg }
+func (h *testHost) InstanceID() string                { return h.id }
+func (h *testHost) setRedis(rc redis.UniversalClient) { h.mu.Lock(); h.rc = rc; h.mu.Unlock() }
+
+var _ pluginapi.Host = (*testHost)(nil)
+
+// testWriter sends logs to t.Log until the test ends.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// testOptions shortens the instance's timers for tests.
+func testOptions() options {
+	o := defaultOptions()
+	o.heartbeat = 200 * time.Millisecond
+	o.touchEvery = 0
+	o.closeTimeout = 5 * time.Second
+	return o
+}
+
+// gateway is one simulated gateway instance serving one definition.
+type gateway struct {
+	host *testHost
+	inst *instance
+	srv  *httptest.Server
+}
+
+// startGateway compiles def (JSON) and serves it on a new test server.
+func startGateway(t testing.TB, host *testHost, def string, opts options) *gateway {
+	t.Helper()
+	d, err := restmcp.Parse([]byte(def), "application/json")
+	require.NoError(t, err)
+	srv, err := restmcp.Compile(d)
+	require.NoError(t, err)
+	inst, err := newInstance(srv, host, opts)
+	require.NoError(t, err)
+	hs := httptest.NewServer(inst.Handler(http.NotFoundHandler()))
+	g := &gateway{host: host, inst: inst, srv: hs}
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		_ = inst.Close()
+		hs.Close()
+	})
+	return g
+}
+
+func (g *gateway) url(path string) string { return g.srv.URL + path }
+
+// startRedis starts a redis-server for the test and returns a client.
+func startRedis(t testing.TB) (*redistest.Server, redis.UniversalClient) {
+	t.Helper()
+	srv := redistest.Start(t)
+	return srv, srv.Client()
+}
+
+// restBackend is the REST API behind REST-to-MCP tools.
+type restBackend struct {
+	srv   *httptest.Server
+	calls atomic.Int64
+}
+
+func startBackend(t testing.TB) *restBackend {
+	t.Helper()
+	b := &restBackend{}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.calls.Add(1)
+		switch r.URL.Path {
+		case "/weather":
+			if r.Header.Get("X-Api-Key") != "secret" {
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = io.WriteString(w, `{"error":"bad key"}`)
+				return
+			}
+			city := r.URL.Query().Get("city")
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"city": city, "temp": 21.5, "auth": r.Header.Get("Authorization")})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// restDefinition is a REST-to-MCP definition in Higress's format.
+func restDefinition(name, backend string, extra string) string {
+	return fmt.Sprintf(`{
+  "name": %q,
+  "server": {"name": %q, "config": {"apiKey": "secret"}},
+  "tools": [
+    {"name": "get_weather", "description": "Current weather of a city",
+     "args": [{"name": "city", "type": "string", "required": true, "description": "City name"},
+              {"name": "units", "type": "string", "enum": ["metric", "imperial"], "default": "metric"}],
+     "requestTemplate": {"url": %q, "method": "GET", "argsToUrlParam": true,
+                         "headers": [{"key": "X-Api-Key", "value": "{{.config.apiKey}}"}]},
+     "responseTemplate": {"body": "{{.city}}: {{.temp}} C"}},
+    {"name": "echo", "description": "Echo a number",
+     "args": [{"name": "n", "type": "integer", "required": true}],
+     "responseTemplate": {"body": "echo {{.args.n}}"}},
+    {"name": "secret_tool", "description": "Hidden by allowTools",
+     "responseTemplate": {"body": "hidden"}}
+  ],
+  "allowTools": ["get_weather", "echo"]%s
+}`, name, name, backend+"/weather", extra)
+}
+
+// connect opens a Go SDK client session on endpoint with a pre-2026
+// protocol, so that it uses a session.
+func connect(t *testing.T, endpoint string, hc *http.Client, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1.0"}, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.Close() })
+	return cs
+}
+
+// switchingTransport sends the first n requests to one gateway and the rest
+// to another, as a load balancer without affinity would.
+type switchingTransport struct {
+	first  *url.URL
+	then   *url.URL
+	n      int64
+	count  atomic.Int64
+	base   http.RoundTripper
+	onlyTo atomic.Pointer[url.URL]
+}
+
+func (s *switchingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	target := s.then
+	if s.count.Add(1) <= s.n {
+		target = s.first
+	}
+	if p := s.onlyTo.Load(); p != nil {
+		target = p
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Scheme, r2.URL.Host, r2.Host = target.Scheme, target.Host, target.Host
+	return s.base.RoundTrip(r2)
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
+
+func textOf(t *testing.T, res *mcp.CallToolResult) string {
+	t.Helper()
+	require.NotEmpty(t, res.Content)
+	tc, ok := res.Content[0].(*mcp.TextContent)
+	require.True(t, ok, "content is %T", res.Content[0])
+	return tc.Text
+}
+
+// counterValue sums the samples of metric name whose labels match.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				sum += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				sum += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum
+}

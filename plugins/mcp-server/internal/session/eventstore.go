@@ -1,0 +1,166 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
+)
+
+// EventStore is an mcp.EventStore on Redis Streams, so that a client can
+// resume a stream with Last-Event-ID on any instance. Without Redis it keeps
+// events in memory.
+//
+// Event i of a stream is stored with the stream entry id 0-(i+1), so that
+// After is one range query. Streams expire ttl after their last append and
+// keep at most maxLen events.
+//
+// SessionClosed does not remove events from Redis: a session closes on an
+// instance when that instance stops, while the client may resume elsewhere.
+// Call Delete when the session ends for good (HTTP DELETE).
+type EventStore struct {
+	redis  RedisFunc
+	ttl    time.Duration
+	maxLen int64
+	mem    *mcp.MemoryEventStore
+}
+
+// NewEventStore returns an event store whose streams expire ttl after their
+// last event and keep at most maxLen events each.
+func NewEventStore(rf RedisFunc, ttl time.Duration, maxLen int64) *EventStore {
+	return &EventStore{redis: rf, ttl: ttl, maxLen: maxLen, mem: mcp.NewMemoryEventStore(nil)}
+}
+
+func streamKey(sessionID, streamID string) string {
+	if streamID == "" {
+		streamID = "-"
+	}
+	return KeyPrefix + "events:{" + sessionID + "}:" + streamID
+}
+
+func streamSetKey(sessionID string) string { return KeyPrefix + "events:{" + sessionID + "}" }
+
+// Open implements mcp.EventStore. On Redis a stream needs no preparation.
+func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
+	if s.redis() == nil {
+		return s.mem.Open(ctx, sessionID, streamID)
+	}
+	return nil
+}
+
+// Append implements mcp.EventStore.
+func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
+	rc := s.redis()
+	if rc == nil {
+		return s.mem.Append(ctx, sessionID, streamID, data)
+	}
+	key := streamKey(sessionID, streamID)
+	setKey := streamSetKey(sessionID)
+	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{
+			Stream: key,
+			MaxLen: s.maxLen,
+			Approx: true,
+			ID:     "0-*",
+			Values: []any{"d", data},
+		})
+		p.PExpire(ctx, key, s.ttl)
+		p.SAdd(ctx, setKey, key)
+		p.PExpire(ctx, setKey, s.ttl)
+		return nil
+	})
+	if err != nil {
+		return unavailable("append event", err)
+	}
+	return nil
+}
+
+// After implements mcp.EventStore.
+func (s *EventStore) After(ctx context.Context, sessionID, streamID string, index int) iter.Seq2[[]byte, error] {
+	rc := s.redis()
+	if rc == nil {
+		return s.mem.After(ctx, sessionID, streamID, index)
+	}
+	return func(yield func([]byte, error) bool) {
+		key := streamKey(sessionID, streamID)
+		var first, rest *redis.XMessageSliceCmd
+		_, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+			first = p.XRangeN(ctx, key, "-", "+", 1)
+			rest = p.XRange(ctx, key, "(0-"+strconv.Itoa(index+1), "+")
+			return nil
+		})
+		if err != nil {
+			yield(nil, unavailable("read events", err))
+			return
+		}
+		if f := first.Val(); len(f) > 0 {
+			seq, err := entrySeq(f[0].ID)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			// Entry index+1 (sequence index+2) must still be there.
+			if seq > int64(index)+2 {
+				yield(nil, fmt.Errorf("events of session %q stream %q after %d: %w", sessionID, streamID, index, mcp.ErrEventsPurged))
+				return
+			}
+		}
+		for _, m := range rest.Val() {
+			var data []byte
+			switch v := m.Values["d"].(type) {
+			case string:
+				data = []byte(v)
+			case []byte:
+				data = v
+			}
+			if !yield(data, nil) {
+				return
+			}
+		}
+	}
+}
+
+func entrySeq(id string) (int64, error) {
+	_, seq, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, fmt.Errorf("malformed stream entry id %q", id)
+	}
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("malformed stream entry id %q: %w", id, err)
+	}
+	return n, nil
+}
+
+// SessionClosed implements mcp.EventStore. In memory it frees the session's
+// events; on Redis it does nothing (see EventStore).
+func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error {
+	return s.mem.SessionClosed(ctx, sessionID)
+}
+
+// Delete removes every event of a session that ended for good.
+func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
+	_ = s.mem.SessionClosed(ctx, sessionID)
+	rc := s.redis()
+	if rc == nil {
+		return nil
+	}
+	setKey := streamSetKey(sessionID)
+	keys, err := rc.SMembers(ctx, setKey).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable("list event streams", err)
+	}
+	keys = append(keys, setKey)
+	if err := rc.Del(ctx, keys...).Err(); err != nil {
+		return unavailable("delete events", err)
+	}
+	return nil
+}
+
+var _ mcp.EventStore = (*EventStore)(nil)

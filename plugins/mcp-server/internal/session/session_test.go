@@ -1,0 +1,275 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/redistest"
+)
+
+// stores returns the two kinds of backing the package supports.
+func stores(t *testing.T) map[string]RedisFunc {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	return map[string]RedisFunc{
+		"redis":  func() redis.UniversalClient { return rc },
+		"memory": func() redis.UniversalClient { return nil },
+	}
+}
+
+func TestRegistryRoundTripAndExpiry(t *testing.T) {
+	for name, rf := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			reg := NewRegistry(rf, time.Second)
+			_, err := reg.Get(ctx, "missing")
+			require.ErrorIs(t, err, ErrNotFound)
+
+			rec := &Record{
+				ID: "s1", Server: "weather", Transport: TransportStreamable, Owner: "gw-a/1",
+				State: &mcp.ServerSessionState{
+					InitializeParams:          &mcp.InitializeParams{ProtocolVersion: "2025-06-18", ClientInfo: &mcp.Implementation{Name: "c", Version: "1"}},
+					NegotiatedProtocolVersion: "2025-06-18",
+					LogLevel:                  "debug",
+				},
+				Consumer:          "alice",
+				UpstreamSessionID: "up-1",
+				CreatedAt:         time.Now().UTC().Truncate(time.Second),
+			}
+			require.NoError(t, reg.Put(ctx, rec))
+			got, err := reg.Get(ctx, "s1")
+			require.NoError(t, err)
+			require.Equal(t, rec.Consumer, got.Consumer)
+			require.Equal(t, "2025-06-18", got.State.NegotiatedProtocolVersion)
+			require.Equal(t, "c", got.State.InitializeParams.ClientInfo.Name)
+			require.Equal(t, mcp.LoggingLevel("debug"), got.State.LogLevel)
+			require.Equal(t, "up-1", got.UpstreamSessionID)
+
+			require.NoError(t, reg.Update(ctx, "s1", func(r *Record) { r.UpstreamSessionID = "up-2" }))
+			got, err = reg.Get(ctx, "s1")
+			require.NoError(t, err)
+			require.Equal(t, "up-2", got.UpstreamSessionID)
+
+			gone, err := reg.TouchMany(ctx, []string{"s1", "nope"})
+			require.NoError(t, err)
+			require.Equal(t, []string{"nope"}, gone)
+
+			// Without use the record expires.
+			require.Eventually(t, func() bool {
+				_, err := reg.Get(ctx, "s1")
+				return errors.Is(err, ErrNotFound)
+			}, 5*time.Second, 50*time.Millisecond)
+			require.ErrorIs(t, reg.Touch(ctx, "s1"), ErrNotFound)
+
+			require.NoError(t, reg.Put(ctx, rec))
+			require.NoError(t, reg.Delete(ctx, "s1"))
+			_, err = reg.Get(ctx, "s1")
+			require.ErrorIs(t, err, ErrNotFound)
+			ended, err := reg.Ended(ctx, "s1")
+			require.NoError(t, err)
+			require.True(t, ended, "a deleted session is known to have ended")
+			if name == "redis" {
+				ended, err = reg.Ended(ctx, "lost")
+				require.NoError(t, err)
+				require.False(t, ended, "a record Redis lost is not an ended session")
+			}
+		})
+	}
+}
+
+func TestRegistryRedisDownNamesRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	reg := NewRegistry(func() redis.UniversalClient { return rc }, time.Minute)
+	srv.Stop()
+	_, err := reg.Get(context.Background(), "x")
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.Contains(t, err.Error(), "redis")
+	require.Contains(t, err.Error(), "Settings → Redis")
+	require.ErrorIs(t, reg.Put(context.Background(), &Record{ID: "x"}), ErrUnavailable)
+}
+
+func collect(t *testing.T, seq func(func([]byte, error) bool)) ([]string, error) {
+	t.Helper()
+	var out []string
+	var ferr error
+	seq(func(b []byte, err error) bool {
+		if err != nil {
+			ferr = err
+			return false
+		}
+		out = append(out, string(b))
+		return true
+	})
+	return out, ferr
+}
+
+func TestEventStoreReplaysAfterIndex(t *testing.T) {
+	for name, rf := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			es := NewEventStore(rf, time.Minute, 1000)
+			require.NoError(t, es.Open(ctx, "sess", "st"))
+			require.NoError(t, es.Append(ctx, "sess", "st", nil)) // priming event, index 0
+			for i := 1; i <= 4; i++ {
+				require.NoError(t, es.Append(ctx, "sess", "st", fmt.Appendf(nil, "e%d", i)))
+			}
+			got, err := collect(t, es.After(ctx, "sess", "st", 2))
+			require.NoError(t, err)
+			require.Equal(t, []string{"e3", "e4"}, got)
+			got, err = collect(t, es.After(ctx, "sess", "st", 4))
+			require.NoError(t, err)
+			require.Empty(t, got)
+			got, err = collect(t, es.After(ctx, "sess", "st", 0))
+			require.NoError(t, err)
+			require.Equal(t, []string{"e1", "e2", "e3", "e4"}, got)
+
+			// Another store on the same backing (another instance) sees the events.
+			other := NewEventStore(rf, time.Minute, 1000)
+			if name == "redis" {
+				got, err = collect(t, other.After(ctx, "sess", "st", 3))
+				require.NoError(t, err)
+				require.Equal(t, []string{"e4"}, got)
+			}
+
+			// A local close keeps Redis events; Delete removes them.
+			require.NoError(t, es.SessionClosed(ctx, "sess"))
+			if name == "redis" {
+				got, err = collect(t, es.After(ctx, "sess", "st", 3))
+				require.NoError(t, err)
+				require.Equal(t, []string{"e4"}, got)
+			}
+			require.NoError(t, es.Delete(ctx, "sess"))
+			got, _ = collect(t, other.After(ctx, "sess", "st", 0))
+			require.Empty(t, got)
+		})
+	}
+}
+
+func TestEventStoreReportsPurgedEvents(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, time.Minute, 5)
+	ctx := context.Background()
+	// Exact trimming happens in whole macro nodes with "~"; write enough to
+	// trim for sure.
+	for i := range 500 {
+		require.NoError(t, es.Append(ctx, "s", "x", fmt.Appendf(nil, "%d", i)))
+	}
+	_, err := collect(t, es.After(ctx, "s", "x", 0))
+	require.ErrorIs(t, err, mcp.ErrEventsPurged)
+	got, err := collect(t, es.After(ctx, "s", "x", 497))
+	require.NoError(t, err)
+	require.Equal(t, []string{"498", "499"}, got)
+}
+
+func TestHandoffDeliversEachMessageOnceInOrder(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	rf := func() redis.UniversalClient { return rc }
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := NewHandoff(rf, "gw-a/1", logger)
+	b := NewHandoff(rf, "gw-b/1", logger)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var got []string
+	var closed []string
+	wg.Go(func() {
+		a.Run(ctx, func(m Message) {
+			mu.Lock()
+			got = append(got, string(m.Body))
+			mu.Unlock()
+		}, func(id string) {
+			mu.Lock()
+			closed = append(closed, id)
+			mu.Unlock()
+		})
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	require.Eventually(t, a.Subscribed, 5*time.Second, 10*time.Millisecond)
+
+	const n = 500
+	for i := range n {
+		require.NoError(t, b.Send(ctx, a.Owner(), Message{Session: "s", Body: fmt.Appendf(nil, "%d", i)}, time.Second))
+	}
+	require.NoError(t, b.PublishClosed(ctx, "gone"))
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == n && len(closed) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	mu.Lock()
+	for i := range n {
+		require.Equal(t, fmt.Sprint(i), got[i])
+	}
+	require.Equal(t, []string{"gone"}, closed)
+	mu.Unlock()
+
+	// Nobody listens for a stopped owner.
+	err := b.Send(ctx, "gw-c/1", Message{Session: "s", Body: []byte(`1`)}, 50*time.Millisecond)
+	require.ErrorIs(t, err, ErrNoReceiver)
+}
+
+func TestHandoffRecoversAfterRedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	rf := func() redis.UniversalClient { return rc }
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := NewHandoff(rf, "gw-a/1", logger)
+	b := NewHandoff(rf, "gw-b/1", logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	received := make(chan string, 10)
+	wg.Go(func() {
+		a.Run(ctx, func(m Message) { received <- string(m.Body) }, func(string) {})
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	require.Eventually(t, a.Subscribed, 5*time.Second, 10*time.Millisecond)
+
+	srv.Restart()
+	// The sender retries while the owner resubscribes.
+	require.Eventually(t, func() bool {
+		return b.Send(ctx, a.Owner(), Message{Session: "s", Body: []byte(`"after"`)}, 2*time.Second) == nil
+	}, 20*time.Second, 100*time.Millisecond)
+	select {
+	case m := <-received:
+		require.Equal(t, `"after"`, m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message published after the restart never arrived")
+	}
+}
+
+func TestHandoffRunStopsAtOnceWhenCancelled(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	a := NewHandoff(func() redis.UniversalClient { return rc }, "gw-a/1", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		a.Run(ctx, func(Message) {}, func(string) {})
+	}()
+	require.Eventually(t, a.Subscribed, 5*time.Second, 10*time.Millisecond)
+
+	// Run waits for messages in 2 s slices; cancelling must not wait for
+	// the slice to end (each closed instance delayed admin changes by it).
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(time.Second):
+		t.Fatal("Run still listening 1 s after its context ended")
+	}
+	require.False(t, a.Subscribed())
+}

@@ -1,0 +1,194 @@
+package restmcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// MaxResponseBytes bounds the upstream response body Call reads.
+const MaxResponseBytes = 32 << 20
+
+// CallResult is the outcome of a tool call, ready to become an MCP
+// CallToolResult: Text is the text content; Structured, when the tool has
+// an output schema and the upstream answered JSON, is the
+// structuredContent; IsError marks a failed call (upstream status not
+// 2xx, unreachable upstream, failing template) whose Text says why.
+type CallResult struct {
+	Text       string
+	Structured any
+	IsError    bool
+	// Status is the upstream HTTP status, 0 when no response arrived or
+	// the tool sends no request.
+	Status int
+	// ImageData and ImageMIMEType are set instead of Text when the
+	// upstream answered with an image/* body.
+	ImageData     []byte
+	ImageMIMEType string
+}
+
+// Call runs a tool: it renders the request (see Render), sends it with
+// client (http.DefaultClient when nil) and turns the response into a
+// CallResult. Failures the model should see (upstream errors, templates
+// that fail on this response) are results with IsError; the error return
+// is for ErrUnknownTool, ErrInvalidArguments, ErrNotREST and the
+// cancellation of ctx.
+func (s *Server) Call(ctx context.Context, client *http.Client, tool string, args map[string]any, in *http.Request) (*CallResult, error) {
+	t, err := s.lookup(tool)
+	if err != nil {
+		return nil, err
+	}
+	a, err := t.prepareArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if t.direct {
+		text, err := t.response.execute(s.templateData(a), &execEnv{req: in})
+		if err != nil {
+			return errorResult(0, err.Error()), nil
+		}
+		res := &CallResult{Text: text}
+		if t.spec.OutputSchema != nil {
+			res.Structured = structured([]byte(text))
+		}
+		return res, nil
+	}
+	r, err := s.build(t, a, in)
+	if err != nil {
+		return errorResult(0, err.Error()), nil
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	callCtx := ctx
+	if ms := s.def.Server.Timeout; ms > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(callCtx, r.Method, r.URL, strings.NewReader(r.Body))
+	if err != nil {
+		return errorResult(0, fmt.Sprintf("tool %q: build upstream request: %v", tool, err)), nil
+	}
+	if r.Body == "" {
+		req.Body = http.NoBody
+		req.ContentLength = 0
+	}
+	for k, v := range r.Headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return errorResult(0, fmt.Sprintf("upstream %s %s did not answer within %d ms (server.timeout)", r.Method, redactURL(r.URL), s.def.Server.Timeout)), nil
+		}
+		return errorResult(0, fmt.Sprintf("upstream %s %s failed: %v", r.Method, redactURL(r.URL), unwrapURLError(err))), nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
+		}
+		return errorResult(resp.StatusCode, fmt.Sprintf("upstream %s %s: reading the response failed: %v", r.Method, redactURL(r.URL), err)), nil
+	}
+	if len(body) > MaxResponseBytes {
+		return errorResult(resp.StatusCode, fmt.Sprintf("upstream %s %s answered more than %d bytes; narrow the request", r.Method, redactURL(r.URL), MaxResponseBytes)), nil
+	}
+	return s.result(t, a, resp, body), nil
+}
+
+func errorResult(status int, text string) *CallResult {
+	return &CallResult{Text: text, IsError: true, Status: status}
+}
+
+// result turns an upstream response into the tool's result, as Higress
+// does.
+func (s *Server) result(t *compiledTool, args map[string]any, resp *http.Response, body []byte) *CallResult {
+	status := resp.StatusCode
+	if status < 200 || status >= 300 {
+		if t.errorResp != nil {
+			// The raw body lacks _headers, so gjson re-encodes the data.
+			data, _ := s.responseData(body, args)
+			text, err := t.errorResp.execute(errorData(data, resp), &execEnv{})
+			if err != nil {
+				return errorResult(status, err.Error())
+			}
+			if text != "" {
+				return errorResult(status, text)
+			}
+		}
+		return errorResult(status, fmt.Sprintf("upstream returned HTTP %d: %s", status, errorBody(body)))
+	}
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if strings.HasPrefix(mediaType, "image/") {
+		return &CallResult{Status: status, ImageData: body, ImageMIMEType: mediaType}
+	}
+	res := &CallResult{Status: status}
+	rt := &t.def.ResponseTemplate
+	switch {
+	case t.response != nil:
+		data, raw := s.responseData(body, args)
+		text, err := t.response.execute(data, &execEnv{rootRaw: raw})
+		if err != nil {
+			return errorResult(status, err.Error())
+		}
+		res.Text = text
+	case rt.PrependBody != "" || rt.AppendBody != "":
+		res.Text = rt.PrependBody + string(body) + rt.AppendBody
+	default:
+		res.Text = string(body)
+	}
+	if res.Text == "" {
+		res.Text = "success"
+	}
+	if t.spec.OutputSchema != nil {
+		res.Structured = structured(body)
+	}
+	return res
+}
+
+// structured is the structuredContent for a JSON answer: the object
+// itself, or any other JSON value as {"data": value}, since MCP wants an
+// object; nil when the answer is not JSON.
+func structured(body []byte) any {
+	v, err := decodeJSONValue(body)
+	if err != nil {
+		return nil
+	}
+	if _, ok := v.(map[string]any); !ok {
+		v = map[string]any{"data": v}
+	}
+	return v
+}
+
+// maxErrorBody bounds how much of an error response reaches the model.
+const maxErrorBody = 16 << 10
+
+func errorBody(body []byte) string {
+	if len(body) <= maxErrorBody {
+		return string(body)
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", strings.ToValidUTF8(string(body[:maxErrorBody]), ""), len(body)-maxErrorBody)
+}
+
+// redactURL drops the query string, which may carry an API key, from a
+// URL shown in an error.
+func redactURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
+)
+
+// allowToolsHeader narrows the tools a request (or, on the request that
+// creates a session, the whole session) may list and call: a comma-separated
+// list of tool names.
+const allowToolsHeader = "X-Gatehouse-Allow-Tools"
+
+// peerHeader carries the client's address to tool handlers; the front sets
+// it on every request and tools never send it upstream.
+const peerHeader = "X-Gatehouse-Peer-Addr"
+
+// buildServer builds the SDK server of this definition: REST tools as MCP
+// tools, or the forwarding of an mcp-proxy, wrapped in the middleware that
+// records session state, narrows tools and limits calls. sessionID, when
+// set, gives the id of the next session (see rebuild).
+func (in *instance) buildServer(sessionID func() string) (_ *mcp.Server, err error) {
+	opts := &mcp.ServerOptions{Logger: sdkLogger(in.logger), GetSessionID: sessionID}
+	if in.proxy != nil {
+		opts.Capabilities = &mcp.ServerCapabilities{}
+		opts.SubscribeHandler = in.proxy.subscribe
+		opts.UnsubscribeHandler = in.proxy.unsubscribe
+	} else {
+		opts.Capabilities = &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: in.name, Version: pluginVersion}, opts)
+	if in.proxy == nil {
+		defer func() {
+			// AddTool panics on a schema it cannot use.
+			if p := recover(); p != nil {
+				err = fmt.Errorf("register tools of %q: %v", in.name, p)
+			}
+		}()
+		for _, t := range in.rest.Tools() {
+			tool := &mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}
+			if t.OutputSchema != nil {
+				tool.OutputSchema = t.OutputSchema
+			}
+			s.AddTool(tool, in.restToolHandler(t.Name))
+		}
+	}
+	s.AddReceivingMiddleware(in.receive)
+	if in.proxy != nil {
+		s.AddSendingMiddleware(in.proxy.send)
+	}
+	return s, nil
+}
+
+// receive is the receiving middleware: it sees every client message after
+// the SDK decoded it.
+func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		s := sessionFrom(ctx)
+		switch method {
+		case "tools/call":
+			return in.callTool(ctx, s, req, next)
+		case "tools/list":
+			res, err := in.dispatch(ctx, s, method, req, next)
+			if err != nil {
+				return nil, err
+			}
+			if lt, ok := res.(*mcp.ListToolsResult); ok {
+				narrow := in.narrowing(s, req.GetExtra())
+				lt.Tools = slices.DeleteFunc(lt.Tools, func(t *mcp.Tool) bool { return !narrow.allows(t.Name) })
+			}
+			return res, nil
+		}
+		if method == "initialize" && s != nil && s.transport == session.TransportStreamable {
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+				s.bind(ss)
+			}
+		}
+		res, err := in.dispatch(ctx, s, method, req, next)
+		if err != nil || s == nil || s.transport != session.TransportStreamable || isReplay(req) {
+			return res, err
+		}
+		if err := in.recordState(ctx, s, method, req, res); err != nil {
+			return nil, err
+		}
+		if method == "initialize" {
+			// Registered before the answer goes out, so that the client's
+			// next request finds the session.
+			in.addSession(s)
+		}
+		return res, nil
+	}
+}
+
+func (in *instance) dispatch(ctx context.Context, s *localSession, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
+	if in.proxy != nil {
+		return in.proxy.handle(ctx, s, method, req, next)
+	}
+	return next(ctx, method, req)
+}
+
+// recordState keeps the registry's copy of the session state current, so
+// that another instance can rebuild the session.
+func (in *instance) recordState(ctx context.Context, s *localSession, method string, req mcp.Request, res mcp.Result) error {
+	switch method {
+	case "initialize":
+		params, _ := req.GetParams().(*mcp.InitializeParams)
+		ir, _ := res.(*mcp.InitializeResult)
+		if params == nil || ir == nil {
+			return nil
+		}
+		err := s.update(ctx, func(r *session.Record) {
+			r.State = &mcp.ServerSessionState{InitializeParams: params, NegotiatedProtocolVersion: ir.ProtocolVersion}
+		})
+		if err != nil {
+			s.initFailed.Store(true)
+			return &jsonrpc.Error{Code: codeUnavailable, Message: err.Error()}
+		}
+	case "notifications/initialized":
+		_ = s.update(ctx, func(r *session.Record) {
+			if r.State != nil {
+				r.State.InitializedParams = &mcp.InitializedParams{}
+			}
+		})
+	case "logging/setLevel":
+		if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok {
+			_ = s.update(ctx, func(r *session.Record) {
+				if r.State != nil {
+					r.State.LogLevel = p.Level
+				}
+			})
+		}
+	}
+	return nil
+}
+
+// replayHeader marks the messages rebuild replays to the SDK handler.
+// The front removes it from client requests.
+const replayHeader = "X-Gatehouse-Replay"
+
+// isReplay reports whether a message was replayed by rebuild rather than
+// sent by the client now: it has no side effects beyond the SDK's state.
+func isReplay(req mcp.Request) bool {
+	e := req.GetExtra()
+	return e != nil && e.Header != nil && e.Header.Get(replayHeader) != ""
+}
+
+// toolNarrowing is the set of tools the allow-tools headers leave; nil
+// sets mean no narrowing.
+type toolNarrowing struct {
+	in    *instance
+	lists [][]string
+}
+
+func (n toolNarrowing) allows(name string) bool {
+	if n.in.proxy != nil {
+		if !n.in.proxy.allowed(name) {
+			return false
+		}
+	} else if _, ok := n.in.rest.Tool(name); !ok {
+		return false
+	}
+	for _, l := range n.lists {
+		if !slices.Contains(l, name) {
+			return false
+		}
+	}
+	return true
+}
+
+func splitTools(v string) []string {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// narrowing combines the allow-tools header of the session's first
+// request and of this request.
+func (in *instance) narrowing(s *localSession, extra *mcp.RequestExtra) toolNarrowing {
+	n := toolNarrowing{in: in}
+	if s != nil {
+		if v := s.record().AllowTools; v != "" {
+			n.lists = append(n.lists, splitTools(v))
+		}
+	}
+	if extra != nil && extra.Header != nil {
+		if v := extra.Header.Get(allowToolsHeader); v != "" {
+			n.lists = append(n.lists, splitTools(v))
+		}
+	}
+	return n
+}
+
+// callTool checks that the tool may be called, counts the call against the
+// consumer's rate limit, runs it and records metrics.
+func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
+	params, _ := req.GetParams().(*mcp.CallToolParamsRaw)
+	if params == nil {
+		return next(ctx, "tools/call", req)
+	}
+	name := params.Name
+	start := time.Now()
+	if !in.narrowing(s, req.GetExtra()).allows(name) {
+		in.metrics.observeCall(in.name, "unknown", "denied", 0)
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
+	}
+	if in.limiter != nil {
+		consumer := identityFrom(ctx).consumer
+		d, err := in.limiter.Allow(ctx, in.name, consumer)
+		if err != nil {
+			in.noteError(err)
+			in.metrics.observeCall(in.name, name, "error", 0)
+			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: "rate limit counter unavailable: " + err.Error()}
+		}
+		if !d.Allowed {
+			in.metrics.observeCall(in.name, name, "rate_limited", 0)
+			who := consumer
+			if who == "" {
+				who = "anonymous clients"
+			} else {
+				who = "consumer " + who
+			}
+			data, _ := json.Marshal(map[string]any{"retryAfterSeconds": int(d.RetryAfter.Round(time.Second) / time.Second)})
+			return nil, &jsonrpc.Error{
+				Code: codeRateLimited,
+				Message: fmt.Sprintf("rate limit exceeded: %s may make %d tool calls per minute on %q; retry in %s",
+					who, d.Limit, in.name, d.RetryAfter.Round(time.Second)),
+				Data: data,
+			}
+		}
+	}
+	res, err := in.dispatch(ctx, s, "tools/call", req, next)
+	outcome := "ok"
+	switch r, _ := res.(*mcp.CallToolResult); {
+	case err != nil:
+		outcome = "error"
+	case r != nil && r.IsError:
+		outcome = "tool_error"
+	}
+	in.metrics.observeCall(in.name, name, outcome, time.Since(start))
+	return res, err
+}
+
+// incomingRequest rebuilds enough of the client's HTTP request for tool
+// templates and passthrough credentials.
+func (in *instance) incomingRequest(extra *mcp.RequestExtra) *http.Request {
+	r := &http.Request{Method: http.MethodPost, Header: http.Header{}}
+	if extra != nil && extra.Header != nil {
+		r.Header = extra.Header.Clone()
+	}
+	r.RemoteAddr = r.Header.Get(peerHeader)
+	r.Header.Del(peerHeader)
+	if !in.auth.passthrough() {
+		in.auth.stripCredentials(r.Header)
+	}
+	return r
+}
+
+var errNotJSONObject = errors.New("arguments must be a JSON object")

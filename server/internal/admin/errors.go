@@ -1,0 +1,67 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// apiError is the body of every error response (ARCHITECTURE §9). Clients
+// branch on Code, never on Message.
+type apiError struct {
+	Status  int           `json:"-"`
+	Code    string        `json:"code"`
+	Message string        `json:"message"`
+	Details []fieldDetail `json:"details,omitempty"`
+}
+
+type fieldDetail struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func newError(status int, code, message string, details ...fieldDetail) *apiError {
+	return &apiError{Status: status, Code: code, Message: message, Details: details}
+}
+
+// fail writes err as the error body. An *apiError is shown as it is; any
+// other error is a 500 whose text stays in the log with the request id.
+func (s *Server) fail(c *gin.Context, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		s.log.Error("admin request failed", "method", c.Request.Method, "path", c.FullPath(),
+			"request_id", c.GetString(requestIDKey), "error", err)
+		ae = newError(http.StatusInternalServerError, "internal_error",
+			"the server failed to handle the request; see gateway.log for request id "+c.GetString(requestIDKey))
+	}
+	c.AbortWithStatusJSON(ae.Status, gin.H{"error": ae})
+}
+
+// bindJSON decodes the body strictly into v, refusing unknown fields.
+func bindJSON(c *gin.Context, v any) error {
+	dec := newStrictDecoder(c.Request.Body)
+	if err := dec.Decode(v); err != nil {
+		return newError(http.StatusBadRequest, "invalid_body", "the request body is not valid JSON for this endpoint: "+err.Error())
+	}
+	return nil
+}
+
+func logAttrsForStatus(status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status >= 400:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+func contextWithTimeout(c *gin.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), d)
+}

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+)
+
+// pluginHost is the Host given to plugin instances: one per plugin name,
+// sharing the process's HTTP client, Redis client and metrics registry.
+type pluginHost struct {
+	log        *slog.Logger
+	redis      func() redis.UniversalClient
+	client     *http.Client
+	reg        prometheus.Registerer
+	instanceID string
+}
+
+func (h *pluginHost) Logger() *slog.Logger { return h.log }
+
+func (h *pluginHost) Redis() redis.UniversalClient {
+	if h.redis == nil {
+		return nil
+	}
+	return h.redis()
+}
+
+func (h *pluginHost) HTTPClient() *http.Client       { return h.client }
+func (h *pluginHost) Metrics() prometheus.Registerer { return h.reg }
+func (h *pluginHost) InstanceID() string             { return h.instanceID }
+
+// newUpstreamClient is the client plugins call upstream APIs with: one
+// keep-alive pool for the whole process.
+func newUpstreamClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		Timeout: 60 * time.Second,
+	}
+}
+
+// hostFactory returns the Host for each plugin name.
+func hostFactory(log *slog.Logger, redisClient func() redis.UniversalClient, reg prometheus.Registerer, instanceID string) func(string) pluginapi.Host {
+	client := newUpstreamClient()
+	hosts := map[string]*pluginHost{}
+	return func(plugin string) pluginapi.Host {
+		// Called under the control's lock, so the map needs no mutex.
+		h, ok := hosts[plugin]
+		if !ok {
+			h = &pluginHost{log: log.With("component", "plugin", "plugin", plugin), redis: redisClient, client: client, reg: reg, instanceID: instanceID}
+			hosts[plugin] = h
+		}
+		return h
+	}
+}
+
+var _ pluginapi.Host = (*pluginHost)(nil)

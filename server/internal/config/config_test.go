@@ -1,0 +1,71 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestPrecedenceFlagsOverEnvOverFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("gatewayAddr: \":7000\"\nconsoleAddr: \":7001\"\nlogLevel: debug\nshutdownTimeout: 5s\n"), 0o600))
+	s, err := Load([]string{"--config", file, "--gateway-addr", ":9000"},
+		[]string{"GATEHOUSE_GATEWAY_ADDR=:8000", "GATEHOUSE_CONSOLE_ADDR=:8002", "GATEHOUSE_DATA_DIR=/srv/gh"})
+	require.NoError(t, err)
+	require.Equal(t, ":9000", s.GatewayAddr, "a flag wins")
+	require.Equal(t, ":8002", s.ConsoleAddr, "the environment wins over the file")
+	require.Equal(t, "debug", s.LogLevel, "the file wins over the defaults")
+	require.Equal(t, 5*time.Second, s.ShutdownTimeout)
+	require.Equal(t, "/srv/gh/logs/gateway.log", s.LogFile, "the log file follows the data dir")
+	require.Equal(t, "/srv/gh/gatehouse.db", s.Database)
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Load(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, ":8080", s.GatewayAddr)
+	require.Equal(t, ":8001", s.ConsoleAddr)
+	require.Equal(t, "./build/plugins", s.PluginDir)
+	require.Equal(t, 30*time.Second, s.ShutdownTimeout)
+	require.Equal(t, filepath.Join("data", "logs", "gateway.log"), filepath.Clean(s.LogFile))
+}
+
+func TestEveryInvalidValueIsReportedAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("logLevl: debug\nlogMaxSizeMB: big\n"), 0o600))
+	_, err := Load([]string{"--config", file}, []string{
+		"GATEHOUSE_LOG_LEVEL=loud", "GATEHOUSE_LOG_FORMAT=xml", "GATEHOUSE_SHUTDOWN_TIMEOUT=soon",
+		"GATEHOUSE_GATEWAY_ADDR=nope", "GATEHOUSE_ADMIN_USER=admin", "GATEHOUSE_JWT_SECRET=short",
+	})
+	require.Error(t, err)
+	var keys []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *FieldError
+		require.True(t, errors.As(e, &fe), "every problem is a FieldError: %v", e)
+		keys = append(keys, fe.Key)
+	}
+	joined := strings.Join(keys, " | ")
+	for _, want := range []string{"logLevl", "logMaxSizeMB", "GATEHOUSE_LOG_LEVEL", "GATEHOUSE_LOG_FORMAT",
+		"GATEHOUSE_SHUTDOWN_TIMEOUT", "GATEHOUSE_GATEWAY_ADDR", "GATEHOUSE_ADMIN_PASSWORD", "GATEHOUSE_JWT_SECRET"} {
+		require.Contains(t, joined, want)
+	}
+	require.Contains(t, err.Error(), "allowed keys:", "an unknown key lists the allowed ones")
+	require.Contains(t, err.Error(), "use debug, info, warn or error")
+}
+
+func TestSecretsAreNotDescribed(t *testing.T) {
+	s := Defaults()
+	s.AdminPassword, s.JWTSecret = "hunter2-hunter2", strings.Repeat("x", 40)
+	s.Database = "postgres://gh:topsecret@db:5432/gh"
+	for _, e := range s.Describe() {
+		require.NotContains(t, e.Value, "hunter2")
+		require.NotContains(t, e.Value, "xxxx")
+		require.NotContains(t, e.Value, "topsecret")
+	}
+	require.Equal(t, "gh:***@tcp(db)/gh", RedactDSN("gh:pw@tcp(db)/gh"))
+}

@@ -1,0 +1,344 @@
+// Package gateway is the data plane: it compiles a spec.Snapshot into an
+// immutable route table (routes, upstream pools, plugin chains) and serves
+// the gateway listener from the current table, swapping tables atomically
+// when the configuration changes.
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
+)
+
+// Error codes of the responses the gateway writes itself.
+const (
+	CodeRouteNotFound       = "route_not_found"
+	CodeUpstreamUnavailable = "upstream_unavailable"
+	CodeUpstreamTimeout     = "upstream_timeout"
+	CodeGatewayNotReady     = "gateway_not_ready"
+)
+
+// RequestIDHeader carries the request id: kept when the client sends one,
+// generated otherwise, passed to plugins and upstreams and returned to the
+// client.
+const RequestIDHeader = "X-Request-Id"
+
+const unmatchedLabel = "(unmatched)"
+
+// Gateway is the http.Handler of the gateway listener. It serves every
+// request from the table current when the request arrived; Swap replaces
+// the table without disturbing requests in flight. It is safe for
+// concurrent use.
+type Gateway struct {
+	table   atomic.Pointer[Table]
+	logger  *slog.Logger
+	metrics *metrics
+}
+
+// New returns a Gateway without a table: until the first Swap it answers
+// 503 gateway_not_ready. Its metrics are registered on reg (nil: not
+// exported); registering twice on one registry reuses the collectors.
+func New(logger *slog.Logger, reg prometheus.Registerer) *Gateway {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "gateway")
+	return &Gateway{logger: logger, metrics: newMetrics(reg, logger)}
+}
+
+// Swap makes t the table that serves new requests. The previous table is
+// closed (plugin instances, pool references) once the requests in flight
+// on it are done. The Gateway owns t from now on; do not swap one table
+// into two gateways.
+func (g *Gateway) Swap(t *Table) {
+	if t == nil {
+		return
+	}
+	t.metrics = g.metrics
+	t.activate()
+	old := g.table.Swap(t)
+	if old != nil && old != t {
+		old.retire()
+	}
+	g.logger.Info("route table applied", "routes", t.routes, "services", len(t.pools), "plugin_instances", len(t.instances))
+}
+
+// Table returns the table that serves now, or nil before the first Swap.
+// Pass it as CompileOptions.Previous.
+func (g *Gateway) Table() *Table { return g.table.Load() }
+
+// Close stops serving: later requests get 503 gateway_not_ready, and the
+// current table is closed once its requests are done. Call it after the
+// listener has drained, at shutdown.
+// Drain asks every plugin instance and mount of the serving table that
+// holds long-lived streams (pluginapi.Drainer) to end them cleanly. The
+// process calls it when shutdown begins, so that streams do not hold the
+// drain until its timeout; ordinary requests in flight are not touched.
+func (g *Gateway) Drain() {
+	if t := g.table.Load(); t != nil {
+		t.drain()
+	}
+}
+
+func (g *Gateway) Close() {
+	if old := g.table.Swap(nil); old != nil {
+		old.retire()
+	}
+}
+
+// ConnState tracks open client connections for the
+// gatehouse_gateway_active_connections gauge; set it as the gateway
+// listener's http.Server.ConnState.
+func (g *Gateway) ConnState(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		g.metrics.activeConns.Inc()
+	case http.StateHijacked, http.StateClosed:
+		g.metrics.activeConns.Dec()
+	}
+}
+
+// acquire returns the current table with a request counted on it, or nil.
+func (g *Gateway) acquire() *Table {
+	for {
+		t := g.table.Load()
+		if t == nil {
+			return nil
+		}
+		t.refs.Add(1)
+		if !t.retired.Load() {
+			return t
+		}
+		// Retired between the load and the count: let it close and take
+		// the new one.
+		t.done()
+		if g.table.Load() == t {
+			// Closed while still current (Table.Close misused): refuse
+			// rather than spin.
+			return nil
+		}
+	}
+}
+
+// ServeHTTP routes the request through the current table.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get(RequestIDHeader)
+	if id == "" || len(id) > 128 {
+		id = newRequestID()
+		r.Header.Set(RequestIDHeader, id)
+	}
+	w.Header().Set(RequestIDHeader, id)
+
+	t := g.acquire()
+	if t == nil {
+		writeError(w, http.StatusServiceUnavailable, CodeGatewayNotReady,
+			"the gateway has no configuration yet; retry in a moment")
+		g.metrics.observe(unmatchedLabel, http.StatusServiceUnavailable, start)
+		return
+	}
+	defer t.done()
+
+	host := normalizeHost(r.Host)
+	path := r.URL.Path
+	if clean := spec.CleanPath(path); clean != path && strings.HasPrefix(path, "/") {
+		// Route and forward the canonical path, so that "/public/../admin"
+		// cannot slip past the plugins of "/admin".
+		r.URL.Path, r.URL.RawPath, path = clean, "", clean
+	}
+	e := t.router.match(host, path, r.Method, r.Header)
+	if e == nil {
+		writeError(w, http.StatusNotFound, CodeRouteNotFound,
+			fmt.Sprintf("no route matches %s %s on host %q; check the domains, path, methods and headers of your routes", r.Method, path, host))
+		g.metrics.observe(unmatchedLabel, http.StatusNotFound, start)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		// Deferred so that an aborted stream (http.ErrAbortHandler) is
+		// still counted.
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+			if r.Header.Get("Upgrade") != "" {
+				status = http.StatusSwitchingProtocols
+			}
+		}
+		g.metrics.observe(e.target.label, status, start)
+	}()
+	e.target.chainFor(t.domains, host).serve(sw, r)
+}
+
+// proxyErrorHandler answers a failed upstream call with a JSON error.
+func (t *Table) proxyErrorHandler(p *pool) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		id := r.Header.Get(RequestIDHeader)
+		if r.Context().Err() != nil {
+			// The client went away; nobody reads an answer. 499 is
+			// nginx's "client closed request", for metrics and logs.
+			w.WriteHeader(499)
+			t.logger.Debug("client closed request", "service", p.name, "request_id", id)
+			return
+		}
+		var ne net.Error
+		switch {
+		case errors.Is(err, errNoEndpoint):
+			writeError(w, http.StatusServiceUnavailable, CodeUpstreamUnavailable,
+				fmt.Sprintf("service %q has no healthy endpoint; check its endpoints and health check", p.name))
+		case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+			writeError(w, http.StatusGatewayTimeout, CodeUpstreamTimeout,
+				fmt.Sprintf("service %q did not answer within %s; check the upstream or raise the service's timeout", p.name, p.timeout))
+		default:
+			writeError(w, http.StatusBadGateway, CodeUpstreamUnavailable,
+				fmt.Sprintf("service %q could not be reached; see gateway.log for request id %s", p.name, id))
+		}
+		t.logger.Warn("upstream request failed", "service", p.name, "method", r.Method, "path", r.URL.Path,
+			"request_id", id, "error", err.Error())
+	}
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError writes the gateway's own JSON error body.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	a, c := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 8; i++ {
+		b[i] = byte(a >> (8 * i))
+		b[8+i] = byte(c >> (8 * i))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// statusWriter records the status for metrics. Unwrap lets
+// http.ResponseController (used by the reverse proxy for flushing and
+// upgrades) reach the connection's writer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets plugins that assert http.Flusher stream.
+func (s *statusWriter) Flush() {
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// metrics are the gateway's Prometheus collectors.
+type metrics struct {
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	upstreamErrors *prometheus.CounterVec
+	activeConns    prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer, logger *slog.Logger) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_gateway_requests_total",
+			Help: "Requests served by the gateway, by route and status code.",
+		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_gateway_request_duration_seconds",
+			Help:    "Time from request to the end of the response, by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"route"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_gateway_upstream_errors_total",
+			Help: "Failed upstream attempts (connection errors, timeouts, 502/503/504, no healthy endpoint), by service.",
+		}, []string{"service"}),
+		activeConns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_gateway_active_connections",
+			Help: "Open client connections on the gateway listener.",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.requests = register(reg, m.requests, logger)
+	m.duration = register(reg, m.duration, logger)
+	m.upstreamErrors = register(reg, m.upstreamErrors, logger)
+	m.activeConns = register(reg, m.activeConns, logger)
+	return m
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C, logger *slog.Logger) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		logger.Error("register gateway metric", "error", err.Error())
+	}
+	return c
+}
+
+func (m *metrics) observe(route string, status int, start time.Time) {
+	m.requests.WithLabelValues(route, statusLabel(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+// statusLabels holds the label of every status code, so that counting a
+// request does not format one.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
+}
