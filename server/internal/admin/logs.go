@@ -64,6 +64,13 @@ func (s *Server) followLog(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// Fix the starting point before telling the client it is attached, so
+	// a line logged right after the opening comment is not missed.
+	follower, err := logging.StartFollow(s.opts.LogFile, f)
+	if err != nil {
+		s.fail(c, fmt.Errorf("follow %s: %w", s.opts.LogFile, err))
+		return
+	}
 	w := c.Writer
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -81,7 +88,7 @@ func (s *Server) followLog(c *gin.Context) {
 	defer stop()
 	done := make(chan error, 1)
 	go func() {
-		done <- logging.Follow(ctx, s.opts.LogFile, f, func(l logging.Line) {
+		done <- follower.Run(ctx, func(l logging.Line) {
 			select {
 			case lines <- l:
 			case <-ctx.Done():

@@ -21,26 +21,46 @@ const followBlockSize = 64 << 10
 // Follow calls fn, in order, for each complete line that passes f and is
 // appended to the log at path after Follow starts, until ctx is done; it then
 // returns nil. A line being written when Follow starts is delivered whole.
-//
-// Follow polls the file. It survives rotation: when path is renamed away it
-// finishes the old file, then continues with the files that followed it
-// (path.N-1 … path.1, path) from their start, so every line is delivered
-// exactly once, unless rotation dropped a file before Follow got to it; then
-// Follow goes on with the oldest file left. A file truncated in place is read
-// again from its start. A path that does not exist yet is waited for and then
-// read from its start. fn runs on Follow's goroutine, so a slow fn slows
-// reading. Follow returns an error only for an invalid filter or a file it
-// cannot read.
+// It is StartFollow followed by Run.
 func Follow(ctx context.Context, path string, f Filter, fn func(Line)) error {
-	m, err := newMatcher(f)
+	fl, err := StartFollow(path, f)
 	if err != nil {
 		return err
 	}
-	fl := &follower{path: path, m: m, fn: fn, buf: make([]byte, followBlockSize)}
-	defer fl.close()
-	if err := fl.start(); err != nil {
-		return err
+	return fl.Run(ctx, fn)
+}
+
+// StartFollow fixes where following the log at path begins: lines appended
+// after StartFollow returns are delivered by Run. Callers that tell a client
+// "attached" do so after StartFollow, so no line written in between is lost.
+//
+// Following polls the file. It survives rotation: when path is renamed away it
+// finishes the old file, then continues with the files that followed it
+// (path.N-1 … path.1, path) from their start, so every line is delivered
+// exactly once, unless rotation dropped a file before Run got to it; then
+// Run goes on with the oldest file left. A file truncated in place is read
+// again from its start. A path that does not exist yet is waited for and then
+// read from its start. StartFollow returns an error only for an invalid
+// filter or a file it cannot read.
+func StartFollow(path string, f Filter) (*Follower, error) {
+	m, err := newMatcher(f)
+	if err != nil {
+		return nil, err
 	}
+	fl := &Follower{path: path, m: m, buf: make([]byte, followBlockSize)}
+	if err := fl.start(); err != nil {
+		fl.close()
+		return nil, err
+	}
+	return fl, nil
+}
+
+// Run calls fn, in order and on Run's goroutine, for each complete line that
+// passes the filter, until ctx is done; it then returns nil. A slow fn slows
+// reading. Run may be called once.
+func (fl *Follower) Run(ctx context.Context, fn func(Line)) error {
+	fl.fn = fn
+	defer fl.close()
 	ticker := time.NewTicker(followPollInterval)
 	defer ticker.Stop()
 	for {
@@ -55,8 +75,8 @@ func Follow(ctx context.Context, path string, f Filter, fn func(Line)) error {
 	}
 }
 
-// follower is the state of one Follow call: the file being read and how far.
-type follower struct {
+// Follower is the state of one following of the log: the file being read and how far.
+type Follower struct {
 	path string
 	m    *matcher
 	fn   func(Line)
@@ -80,7 +100,7 @@ type follower struct {
 
 // start opens path if it exists and positions at the start of the last
 // incomplete line, or at the end.
-func (fl *follower) start() error {
+func (fl *Follower) start() error {
 	ok, err := fl.open(fl.path)
 	if err != nil || !ok {
 		return err
@@ -104,7 +124,7 @@ func (fl *follower) start() error {
 
 // open opens name as the file to read from its start. It reports false when
 // name does not exist.
-func (fl *follower) open(name string) (bool, error) {
+func (fl *Follower) open(name string) (bool, error) {
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -122,7 +142,7 @@ func (fl *follower) open(name string) (bool, error) {
 	return true, nil
 }
 
-func (fl *follower) close() {
+func (fl *Follower) close() {
 	if fl.f != nil {
 		_ = fl.f.Close()
 		fl.f = nil
@@ -131,7 +151,7 @@ func (fl *follower) close() {
 
 // poll delivers what was appended since the last poll, following rotations
 // until it reads the file now at path.
-func (fl *follower) poll(ctx context.Context) error {
+func (fl *Follower) poll(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if fl.f == nil {
 			var ok bool
@@ -176,7 +196,7 @@ func (fl *follower) poll(ctx context.Context) error {
 // drain reads the open file from fl.off to its end and delivers the complete
 // lines. A file that shrank below fl.off was truncated and is read again from
 // its start.
-func (fl *follower) drain(ctx context.Context) error {
+func (fl *Follower) drain(ctx context.Context) error {
 	info, err := fl.f.Stat()
 	if err != nil {
 		return fmt.Errorf("follow log %q: %w", fl.path, err)
@@ -199,7 +219,7 @@ func (fl *follower) drain(ctx context.Context) error {
 }
 
 // consume splits b into lines, joining the first with what is pending.
-func (fl *follower) consume(b []byte) {
+func (fl *Follower) consume(b []byte) {
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -224,7 +244,7 @@ func (fl *follower) consume(b []byte) {
 	}
 }
 
-func (fl *follower) emit(b []byte) {
+func (fl *Follower) emit(b []byte) {
 	if l, ok := fl.m.match(b); ok {
 		fl.fn(l)
 	}
@@ -236,7 +256,7 @@ func (fl *follower) emit(b []byte) {
 // i = 1). If the old file has been dropped, every backup left is newer than
 // it and the oldest of them is opened. It reports false when it should be
 // tried again at the next poll because a rotation is still renaming files.
-func (fl *follower) openSuccessor() (bool, error) {
+func (fl *Follower) openSuccessor() (bool, error) {
 	for attempt := range successorAttempts {
 		if attempt > 0 {
 			// Let a rotation in this process finish its renames.

@@ -217,12 +217,12 @@ func TestFollowRejectsBadLevel(t *testing.T) {
 // The tests below drive one follower poll by poll, which makes the moment
 // of each rotation relative to the reads exact.
 
-func newPolledFollower(t *testing.T, path string) (*follower, *collector) {
+func newPolledFollower(t *testing.T, path string) (*Follower, *collector) {
 	t.Helper()
 	m, err := newMatcher(Filter{})
 	require.NoError(t, err)
 	c := &collector{}
-	fl := &follower{path: path, m: m, fn: c.add, buf: make([]byte, 4<<10)}
+	fl := &Follower{path: path, m: m, fn: c.add, buf: make([]byte, 4<<10)}
 	t.Cleanup(fl.close)
 	require.NoError(t, fl.start())
 	return fl, c
@@ -233,7 +233,7 @@ func TestFollowerPollScenarios(t *testing.T) {
 		t    *testing.T
 		path string
 		log  func(msg string)
-		fl   *follower
+		fl   *Follower
 		poll func()
 	}
 	tests := []struct {
@@ -326,4 +326,23 @@ func TestFollowerCutsOverlongLine(t *testing.T) {
 	require.Len(t, c.lines, 2)
 	require.Equal(t, long[:maxLineBytes], c.lines[0].Text)
 	require.Equal(t, "msg=next", c.lines[1].Text)
+}
+
+// A client is told it is attached once StartFollow returns; a line written
+// at that moment, before Run's first poll, must still reach it.
+func TestStartFollowFixesTheStartBeforeRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway.log")
+	appendFile(t, path, "time=t level=INFO msg=old\n")
+	fl, err := StartFollow(path, Filter{})
+	require.NoError(t, err)
+	appendFile(t, path, "time=t level=INFO msg=right-after-attach\n")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collector{}
+	done := make(chan error, 1)
+	go func() { done <- fl.Run(ctx, c.add) }()
+	waitMsg(t, c, "right-after-attach")
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, []string{"right-after-attach"}, c.msgs(), "the line before StartFollow is not repeated")
 }
