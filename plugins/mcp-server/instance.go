@@ -38,6 +38,10 @@ type options struct {
 	heartbeat time.Duration
 	// touchEvery throttles registry refreshes on use.
 	touchEvery time.Duration
+	// registryCheck is how often an instance checks that Redis still has
+	// the session records it holds; when Redis lost them (restarted
+	// without its data, flushed), the instance writes them back.
+	registryCheck time.Duration
 	// handoffWait is how long a legacy message waits for the owner of the
 	// stream to be subscribed.
 	handoffWait time.Duration
@@ -51,14 +55,15 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		maxBodyBytes: 4 << 20,
-		sessionTTL:   30 * time.Minute,
-		maxEvents:    1000,
-		idleTimeout:  10 * time.Minute,
-		heartbeat:    15 * time.Second,
-		touchEvery:   30 * time.Second,
-		handoffWait:  time.Second,
-		closeTimeout: 30 * time.Second,
+		maxBodyBytes:  4 << 20,
+		sessionTTL:    30 * time.Minute,
+		maxEvents:     1000,
+		idleTimeout:   10 * time.Minute,
+		heartbeat:     15 * time.Second,
+		touchEvery:    30 * time.Second,
+		registryCheck: time.Second,
+		handoffWait:   time.Second,
+		closeTimeout:  30 * time.Second,
 	}
 }
 
@@ -94,6 +99,10 @@ type instance struct {
 	sessions map[string]*localSession
 	building map[string]*rebuild
 	closing  map[string]chan struct{} // sessions being closed, by id
+
+	// restoreNow asks watchRegistry to write back every record held here
+	// (a record was found missing).
+	restoreNow chan struct{}
 
 	lastErrMu sync.Mutex
 	lastErr   string
@@ -135,6 +144,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 		sessions:    make(map[string]*localSession),
 		building:    make(map[string]*rebuild),
 		closing:     make(map[string]chan struct{}),
+		restoreNow:  make(chan struct{}, 1),
 		ctx:         ctx,
 		cancel:      cancel,
 	}
@@ -184,6 +194,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 
 	in.wg.Go(func() { in.handoff.Run(in.ctx, in.receiveHandoff, in.sessionEndedElsewhere) })
 	in.wg.Go(in.housekeeping)
+	in.wg.Go(in.watchRegistry)
 	return in, nil
 }
 
@@ -381,6 +392,80 @@ func (in *instance) housekeeping() {
 	}
 }
 
+// aliveTTL is how long the registry remembers that an instance checked
+// it (see session.Registry.MarkAlive): long enough that a slow check is
+// not taken for lost data; a false alarm only costs a restore that writes
+// nothing.
+func (in *instance) aliveTTL() time.Duration {
+	return max(30*time.Second, 10*in.opts.registryCheck)
+}
+
+// watchRegistry writes the records of the sessions held here back to the
+// registry as soon as Redis is found to have lost them: it restarted
+// without its data, was flushed, or the configured Redis changed. Without
+// this another instance would answer 404 for those sessions until the
+// next heartbeat or touch rewrote each record.
+func (in *instance) watchRegistry() {
+	t := time.NewTicker(in.opts.registryCheck)
+	defer t.Stop()
+	pending := false // a restore failed: retry on the next check
+	for {
+		force := false
+		select {
+		case <-in.ctx.Done():
+			return
+		case <-t.C:
+		case <-in.restoreNow:
+			force = true
+		}
+		if !in.registry.Shared() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+		lost, err := in.registry.MarkAlive(ctx, in.owner, in.aliveTTL())
+		if err == nil && (lost || force || pending) {
+			err = in.restoreRecords(ctx)
+			pending = err != nil
+		}
+		cancel()
+		if err != nil {
+			// Noted for health; requests report Redis errors themselves.
+			in.noteError(err)
+		}
+	}
+}
+
+// restoreRecords writes back the registry records of the sessions held
+// here that the registry lost.
+func (in *instance) restoreRecords(ctx context.Context) error {
+	in.mu.Lock()
+	recs := make([]*session.Record, 0, len(in.sessions))
+	for _, s := range in.sessions {
+		rec := s.record()
+		if rec.ID == "" {
+			continue
+		}
+		recs = append(recs, &rec)
+	}
+	in.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	n, err := in.registry.Restore(ctx, recs)
+	if n > 0 {
+		in.logger.Info("session records restored in the registry after Redis lost them", "sessions", n)
+	}
+	return err
+}
+
+// restoreSoon asks watchRegistry to restore every record held here now.
+func (in *instance) restoreSoon() {
+	select {
+	case in.restoreNow <- struct{}{}:
+	default:
+	}
+}
+
 // sessionEndedElsewhere drops the local copy of a session that another
 // instance ended (DELETE) or that expired.
 func (in *instance) sessionEndedElsewhere(id string) {
@@ -558,6 +643,8 @@ func (s *localSession) heal(ctx context.Context) error {
 		return nil // noted by update; the session still works here
 	}
 	s.in.logger.Info("session record restored in the registry", "session_id", s.id)
+	// Redis lost one record: it lost the others held here too.
+	s.in.restoreSoon()
 	return nil
 }
 

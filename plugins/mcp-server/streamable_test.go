@@ -366,6 +366,50 @@ func TestRedisRestartedMidSession(t *testing.T) {
 	require.Equal(t, "echo 3", textOf(t, res))
 }
 
+func TestSessionRecordsComeBackAtOnceWhenRedisLosesThem(t *testing.T) {
+	backend := startBackend(t)
+	def := restDefinition("weather", backend.srv.URL, "")
+	for _, loss := range []string{"flushall", "restart"} {
+		t.Run(loss, func(t *testing.T) {
+			rs, rc := startRedis(t)
+			// Production timers: the heartbeat and the touch would restore
+			// the record only 15 s and 30 s later.
+			o := testOptions()
+			o.heartbeat = 15 * time.Second
+			o.touchEvery = 30 * time.Second
+			a := startGateway(t, newTestHost(t, "gw-a", rc), def, o)
+			b := startGateway(t, newTestHost(t, "gw-b", rc), def, o)
+			c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+			ctx := context.Background()
+			// No standalone stream: only A holds the session.
+			cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: a.url("/mcp-servers/weather"), DisableStandaloneSSE: true},
+				&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = cs.Close() })
+			_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"n": 1}})
+			require.NoError(t, err)
+			require.Equal(t, 0, b.inst.ActiveSessions()["streamable"])
+
+			if loss == "flushall" {
+				rs.FlushAll()
+			} else {
+				rs.Restart()
+			}
+			// A load balancer now sends the client to B, which must find the
+			// session well before A's next heartbeat.
+			var body string
+			require.Eventually(t, func() bool {
+				var status int
+				status, body = rawPOST(t, b.url("/mcp-servers/weather"), cs.ID(),
+					`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"n":5}}}`)
+				return status == http.StatusOK
+			}, 5*time.Second, 50*time.Millisecond, "B does not find the session held by A")
+			require.Contains(t, body, "echo 5")
+			require.Equal(t, 1.0, counterValue(t, b.host.reg, "gatehouse_mcp_session_rebuilds_total", nil))
+		})
+	}
+}
+
 func TestIdleLocalCopyIsClosedAndRebuiltOnUse(t *testing.T) {
 	backend := startBackend(t)
 	_, rc := startRedis(t)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -237,6 +238,81 @@ func (r *Registry) TouchMany(ctx context.Context, ids []string) (gone []string, 
 		}
 	}
 	return gone, nil
+}
+
+func ownerKey(owner string) string { return KeyPrefix + "owner:{" + owner + "}" }
+
+// MarkAlive records, for ttl, that owner holds sessions, and reports
+// whether that record was missing: Redis lost its data (it restarted
+// without persistence, was flushed or evicted keys) or is another Redis
+// than before. The first call of an owner reports true as well. Without
+// Redis nothing can be lost: it reports false.
+func (r *Registry) MarkAlive(ctx context.Context, owner string, ttl time.Duration) (lost bool, err error) {
+	rc := r.redis()
+	if rc == nil {
+		return false, nil
+	}
+	key := ownerKey(owner)
+	var set *redis.BoolCmd
+	_, err = rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.SetNX(ctx, key, "1", ttl)
+		p.PExpire(ctx, key, ttl)
+		return nil
+	})
+	if err != nil {
+		return false, unavailable("mark instance alive", err)
+	}
+	return set.Val(), nil
+}
+
+// restoreBatch bounds the records Restore writes in one round trip.
+const restoreBatch = 256
+
+// Restore writes each of recs whose record the registry lost, with a full
+// time to live, and leaves alone the records it still has (another
+// instance may have written a newer one). It returns how many it wrote.
+func (r *Registry) Restore(ctx context.Context, recs []*Record) (int, error) {
+	rc := r.redis()
+	if rc == nil {
+		n := 0
+		for _, rec := range recs {
+			if _, err := r.Get(ctx, rec.ID); !errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err := r.Put(ctx, rec); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	}
+	n := 0
+	for batch := range slices.Chunk(recs, restoreBatch) {
+		data := make([][]byte, len(batch))
+		for i, rec := range batch {
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return n, fmt.Errorf("encode session %q: %w", rec.ID, err)
+			}
+			data[i] = b
+		}
+		cmds := make([]*redis.BoolCmd, len(batch))
+		_, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, rec := range batch {
+				cmds[i] = p.SetNX(ctx, recordKey(rec.ID), data[i], r.ttl)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, unavailable("restore sessions", err)
+		}
+		for _, c := range cmds {
+			if c.Val() {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 func endedKey(id string) string { return KeyPrefix + "session:{" + id + "}:ended" }

@@ -87,6 +87,44 @@ func TestRegistryRoundTripAndExpiry(t *testing.T) {
 	}
 }
 
+func TestRegistryNoticesLostDataAndRestoresOnlyWhatIsMissing(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	reg := NewRegistry(func() redis.UniversalClient { return rc }, time.Minute)
+	ctx := context.Background()
+
+	lost, err := reg.MarkAlive(ctx, "gw-a/1", time.Minute)
+	require.NoError(t, err)
+	require.True(t, lost, "nothing was recorded before the first check")
+	lost, err = reg.MarkAlive(ctx, "gw-a/1", time.Minute)
+	require.NoError(t, err)
+	require.False(t, lost)
+
+	held := []*Record{{ID: "s1", Server: "w", UpstreamSessionID: "up-old"}, {ID: "s2", Server: "w"}}
+	for _, r := range held {
+		require.NoError(t, reg.Put(ctx, r))
+	}
+	srv.FlushAll()
+	lost, err = reg.MarkAlive(ctx, "gw-a/1", time.Minute)
+	require.NoError(t, err)
+	require.True(t, lost, "a flushed Redis is noticed")
+
+	// Another instance wrote s1 again meanwhile, with a newer upstream
+	// session: restoring must not take it back.
+	require.NoError(t, reg.Put(ctx, &Record{ID: "s1", Server: "w", UpstreamSessionID: "up-new"}))
+	n, err := reg.Restore(ctx, held)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got, err := reg.Get(ctx, "s1")
+	require.NoError(t, err)
+	require.Equal(t, "up-new", got.UpstreamSessionID)
+	_, err = reg.Get(ctx, "s2")
+	require.NoError(t, err, "the lost record is back")
+	ttl, err := rc.TTL(ctx, recordKey("s2")).Result()
+	require.NoError(t, err)
+	require.Greater(t, ttl, time.Duration(0), "a restored record still expires")
+}
+
 func TestRegistryRedisDownNamesRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := srv.Client()
