@@ -36,6 +36,7 @@ var errNoEndpoint = errors.New("no healthy endpoint")
 // change. It is closed when the last pool releases it.
 type sharedTransport struct {
 	t       *http.Transport
+	h1      *h1Transport // plain-http requests that h1Eligible accepts
 	timeout time.Duration
 	mu      sync.Mutex
 	refs    int
@@ -46,6 +47,7 @@ func newTransport(timeout time.Duration) *sharedTransport {
 	return &sharedTransport{
 		timeout: timeout,
 		refs:    1,
+		h1:      newH1Transport(dial.DialContext, timeout),
 		t: &http.Transport{
 			// Upstream calls ignore HTTP_PROXY: a gateway talks to its
 			// services directly, like nginx.
@@ -84,6 +86,7 @@ func (s *sharedTransport) release() {
 	s.mu.Unlock()
 	if last {
 		s.t.CloseIdleConnections()
+		s.h1.closeIdle(true)
 	}
 }
 
@@ -92,6 +95,7 @@ type endpoint struct {
 	raw      string
 	scheme   string
 	host     string
+	dialAddr string // host with the scheme's default port when it has none
 	basePath string // without trailing '/', "" for none
 	weight   int
 
@@ -162,6 +166,7 @@ func newPool(s spec.Service, st *sharedTransport, logger *slog.Logger) (*pool, e
 			raw:      e.URL,
 			scheme:   u.Scheme,
 			host:     u.Host,
+			dialAddr: dialAddr(u),
 			basePath: strings.TrimRight(u.Path, "/"),
 			weight:   e.EffectiveWeight(),
 		})
@@ -171,6 +176,19 @@ func newPool(s spec.Service, st *sharedTransport, logger *slog.Logger) (*pool, e
 		p.ring = buildRing(p.endpoints)
 	}
 	return p, nil
+}
+
+// dialAddr is u's host:port, with the scheme's default port when u has
+// none.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func orDefault(s, def string) string {
@@ -513,7 +531,13 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		if tracking {
 			ep.inflight.Add(1)
 		}
-		resp, err := p.transport.t.RoundTrip(out)
+		var resp *http.Response
+		var err error
+		if h1Eligible(out) {
+			resp, err = p.transport.h1.roundTrip(out, ep.dialAddr)
+		} else {
+			resp, err = p.transport.t.RoundTrip(out)
+		}
 		failed := err != nil
 		if err == nil {
 			switch resp.StatusCode {

@@ -1,0 +1,340 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// h1Transport is the upstream client for plain-http endpoints: HTTP/1.1 over
+// a keep-alive pool, with the whole exchange on the caller's goroutine.
+//
+// net/http's Transport hands every request to a writer goroutine and every
+// response to a reader goroutine of the connection; for a proxy that is two
+// goroutine hand-offs per request on top of the client side's own work, and
+// the largest cost left in the proxy benchmark. h1Transport writes the
+// request and reads the response itself, and returns the connection to the
+// pool when the response body has been read to its end.
+//
+// It takes only what it can do safely in that shape (h1Eligible): no TLS, no
+// upgrade, no Expect: 100-continue, and a request body of known, small size
+// (so that writing it cannot stall while the upstream answers early). The
+// service's http.Transport serves everything else.
+type h1Transport struct {
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	headerTimeout time.Duration // 0: none
+	idleTimeout   time.Duration
+	maxIdle       int // per address
+
+	mu     sync.Mutex
+	idle   map[string][]*h1Conn // by dial address, oldest first
+	closed bool
+}
+
+// h1MaxBody is the largest request body h1Transport sends; it fits the
+// socket buffers, so a write never waits for the upstream to read.
+const h1MaxBody = 64 << 10
+
+func newH1Transport(dial func(ctx context.Context, network, addr string) (net.Conn, error), headerTimeout time.Duration) *h1Transport {
+	return &h1Transport{
+		dial:          dial,
+		headerTimeout: headerTimeout,
+		idleTimeout:   90 * time.Second,
+		maxIdle:       1024,
+		idle:          make(map[string][]*h1Conn),
+	}
+}
+
+// h1Eligible reports whether h1Transport may send req.
+func h1Eligible(req *http.Request) bool {
+	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" {
+		return false
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
+	return req.ContentLength > 0 && req.ContentLength <= h1MaxBody
+}
+
+// h1Conn is one upstream connection.
+type h1Conn struct {
+	addr   string // the dial address: the pool's key
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt time.Time
+}
+
+// errStale marks a failure on a kept-alive connection before any byte of
+// the answer arrived: the upstream had most likely closed it while idle.
+type errStale struct{ err error }
+
+func (e *errStale) Error() string { return e.err.Error() }
+func (e *errStale) Unwrap() error { return e.err }
+
+// roundTrip sends req to addr (host:port) and returns the response. The
+// response body must be read to its end or closed.
+func (t *h1Transport) roundTrip(req *http.Request, addr string) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		c, reused, err := t.get(req.Context(), addr)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.exchange(c, req)
+		var stale *errStale
+		if err == nil || !errors.As(err, &stale) {
+			return resp, err
+		}
+		// Like net/http: try once more on a new connection when sending
+		// the request again is safe.
+		if !reused || attempt > 0 || req.Context().Err() != nil || !replayable(req) {
+			return nil, stale.err
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, stale.err
+			}
+			r := *req
+			r.Body = body
+			req = &r
+		}
+	}
+}
+
+// replayable reports whether req may be sent again after a kept-alive
+// connection failed before answering: the upstream may have acted on it,
+// so only methods that are safe to repeat, with a body that can be read
+// again.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		if req.Header.Get("Idempotency-Key") == "" && req.Header.Get("X-Idempotency-Key") == "" {
+			return false
+		}
+	}
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// exchange writes req on c and reads the answer's header.
+func (t *h1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if t.headerTimeout > 0 {
+		_ = c.conn.SetDeadline(time.Now().Add(t.headerTimeout))
+	}
+	// Cancelling the request (the client went away, a plugin's deadline)
+	// fails any read or write in progress.
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+
+	err := req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		return fail(&errStale{fmt.Errorf("write request: %w", err)})
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return fail(&errStale{fmt.Errorf("read response: %w", err)})
+	}
+	var resp *http.Response
+	for {
+		resp, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			return fail(fmt.Errorf("read response: %w", err))
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		// 1xx informational answers (103 Early Hints) go to the client
+		// through the reverse proxy's trace; 100 Continue is dropped.
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// Never asked for (upgrades take the http.Transport path).
+		return fail(errors.New("read response: unexpected 101 Switching Protocols"))
+	}
+	if t.headerTimeout > 0 {
+		// The timeout covers the wait for the header; the body may take
+		// as long as it streams.
+		_ = c.conn.SetDeadline(time.Time{})
+		if ctx.Err() != nil {
+			// Cancelled while the deadline was being cleared.
+			return fail(ctx.Err())
+		}
+	}
+	b := &h1Body{t: t, c: c, rc: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
+	if resp.Body == http.NoBody {
+		b.finish(true)
+		return resp, nil
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// h1Body is a response body that returns its connection to the pool when
+// read to the end, and closes the connection when closed early or failed.
+type h1Body struct {
+	t    *h1Transport
+	c    *h1Conn
+	rc   io.ReadCloser
+	stop func() bool
+	keep bool // the exchange allows reusing the connection
+	done atomic.Bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done.Load() {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.finish(errors.Is(err, io.EOF))
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	b.finish(false)
+	return nil
+}
+
+// finish releases the connection once: back to the pool after a clean end
+// of a reusable exchange whose cancellation hook had not fired, closed
+// otherwise.
+func (b *h1Body) finish(clean bool) {
+	if !b.done.CompareAndSwap(false, true) {
+		return
+	}
+	if stopped := b.stop(); clean && stopped && b.keep && b.c.br.Buffered() == 0 {
+		b.t.put(b.c)
+		return
+	}
+	b.c.close()
+}
+
+// get returns an idle connection to addr, or dials one.
+func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+	now := time.Now()
+	t.mu.Lock()
+	list := t.idle[addr]
+	for len(list) > 0 {
+		c := list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+		idle := now.Sub(c.idleAt)
+		if idle >= t.idleTimeout {
+			c.close()
+			continue
+		}
+		t.idle[addr] = list
+		t.mu.Unlock()
+		if idle < h1CheckIdleAfter || c.alive() {
+			return c, true, nil
+		}
+		c.close()
+		t.mu.Lock()
+		list = t.idle[addr]
+	}
+	t.idle[addr] = list
+	t.mu.Unlock()
+
+	conn, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &h1Conn{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
+}
+
+// put keeps c for reuse, unless the pool is full or closed. It also
+// closes the oldest idle connection of addr once it has idled too long, so
+// that a pool that shrank does not keep sockets forever.
+func (t *h1Transport) put(c *h1Conn) {
+	addr := c.addr
+	c.idleAt = time.Now()
+	t.mu.Lock()
+	list := t.idle[addr]
+	if len(list) > 0 && c.idleAt.Sub(list[0].idleAt) >= t.idleTimeout {
+		list[0].close()
+		list = append(list[:0], list[1:]...)
+	}
+	if t.closed || len(list) >= t.maxIdle {
+		t.idle[addr] = list
+		t.mu.Unlock()
+		c.close()
+		return
+	}
+	t.idle[addr] = append(list, c)
+	t.mu.Unlock()
+}
+
+// closeIdle closes the idle connections; with final, connections in use
+// are closed when their exchange ends instead of returning to the pool.
+func (t *h1Transport) closeIdle(final bool) {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = make(map[string][]*h1Conn)
+	t.closed = t.closed || final
+	t.mu.Unlock()
+	for _, list := range idle {
+		for _, c := range list {
+			c.close()
+		}
+	}
+}
+
+func (c *h1Conn) close() { _ = c.conn.Close() }
+
+// h1CheckIdleAfter is how long a connection may idle before it is checked
+// with alive on reuse. Upstreams close idle keep-alive connections after a
+// few seconds (Node.js after 5 s): a request written to such a connection
+// would fail, and one that is not safe to repeat could not be retried.
+const h1CheckIdleAfter = 250 * time.Millisecond
+
+// alive reports whether the upstream has neither closed c nor sent
+// anything unasked on it, without blocking: one non-consuming read.
+func (c *h1Conn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// Nothing to read yet: open and quiet. A byte, end of file (no
+		// error) or an error: not reusable.
+		alive = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
+		return true
+	})
+	return err == nil && alive
+}
