@@ -347,10 +347,13 @@ func (in *instance) housekeeping() {
 		case <-t.C:
 		}
 		now := time.Now()
-		var keep []string
+		var keep, held []string
 		var idle []*localSession
 		in.mu.Lock()
 		for id, s := range in.sessions {
+			if s.streams.Load() > 0 {
+				held = append(held, id)
+			}
 			switch {
 			case s.sse != nil:
 				_ = s.sse.ping()
@@ -364,6 +367,13 @@ func (in *instance) housekeeping() {
 		in.mu.Unlock()
 		for _, s := range idle {
 			in.retire(s, false)
+		}
+		if len(held) > 0 {
+			ctx, cancel := context.WithTimeout(in.ctx, in.opts.heartbeat)
+			if err := in.registry.HoldStreams(ctx, held, in.owner, in.holderTTL()); err != nil {
+				in.noteError(err)
+			}
+			cancel()
 		}
 		if len(keep) > 0 {
 			ctx, cancel := context.WithTimeout(in.ctx, in.opts.heartbeat)
@@ -440,12 +450,16 @@ func (in *instance) watchRegistry() {
 func (in *instance) restoreRecords(ctx context.Context) error {
 	in.mu.Lock()
 	recs := make([]*session.Record, 0, len(in.sessions))
+	var held []string
 	for _, s := range in.sessions {
 		rec := s.record()
 		if rec.ID == "" {
 			continue
 		}
 		recs = append(recs, &rec)
+		if s.streams.Load() > 0 {
+			held = append(held, rec.ID)
+		}
 	}
 	in.mu.Unlock()
 	if len(recs) == 0 {
@@ -455,7 +469,7 @@ func (in *instance) restoreRecords(ctx context.Context) error {
 	if n > 0 {
 		in.logger.Info("session records restored in the registry after Redis lost them", "sessions", n)
 	}
-	return err
+	return errors.Join(err, in.registry.HoldStreams(ctx, held, in.owner, in.holderTTL()))
 }
 
 // restoreSoon asks watchRegistry to restore every record held here now.
@@ -572,9 +586,16 @@ type localSession struct {
 	lastUsed   atomic.Int64 // unix nanoseconds
 	lastTouch  atomic.Int64
 	active     atomic.Int32 // HTTP requests being served
+	streams    atomic.Int32 // standalone GET streams attached here
 	counted    atomic.Bool  // counted in the active sessions gauge
 	initFailed atomic.Bool  // initialize answered but could not be recorded
 	closeOnce  sync.Once
+
+	// Notifications pushed by other instances for the standalone stream
+	// held here, sent in order by sendPushes.
+	pushMu  sync.Mutex
+	pushQ   [][]byte
+	pushing bool
 }
 
 func newLocalSession(in *instance, rec session.Record) *localSession {

@@ -151,6 +151,10 @@ func (in *instance) serveMessage(w http.ResponseWriter, r *http.Request) {
 // receiveHandoff takes a message another instance received for a legacy
 // session whose stream is here. It must not block.
 func (in *instance) receiveHandoff(m session.Message) {
+	if m.Push {
+		in.receivePush(m)
+		return
+	}
 	s := in.localSession(m.Session)
 	if s != nil && s.sse == nil {
 		// Answers to requests this instance sent on a streamable session.

@@ -269,20 +269,20 @@ func (u *upstream) enter(ctx context.Context, token any) func() {
 }
 
 // related returns the context of the newest downstream request in flight,
-// or a detached one (the standalone stream) when there is none.
-func (u *upstream) related() context.Context {
+// or a detached one (the standalone stream) and false when there is none.
+func (u *upstream) related() (context.Context, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if n := len(u.calls); n > 0 {
-		return u.calls[n-1]
+		return u.calls[n-1], true
 	}
-	return context.Background()
+	return context.Background(), false
 }
 
 type forwardKey struct{}
 
 // forwarded is a notification to send to a client session as is; see
-// proxy.send.
+// instance.forward.
 type forwarded struct {
 	method string
 	build  func(*mcp.ServerSession) mcp.Request
@@ -290,7 +290,7 @@ type forwarded struct {
 
 // forwardNotification sends an upstream notification to the client. The SDK
 // has no method to send arbitrary notifications from a server session, so
-// it sends a progress notification that proxy.send turns into this one.
+// it sends a progress notification that instance.forward turns into this one.
 func forwardNotification[P mcp.Params](u *upstream, method string, params P, related bool) {
 	if u.s == nil {
 		return
@@ -299,9 +299,13 @@ func forwardNotification[P mcp.Params](u *upstream, method string, params P, rel
 	if ss == nil {
 		return
 	}
-	ctx := context.Background()
+	ctx, inRequest := context.Background(), false
 	if related {
-		ctx = u.related()
+		ctx, inRequest = u.related()
+	}
+	if !inRequest && u.p.in.pushToStreamHolder(u.s, method, params) {
+		// For the standalone stream, which another instance holds.
+		return
 	}
 	f := &forwarded{method: method, build: func(ss *mcp.ServerSession) mcp.Request {
 		return &mcp.ServerRequest[P]{Session: ss, Params: params}
@@ -309,8 +313,9 @@ func forwardNotification[P mcp.Params](u *upstream, method string, params P, rel
 	_ = ss.NotifyProgress(context.WithValue(ctx, forwardKey{}, f), &mcp.ProgressNotificationParams{})
 }
 
-// send is the sending middleware of an mcp-proxy server.
-func (p *proxy) send(next mcp.MethodHandler) mcp.MethodHandler {
+// forward is the sending middleware of every server: it turns the progress
+// notifications that carry a forwarded message into that message.
+func (in *instance) forward(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		if f, ok := ctx.Value(forwardKey{}).(*forwarded); ok && method == "notifications/progress" {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
@@ -333,6 +338,9 @@ func (u *upstream) progressed(params *mcp.ProgressNotificationParams) {
 	ctx, ok := u.progress[params.ProgressToken]
 	u.mu.Unlock()
 	if !ok {
+		if u.p.in.pushToStreamHolder(u.s, "notifications/progress", params) {
+			return
+		}
 		ctx = context.Background()
 	}
 	_ = ss.NotifyProgress(ctx, params)
@@ -349,7 +357,8 @@ func (u *upstream) downstream(upCtx context.Context) (*mcp.ServerSession, contex
 	if ss == nil {
 		return nil, nil, nil, errors.New("client session not connected")
 	}
-	ctx, cancel := context.WithCancel(u.related())
+	rctx, _ := u.related()
+	ctx, cancel := context.WithCancel(rctx)
 	stop := context.AfterFunc(upCtx, cancel)
 	return ss, ctx, func() { stop(); cancel() }, nil
 }

@@ -387,3 +387,113 @@ func TestProxyForwardsProgressBeforeTheResult(t *testing.T) {
 		})
 	}
 }
+
+// firstWrite calls wrote once the response's first bytes are written.
+type firstWrite struct {
+	http.ResponseWriter
+	once  *sync.Once
+	wrote func()
+}
+
+func (w *firstWrite) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.once.Do(w.wrote)
+	return n, err
+}
+
+func (w *firstWrite) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func TestProxyNotificationReachesTheStreamHeldByAnotherInstance(t *testing.T) {
+	up := startUpstream(t, false)
+	// Know when the gateway's upstream client holds the upstream's
+	// standalone stream, on which the upstream announces list changes.
+	upstreamStream := make(chan struct{})
+	var once sync.Once
+	inner := *up.handler.Load()
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			w = &firstWrite{ResponseWriter: w, once: &once, wrote: func() { close(upstreamStream) }}
+		}
+		inner.ServeHTTP(w, r)
+	})
+	up.handler.Store(&h)
+
+	_, rc := startRedis(t)
+	def := proxyDefinition(up)
+	a := startGateway(t, newTestHost(t, "gw-a", rc), def, testOptions())
+	b := startGateway(t, newTestHost(t, "gw-b", rc), def, testOptions())
+	require.Eventually(t, func() bool { return a.inst.handoff.Subscribed() && b.inst.handoff.Subscribed() }, 5*time.Second, 10*time.Millisecond)
+
+	// The session starts on B, whose upstream client receives what the
+	// upstream sends outside requests.
+	req, _ := http.NewRequest(http.MethodPost, b.url("/mcp-servers/upstream"), strings.NewReader(initializeBody))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	sid := resp.Header.Get(sessionIDHeader)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	require.NotEmpty(t, sid)
+	status, _ := rawPOST(t, b.url("/mcp-servers/upstream"), sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	require.Equal(t, http.StatusAccepted, status)
+	select {
+	case <-upstreamStream:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream client on B did not open the upstream's standalone stream")
+	}
+
+	// The client's standalone stream is on A.
+	get, _ := http.NewRequest(http.MethodGet, a.url("/mcp-servers/upstream"), nil)
+	get.Header.Set("Accept", "text/event-stream")
+	get.Header.Set(sessionIDHeader, sid)
+	get.Header.Set(protocolVersionHeader, "2025-11-25")
+	events := openStream(t, get)
+	next := func(what string) sseEvent {
+		t.Helper()
+		timer := time.NewTimer(5 * time.Second)
+		defer timer.Stop()
+		for {
+			select {
+			case ev, ok := <-events:
+				require.True(t, ok, "A's stream ended while waiting for %s", what)
+				if ev.name == "message" {
+					return ev
+				}
+			case <-timer.C:
+				t.Fatalf("%s did not arrive on the stream held by A", what)
+			}
+		}
+	}
+
+	// The upstream's tools change: B receives the notification, the
+	// client gets it live on A, once.
+	up.server.AddTool(&mcp.Tool{Name: "late", InputSchema: map[string]any{"type": "object"}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
+	tools := next("tools/list_changed")
+	require.Contains(t, tools.data, `"notifications/tools/list_changed"`)
+	up.server.AddResource(&mcp.Resource{URI: "file:///late", Name: "late"},
+		func(context.Context, *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{}, nil
+		})
+	resources := next("resources/list_changed")
+	require.Contains(t, resources.data, `"notifications/resources/list_changed"`, "tools/list_changed came once, then this")
+	require.Eventually(t, func() bool {
+		return counterValue(t, b.host.reg, "gatehouse_mcp_cross_instance_handoffs_total", map[string]string{"result": "sent"}) == 2
+	}, 5*time.Second, 10*time.Millisecond, "B handed both over")
+
+	// The event store holds each once, so that the client resumes after
+	// either on any instance.
+	stored, err := rc.XRange(context.Background(), "gatehouse:mcp:events:{"+sid+"}:-", "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, stored, 2)
+	resume, _ := http.NewRequest(http.MethodGet, b.url("/mcp-servers/upstream"), nil)
+	resume.Header = get.Header.Clone()
+	resume.Header.Set("Last-Event-ID", tools.id)
+	events = openStream(t, resume)
+	replayed := next("the replayed resources/list_changed")
+	require.Equal(t, resources.id, replayed.id)
+	require.Equal(t, resources.data, replayed.data)
+}

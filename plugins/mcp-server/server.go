@@ -55,9 +55,7 @@ func (in *instance) buildServer(sessionID func() string) (_ *mcp.Server, err err
 		}
 	}
 	s.AddReceivingMiddleware(in.receive)
-	if in.proxy != nil {
-		s.AddSendingMiddleware(in.proxy.send)
-	}
+	s.AddSendingMiddleware(in.forward)
 	return s, nil
 }
 

@@ -515,6 +515,11 @@ func (in *instance) serveGET(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(in.drained, cancel)
 	defer stop()
+	if isStandaloneGET(r.Header.Values("Last-Event-ID")) {
+		// Other instances push the session's notifications here.
+		release := in.holdStream(ctx, s)
+		defer release()
+	}
 	in.streamable.ServeHTTP(w, r.WithContext(ctx))
 }
 

@@ -18,15 +18,22 @@ import (
 // owner (it stopped, or its subscription is reconnecting).
 var ErrNoReceiver = errors.New("no instance holds the session's stream")
 
-// Message is a client message for a legacy SSE session, posted on an
-// instance that does not hold the session's stream.
+// Message is a message for a session whose stream another instance holds:
+// a client message for a legacy SSE session (or answers to requests the
+// receiver sent), posted on an instance that does not hold the session's
+// stream; or, with Push, a server-to-client message produced on an
+// instance that does not hold the session's standalone GET stream.
 type Message struct {
 	// Session is the session id.
 	Session string `json:"s"`
-	// Body is the JSON-RPC message as posted.
+	// Body is the JSON-RPC message as posted, or as the server would send
+	// it (Push).
 	Body json.RawMessage `json:"b"`
 	// Header is the header of the POST request.
 	Header http.Header `json:"h,omitempty"`
+	// Push marks a server-to-client notification for the receiver to send
+	// on the standalone stream it holds (it stores it for replay too).
+	Push bool `json:"p,omitempty"`
 }
 
 // Handoff moves messages between instances through Redis pub/sub: each

@@ -394,3 +394,60 @@ func (r *Registry) Requester(ctx context.Context, id string) (string, error) {
 	}
 	return v, nil
 }
+
+func holderKey(id string) string { return KeyPrefix + "session:{" + id + "}:stream" }
+
+// HoldStreams records, for ttl, that owner holds the standalone GET stream
+// of each session in ids, so that server-to-client messages produced on
+// another instance reach that stream (see Message.Push). Without Redis it
+// does nothing.
+func (r *Registry) HoldStreams(ctx context.Context, ids []string, owner string, ttl time.Duration) error {
+	rc := r.redis()
+	if rc == nil || len(ids) == 0 {
+		return nil
+	}
+	_, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Set(ctx, holderKey(id), owner, ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable("record stream holder", err)
+	}
+	return nil
+}
+
+// releaseScript deletes a stream holder only if it is still the caller: a
+// client may have opened its stream on another instance meanwhile.
+var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// ReleaseStream forgets that owner holds the standalone stream of session
+// id, unless another owner took it over since.
+func (r *Registry) ReleaseStream(ctx context.Context, id, owner string) error {
+	rc := r.redis()
+	if rc == nil {
+		return nil
+	}
+	if err := releaseScript.Run(ctx, rc, []string{holderKey(id)}, owner).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable("release stream holder", err)
+	}
+	return nil
+}
+
+// StreamHolder returns the owner holding the standalone stream of session
+// id, or "" when no instance does (or Redis is not configured).
+func (r *Registry) StreamHolder(ctx context.Context, id string) (string, error) {
+	rc := r.redis()
+	if rc == nil {
+		return "", nil
+	}
+	v, err := rc.Get(ctx, holderKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", unavailable("read stream holder", err)
+	}
+	return v, nil
+}

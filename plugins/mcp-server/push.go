@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
+)
+
+// A client keeps one standalone GET stream per Streamable HTTP session, on
+// one instance, while the messages the server sends it outside any request
+// (an mcp-proxy upstream's list changes, logs and progress) arrive on
+// whichever instance serves the session's upstream. Each instance records
+// in the registry which session streams it holds; an instance that
+// produces such a message for a stream held elsewhere pushes it to the
+// holder through the handoff, which sends it on the stream (and stores it
+// for Last-Event-ID replay, as for its own messages).
+
+// holderTTL is how long the registry remembers a stream holder that
+// stopped refreshing it (its heartbeat): an instance that died without
+// releasing its streams is skipped after that.
+func (in *instance) holderTTL() time.Duration {
+	return max(3*in.opts.heartbeat, 10*time.Second)
+}
+
+// isStandaloneGET reports whether a GET with this Last-Event-ID attaches
+// the session's standalone stream rather than resuming a request's.
+func isStandaloneGET(lastEventID []string) bool {
+	return len(lastEventID) == 0 || strings.HasPrefix(lastEventID[0], "_")
+}
+
+// holdStream records that this instance holds the standalone stream of s
+// until the returned func is called.
+func (in *instance) holdStream(ctx context.Context, s *localSession) func() {
+	s.streams.Add(1)
+	if err := in.registry.HoldStreams(ctx, []string{s.id}, in.owner, in.holderTTL()); err != nil {
+		// The stream works; messages produced elsewhere wait in the event
+		// store until the client resumes.
+		in.noteError(err)
+	}
+	return func() {
+		if s.streams.Add(-1) > 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := in.registry.ReleaseStream(ctx, s.id, in.owner); err != nil {
+			in.noteError(err)
+		}
+	}
+}
+
+// pushToStreamHolder sends a server-to-client notification for the
+// standalone stream of s to the instance holding that stream, when that is
+// another instance. It reports whether it did; if not, the caller sends the
+// message here (the event store keeps it for the client's next GET).
+func (in *instance) pushToStreamHolder(s *localSession, method string, params any) bool {
+	if s == nil || s.transport != session.TransportStreamable || s.streams.Load() > 0 || !in.registry.Shared() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+	defer cancel()
+	holder, err := in.registry.StreamHolder(ctx, s.id)
+	if err != nil {
+		in.noteError(err)
+		return false
+	}
+	if holder == "" || holder == in.owner {
+		return false
+	}
+	body, err := json.Marshal(struct {
+		JSONRPC string `json:"jsonrpc"`
+		Method  string `json:"method"`
+		Params  any    `json:"params,omitempty"`
+	}{"2.0", method, params})
+	if err != nil {
+		return false
+	}
+	if err := in.handoff.Send(ctx, holder, session.Message{Session: s.id, Body: body, Push: true}, in.opts.handoffWait); err != nil {
+		in.metrics.handoffs.WithLabelValues(in.name, "lost").Inc()
+		in.logger.Debug("push to the instance holding the stream failed; keeping the message here", "session_id", s.id, "method", method, "error", err)
+		return false
+	}
+	in.metrics.handoffs.WithLabelValues(in.name, "sent").Inc()
+	return true
+}
+
+// receivePush takes a notification another instance pushed for a stream
+// held here. It must not block: the session sends its pushes in order on a
+// goroutine of its own.
+func (in *instance) receivePush(m session.Message) {
+	s := in.localSession(m.Session)
+	if s == nil || s.ss.Load() == nil {
+		// The stream ended meanwhile: keep the message for the client's
+		// next GET, as the SDK keeps what it cannot deliver.
+		in.wg.Go(func() {
+			ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+			defer cancel()
+			if err := in.events.Append(ctx, m.Session, "", m.Body); err != nil {
+				in.metrics.handoffs.WithLabelValues(in.name, "dropped").Inc()
+				in.noteError(err)
+				return
+			}
+			in.metrics.handoffs.WithLabelValues(in.name, "received").Inc()
+		})
+		return
+	}
+	s.pushMu.Lock()
+	if len(s.pushQ) >= maxQueuedMessages {
+		s.pushMu.Unlock()
+		in.metrics.handoffs.WithLabelValues(in.name, "dropped").Inc()
+		in.logger.Warn("pushed notification dropped: too many queued for the session's stream", "session_id", s.id)
+		return
+	}
+	s.pushQ = append(s.pushQ, m.Body)
+	start := !s.pushing
+	s.pushing = true
+	s.pushMu.Unlock()
+	if start {
+		in.wg.Go(s.sendPushes)
+	}
+}
+
+// sendPushes sends the queued pushes of s until none is left.
+func (s *localSession) sendPushes() {
+	for {
+		s.pushMu.Lock()
+		if len(s.pushQ) == 0 {
+			s.pushQ = nil
+			s.pushing = false
+			s.pushMu.Unlock()
+			return
+		}
+		body := s.pushQ[0]
+		s.pushQ = s.pushQ[1:]
+		s.pushMu.Unlock()
+		result := "received"
+		if err := s.sendPush(body); err != nil {
+			result = "dropped"
+			s.in.logger.Warn("pushed notification not sent", "session_id", s.id, "error", err)
+		}
+		s.in.metrics.handoffs.WithLabelValues(s.in.name, result).Inc()
+	}
+}
+
+// sendPush sends one pushed notification on the session's standalone
+// stream.
+func (s *localSession) sendPush(body []byte) error {
+	msg, err := jsonrpc.DecodeMessage(body)
+	if err != nil {
+		return fmt.Errorf("decode pushed message: %w", err)
+	}
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || req.IsCall() {
+		return fmt.Errorf("pushed message is not a notification")
+	}
+	decode, ok := pushable[req.Method]
+	if !ok {
+		return fmt.Errorf("cannot push %q", req.Method)
+	}
+	build, err := decode(req.Params)
+	if err != nil {
+		return fmt.Errorf("decode pushed %s: %w", req.Method, err)
+	}
+	ss := s.ss.Load()
+	if ss == nil {
+		return fmt.Errorf("session closed")
+	}
+	// Without a request in the context, the SDK sends it on the standalone
+	// stream; see instance.forward for how it becomes req.Method.
+	ctx, cancel := context.WithTimeout(s.in.ctx, 10*time.Second)
+	defer cancel()
+	f := &forwarded{method: req.Method, build: build}
+	return ss.NotifyProgress(context.WithValue(ctx, forwardKey{}, f), &mcp.ProgressNotificationParams{})
+}
+
+// pushable lists the notifications one instance may push to another, with
+// the decoding of their params.
+var pushable = map[string]func(json.RawMessage) (func(*mcp.ServerSession) mcp.Request, error){
+	"notifications/tools/list_changed":     pushOf[mcp.ToolListChangedParams],
+	"notifications/prompts/list_changed":   pushOf[mcp.PromptListChangedParams],
+	"notifications/resources/list_changed": pushOf[mcp.ResourceListChangedParams],
+	"notifications/resources/updated":      pushOf[mcp.ResourceUpdatedNotificationParams],
+	"notifications/message":                pushOf[mcp.LoggingMessageParams],
+	"notifications/elicitation/complete":   pushOf[mcp.ElicitationCompleteParams],
+	"notifications/progress":               pushOf[mcp.ProgressNotificationParams],
+}
+
+func pushOf[T any, P interface {
+	*T
+	mcp.Params
+}](raw json.RawMessage) (func(*mcp.ServerSession) mcp.Request, error) {
+	p := P(new(T))
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, p); err != nil {
+			return nil, err
+		}
+	}
+	return func(ss *mcp.ServerSession) mcp.Request { return &mcp.ServerRequest[P]{Session: ss, Params: p} }, nil
+}
