@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -162,4 +163,65 @@ func TestCloseDoesNotWaitForTheHandoffSubscription(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("Close still running 1 s later while Redis is up")
 	}
+}
+
+// listenBody is a 2026-07-28 subscriptions/listen request for prompt list
+// changes.
+const listenBody = `{"jsonrpc":"2.0","id":7,"method":"subscriptions/listen","params":{"notifications":{"promptsListChanged":true},` +
+	`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`
+
+func listenRequest2026(t *testing.T, endpoint string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(listenBody))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set(protocolVersionHeader, "2026-07-28")
+	req.Header.Set("Mcp-Method", "subscriptions/listen")
+	return req
+}
+
+func TestDrainEndsStatelessListenStreams(t *testing.T) {
+	backend := startBackend(t)
+	g := startGateway(t, newTestHost(t, "gw-a", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
+	endpoint := g.url("/mcp-servers/weather")
+	// No definition makes the server agree to a subscription yet (REST
+	// tools do not change within a configuration version); a prompt gives
+	// it a list to announce changes of, so that the stream stays open.
+	prompt := func(name string) {
+		g.inst.server.AddPrompt(&mcp.Prompt{Name: name}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{}, nil
+		})
+	}
+	prompt("first")
+
+	events := openStream(t, listenRequest2026(t, endpoint))
+	ack := <-events
+	require.Contains(t, ack.data, `"notifications/subscriptions/acknowledged"`)
+	require.Contains(t, ack.data, `"promptsListChanged":true`, "the subscription is live")
+	prompt("second")
+	changed := <-events
+	require.Contains(t, changed.data, `"notifications/prompts/list_changed"`)
+
+	g.inst.Drain()
+	endsWithin(t, events, 5*time.Second, "subscriptions/listen stream")
+
+	// A new listen goes to another instance; other stateless requests are
+	// still served here until the instance closes.
+	resp, err := http.DefaultClient.Do(listenRequest2026(t, endpoint))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(body))
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	require.Contains(t, string(body), `"id":7`)
+	require.Contains(t, string(body), "shutting down")
+
+	c := mcp.NewClient(&mcp.Implementation{Name: "new-client", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
+	require.NoError(t, err)
+	defer cs.Close()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"n": 6}})
+	require.NoError(t, err)
+	require.Equal(t, "echo 6", textOf(t, res))
 }

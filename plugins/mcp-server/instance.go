@@ -282,9 +282,9 @@ func (in *instance) serveHTTP(w http.ResponseWriter, r *http.Request, next http.
 }
 
 // Drain implements pluginapi.Drainer: legacy SSE streams, Streamable HTTP
-// GET streams and SSE answers in progress finish their current event and
-// end, so that clients reconnect (or resume with Last-Event-ID) on another
-// instance. Streamable sessions stay in the registry; requests being served
+// GET streams, SSE answers in progress and stateless subscriptions/listen
+// streams finish their current event and end, so that clients reconnect
+// (resume with Last-Event-ID, or listen again) on another instance. Streamable sessions stay in the registry; requests being served
 // go on, and their answers reach the event store for resumption. New
 // streams are refused with 503. Close still has to be called.
 func (in *instance) Drain() {

@@ -37,7 +37,7 @@ func (in *instance) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	}
 	if pv >= statelessVersion {
 		// 2026-07-28 and later: every request stands alone.
-		in.serveStateless(w, r)
+		in.serveStateless(w, r, nil)
 		return
 	}
 	switch r.Method {
@@ -58,8 +58,69 @@ const (
 	jsonrpcInvalidRequest = -32600
 )
 
-func (in *instance) serveStateless(w http.ResponseWriter, r *http.Request) {
+// serveStateless serves a request of the stateless protocol (2026-07-28).
+// body is the request body when the caller read it already, else nil. A
+// subscriptions/listen request holds its answer open as long as the
+// subscription lasts: Drain ends it after its current event, like the
+// streams of sessions, so that the client listens again on another
+// instance; while draining, new ones are refused with 503.
+func (in *instance) serveStateless(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method == http.MethodPost {
+		if body == nil {
+			var ok bool
+			if body, ok = in.readBody(w, r); !ok {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		if id, ok := listenRequest(body); ok {
+			if in.drained.Err() != nil {
+				writeJSONRPCError(w, http.StatusServiceUnavailable, id, codeUnavailable,
+					fmt.Sprintf("MCP server %q on this gateway instance is shutting down; retry to reach another instance", in.name))
+				return
+			}
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			stop := context.AfterFunc(in.drained, cancel)
+			defer stop()
+			r = r.WithContext(ctx)
+		}
+	}
 	in.stateless.ServeHTTP(w, r)
+}
+
+// listenMethod opens a stream that lasts as long as a subscription.
+const listenMethod = "subscriptions/listen"
+
+// listenRequest reports whether body (one JSON-RPC message or a batch)
+// holds a subscriptions/listen request, and returns its id.
+func listenRequest(body []byte) (json.RawMessage, bool) {
+	if !bytes.Contains(body, []byte(listenMethod)) {
+		return nil, false
+	}
+	type msg struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	var msgs []msg
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if json.Unmarshal(trimmed, &msgs) != nil {
+			return nil, false
+		}
+	} else {
+		var m msg
+		if json.Unmarshal(trimmed, &m) != nil {
+			return nil, false
+		}
+		msgs = []msg{m}
+	}
+	for _, m := range msgs {
+		if m.Method == listenMethod && m.ID != nil {
+			return m.ID, true
+		}
+	}
+	return nil, false
 }
 
 // acceptsBoth reports whether the Accept header allows JSON and SSE.
@@ -176,7 +237,7 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 		case kindMalformed:
 			writeJSONRPCError(w, http.StatusBadRequest, nil, jsonrpcParseError, "body is not a JSON-RPC message")
 		case kindStateless:
-			in.serveStateless(w, r)
+			in.serveStateless(w, r, body)
 		case kindInitialize:
 			in.newStreamableSession(w, r, id, params)
 		default:
