@@ -76,6 +76,9 @@ type instance struct {
 	host   pluginapi.Host
 	logger *slog.Logger
 	opts   options
+	// redactor masks the credentials of an mcp-proxy's upstream URL in
+	// logs and error messages.
+	redactor *restmcp.Redactor
 	// owner names this plugin instance in this process among all others
 	// sharing Redis; it receives handed-over legacy SSE messages.
 	owner string
@@ -128,7 +131,12 @@ type rebuild struct {
 func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *instance, err error) {
 	def := srv.Definition()
 	// The host's logger already names the plugin (its component).
-	logger := host.Logger().With("mcp_server", def.Name)
+	logger := host.Logger()
+	redactor := restmcp.NewRedactor(def.Server.MCPServerURL)
+	if !redactor.Empty() {
+		logger = slog.New(redactingHandler{h: logger.Handler(), r: redactor})
+	}
+	logger = logger.With("mcp_server", def.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{
 		def:         def,
@@ -136,6 +144,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 		host:        host,
 		logger:      logger,
 		opts:        opts,
+		redactor:    redactor,
 		owner:       host.InstanceID() + "/" + rand.Text()[:10],
 		name:        def.Name,
 		path:        strings.TrimSuffix(def.Path, "/"),
@@ -536,7 +545,7 @@ func (in *instance) addSession(s *localSession) {
 // noteError records a serving error for health.
 func (in *instance) noteError(err error) {
 	in.lastErrMu.Lock()
-	in.lastErr = err.Error()
+	in.lastErr = in.redactor.Redact(err.Error())
 	in.lastErrAt = time.Now()
 	in.lastErrMu.Unlock()
 }

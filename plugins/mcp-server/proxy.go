@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -29,8 +30,10 @@ const upstreamProtocol = "2025-11-25"
 // registry record; stateless requests and the admin API share one upstream
 // session per instance.
 type proxy struct {
-	in        *instance
-	url       string
+	in  *instance
+	url string
+	// shown is url with its credentials masked, for messages.
+	shown     string
 	sse       bool
 	overrides map[string]string // the tools allowlist: name → description override
 	timeout   time.Duration
@@ -48,9 +51,10 @@ func newProxy(in *instance) (*proxy, error) {
 		return nil, &pluginapi.ConfigError{Field: "server.mcpServerURL", Message: "required for an mcp-proxy server: the upstream MCP endpoint"}
 	}
 	p := &proxy{
-		in:  in,
-		url: d.Server.MCPServerURL,
-		sse: d.Server.Transport == "sse",
+		in:    in,
+		url:   d.Server.MCPServerURL,
+		shown: restmcp.MaskURLCredentials(d.Server.MCPServerURL),
+		sse:   d.Server.Transport == "sse",
 	}
 	if len(d.Tools) > 0 {
 		p.overrides = make(map[string]string, len(d.Tools))
@@ -205,7 +209,7 @@ func (p *proxy) dial(ctx context.Context, s *localSession, params *mcp.Initializ
 	}
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("connect to upstream MCP server %s: %w", p.url, err)
+		return nil, fmt.Errorf("connect to upstream MCP server %s: %w", p.shown, p.in.redactErr(err))
 	}
 	u.cs = cs
 	if u.rt == nil && s != nil && resume == nil {
@@ -492,7 +496,7 @@ func (p *proxy) run(ctx context.Context, s *localSession, token any, fn func(con
 		u, err := p.upstreamFor(ctx, s)
 		if err != nil {
 			p.in.noteError(err)
-			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: err.Error()}
+			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: p.in.redactor.Redact(err.Error())}
 		}
 		leave := u.enter(ctx, token)
 		uctx, done := upstreamContext(ctx)
@@ -509,7 +513,7 @@ func (p *proxy) run(ctx context.Context, s *localSession, token any, fn func(con
 		if err != nil && !isWire(err) && ctx.Err() == nil {
 			p.in.noteError(err)
 		}
-		return res, wireError(err)
+		return res, p.in.redactErr(wireError(err))
 	}
 }
 
@@ -569,8 +573,8 @@ func (p *proxy) handle(ctx context.Context, s *localSession, method string, req 
 		u, err := p.dial(ctx, s, params, nil)
 		if err != nil {
 			p.in.noteError(err)
-			p.in.logger.Warn("upstream MCP server unavailable", "upstream", p.url, "error", err)
-			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: err.Error()}
+			p.in.logger.Warn("upstream MCP server unavailable", "upstream", p.shown, "error", err)
+			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: p.in.redactor.Redact(err.Error())}
 		}
 		s.upMu.Lock()
 		old := s.up
@@ -589,7 +593,7 @@ func (p *proxy) handle(ctx context.Context, s *localSession, method string, req 
 		if dr, ok := res.(*mcp.DiscoverResult); ok && err == nil {
 			u, uerr := p.upstreamFor(ctx, nil)
 			if uerr != nil {
-				return nil, &jsonrpc.Error{Code: codeUnavailable, Message: uerr.Error()}
+				return nil, &jsonrpc.Error{Code: codeUnavailable, Message: p.in.redactor.Redact(uerr.Error())}
 			}
 			up := u.cs.InitializeResult()
 			dr.Capabilities = up.Capabilities

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 )
 
 // upstreamMCP is an MCP server built with the Go SDK, behind mcp-proxy.
@@ -496,4 +500,68 @@ func TestProxyNotificationReachesTheStreamHeldByAnotherInstance(t *testing.T) {
 	replayed := next("the replayed resources/list_changed")
 	require.Equal(t, resources.id, replayed.id)
 	require.Equal(t, resources.data, replayed.data)
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestProxyUpstreamURLCredentialsStayOutOfLogsAndErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // the upstream is down: every error quotes its URL
+	secrets := []string{"s3cret-pa55", "k-0123-secret"}
+	upstream := "http://svc:s3cret-pa55@" + addr + "/mcp?region=eu&api_key=k-0123-secret"
+	def := fmt.Sprintf(`{"name": "locked", "type": "mcp-proxy",
+	  "server": {"name": "locked", "transport": "http", "mcpServerURL": %q}}`, upstream)
+
+	logs := &syncBuffer{}
+	host := newTestHost(t, "gw-a", nil)
+	host.logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g := startGateway(t, host, def, testOptions())
+	noSecrets := func(what, text string) {
+		t.Helper()
+		for _, s := range secrets {
+			require.NotContains(t, text, s, "%s shows a credential of the upstream URL", what)
+		}
+	}
+
+	status, body := rawPOST(t, g.url("/mcp-servers/locked"), "", initializeBody)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, "connect to upstream MCP server http://svc:********@"+addr+"/mcp?region=eu&api_key=********")
+	noSecrets("the client's error", body)
+
+	_, err = g.inst.CallTool(context.Background(), "add", map[string]any{"a": 1, "b": 2})
+	require.Error(t, err)
+	noSecrets("the admin API's tool call error", err.Error())
+
+	st := g.inst.MCPStatus()
+	require.Contains(t, st.LastError, addr)
+	noSecrets("the health the admin API shows", st.LastError)
+
+	require.Contains(t, logs.String(), "upstream MCP server unavailable")
+	noSecrets("the log", logs.String())
+
+	// A definition refused for its URL does not quote the credentials.
+	d, err := restmcp.Parse([]byte(`{"name": "bad", "type": "mcp-proxy",
+	  "server": {"name": "bad", "transport": "http", "mcpServerURL": "ftp://svc:s3cret-pa55@host/mcp?token=k-0123-secret"}}`), "application/json")
+	require.NoError(t, err)
+	_, err = restmcp.Compile(d)
+	require.ErrorContains(t, err, "ftp://svc:********@host/mcp?token=********")
+	noSecrets("the validation error", err.Error())
 }

@@ -230,7 +230,7 @@ func (c *compiler) checkServerFields() {
 		if d.Server.MCPServerURL == "" {
 			c.fail("server.mcpServerURL", "", "required for an mcp-proxy server: the upstream MCP endpoint, e.g. https://mcp.example.com/mcp")
 		} else if !isHTTPURL(d.Server.MCPServerURL) {
-			c.fail("server.mcpServerURL", "", "%q is not an absolute http(s) URL", d.Server.MCPServerURL)
+			c.fail("server.mcpServerURL", "", "%q is not an absolute http(s) URL", MaskURLCredentials(d.Server.MCPServerURL))
 		}
 	default:
 		c.fail("type", "", "%q is not a server type: use rest or mcp-proxy", d.Type)

@@ -46,7 +46,7 @@ func (s *Server) Render(tool string, args map[string]any, in *http.Request) (*Re
 
 func (s *Server) lookup(tool string) (*compiledTool, error) {
 	if s.def.Type != TypeREST {
-		return nil, fmt.Errorf("%w: server %q is an mcp-proxy; its tools are served by %s", ErrNotREST, s.def.Name, s.def.Server.MCPServerURL)
+		return nil, fmt.Errorf("%w: server %q is an mcp-proxy; its tools are served by %s", ErrNotREST, s.def.Name, MaskURLCredentials(s.def.Server.MCPServerURL))
 	}
 	t, ok := s.byName[tool]
 	if !ok || !t.allowed {

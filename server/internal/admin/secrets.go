@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,13 @@ import (
 //     whose name looks secret (apiKey, accessToken, appCode, …), and the
 //     literal value of a request header whose name looks secret
 //     (Authorization, X-Api-Key, …; a template such as
-//     "Bearer {{.config.apiKey}}" is not a secret and is shown).
+//     "Bearer {{.config.apiKey}}" is not a secret and is shown), and the
+//     credentials inside the mcp-proxy upstream URL (server.mcpServerURL):
+//     the password of its userinfo (or the user alone, often a token) and
+//     the value of every query parameter whose name looks secret
+//     (api_key, token, access_token, …). Only those parts of the URL are
+//     masked; a masked part is kept on write while the URL keeps its
+//     scheme and host.
 //
 // Revisions show their before and after objects masked the same way.
 
@@ -119,6 +126,220 @@ func (headerRule) field(name string, obj map[string]any) secretRule {
 }
 func (headerRule) item() secretRule { return nil }
 
+// urlRule is a URL whose credentials are secrets: the password of its
+// userinfo (the user when there is no password: a token) and the values of
+// query parameters whose name looks secret (secretQueryName). The rest of
+// the URL is not, and is shown.
+type urlRule struct{}
+
+func (urlRule) secret() bool                            { return false }
+func (urlRule) field(string, map[string]any) secretRule { return nil }
+func (urlRule) item() secretRule                        { return nil }
+
+// secretQueryNames are query parameter names, lowercased, that make their
+// value a secret besides those secretName finds.
+var secretQueryNames = []string{"auth", "sig", "signature", "pass", "pwd"}
+
+// secretQueryName reports whether the raw (still escaped) query parameter
+// name looks like the name of a secret.
+func secretQueryName(raw string) bool {
+	name, err := url.QueryUnescape(raw)
+	if err != nil {
+		name = raw
+	}
+	return secretName(name) || slices.Contains(secretQueryNames, strings.ToLower(name))
+}
+
+// urlParts is a URL split around its credentials, so that masking and
+// restoring change only those and keep the rest byte for byte. It splits
+// as net/url does: the fragment first, then the query, then the
+// authority.
+type urlParts struct {
+	head     string // scheme and "://", "" without an authority
+	hasUser  bool   // an "…@" userinfo is present
+	user     string // raw
+	hasPass  bool
+	pass     string // raw
+	hostport string
+	path     string
+	hasQuery bool
+	query    []string // raw name=value pairs
+	frag     string   // "#…"
+}
+
+func splitURL(s string) urlParts {
+	var p urlParts
+	rest := s
+	if k := strings.IndexByte(rest, '#'); k >= 0 {
+		p.frag, rest = rest[k:], rest[:k]
+	}
+	if k := strings.IndexByte(rest, '?'); k >= 0 {
+		p.hasQuery = true
+		if q := rest[k+1:]; q != "" {
+			p.query = strings.Split(q, "&")
+		}
+		rest = rest[:k]
+	}
+	k := strings.Index(rest, "://")
+	if k < 0 {
+		p.path = rest
+		return p
+	}
+	p.head, rest = rest[:k+3], rest[k+3:]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		p.path, rest = rest[j:], rest[:j]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		p.hasUser = true
+		p.user, p.pass, p.hasPass = strings.Cut(rest[:at], ":")
+		rest = rest[at+1:]
+	}
+	p.hostport = rest
+	return p
+}
+
+func (p urlParts) String() string {
+	var b strings.Builder
+	b.WriteString(p.head)
+	if p.hasUser {
+		b.WriteString(p.user)
+		if p.hasPass {
+			b.WriteString(":" + p.pass)
+		}
+		b.WriteString("@")
+	}
+	b.WriteString(p.hostport)
+	b.WriteString(p.path)
+	if p.hasQuery {
+		b.WriteString("?" + strings.Join(p.query, "&"))
+	}
+	b.WriteString(p.frag)
+	return b.String()
+}
+
+// userSecret returns the part of the userinfo that is a secret: the
+// password, or the user when there is no password.
+func (p *urlParts) userSecret() (*string, string) {
+	switch {
+	case p.hasPass:
+		return &p.pass, "password"
+	case p.hasUser:
+		return &p.user, "user"
+	}
+	return nil, ""
+}
+
+// queryValue returns the raw value of the n-th (from 0) query parameter
+// named name.
+func (p urlParts) queryValue(name string, n int) (string, bool) {
+	for _, kv := range p.query {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != name {
+			continue
+		}
+		if n == 0 {
+			return v, true
+		}
+		n--
+	}
+	return "", false
+}
+
+// maskURL masks the credentials of URL s (urlRule).
+func maskURL(s string) (string, bool) {
+	p := splitURL(s)
+	changed := false
+	if sec, _ := p.userSecret(); sec != nil && *sec != "" {
+		*sec, changed = secretMask, true
+	}
+	for i, kv := range p.query {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && v != "" && secretQueryName(k) {
+			p.query[i], changed = k+"="+secretMask, true
+		}
+	}
+	if !changed {
+		return s, false
+	}
+	return p.String(), true
+}
+
+// restoreURL puts the stored credentials back where URL in has the mask
+// (urlRule). A credential is kept only while the URL keeps the stored
+// scheme and host, so that a changed URL cannot carry it to another
+// server; a mask without a credential to keep is added to missing.
+func restoreURL(in, stored, path string, missing *[]string) (string, bool) {
+	if !strings.Contains(in, secretMask) {
+		return in, false
+	}
+	p, sp := splitURL(in), splitURL(stored)
+	same := stored != "" && strings.EqualFold(p.head, sp.head) && strings.EqualFold(p.hostport, sp.hostport)
+	changed := false
+	if sec, part := p.userSecret(); sec != nil && *sec == secretMask {
+		ssec, spart := sp.userSecret()
+		if same && ssec != nil && spart == part && *ssec != "" && *ssec != secretMask {
+			*sec, changed = *ssec, true
+		} else {
+			*missing = append(*missing, path+" ("+part+")")
+		}
+	}
+	seen := map[string]int{}
+	for i, kv := range p.query {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		n := seen[k]
+		seen[k]++
+		if v != secretMask || !secretQueryName(k) {
+			continue
+		}
+		if sv, found := sp.queryValue(k, n); same && found && sv != "" && sv != secretMask {
+			p.query[i], changed = k+"="+sv, true
+			continue
+		}
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		*missing = append(*missing, path+" (query parameter "+name+")")
+	}
+	if !changed {
+		return in, false
+	}
+	return p.String(), true
+}
+
+// urlSecrets returns the credentials of URL s (urlRule), as written and
+// decoded, and user:password as sent in Basic credentials.
+func urlSecrets(s string) []string {
+	p := splitURL(s)
+	var out []string
+	add := func(raw string, unescape func(string) (string, error)) {
+		if raw == "" || raw == secretMask {
+			return
+		}
+		out = append(out, raw)
+		if d, err := unescape(raw); err == nil && d != raw {
+			out = append(out, d)
+		}
+	}
+	if sec, _ := p.userSecret(); sec != nil {
+		add(*sec, url.PathUnescape)
+		if p.hasPass && p.pass != "" && p.pass != secretMask {
+			user, _ := url.PathUnescape(p.user)
+			pass, _ := url.PathUnescape(p.pass)
+			out = append(out, user+":"+pass)
+		}
+	}
+	for _, kv := range p.query {
+		if k, v, ok := strings.Cut(kv, "="); ok && secretQueryName(k) {
+			add(v, url.QueryUnescape)
+		}
+	}
+	return out
+}
+
 // requirementRule is a security requirement {id, credential, passthrough}.
 var requirementRule = treeRule{fields: map[string]secretRule{"credential": leafRule{}}}
 
@@ -131,6 +352,7 @@ var mcpServerRule = treeRule{fields: map[string]secretRule{
 		}}},
 		"defaultUpstreamSecurity":   requirementRule,
 		"defaultDownstreamSecurity": requirementRule,
+		"mcpServerURL":              urlRule{},
 	}},
 	"tools": treeRule{items: treeRule{fields: map[string]secretRule{
 		"security": requirementRule,
@@ -276,6 +498,12 @@ func maskValue(v any, r secretRule) (any, bool) {
 	if r == nil {
 		return v, false
 	}
+	if _, ok := r.(urlRule); ok {
+		if s, ok := v.(string); ok {
+			return maskURL(s)
+		}
+		return v, false
+	}
 	if r.secret() {
 		if v == nil || v == "" {
 			return v, false
@@ -311,6 +539,14 @@ func maskValue(v any, r secretRule) (any, bool) {
 func restoreValue(in, stored any, r secretRule, path string, missing *[]string) (any, bool) {
 	if r == nil {
 		return in, false
+	}
+	if _, ok := r.(urlRule); ok {
+		s, ok := in.(string)
+		if !ok {
+			return in, false
+		}
+		ss, _ := stored.(string)
+		return restoreURL(s, ss, path, missing)
 	}
 	if r.secret() {
 		if in != secretMask {
@@ -434,6 +670,11 @@ func restoreJSON(code string, in, stored []byte, r secretRule, path string) ([]b
 		details := make([]fieldDetail, len(missing))
 		for i, f := range missing {
 			details[i] = fieldDetail{Field: f, Message: fmt.Sprintf("is %q, the mask the API shows in place of a secret, but no secret is stored there to keep; send the secret itself", secretMask)}
+			if field, part, ok := strings.Cut(f, " ("); ok {
+				// A credential inside a URL (urlRule).
+				details[i] = fieldDetail{Field: field, Message: fmt.Sprintf("its %s is %q, the mask the API shows in place of a secret, but no credential is stored for this scheme and host to keep; send the credential itself",
+					strings.TrimSuffix(part, ")"), secretMask)}
+			}
 		}
 		return nil, newError(http.StatusBadRequest, code+"_invalid",
 			fmt.Sprintf("the change was refused and nothing was changed: %s holds the mask %q where no secret is stored; send the secret itself (the mask keeps a stored secret only on update)", strings.Join(missing, ", "), secretMask),
@@ -606,6 +847,12 @@ func (r resource[T]) found(ctx context.Context, s *Server, name string) (any, bo
 // collectSecrets appends the values at v's secret locations to out.
 func collectSecrets(v any, r secretRule, out *[]string) {
 	if r == nil {
+		return
+	}
+	if _, ok := r.(urlRule); ok {
+		if s, ok := v.(string); ok {
+			*out = append(*out, urlSecrets(s)...)
+		}
 		return
 	}
 	if r.secret() {

@@ -280,3 +280,107 @@ func TestToolDryRunsAndResultsHideTheServersSecrets(t *testing.T) {
 	hideInRendered(nil, same)
 	require.Equal(t, "https://x.test/a", same.URL)
 }
+
+func TestMCPProxyURLCredentialsAreMasked(t *testing.T) {
+	proxyDef := func(u string) []byte {
+		b, err := json.Marshal(map[string]any{"name": "docs", "type": "mcp-proxy",
+			"server": map[string]any{"name": "docs", "transport": "http", "mcpServerURL": u}})
+		require.NoError(t, err)
+		return b
+	}
+	shownURL := func(t *testing.T, def []byte) string {
+		t.Helper()
+		var doc struct {
+			Server struct {
+				URL string `json:"mcpServerURL"`
+			} `json:"server"`
+		}
+		require.NoError(t, json.Unmarshal(def, &doc))
+		return doc.Server.URL
+	}
+	tests := []struct {
+		name, url, shown string
+		secrets          []string
+	}{
+		{"user and password", "https://svc:s3cret-pa55@mcp.example.com/mcp",
+			"https://svc:********@mcp.example.com/mcp", []string{"s3cret-pa55"}},
+		{"a token as the user", "https://ghp_tok3n0123456789@mcp.example.com:8443/mcp",
+			"https://********@mcp.example.com:8443/mcp", []string{"ghp_tok3n0123456789"}},
+		{"secret query parameters", "https://mcp.example.com/mcp?api_key=k-0123&region=eu&token=t-4567&access_token=a-89ab&Key=x-cdef&sig=s-1&v=2#top",
+			"https://mcp.example.com/mcp?api_key=********&region=eu&token=********&access_token=********&Key=********&sig=********&v=2#top",
+			[]string{"k-0123", "t-4567", "a-89ab", "x-cdef", "s-1"}},
+		{"escaped values", "https://u:p%40ss%2Fw0rd@mcp.example.com/mcp?apiKey=a%2Bb%3Dc",
+			"https://u:********@mcp.example.com/mcp?apiKey=********", []string{"p%40ss%2Fw0rd", "a%2Bb%3Dc"}},
+		{"no credentials", "http://10.0.0.7:3000/mcp?region=eu&token=", "http://10.0.0.7:3000/mcp?region=eu&token=", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := spec.ParseMCPServer(proxyDef(tt.url))
+			require.NoError(t, err)
+			shown := maskMCPServer(m)
+			require.Equal(t, tt.shown, shownURL(t, shown.Definition))
+			for _, s := range tt.secrets {
+				require.NotContains(t, string(shown.Definition), s)
+			}
+			rev := (secretRules{}).revision(control.KindMCPServer, m.Definition)
+			require.Equal(t, tt.shown, shownURL(t, rev), "revisions are masked the same way")
+
+			// What GET showed, sent back unchanged, keeps the credentials.
+			back, err := spec.ParseMCPServer(shown.Definition)
+			require.NoError(t, err)
+			kept, err := restoreMCPServer(back, &m)
+			require.NoError(t, err)
+			require.Equal(t, tt.url, shownURL(t, kept.Definition))
+		})
+	}
+
+	stored, err := spec.ParseMCPServer(proxyDef("https://svc:s3cret-pa55@mcp.example.com/mcp?api_key=k-0123&api_key=k-4567"))
+	require.NoError(t, err)
+	restore := func(u string) (string, error) {
+		in, err := spec.ParseMCPServer(proxyDef(u))
+		require.NoError(t, err)
+		out, err := restoreMCPServer(in, &stored)
+		if err != nil {
+			return "", err
+		}
+		return shownURL(t, out.Definition), nil
+	}
+	t.Run("another path on the same host keeps them, each repeated parameter its own", func(t *testing.T) {
+		got, err := restore("https://svc:********@MCP.example.com/v2/mcp?x=1&api_key=********&api_key=********")
+		require.NoError(t, err)
+		require.Equal(t, "https://svc:s3cret-pa55@MCP.example.com/v2/mcp?x=1&api_key=k-0123&api_key=k-4567", got)
+	})
+	t.Run("a new value replaces the stored one", func(t *testing.T) {
+		got, err := restore("https://svc:n3w-pa55@mcp.example.com/mcp?api_key=********&api_key=k-new")
+		require.NoError(t, err)
+		require.Equal(t, "https://svc:n3w-pa55@mcp.example.com/mcp?api_key=k-0123&api_key=k-new", got)
+	})
+	t.Run("another host does not get them", func(t *testing.T) {
+		_, err := restore("https://svc:********@evil.example.net/mcp?api_key=********")
+		var ae *apiError
+		require.True(t, errors.As(err, &ae), "%v", err)
+		require.Equal(t, http.StatusBadRequest, ae.Status)
+		require.Equal(t, "mcp_server_invalid", ae.Code)
+		require.Contains(t, ae.Message, "server.mcpServerURL (password)")
+		require.Contains(t, ae.Message, "server.mcpServerURL (query parameter api_key)")
+		require.Len(t, ae.Details, 2)
+		require.Equal(t, "server.mcpServerURL", ae.Details[0].Field)
+		require.Contains(t, ae.Details[0].Message, "scheme and host")
+		for _, s := range []string{"s3cret-pa55", "k-0123"} {
+			require.NotContains(t, ae.Message, s)
+		}
+	})
+	t.Run("a new server with the mask is refused", func(t *testing.T) {
+		in, err := spec.ParseMCPServer(proxyDef("https://********@mcp.example.com/mcp"))
+		require.NoError(t, err)
+		_, err = restoreMCPServer(in, nil)
+		require.ErrorContains(t, err, "server.mcpServerURL (user)")
+	})
+	t.Run("tool results and dry runs hide them", func(t *testing.T) {
+		forms := mcpSecrets(spec.Snapshot{MCPServers: []spec.MCPServer{stored}}, "docs")
+		res := &pluginapi.ToolResult{Content: json.RawMessage(`[{"type":"text","text":"upstream https://svc:s3cret-pa55@mcp.example.com/mcp?api_key=k-0123 said 401 (Basic ` +
+			base64.StdEncoding.EncodeToString([]byte("svc:s3cret-pa55")) + `)"}]`)}
+		hideInToolResult(forms, res)
+		require.JSONEq(t, `[{"type":"text","text":"upstream https://********@mcp.example.com/mcp?api_key=******** said 401 (Basic ********)"}]`, string(res.Content))
+	})
+}
