@@ -2,7 +2,8 @@
 # Proxy benchmark: the same backend measured directly, behind nginx (Debian's
 # nginx-light as a reverse proxy with upstream keep-alive), behind a bare Go
 # httputil.ReverseProxy (net/http's own cost, for reference) and behind the
-# Gatehouse data plane, with wrk at 64 connections, in one run on one machine.
+# real `gatehouse` binary (build/gatehouse, configured with a generated
+# GATEHOUSE_CONFIG_FILE of ROUTES routes), with wrk at 64 connections, in one run on one machine.
 # Prints a table with requests/s, latency and the ratio to nginx (peak, wrk),
 # then the latency of each at a fixed rate of half nginx's peak (loadgen,
 # measured from each request's scheduled start) and what the proxy adds to
@@ -14,7 +15,8 @@
 #   PROXY_CPUS=1  CPUs (taskset list) for the proxy under test: nginx gets one
 #                 worker per CPU, Gatehouse GOMAXPROCS = number of CPUs
 #   LOAD_CPUS=0   CPUs for wrk and the backend
-#   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse; +3 bare Go proxy (never 8080/8001)
+#   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse; +3 bare Go proxy;
+#                    +4 Gatehouse's console (never 8080/8001)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,6 +33,7 @@ BACKEND_PORT=$BASE_PORT
 NGINX_PORT=$((BASE_PORT + 1))
 GATEHOUSE_PORT=$((BASE_PORT + 2))
 STOCK_PORT=$((BASE_PORT + 3))
+CONSOLE_PORT=$((BASE_PORT + 4))
 
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
@@ -55,10 +58,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building the backend and the Gatehouse data plane..." >&2
+echo "building gatehouse (make host plugins), the backend and the load generator..." >&2
+make -s host plugins >&2
 go build -o "$work/backend" ./scripts/bench/backend
-go build -o "$work/benchproxy" ./server/internal/gateway/benchproxy
+go build -o "$work/stockproxy" ./scripts/bench/stockproxy
 go build -o "$work/loadgen" ./scripts/bench/loadgen
+
+# Gatehouse's configuration: ROUTES-1 routes on other domains, then the
+# benchmarked one (any host, prefix /), all to the backend.
+{
+	echo "services:"
+	echo "  - name: backend"
+	echo "    endpoints: [{url: \"http://127.0.0.1:$BACKEND_PORT\"}]"
+	echo "routes:"
+	for ((i = 1; i < ROUTES; i++)); do
+		echo "  - {name: filler-$i, domains: [host$i.example.com], path: {type: prefix, value: /}, service: backend}"
+	done
+	echo "  - {name: bench, path: {type: prefix, value: /}, service: backend}"
+} >"$work/gatehouse.yaml"
 
 ncpu=$(taskset -c "$PROXY_CPUS" nproc)
 mkdir -p "$work/nginx"
@@ -98,10 +115,13 @@ taskset -c "$LOAD_CPUS" "$work/backend" -addr "127.0.0.1:$BACKEND_PORT" -size "$
 pids+=($!)
 taskset -c "$PROXY_CPUS" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
-GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/benchproxy" -addr "127.0.0.1:$GATEHOUSE_PORT" \
-	-upstream "http://127.0.0.1:$BACKEND_PORT" -routes "$ROUTES" &
+GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
+	GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$GATEHOUSE_PORT" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$CONSOLE_PORT" \
+	GATEHOUSE_DATA_DIR="$work/gatehouse" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
+	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=warn \
+	build/gatehouse serve >"$work/gatehouse.out" 2>&1 &
 pids+=($!)
-GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/benchproxy" -stock -addr "127.0.0.1:$STOCK_PORT" \
+GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/stockproxy" -addr "127.0.0.1:$STOCK_PORT" \
 	-upstream "http://127.0.0.1:$BACKEND_PORT" &
 pids+=($!)
 
@@ -113,7 +133,17 @@ wait_port() {
 	echo "proxy.sh: nothing listens on port $1" >&2
 	exit 1
 }
-for p in "$BACKEND_PORT" "$NGINX_PORT" "$GATEHOUSE_PORT" "$STOCK_PORT"; do wait_port "$p"; done
+for p in "$BACKEND_PORT" "$NGINX_PORT" "$STOCK_PORT"; do wait_port "$p"; done
+echo "waiting for gatehouse to apply $ROUTES routes..." >&2
+for _ in $(seq 600); do
+	curl -fsS "http://127.0.0.1:$CONSOLE_PORT/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+if ! curl -fsS "http://127.0.0.1:$GATEHOUSE_PORT/bench" >/dev/null; then
+	echo "proxy.sh: gatehouse does not serve the benchmarked route; its output:" >&2
+	cat "$work/gatehouse.out" >&2
+	exit 1
+fi
 
 # run NAME PORT: one wrk run; prints "rps p50_ms p99_ms".
 run() {
@@ -168,7 +198,7 @@ done
 
 echo
 echo "Peak: wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds (median), body $SIZE B"
-echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=$ncpu), wrk/backend CPUs '$LOAD_CPUS', Gatehouse table $ROUTES routes"
+echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=$ncpu), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes"
 echo "$(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf "| %-10s | %10s | %8s | %8s | %9s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx"

@@ -1,19 +1,16 @@
-// Command benchproxy serves one gateway.Table in front of a backend, for
-// the proxy benchmark (scripts/bench/proxy.sh). It runs the same data
-// plane as `gatehouse serve` (route table, plugin chain, upstream pool,
-// metrics) without the admin API and database, until the real binary can
-// be configured through the API in the benchmark.
+// Command benchproxy serves one gateway.Table in front of a backend, to
+// profile the data plane (-cpuprofile) under the load of the proxy
+// benchmark. It runs the same data plane as `gatehouse serve` (route table,
+// plugin chain, upstream pool, metrics) without the admin API and database.
+// The benchmark itself (scripts/bench/proxy.sh) measures the real binary.
 package main
 
 import (
 	"context"
 	"flag"
-	"io"
 	"log"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -29,7 +26,6 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18083", "listen address")
 	upstream := flag.String("upstream", "http://127.0.0.1:18081", "backend URL")
 	routes := flag.Int("routes", 1, "number of routes in the table (the benchmarked one is the last)")
-	stock := flag.Bool("stock", false, "serve a bare httputil.ReverseProxy instead of the gateway, as a reference for net/http's own cost")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the first -profile-for to this file")
 	profileFor := flag.Duration("profile-for", 10*time.Second, "how long to profile")
 	flag.Parse()
@@ -45,18 +41,6 @@ func main() {
 			pprof.StopCPUProfile()
 			_ = f.Close()
 		})
-	}
-
-	if *stock {
-		target, err := url.Parse(*upstream)
-		if err != nil {
-			log.Fatal(err)
-		}
-		rp := httputil.NewSingleHostReverseProxy(target)
-		rp.Transport = &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}
-		rp.ErrorLog = log.New(io.Discard, "", 0) // wrk's cancelled requests at the end of a run
-		srv := &http.Server{Addr: *addr, Handler: rp, ReadHeaderTimeout: 10 * time.Second}
-		log.Fatal(srv.ListenAndServe())
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
