@@ -15,6 +15,8 @@
 #   PROXY_CPUS=1  CPUs (taskset list) for the proxy under test: nginx gets one
 #                 worker per CPU, Gatehouse GOMAXPROCS = number of CPUs
 #   LOAD_CPUS=0   CPUs for wrk and the backend
+#   ACCESS_LOG=off  Gatehouse's access log (nginx runs with access_log off); on
+#                 measures its cost
 #   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse; +3 bare Go proxy;
 #                    +4 Gatehouse's console (never 8080/8001)
 set -euo pipefail
@@ -26,6 +28,7 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-64}
 ROUTES=${ROUTES:-10000}
+ACCESS_LOG=${ACCESS_LOG:-off}
 PROXY_CPUS=${PROXY_CPUS:-1}
 LOAD_CPUS=${LOAD_CPUS:-0}
 BASE_PORT=${BASE_PORT:-18081}
@@ -118,7 +121,7 @@ pids+=($!)
 GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
 	GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$GATEHOUSE_PORT" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$CONSOLE_PORT" \
 	GATEHOUSE_DATA_DIR="$work/gatehouse" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
-	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=warn \
+	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
 	build/gatehouse serve >"$work/gatehouse.out" 2>&1 &
 pids+=($!)
 GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/stockproxy" -addr "127.0.0.1:$STOCK_PORT" \
@@ -198,7 +201,7 @@ done
 
 echo
 echo "Peak: wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds (median), body $SIZE B"
-echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=$ncpu), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes"
+echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=$ncpu), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes, access log $ACCESS_LOG"
 echo "$(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf "| %-10s | %10s | %8s | %8s | %9s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx"

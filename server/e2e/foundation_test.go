@@ -294,6 +294,21 @@ func TestRequestAppearsInLogTailAndFollow(t *testing.T) {
 	require.Contains(t, got.Items[0].Text, marker)
 	require.Equal(t, "WARN", got.Items[0].Level)
 
+	// Gateway traffic is in the same log: one access line per request.
+	gwMarker := fmt.Sprintf("/gw-marker-%d", time.Now().UnixNano())
+	resp, err = http.Get(g.GatewayURL + gwMarker + "?token=hidden")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	testenv.WaitFor(t, 5*time.Second, "the gateway request in the log tail", func() bool {
+		api.Do(t, "GET", "/logs/gateway?lines=50&q="+strings.TrimPrefix(gwMarker, "/"), nil, &got)
+		return got.Total == 1
+	})
+	require.Contains(t, got.Items[0].Text, `msg="gateway request"`)
+	require.Contains(t, got.Items[0].Text, "status=404")
+	require.Contains(t, got.Items[0].Text, "request_id="+resp.Header.Get("X-Request-Id"))
+	require.NotContains(t, got.Items[0].Text, "hidden", "the query string is not logged")
+
 	var e apiErr
 	require.Equal(t, http.StatusBadRequest, api.Do(t, "GET", "/logs/gateway?lines=999999", nil, &e).StatusCode)
 	require.Equal(t, "lines", e.Error.Details[0].Field)

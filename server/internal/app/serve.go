@@ -112,6 +112,7 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 
 	reg.MustRegister(newRedisPoolCollector(rds.manager.Client))
 	gw := gateway.New(logs.Slog(), reg)
+	gw.LogRequests(s.AccessLog == "on")
 	defer func() {
 		// Plugin instances and upstream pools close with the last table.
 		gw.Close()

@@ -32,6 +32,7 @@ type Settings struct {
 	LogFile         string        `yaml:"logFile" env:"LOG_FILE" flag:"log-file" help:"path of gateway.log (default <data dir>/logs/gateway.log)"`
 	LogLevel        string        `yaml:"logLevel" env:"LOG_LEVEL" flag:"log-level" help:"debug, info, warn or error"`
 	LogFormat       string        `yaml:"logFormat" env:"LOG_FORMAT" flag:"log-format" help:"text or json"`
+	AccessLog       string        `yaml:"accessLog" env:"ACCESS_LOG" flag:"access-log" help:"on: one line per gateway request in gateway.log (method, host, path, status, duration, route, client, request id); off: none"`
 	LogMaxSizeMB    int           `yaml:"logMaxSizeMB" env:"LOG_MAX_SIZE_MB" flag:"log-max-size-mb" help:"rotate gateway.log when it reaches this size"`
 	LogMaxBackups   int           `yaml:"logMaxBackups" env:"LOG_MAX_BACKUPS" flag:"log-max-backups" help:"rotated files kept"`
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout" env:"SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests may take to finish at shutdown"`
@@ -59,6 +60,7 @@ func Defaults() Settings {
 		PluginDir:       "./build/plugins",
 		LogLevel:        "info",
 		LogFormat:       "text",
+		AccessLog:       "on",
 		LogMaxSizeMB:    10,
 		LogMaxBackups:   5,
 		ShutdownTimeout: 30 * time.Second,
@@ -238,6 +240,11 @@ func (s Settings) Validate() error {
 	case "text", "json":
 	default:
 		bad("LOG_FORMAT", fmt.Sprintf("%q is not a format; use text or json", s.LogFormat))
+	}
+	switch s.AccessLog {
+	case "on", "off":
+	default:
+		bad("ACCESS_LOG", fmt.Sprintf("%q is not allowed; use on or off", s.AccessLog))
 	}
 	if s.LogMaxSizeMB < 1 {
 		bad("LOG_MAX_SIZE_MB", "must be at least 1")

@@ -44,9 +44,10 @@ const unmatchedLabel = "(unmatched)"
 // the table without disturbing requests in flight. It is safe for
 // concurrent use.
 type Gateway struct {
-	table   atomic.Pointer[Table]
-	logger  *slog.Logger
-	metrics *metrics
+	table     atomic.Pointer[Table]
+	logger    *slog.Logger
+	metrics   *metrics
+	accessLog bool
 }
 
 // New returns a Gateway without a table: until the first Swap it answers
@@ -76,6 +77,12 @@ func (g *Gateway) Swap(t *Table) {
 	}
 	g.logger.Info("route table applied", "routes", t.routes, "services", len(t.pools), "plugin_instances", len(t.instances))
 }
+
+// LogRequests turns the access log on or off: with it, every request
+// served ends with one line in the log ("gateway request": method, host,
+// path without the query, status, duration, route, client and request id),
+// at INFO, or WARN for statuses from 400. Call it before serving.
+func (g *Gateway) LogRequests(on bool) { g.accessLog = on }
 
 // Table returns the table that serves now, or nil before the first Swap.
 // Pass it as CompileOptions.Previous.
@@ -148,7 +155,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t == nil {
 		writeError(w, http.StatusServiceUnavailable, CodeGatewayNotReady,
 			"the gateway has no configuration yet; retry in a moment")
-		g.metrics.observe(unmatchedLabel, http.StatusServiceUnavailable, start)
+		g.finish(r, unmatchedLabel, http.StatusServiceUnavailable, start)
 		return
 	}
 	defer t.done()
@@ -164,7 +171,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		writeError(w, http.StatusNotFound, CodeRouteNotFound,
 			fmt.Sprintf("no route matches %s %s on host %q; check the domains, path, methods and headers of your routes", r.Method, path, host))
-		g.metrics.observe(unmatchedLabel, http.StatusNotFound, start)
+		g.finish(r, unmatchedLabel, http.StatusNotFound, start)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
@@ -178,9 +185,36 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				status = http.StatusSwitchingProtocols
 			}
 		}
-		g.metrics.observe(e.target.label, status, start)
+		g.finish(r, e.target.label, status, start)
 	}()
 	e.target.chainFor(t.domains, host).serve(sw, r)
+}
+
+// finish counts a served request in the metrics and, with the access log
+// on, writes its line.
+func (g *Gateway) finish(r *http.Request, route string, status int, start time.Time) {
+	elapsed := time.Since(start)
+	g.metrics.observe(route, status, elapsed)
+	if !g.accessLog {
+		return
+	}
+	level := slog.LevelInfo
+	if status >= 400 {
+		level = slog.LevelWarn
+	}
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	g.logger.LogAttrs(r.Context(), level, "gateway request",
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("route", route),
+		slog.String("client", client),
+		slog.String("request_id", r.Header.Get(RequestIDHeader)))
 }
 
 // proxyErrorHandler answers a failed upstream call with a JSON error.
@@ -322,9 +356,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C, logger *sl
 	return c
 }
 
-func (m *metrics) observe(route string, status int, start time.Time) {
+func (m *metrics) observe(route string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(route, statusLabel(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 }
 
 // statusLabels holds the label of every status code, so that counting a

@@ -8,8 +8,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -621,4 +623,70 @@ func TestClientGoneStopsTheUpstreamStream(t *testing.T) {
 	}
 	// The next request gets a fresh, working connection.
 	require.Equal(t, http.StatusOK, h.get("/x").status)
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestAccessLogLinePerRequest(t *testing.T) {
+	be := newBackend(t, "a", nil)
+	for _, on := range []bool{true, false} {
+		var out syncBuffer
+		gw := New(slog.New(slog.NewTextHandler(&out, nil)), nil)
+		gw.LogRequests(on)
+		tbl, err := Compile(context.Background(), spec.Snapshot{Services: []spec.Service{svc("s", be.URL)},
+			Routes: []spec.Route{prefixRoute("orders", "/orders", "s")}}, CompileOptions{})
+		require.NoError(t, err)
+		gw.Swap(tbl)
+		srv := httptest.NewServer(gw)
+
+		get := func(path string) string {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.Header.Set("X-Request-Id", "rid-"+strings.Trim(path[:7], "/?"))
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			return req.Header.Get("X-Request-Id")
+		}
+		ok := get("/orders/1?api_key=secret-in-query")
+		missing := get("/nothere")
+		srv.Close()
+		gw.Close()
+
+		var lines []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, `msg="gateway request"`) {
+				lines = append(lines, l)
+			}
+		}
+		if !on {
+			require.Empty(t, lines, "access log off: no request lines")
+			continue
+		}
+		require.Len(t, lines, 2, out.String())
+		require.Contains(t, lines[0], "level=INFO")
+		for _, want := range []string{"method=GET", "path=/orders/1", "status=200", "route=orders", "client=127.0.0.1", "request_id=" + ok, "duration_ms="} {
+			require.Contains(t, lines[0], want)
+		}
+		require.NotContains(t, lines[0], "secret-in-query", "the query string (often a credential) is not logged")
+		require.Contains(t, lines[1], "level=WARN")
+		require.Contains(t, lines[1], "status=404")
+		require.Contains(t, lines[1], `route=(unmatched)`)
+		require.Contains(t, lines[1], "request_id="+missing)
+	}
 }
