@@ -36,7 +36,9 @@ import (
 //     literal value of a request header whose name looks secret
 //     (Authorization, X-Api-Key, …; a template such as
 //     "Bearer {{.config.apiKey}}" is not a secret and is shown), and the
-//     credentials inside the mcp-proxy upstream URL (server.mcpServerURL):
+//     credentials inside the mcp-proxy upstream URL (server.mcpServerURL)
+//     and inside each tool's tools[].requestTemplate.url (literal values
+//     only: a template is shown):
 //     the password of its userinfo (or the user alone, often a token) and
 //     the value of every query parameter whose name looks secret
 //     (api_key, token, access_token, …). Only those parts of the URL are
@@ -245,16 +247,21 @@ func (p urlParts) queryValue(name string, n int) (string, bool) {
 	return "", false
 }
 
+// isTemplate reports whether a value is a template ({{.config.apiKey}}):
+// what it names is masked where it is stored, the text itself is not a
+// secret.
+func isTemplate(v string) bool { return strings.Contains(v, "{{") }
+
 // maskURL masks the credentials of URL s (urlRule).
 func maskURL(s string) (string, bool) {
 	p := splitURL(s)
 	changed := false
-	if sec, _ := p.userSecret(); sec != nil && *sec != "" {
+	if sec, _ := p.userSecret(); sec != nil && *sec != "" && !isTemplate(*sec) {
 		*sec, changed = secretMask, true
 	}
 	for i, kv := range p.query {
 		k, v, ok := strings.Cut(kv, "=")
-		if ok && v != "" && secretQueryName(k) {
+		if ok && v != "" && !isTemplate(v) && secretQueryName(k) {
 			p.query[i], changed = k+"="+secretMask, true
 		}
 	}
@@ -316,7 +323,7 @@ func urlSecrets(s string) []string {
 	p := splitURL(s)
 	var out []string
 	add := func(raw string, unescape func(string) (string, error)) {
-		if raw == "" || raw == secretMask {
+		if raw == "" || raw == secretMask || isTemplate(raw) {
 			return
 		}
 		out = append(out, raw)
@@ -358,6 +365,7 @@ var mcpServerRule = treeRule{fields: map[string]secretRule{
 		"security": requirementRule,
 		"requestTemplate": treeRule{fields: map[string]secretRule{
 			"security": requirementRule,
+			"url":      urlRule{},
 			"headers":  treeRule{items: headerRule{}},
 		}},
 	}}},

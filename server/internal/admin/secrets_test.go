@@ -384,3 +384,37 @@ func TestMCPProxyURLCredentialsAreMasked(t *testing.T) {
 		require.JSONEq(t, `[{"type":"text","text":"upstream https://********@mcp.example.com/mcp?api_key=******** said 401 (Basic ********)"}]`, string(res.Content))
 	})
 }
+
+// A REST tool's URL with a literal key in its query is a secret like the
+// proxy URL's; a template in the same place is not, and stays readable.
+func TestToolURLCredentialsAreMasked(t *testing.T) {
+	const raw = "https://api.example.com/v1/items/{{.args.id}}?api_key=sk-literal-0123&q={{.args.q}}&token={{.config.token}}"
+	def, err := json.Marshal(map[string]any{"server": map[string]any{"name": "items"},
+		"tools": []any{map[string]any{"name": "get_item", "description": "Get an item",
+			"args":            []any{map[string]any{"name": "id", "type": "string"}, map[string]any{"name": "q", "type": "string"}},
+			"requestTemplate": map[string]any{"url": raw, "method": "GET"}}}})
+	require.NoError(t, err)
+	m, err := spec.ParseMCPServer(def)
+	require.NoError(t, err)
+	toolURL := func(def []byte) string {
+		var doc struct {
+			Tools []struct {
+				RequestTemplate struct{ URL string } `json:"requestTemplate"`
+			} `json:"tools"`
+		}
+		require.NoError(t, json.Unmarshal(def, &doc))
+		return doc.Tools[0].RequestTemplate.URL
+	}
+
+	shown := maskMCPServer(m)
+	require.Equal(t, "https://api.example.com/v1/items/{{.args.id}}?api_key=********&q={{.args.q}}&token={{.config.token}}", toolURL(shown.Definition))
+	require.NotContains(t, string(shown.Definition), "sk-literal-0123")
+	require.Contains(t, mcpSecretForms(m.Definition), "sk-literal-0123", "dry runs and results hide the literal key")
+	require.NotContains(t, mcpSecretForms(m.Definition), "{{.config.token}}", "a template is not a secret")
+
+	back, err := spec.ParseMCPServer(shown.Definition)
+	require.NoError(t, err)
+	kept, err := restoreMCPServer(back, &m)
+	require.NoError(t, err)
+	require.Equal(t, raw, toolURL(kept.Definition), "what GET showed, sent back, keeps the key")
+}
