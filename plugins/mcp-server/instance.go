@@ -118,6 +118,14 @@ type instance struct {
 	drain   context.CancelFunc
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+
+	// detachedStreams counts the legacy SSE streams whose connection was
+	// taken over from net/http (see sseTransport.detach); streamsEnded
+	// gets a token when it falls to zero. legacyEnding tracks their
+	// sessions being released (endLegacy).
+	detachedStreams atomic.Int64
+	streamsEnded    chan struct{}
+	legacyEnding    sync.WaitGroup
 }
 
 // rebuild is a session being rebuilt from the registry; concurrent requests
@@ -139,23 +147,24 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 	logger = logger.With("mcp_server", def.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{
-		def:         def,
-		rest:        srv,
-		host:        host,
-		logger:      logger,
-		opts:        opts,
-		redactor:    redactor,
-		owner:       host.InstanceID() + "/" + rand.Text()[:10],
-		name:        def.Name,
-		path:        strings.TrimSuffix(def.Path, "/"),
-		ssePath:     def.SSEPath,
-		messagePath: def.MessagePath(),
-		sessions:    make(map[string]*localSession),
-		building:    make(map[string]*rebuild),
-		closing:     make(map[string]chan struct{}),
-		restoreNow:  make(chan struct{}, 1),
-		ctx:         ctx,
-		cancel:      cancel,
+		def:          def,
+		rest:         srv,
+		host:         host,
+		logger:       logger,
+		opts:         opts,
+		redactor:     redactor,
+		owner:        host.InstanceID() + "/" + rand.Text()[:10],
+		name:         def.Name,
+		path:         strings.TrimSuffix(def.Path, "/"),
+		ssePath:      def.SSEPath,
+		messagePath:  def.MessagePath(),
+		sessions:     make(map[string]*localSession),
+		building:     make(map[string]*rebuild),
+		closing:      make(map[string]chan struct{}),
+		restoreNow:   make(chan struct{}, 1),
+		streamsEnded: make(chan struct{}, 1),
+		ctx:          ctx,
+		cancel:       cancel,
 	}
 	in.drained, in.drain = context.WithCancel(ctx)
 	defer func() {
@@ -301,23 +310,75 @@ func (in *instance) Drain() {
 		in.logger.Info("ending MCP streams for shutdown")
 	}
 	in.drain()
+	// Legacy streams on the handler path end when their handler sees
+	// drained; taken-over ones have no goroutine watching it.
+	for _, s := range in.legacySessions() {
+		_ = s.sse.Close()
+	}
+}
+
+// legacySessions returns the legacy SSE sessions held here.
+func (in *instance) legacySessions() []*localSession {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []*localSession
+	for _, s := range in.sessions {
+		if s.sse != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Close implements pluginapi.Instance. Local sessions end; streamable
 // sessions stay in the registry so that another instance (or the next
 // configuration version) serves them.
+//
+// Legacy SSE streams whose connection was taken over from net/http hold
+// no request on the gateway's table, so the table is retired (and this
+// instance closed) by the next configuration change while they are open.
+// Unless the instance was drained (shutdown), those streams go on, as
+// streams on the handler path do by holding the table: their messages
+// reach them through the registry and the handoff like those of any
+// other instance, and the instance closes when the last one ends.
 func (in *instance) Close() error {
 	if !in.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	in.cancel()
+	if in.drained.Err() == nil && in.detachedStreams.Load() > 0 {
+		in.logger.Info("configuration changed: legacy SSE streams stay open on the previous version until they end",
+			"streams", in.detachedStreams.Load())
+		for _, s := range in.allSessions() {
+			if s.sse == nil {
+				in.retire(s, false)
+			}
+		}
+		go func() {
+			for in.detachedStreams.Load() > 0 {
+				<-in.streamsEnded
+			}
+			in.shutdown()
+		}()
+		return nil
+	}
+	in.shutdown()
+	return nil
+}
+
+func (in *instance) allSessions() []*localSession {
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	all := make([]*localSession, 0, len(in.sessions))
 	for _, s := range in.sessions {
 		all = append(all, s)
 	}
-	in.mu.Unlock()
-	for _, s := range all {
+	return all
+}
+
+// shutdown ends every local session and what runs in the background.
+func (in *instance) shutdown() {
+	in.cancel()
+	for _, s := range in.allSessions() {
 		in.retire(s, false)
 	}
 	in.mu.Lock()
@@ -337,11 +398,11 @@ wait:
 			break wait
 		}
 	}
+	in.legacyEnding.Wait()
 	if in.proxy != nil {
 		in.proxy.close()
 	}
 	in.wg.Wait()
-	return nil
 }
 
 // housekeeping keeps legacy streams alive, refreshes the registry for
@@ -357,7 +418,7 @@ func (in *instance) housekeeping() {
 		}
 		now := time.Now()
 		var keep, held []string
-		var idle []*localSession
+		var idle, legacy []*localSession
 		in.mu.Lock()
 		for id, s := range in.sessions {
 			if s.streams.Load() > 0 {
@@ -365,7 +426,7 @@ func (in *instance) housekeeping() {
 			}
 			switch {
 			case s.sse != nil:
-				_ = s.sse.ping()
+				legacy = append(legacy, s)
 				keep = append(keep, id)
 			case s.active.Load() > 0:
 				keep = append(keep, id)
@@ -374,6 +435,11 @@ func (in *instance) housekeeping() {
 			}
 		}
 		in.mu.Unlock()
+		// Outside in.mu: a write waits for a slow client. A failed one
+		// ends the stream of a client that went away.
+		for _, s := range legacy {
+			_ = s.sse.ping()
+		}
 		for _, s := range idle {
 			in.retire(s, false)
 		}

@@ -42,22 +42,43 @@ func (in *instance) serveSSE(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache, no-transform")
-	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 
 	s := newLocalSession(in, rec)
 	s.sse = newSSETransport(rec.ID, in.messagePath+"?sessionId="+rec.ID, w)
-	// Registered before the endpoint event goes out, so that the client's
-	// first POST finds the session.
+	// An idle stream costs no goroutine of net/http when its connection is
+	// taken over; the session then ends in endLegacy, when the stream does.
+	detached, err := s.sse.detach(r, h, func() { in.endLegacy(s) })
+	if err != nil {
+		// The client went away before the header was written.
+		in.deleteLegacyRecord(rec.ID)
+		return
+	}
+	if detached {
+		in.detachedStreams.Add(1)
+		// Registered before the endpoint event goes out, so that the
+		// client's first POST finds the session.
+		in.addSession(s)
+		ss, err := in.server.Connect(sessionContext(s), s.sse, nil)
+		if err != nil {
+			in.logger.Warn("legacy SSE session did not start", "session_id", rec.ID, "error", err)
+			_ = s.sse.Close()
+			return
+		}
+		s.ss.Store(ss)
+		if in.drained.Err() != nil {
+			// Drain ran before the session was registered.
+			_ = s.sse.Close()
+		}
+		return
+	}
+
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
 	in.addSession(s)
 	defer func() {
 		<-in.retire(s, true)
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := in.registry.Delete(cctx, rec.ID); err != nil {
-			in.noteError(err)
-		}
+		in.deleteLegacyRecord(rec.ID)
 	}()
 	ss, err := in.server.Connect(sessionContext(s), s.sse, nil)
 	if err != nil {
@@ -69,6 +90,34 @@ func (in *instance) serveSSE(w http.ResponseWriter, r *http.Request) {
 	case <-ctx.Done():
 	case <-s.sse.done:
 	case <-in.drained.Done():
+	}
+}
+
+// endLegacy releases the session of a taken-over legacy stream that ended
+// (closed, drained, or its client went away), as serveSSE does when a
+// stream on the handler path ends. It does not block.
+func (in *instance) endLegacy(s *localSession) {
+	in.legacyEnding.Add(1)
+	go func() {
+		defer in.legacyEnding.Done()
+		<-in.retire(s, true)
+		in.deleteLegacyRecord(s.id)
+		if in.detachedStreams.Add(-1) == 0 {
+			select {
+			case in.streamsEnded <- struct{}{}:
+			default:
+			}
+		}
+	}()
+}
+
+// deleteLegacyRecord removes an ended legacy session from the registry:
+// its messages have nowhere to go any more.
+func (in *instance) deleteLegacyRecord(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := in.registry.Delete(ctx, id); err != nil {
+		in.noteError(err)
 	}
 }
 

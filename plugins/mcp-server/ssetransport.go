@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -20,22 +24,37 @@ const maxQueuedMessages = 8192
 // handed over from another one. Unlike the SDK's SSEServerTransport it
 // accepts messages that did not arrive as an HTTP request on this
 // instance, and it reports its session id.
+//
+// The stream is written either through the GET handler's
+// http.ResponseWriter, the handler staying until the stream ends, or,
+// when the connection was taken over (hijacked, see detach), straight to
+// the connection with chunked framing written here: then no goroutine of
+// net/http waits for the stream, and a client that went away is noticed
+// when a write (at the latest the next keep-alive comment) fails.
 type sseTransport struct {
 	id       string
 	endpoint string
 
-	// mu guards w and closed: writes must not happen after the GET handler
-	// returned.
+	// mu guards w, conn and closed: writes must not happen after the GET
+	// handler returned or the connection was closed.
 	mu     sync.Mutex
 	w      http.ResponseWriter
 	rc     *http.ResponseController
+	conn   net.Conn // the taken-over connection; nil on the handler path
 	closed bool
 	done   chan struct{}
+	// ended runs once when a taken-over stream ends (closed, or a write
+	// failed); it must not block.
+	ended func()
 
 	qmu    sync.Mutex
 	queue  []jsonrpc.Message
 	signal chan struct{} // one token when queue may be non-empty
 }
+
+// streamWriteTimeout bounds one write to a taken-over stream: a client
+// that reads nothing for this long is taken for gone.
+const streamWriteTimeout = 30 * time.Second
 
 func newSSETransport(id, endpoint string, w http.ResponseWriter) *sseTransport {
 	return &sseTransport{
@@ -46,6 +65,55 @@ func newSSETransport(id, endpoint string, w http.ResponseWriter) *sseTransport {
 		done:     make(chan struct{}),
 		signal:   make(chan struct{}, 1),
 	}
+}
+
+// detach takes the connection of the GET over from net/http and writes
+// the response header on it, so that the handler can return while the
+// stream stays open. It reports false, with nothing written, when the
+// connection cannot be taken over (HTTP/2, HTTP/1.0, a writer without
+// Hijack): the stream then lives on the handler path. header holds the
+// headers to send besides the ones of an SSE stream; ended runs once when
+// the stream ends.
+func (t *sseTransport) detach(r *http.Request, header http.Header, ended func()) (bool, error) {
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
+		return false, nil
+	}
+	conn, _, err := t.rc.Hijack()
+	if err != nil {
+		// Hijack fails before taking anything over: the handler path
+		// still works.
+		return false, nil
+	}
+	// Anything the client sent after the GET (its buffered part is
+	// dropped with net/http's reader) is not read: the messages of a
+	// legacy session come as POSTs on other connections.
+	var b []byte
+	b = append(b, "HTTP/1.1 200 OK\r\n"...)
+	for k, vs := range header {
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer":
+			continue
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, headerNewlines.Replace(v)...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	b = append(b, "Date: "...)
+	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+	b = append(b, "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"...)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.w, t.rc, t.conn, t.ended = nil, nil, conn, ended
+	_ = conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, err := conn.Write(b); err != nil {
+		_ = conn.Close()
+		t.conn = nil
+		return true, err
+	}
+	return true, nil
 }
 
 // Connect implements mcp.Transport: it sends the endpoint event.
@@ -136,25 +204,69 @@ func (t *sseTransport) ping() error { return t.write([]byte(": ping\n\n")) }
 
 func (t *sseTransport) write(b []byte) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
 		return io.EOF
 	}
-	if _, err := t.w.Write(b); err != nil {
-		return err
+	if t.conn == nil {
+		defer t.mu.Unlock()
+		if _, err := t.w.Write(b); err != nil {
+			return err
+		}
+		_ = t.rc.Flush()
+		return nil
 	}
-	_ = t.rc.Flush()
-	return nil
+	// One chunk per event, written at once.
+	var size [20]byte
+	chunk := net.Buffers{strconv.AppendInt(size[:0], int64(len(b)), 16), crlf, b, crlf}
+	_ = t.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	_, err := chunk.WriteTo(t.conn)
+	if err == nil {
+		t.mu.Unlock()
+		return nil
+	}
+	// The client went away (or stopped reading): the stream ends.
+	ended := t.endLocked(false)
+	t.mu.Unlock()
+	ended()
+	return err
 }
 
-// Close implements mcp.Connection. It ends the hanging GET.
+var crlf = []byte("\r\n")
+
+// headerNewlines keeps a header value on its line, as net/http does.
+var headerNewlines = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
+
+// endLocked marks the transport closed and closes a taken-over
+// connection, with the last chunk first when clean. It returns what to
+// run once t.mu is released.
+func (t *sseTransport) endLocked(clean bool) func() {
+	if t.closed {
+		return func() {}
+	}
+	t.closed = true
+	close(t.done)
+	if t.conn == nil {
+		return func() {}
+	}
+	if clean {
+		_ = t.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = t.conn.Write([]byte("0\r\n\r\n"))
+	}
+	_ = t.conn.Close()
+	t.conn = nil
+	if t.ended == nil {
+		return func() {}
+	}
+	return t.ended
+}
+
+// Close implements mcp.Connection. It ends the stream.
 func (t *sseTransport) Close() error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.closed {
-		t.closed = true
-		close(t.done)
-	}
+	ended := t.endLocked(true)
+	t.mu.Unlock()
+	ended()
 	return nil
 }
 
