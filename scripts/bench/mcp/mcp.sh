@@ -352,6 +352,15 @@ measure_sse() {
 	echo "sse ($label): warming up with 200 sessions..." >&2
 	"$work/sseidle" -url "$url" -n 200 </dev/null >/dev/null
 	sleep 2
+	if [[ $gc == wait ]]; then
+		# Gatehouse notices that a legacy SSE client went away when a
+		# keep-alive comment (every 15 s) cannot be written: wait until the
+		# warm-up sessions are released, so that "before" holds none.
+		for _ in $(seq 90); do
+			[[ $(m gatehouse_mcp_active_sessions 'transport="sse"') == 0 ]] && break
+			sleep 1
+		done
+	fi
 	[[ $gc == force ]] && curl -fs -X POST "${murl%/metrics}/gc"
 	local key=${label//\//-}
 	local snaps=$work/snaps-$key
