@@ -114,6 +114,10 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 	gw := gateway.New(logs.Slog(), reg)
 	gw.LogRequests(s.AccessLog == "on")
 	defer func() {
+		// Streams that the listener's shutdown does not wait for
+		// (connections a plugin took over) end cleanly before their
+		// plugin instances close; Drain is idempotent.
+		gw.Drain()
 		// Plugin instances and upstream pools close with the last table.
 		gw.Close()
 		log.Info("gateway closed")

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,11 @@ type Gateway struct {
 	logger    *slog.Logger
 	metrics   *metrics
 	accessLog bool
+
+	// retired holds the tables replaced while requests still ran on them
+	// (streams, mostly), until they close, so that Drain reaches them.
+	mu      sync.Mutex
+	retired map[*Table]struct{}
 }
 
 // New returns a Gateway without a table: until the first Swap it answers
@@ -73,7 +79,7 @@ func (g *Gateway) Swap(t *Table) {
 	t.activate()
 	old := g.table.Swap(t)
 	if old != nil && old != t {
-		old.retire()
+		g.retire(old)
 	}
 	g.logger.Info("route table applied", "routes", t.routes, "services", len(t.pools), "plugin_instances", len(t.instances))
 }
@@ -91,20 +97,46 @@ func (g *Gateway) Table() *Table { return g.table.Load() }
 // Close stops serving: later requests get 503 gateway_not_ready, and the
 // current table is closed once its requests are done. Call it after the
 // listener has drained, at shutdown.
-// Drain asks every plugin instance and mount of the serving table that
-// holds long-lived streams (pluginapi.Drainer) to end them cleanly. The
-// process calls it when shutdown begins, so that streams do not hold the
-// drain until its timeout; ordinary requests in flight are not touched.
+// Drain asks every plugin instance and mount that holds long-lived
+// streams (pluginapi.Drainer) to end them cleanly: those of the serving
+// table and of replaced tables that streams still use. The process calls
+// it when shutdown begins, so that streams do not hold the drain until its
+// timeout; ordinary requests in flight are not touched.
 func (g *Gateway) Drain() {
 	if t := g.table.Load(); t != nil {
+		t.drain()
+	}
+	g.mu.Lock()
+	retired := make([]*Table, 0, len(g.retired))
+	for t := range g.retired {
+		retired = append(retired, t)
+	}
+	g.mu.Unlock()
+	for _, t := range retired {
 		t.drain()
 	}
 }
 
 func (g *Gateway) Close() {
 	if old := g.table.Swap(nil); old != nil {
-		old.retire()
+		g.retire(old)
 	}
+}
+
+// retire retires t, keeping it for Drain until it closes.
+func (g *Gateway) retire(t *Table) {
+	g.mu.Lock()
+	if g.retired == nil {
+		g.retired = make(map[*Table]struct{})
+	}
+	g.retired[t] = struct{}{}
+	g.mu.Unlock()
+	t.onClosed = func() {
+		g.mu.Lock()
+		delete(g.retired, t)
+		g.mu.Unlock()
+	}
+	t.retire()
 }
 
 // ConnState tracks open client connections for the

@@ -690,3 +690,60 @@ func TestAccessLogLinePerRequest(t *testing.T) {
 		require.Contains(t, lines[1], "request_id="+missing)
 	}
 }
+
+// drainMount is a mount that streams until it is drained.
+type drainMount struct {
+	drained chan struct{}
+	once    sync.Once
+	closed  atomic.Bool
+	started chan struct{}
+}
+
+func newDrainMount() *drainMount {
+	return &drainMount{drained: make(chan struct{}), started: make(chan struct{}, 1)}
+}
+
+func (m *drainMount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	_, _ = io.WriteString(w, ": open\n\n")
+	w.(http.Flusher).Flush()
+	m.started <- struct{}{}
+	select {
+	case <-m.drained:
+		_, _ = io.WriteString(w, "event: end\n\n")
+	case <-r.Context().Done():
+	}
+}
+
+func (m *drainMount) Drain()       { m.once.Do(func() { close(m.drained) }) }
+func (m *drainMount) Close() error { m.closed.Store(true); return nil }
+
+// A stream still running on a table replaced by a configuration change is
+// ended by Drain at shutdown too, not left to hold the shutdown until its
+// timeout.
+func TestDrainReachesStreamsOfReplacedTables(t *testing.T) {
+	h := newHarness(t)
+	old := newDrainMount()
+	h.apply(spec.Snapshot{}, CompileOptions{Mounts: []Mount{{Name: "events", PathPrefix: "/events", Handler: old, Closer: old}}})
+
+	resp, err := h.hc.Get(h.srv.URL + "/events")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	<-old.started
+
+	// A configuration change: the stream keeps running on the old table.
+	be := newBackend(t, "a", nil)
+	h.apply(spec.Snapshot{Services: []spec.Service{svc("s", be.URL)}, Routes: []spec.Route{prefixRoute("r", "/", "s")}}, CompileOptions{})
+	require.False(t, old.closed.Load(), "the old table stays open while its stream runs")
+
+	h.gw.Drain()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err, "the stream ended cleanly")
+	require.Contains(t, string(body), "event: end")
+	eventually(t, "the old table closed after its stream ended", old.closed.Load)
+	eventually(t, "the gateway forgot the closed table", func() bool {
+		h.gw.mu.Lock()
+		defer h.gw.mu.Unlock()
+		return len(h.gw.retired) == 0
+	})
+}

@@ -82,6 +82,7 @@ type Table struct {
 
 	refs      atomic.Int64
 	retired   atomic.Bool
+	onClosed  func() // set before retire; run when the table has closed
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -400,6 +401,9 @@ func (t *Table) close() {
 		p.release()
 	}
 	t.closeErr = errors.Join(errs...)
+	if t.onClosed != nil {
+		t.onClosed()
+	}
 }
 
 func closeMounts(mounts []Mount) {
