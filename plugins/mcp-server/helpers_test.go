@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -74,6 +75,8 @@ func testOptions() options {
 	o.heartbeat = 200 * time.Millisecond
 	o.touchEvery = 0
 	o.closeTimeout = 5 * time.Second
+	// Each test's instances share their own memory, not other tests'.
+	o.memory = session.NewMemory()
 	return o
 }
 

@@ -51,7 +51,17 @@ type options struct {
 	// instead of an SSE stream; server-to-client messages then travel on
 	// the client's GET stream only, and answers cannot be resumed.
 	jsonResponse bool
+	// memory holds sessions, events, the handoff and rate-limit counters
+	// while Redis is not configured.
+	memory *session.Memory
 }
+
+// processMemory is what every instance of this plugin in the process
+// shares without Redis, as instances of several processes share Redis: a
+// configuration change replaces the instances (each MCP server gets a new
+// one), and the new ones must serve the sessions of the old ones, which
+// keep the legacy SSE streams they hold until those end.
+var processMemory = session.NewMemory()
 
 func defaultOptions() options {
 	return options{
@@ -64,6 +74,7 @@ func defaultOptions() options {
 		registryCheck: time.Second,
 		handoffWait:   time.Second,
 		closeTimeout:  30 * time.Second,
+		memory:        processMemory,
 	}
 }
 
@@ -80,7 +91,8 @@ type instance struct {
 	// logs and error messages.
 	redactor *restmcp.Redactor
 	// owner names this plugin instance in this process among all others
-	// sharing Redis; it receives handed-over legacy SSE messages.
+	// sharing Redis or, without Redis, the process memory; it receives
+	// handed-over legacy SSE messages.
 	owner string
 
 	name        string
@@ -175,9 +187,9 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 	if in.path == "" {
 		in.path = "/"
 	}
-	in.registry = session.NewRegistry(host.Redis, opts.sessionTTL)
-	in.events = session.NewEventStore(host.Redis, opts.sessionTTL, opts.maxEvents)
-	in.handoff = session.NewHandoff(host.Redis, in.owner, logger)
+	in.registry = session.NewRegistry(host.Redis, opts.memory, opts.sessionTTL)
+	in.events = session.NewEventStore(host.Redis, opts.memory, opts.sessionTTL, opts.maxEvents)
+	in.handoff = session.NewHandoff(host.Redis, opts.memory, in.owner, logger)
 	if in.metrics, err = registerMetrics(host.Metrics()); err != nil {
 		return nil, err
 	}
@@ -185,7 +197,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 		return nil, err
 	}
 	if rl := def.RateLimit; rl != nil && rl.ToolCallsPerMinute > 0 {
-		in.limiter = session.NewLimiter(host.Redis, rl.ToolCallsPerMinute, time.Minute, rl.FailOpen)
+		in.limiter = session.NewLimiter(host.Redis, opts.memory, rl.ToolCallsPerMinute, time.Minute, rl.FailOpen)
 	}
 	if def.Type == restmcp.TypeMCPProxy {
 		if in.proxy, err = newProxy(in); err != nil {
@@ -503,7 +515,8 @@ func (in *instance) watchRegistry() {
 		case <-in.restoreNow:
 			force = true
 		}
-		if !in.registry.Shared() {
+		if !in.registry.Remote() {
+			// Memory loses nothing.
 			continue
 		}
 		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)

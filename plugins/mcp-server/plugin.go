@@ -18,8 +18,10 @@
 //	                                   protected resource metadata (auth type jwt)
 //
 // Sessions live in Redis (Host.Redis) so that any gateway instance serves
-// any session; without Redis they live in memory. Protocol handling is the
-// official Go SDK (github.com/modelcontextprotocol/go-sdk).
+// any session; without Redis they live in memory shared by every instance
+// of the plugin in the process, so that the instances a configuration
+// change starts serve the sessions of the ones they replace. Protocol
+// handling is the official Go SDK (github.com/modelcontextprotocol/go-sdk).
 package main
 
 import (

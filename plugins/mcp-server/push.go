@@ -61,7 +61,7 @@ func (in *instance) holdStream(ctx context.Context, s *localSession) func() {
 // another instance. It reports whether it did; if not, the caller sends the
 // message here (the event store keeps it for the client's next GET).
 func (in *instance) pushToStreamHolder(s *localSession, method string, params any) bool {
-	if s == nil || s.transport != session.TransportStreamable || s.streams.Load() > 0 || !in.registry.Shared() {
+	if s == nil || s.transport != session.TransportStreamable || s.streams.Load() > 0 {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)

@@ -257,7 +257,7 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 		in.writeSessionError(w, sid, err)
 		return
 	}
-	if in.proxy != nil && in.registry.Shared() {
+	if in.proxy != nil {
 		body, ok := in.readBody(w, r)
 		if !ok {
 			return

@@ -15,26 +15,29 @@ import (
 
 // EventStore is an mcp.EventStore on Redis Streams, so that a client can
 // resume a stream with Last-Event-ID on any instance. Without Redis it keeps
-// events in memory.
+// events in a Memory, so that any plugin instance of the process can
+// replay them.
 //
 // Event i of a stream is stored with the stream entry id 0-(i+1), so that
 // After is one range query. Streams expire ttl after their last append and
 // keep at most maxLen events.
 //
-// SessionClosed does not remove events from Redis: a session closes on an
-// instance when that instance stops, while the client may resume elsewhere.
-// Call Delete when the session ends for good (HTTP DELETE).
+// SessionClosed does not remove events: a session closes on an instance
+// when that instance stops (or is replaced by a configuration change),
+// while the client may resume elsewhere. Call Delete when the session ends
+// for good (HTTP DELETE).
 type EventStore struct {
 	redis  RedisFunc
+	mem    *memEvents
 	ttl    time.Duration
 	maxLen int64
-	mem    *mcp.MemoryEventStore
 }
 
 // NewEventStore returns an event store whose streams expire ttl after their
-// last event and keep at most maxLen events each.
-func NewEventStore(rf RedisFunc, ttl time.Duration, maxLen int64) *EventStore {
-	return &EventStore{redis: rf, ttl: ttl, maxLen: maxLen, mem: mcp.NewMemoryEventStore(nil)}
+// last event and keep at most maxLen events each, in Redis when rf returns
+// a client and in mem otherwise.
+func NewEventStore(rf RedisFunc, mem *Memory, ttl time.Duration, maxLen int64) *EventStore {
+	return &EventStore{redis: rf, mem: &mem.events, ttl: ttl, maxLen: maxLen}
 }
 
 func streamKey(sessionID, streamID string) string {
@@ -46,11 +49,9 @@ func streamKey(sessionID, streamID string) string {
 
 func streamSetKey(sessionID string) string { return KeyPrefix + "events:{" + sessionID + "}" }
 
-// Open implements mcp.EventStore. On Redis a stream needs no preparation.
+// Open implements mcp.EventStore. A stream needs no preparation: it starts
+// with its first event.
 func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
-	if s.redis() == nil {
-		return s.mem.Open(ctx, sessionID, streamID)
-	}
 	return nil
 }
 
@@ -58,7 +59,8 @@ func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error
 func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
 	rc := s.redis()
 	if rc == nil {
-		return s.mem.Append(ctx, sessionID, streamID, data)
+		s.mem.append(sessionID, streamID, data, s.ttl, s.maxLen)
+		return nil
 	}
 	key := streamKey(sessionID, streamID)
 	setKey := streamSetKey(sessionID)
@@ -85,7 +87,18 @@ func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, dat
 func (s *EventStore) After(ctx context.Context, sessionID, streamID string, index int) iter.Seq2[[]byte, error] {
 	rc := s.redis()
 	if rc == nil {
-		return s.mem.After(ctx, sessionID, streamID, index)
+		return func(yield func([]byte, error) bool) {
+			events, err := s.mem.after(sessionID, streamID, index, mcp.ErrEventsPurged)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, data := range events {
+				if !yield(data, nil) {
+					return
+				}
+			}
+		}
 	}
 	return func(yield func([]byte, error) bool) {
 		key := streamKey(sessionID, streamID)
@@ -138,17 +151,17 @@ func entrySeq(id string) (int64, error) {
 	return n, nil
 }
 
-// SessionClosed implements mcp.EventStore. In memory it frees the session's
-// events; on Redis it does nothing (see EventStore).
+// SessionClosed implements mcp.EventStore. It does nothing (see
+// EventStore): the events expire or Delete removes them.
 func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error {
-	return s.mem.SessionClosed(ctx, sessionID)
+	return nil
 }
 
 // Delete removes every event of a session that ended for good.
 func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
-	_ = s.mem.SessionClosed(ctx, sessionID)
 	rc := s.redis()
 	if rc == nil {
+		s.mem.delete(sessionID)
 		return nil
 	}
 	setKey := streamSetKey(sessionID)

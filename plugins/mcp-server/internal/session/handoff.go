@@ -36,15 +36,18 @@ type Message struct {
 	Push bool `json:"p,omitempty"`
 }
 
-// Handoff moves messages between instances through Redis pub/sub: each
-// owner (one plugin instance in one gateway process) listens on its own
-// channel, and every instance listens for sessions that ended elsewhere.
+// Handoff moves messages between instances through Redis pub/sub, or
+// without Redis through a Memory shared by the plugin instances of the
+// process: each owner (one plugin instance in one gateway process) listens
+// on its own channel, and every instance listens for sessions that ended
+// elsewhere.
 //
 // Pub/sub gives each message to each subscriber once; Send reports whether
 // the owner received it, so a message is either delivered once or the
 // sender gets an error.
 type Handoff struct {
 	redis  RedisFunc
+	mem    *memBus
 	owner  string
 	logger *slog.Logger
 
@@ -52,9 +55,10 @@ type Handoff struct {
 }
 
 // NewHandoff returns a Handoff for owner, a name unique among every running
-// plugin instance of every gateway process.
-func NewHandoff(rf RedisFunc, owner string, logger *slog.Logger) *Handoff {
-	return &Handoff{redis: rf, owner: owner, logger: logger}
+// plugin instance of every gateway process, that goes through Redis when
+// rf returns a client and through mem otherwise.
+func NewHandoff(rf RedisFunc, mem *Memory, owner string, logger *slog.Logger) *Handoff {
+	return &Handoff{redis: rf, mem: &mem.bus, owner: owner, logger: logger}
 }
 
 // Owner returns the name this Handoff receives messages for.
@@ -69,22 +73,28 @@ const ClosedChannel = KeyPrefix + "closed"
 // subscribed (its subscription may be reconnecting), then returns
 // ErrNoReceiver.
 func (h *Handoff) Send(ctx context.Context, owner string, m Message, wait time.Duration) error {
-	rc := h.redis()
-	if rc == nil {
-		return fmt.Errorf("%w: redis is not configured", ErrNoReceiver)
-	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode message for session %q: %w", m.Session, err)
-	}
+	var data []byte
 	deadline := time.Now().Add(wait)
 	for {
-		n, err := rc.Publish(ctx, inboxChannel(owner), data).Result()
-		if err != nil {
-			return unavailable("publish message", err)
-		}
-		if n > 0 {
-			return nil
+		rc := h.redis()
+		if rc == nil {
+			if h.mem.publish(owner, m) {
+				return nil
+			}
+		} else {
+			if data == nil {
+				var err error
+				if data, err = json.Marshal(m); err != nil {
+					return fmt.Errorf("encode message for session %q: %w", m.Session, err)
+				}
+			}
+			n, err := rc.Publish(ctx, inboxChannel(owner), data).Result()
+			if err != nil {
+				return unavailable("publish message", err)
+			}
+			if n > 0 {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return ErrNoReceiver
@@ -104,6 +114,7 @@ func (h *Handoff) Send(ctx context.Context, owner string, m Message, wait time.D
 func (h *Handoff) PublishClosed(ctx context.Context, id string) error {
 	rc := h.redis()
 	if rc == nil {
+		h.mem.publishClosed(id)
 		return nil
 	}
 	if err := rc.Publish(ctx, ClosedChannel, id).Err(); err != nil {
@@ -118,18 +129,49 @@ func (h *Handoff) Subscribed() bool { return h.subscribed.Load() }
 // Run listens until ctx is done, calling deliver for each message sent to
 // this owner and closed for each session that ended elsewhere, in the order
 // they were published. The callbacks must not block. Run follows Redis
-// client changes and reconnects by itself.
+// client changes (and the switch between Redis and memory) and reconnects
+// by itself.
 func (h *Handoff) Run(ctx context.Context, deliver func(Message), closed func(id string)) {
 	defer h.subscribed.Store(false)
 	for ctx.Err() == nil {
 		rc := h.redis()
 		if rc == nil {
-			if !wait(ctx, time.Second) {
-				return
-			}
+			h.listenMemory(ctx, deliver, closed)
 			continue
 		}
 		h.listen(ctx, rc, deliver, closed)
+	}
+}
+
+// listenMemory serves the subscription in memory until ctx is done or a
+// Redis client is configured.
+func (h *Handoff) listenMemory(ctx context.Context, deliver func(Message), closed func(string)) {
+	sub := h.mem.subscribe(h.owner)
+	h.subscribed.Store(true)
+	defer func() {
+		h.subscribed.Store(false)
+		h.mem.unsubscribe(h.owner, sub)
+	}()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if h.redis() != nil {
+				return
+			}
+			continue
+		case <-sub.signal:
+		}
+		for _, it := range sub.take() {
+			if it.closed != "" {
+				closed(it.closed)
+			} else {
+				deliver(it.msg)
+			}
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,26 +19,20 @@ type Decision struct {
 }
 
 // Limiter counts calls per server and consumer in fixed windows, in Redis
-// so that every instance shares one count, or in memory without Redis.
+// so that every instance shares one count, or in a Memory without Redis.
 type Limiter struct {
 	redis    RedisFunc
+	mem      *memLimits
 	limit    int
 	window   time.Duration
 	failOpen bool
-
-	mu  sync.Mutex
-	mem map[string]memWindow
 }
 
-type memWindow struct {
-	start time.Time
-	count int
-}
-
-// NewLimiter allows limit calls per window. With failOpen, calls proceed
-// when Redis is configured but unreachable; otherwise they fail.
-func NewLimiter(rf RedisFunc, limit int, window time.Duration, failOpen bool) *Limiter {
-	return &Limiter{redis: rf, limit: limit, window: window, failOpen: failOpen, mem: make(map[string]memWindow)}
+// NewLimiter allows limit calls per window, counted in Redis when rf
+// returns a client and in mem otherwise. With failOpen, calls proceed when
+// Redis is configured but unreachable; otherwise they fail.
+func NewLimiter(rf RedisFunc, mem *Memory, limit int, window time.Duration, failOpen bool) *Limiter {
+	return &Limiter{redis: rf, mem: &mem.limits, limit: limit, window: window, failOpen: failOpen}
 }
 
 // Allow counts one call of consumer on server. The error wraps
@@ -51,23 +44,7 @@ func (l *Limiter) Allow(ctx context.Context, server, consumer string) (Decision,
 	d := Decision{Limit: l.limit, RetryAfter: reset}
 	rc := l.redis()
 	if rc == nil {
-		l.mu.Lock()
-		key := server + "\x00" + consumer
-		w := l.mem[key]
-		if !w.start.Equal(start) {
-			w = memWindow{start: start}
-			if len(l.mem) > 4096 {
-				for k, old := range l.mem {
-					if old.start.Before(start) {
-						delete(l.mem, k)
-					}
-				}
-			}
-		}
-		w.count++
-		l.mem[key] = w
-		l.mu.Unlock()
-		d.Allowed = w.count <= l.limit
+		d.Allowed = l.mem.count(server+"\x00"+consumer, start) <= l.limit
 		return d, nil
 	}
 	key := KeyPrefix + "ratelimit:{" + server + "}:" + consumer + ":" + strconv.FormatInt(start.Unix(), 10)

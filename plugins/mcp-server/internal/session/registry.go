@@ -1,8 +1,10 @@
 // Package session keeps what several gateway instances share about MCP
 // sessions: the session registry, the event store used to resume streams and
 // the cross-instance delivery of legacy SSE messages. Each part runs on Redis
-// when a client is available and on process memory otherwise (one instance,
-// same behaviour).
+// when a client is available and otherwise on a Memory that every plugin
+// instance of the process shares (one process, same behaviour: the
+// instances a configuration change starts serve the sessions of the ones
+// it replaces).
 package session
 
 import (
@@ -11,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -83,31 +84,23 @@ type Record struct {
 // refreshes. It is safe for concurrent use.
 type Registry struct {
 	redis RedisFunc
+	mem   *memRegistry
 	ttl   time.Duration
-
-	mu  sync.Mutex
-	mem map[string]memRecord
-	// puts counts writes to mem, to sweep expired entries now and then.
-	puts int
-}
-
-type memRecord struct {
-	data    []byte
-	expires time.Time
 }
 
 // NewRegistry returns a registry whose records live ttl after their last
-// use.
-func NewRegistry(rf RedisFunc, ttl time.Duration) *Registry {
-	return &Registry{redis: rf, ttl: ttl, mem: make(map[string]memRecord)}
+// use, in Redis when rf returns a client and in mem otherwise.
+func NewRegistry(rf RedisFunc, mem *Memory, ttl time.Duration) *Registry {
+	return &Registry{redis: rf, mem: &mem.reg, ttl: ttl}
 }
 
 // TTL returns the time a record lives after its last use.
 func (r *Registry) TTL() time.Duration { return r.ttl }
 
-// Shared reports whether the registry is shared with other instances
-// (Redis is configured).
-func (r *Registry) Shared() bool { return r.redis() != nil }
+// Remote reports whether the registry is in Redis, where other processes
+// share it and where records can be lost (Redis restarted without its
+// data, was flushed). In memory it is shared by this process only.
+func (r *Registry) Remote() bool { return r.redis() != nil }
 
 func recordKey(id string) string { return KeyPrefix + "session:{" + id + "}" }
 
@@ -125,17 +118,11 @@ func (r *Registry) Get(ctx context.Context, id string) (*Record, error) {
 		}
 		data = b
 	} else {
-		r.mu.Lock()
-		m, ok := r.mem[id]
-		if ok && time.Now().After(m.expires) {
-			delete(r.mem, id)
-			ok = false
-		}
-		r.mu.Unlock()
+		b, ok := r.mem.get(r.mem.records, id)
 		if !ok {
 			return nil, ErrNotFound
 		}
-		data = m.data
+		data = b
 	}
 	rec := new(Record)
 	if err := json.Unmarshal(data, rec); err != nil {
@@ -156,18 +143,7 @@ func (r *Registry) Put(ctx context.Context, rec *Record) error {
 		}
 		return nil
 	}
-	now := time.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.mem[rec.ID] = memRecord{data: data, expires: now.Add(r.ttl)}
-	r.puts++
-	if r.puts%256 == 0 {
-		for id, m := range r.mem {
-			if now.After(m.expires) {
-				delete(r.mem, id)
-			}
-		}
-	}
+	r.mem.set(r.mem.records, rec.ID, data, r.ttl)
 	return nil
 }
 
@@ -195,15 +171,9 @@ func (r *Registry) Touch(ctx context.Context, id string) error {
 		}
 		return nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	m, ok := r.mem[id]
-	if !ok || time.Now().After(m.expires) {
-		delete(r.mem, id)
+	if !r.mem.expire(r.mem.records, id, r.ttl) {
 		return ErrNotFound
 	}
-	m.expires = time.Now().Add(r.ttl)
-	r.mem[id] = m
 	return nil
 }
 
@@ -276,13 +246,13 @@ func (r *Registry) Restore(ctx context.Context, recs []*Record) (int, error) {
 	if rc == nil {
 		n := 0
 		for _, rec := range recs {
-			if _, err := r.Get(ctx, rec.ID); !errors.Is(err, ErrNotFound) {
-				continue
+			data, err := json.Marshal(rec)
+			if err != nil {
+				return n, fmt.Errorf("encode session %q: %w", rec.ID, err)
 			}
-			if err := r.Put(ctx, rec); err != nil {
-				return n, err
+			if r.mem.setNX(r.mem.records, rec.ID, data, r.ttl) {
+				n++
 			}
-			n++
 		}
 		return n, nil
 	}
@@ -332,15 +302,13 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 		}
 		return nil
 	}
-	r.mu.Lock()
-	delete(r.mem, id)
-	r.mu.Unlock()
+	r.mem.del(r.mem.records, id)
 	return nil
 }
 
 // Ended reports whether session id was deleted (rather than lost, as when
-// Redis restarted without its data). Without Redis a missing record always
-// means ended.
+// Redis restarted without its data). In memory nothing is lost: a missing
+// record always means ended.
 func (r *Registry) Ended(ctx context.Context, id string) (bool, error) {
 	rc := r.redis()
 	if rc == nil {
@@ -370,6 +338,7 @@ func requesterKey(id string) string { return KeyPrefix + "session:{" + id + "}:r
 func (r *Registry) SetRequester(ctx context.Context, id, owner string) error {
 	rc := r.redis()
 	if rc == nil {
+		r.mem.set(r.mem.values, requesterKey(id), []byte(owner), r.ttl)
 		return nil
 	}
 	if err := rc.Set(ctx, requesterKey(id), owner, r.ttl).Err(); err != nil {
@@ -379,11 +348,12 @@ func (r *Registry) SetRequester(ctx context.Context, id, owner string) error {
 }
 
 // Requester returns the owner that last sent the client of session id a
-// request, or "" when none did (or Redis is not configured).
+// request, or "" when none did.
 func (r *Registry) Requester(ctx context.Context, id string) (string, error) {
 	rc := r.redis()
 	if rc == nil {
-		return "", nil
+		v, _ := r.mem.get(r.mem.values, requesterKey(id))
+		return string(v), nil
 	}
 	v, err := rc.Get(ctx, requesterKey(id)).Result()
 	if errors.Is(err, redis.Nil) {
@@ -399,11 +369,16 @@ func holderKey(id string) string { return KeyPrefix + "session:{" + id + "}:stre
 
 // HoldStreams records, for ttl, that owner holds the standalone GET stream
 // of each session in ids, so that server-to-client messages produced on
-// another instance reach that stream (see Message.Push). Without Redis it
-// does nothing.
+// another instance reach that stream (see Message.Push).
 func (r *Registry) HoldStreams(ctx context.Context, ids []string, owner string, ttl time.Duration) error {
 	rc := r.redis()
-	if rc == nil || len(ids) == 0 {
+	if len(ids) == 0 {
+		return nil
+	}
+	if rc == nil {
+		for _, id := range ids {
+			r.mem.set(r.mem.values, holderKey(id), []byte(owner), ttl)
+		}
 		return nil
 	}
 	_, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -427,6 +402,7 @@ var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] th
 func (r *Registry) ReleaseStream(ctx context.Context, id, owner string) error {
 	rc := r.redis()
 	if rc == nil {
+		r.mem.delIf(r.mem.values, holderKey(id), []byte(owner))
 		return nil
 	}
 	if err := releaseScript.Run(ctx, rc, []string{holderKey(id)}, owner).Err(); err != nil && !errors.Is(err, redis.Nil) {
@@ -436,11 +412,12 @@ func (r *Registry) ReleaseStream(ctx context.Context, id, owner string) error {
 }
 
 // StreamHolder returns the owner holding the standalone stream of session
-// id, or "" when no instance does (or Redis is not configured).
+// id, or "" when no instance does.
 func (r *Registry) StreamHolder(ctx context.Context, id string) (string, error) {
 	rc := r.redis()
 	if rc == nil {
-		return "", nil
+		v, _ := r.mem.get(r.mem.values, holderKey(id))
+		return string(v), nil
 	}
 	v, err := rc.Get(ctx, holderKey(id)).Result()
 	if errors.Is(err, redis.Nil) {

@@ -31,7 +31,7 @@ func TestRegistryRoundTripAndExpiry(t *testing.T) {
 	for name, rf := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			reg := NewRegistry(rf, time.Second)
+			reg := NewRegistry(rf, NewMemory(), time.Second)
 			_, err := reg.Get(ctx, "missing")
 			require.ErrorIs(t, err, ErrNotFound)
 
@@ -90,7 +90,7 @@ func TestRegistryRoundTripAndExpiry(t *testing.T) {
 func TestRegistryNoticesLostDataAndRestoresOnlyWhatIsMissing(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := srv.Client()
-	reg := NewRegistry(func() redis.UniversalClient { return rc }, time.Minute)
+	reg := NewRegistry(func() redis.UniversalClient { return rc }, NewMemory(), time.Minute)
 	ctx := context.Background()
 
 	lost, err := reg.MarkAlive(ctx, "gw-a/1", time.Minute)
@@ -128,7 +128,7 @@ func TestRegistryNoticesLostDataAndRestoresOnlyWhatIsMissing(t *testing.T) {
 func TestRegistryRedisDownNamesRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := srv.Client()
-	reg := NewRegistry(func() redis.UniversalClient { return rc }, time.Minute)
+	reg := NewRegistry(func() redis.UniversalClient { return rc }, NewMemory(), time.Minute)
 	srv.Stop()
 	_, err := reg.Get(context.Background(), "x")
 	require.ErrorIs(t, err, ErrUnavailable)
@@ -156,7 +156,8 @@ func TestEventStoreReplaysAfterIndex(t *testing.T) {
 	for name, rf := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			es := NewEventStore(rf, time.Minute, 1000)
+			mem := NewMemory()
+			es := NewEventStore(rf, mem, time.Minute, 1000)
 			require.NoError(t, es.Open(ctx, "sess", "st"))
 			require.NoError(t, es.Append(ctx, "sess", "st", nil)) // priming event, index 0
 			for i := 1; i <= 4; i++ {
@@ -173,20 +174,16 @@ func TestEventStoreReplaysAfterIndex(t *testing.T) {
 			require.Equal(t, []string{"e1", "e2", "e3", "e4"}, got)
 
 			// Another store on the same backing (another instance) sees the events.
-			other := NewEventStore(rf, time.Minute, 1000)
-			if name == "redis" {
-				got, err = collect(t, other.After(ctx, "sess", "st", 3))
-				require.NoError(t, err)
-				require.Equal(t, []string{"e4"}, got)
-			}
+			other := NewEventStore(rf, mem, time.Minute, 1000)
+			got, err = collect(t, other.After(ctx, "sess", "st", 3))
+			require.NoError(t, err)
+			require.Equal(t, []string{"e4"}, got)
 
-			// A local close keeps Redis events; Delete removes them.
+			// A local close keeps the events; Delete removes them.
 			require.NoError(t, es.SessionClosed(ctx, "sess"))
-			if name == "redis" {
-				got, err = collect(t, es.After(ctx, "sess", "st", 3))
-				require.NoError(t, err)
-				require.Equal(t, []string{"e4"}, got)
-			}
+			got, err = collect(t, other.After(ctx, "sess", "st", 3))
+			require.NoError(t, err)
+			require.Equal(t, []string{"e4"}, got)
 			require.NoError(t, es.Delete(ctx, "sess"))
 			got, _ = collect(t, other.After(ctx, "sess", "st", 0))
 			require.Empty(t, got)
@@ -197,7 +194,7 @@ func TestEventStoreReplaysAfterIndex(t *testing.T) {
 func TestEventStoreReportsPurgedEvents(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := srv.Client()
-	es := NewEventStore(func() redis.UniversalClient { return rc }, time.Minute, 5)
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(), time.Minute, 5)
 	ctx := context.Background()
 	// Exact trimming happens in whole macro nodes with "~"; write enough to
 	// trim for sure.
@@ -211,13 +208,45 @@ func TestEventStoreReportsPurgedEvents(t *testing.T) {
 	require.Equal(t, []string{"498", "499"}, got)
 }
 
+func TestMemoryEventStoreTrimsAndExpires(t *testing.T) {
+	ctx := context.Background()
+	rf := func() redis.UniversalClient { return nil }
+	mem := NewMemory()
+	es := NewEventStore(rf, mem, time.Minute, 5)
+	for i := range 500 {
+		require.NoError(t, es.Append(ctx, "s", "x", fmt.Appendf(nil, "%d", i)))
+	}
+	_, err := collect(t, es.After(ctx, "s", "x", 0))
+	require.ErrorIs(t, err, mcp.ErrEventsPurged, "a stream keeps its last maxLen events")
+	got, err := collect(t, NewEventStore(rf, mem, time.Minute, 5).After(ctx, "s", "x", 497))
+	require.NoError(t, err)
+	require.Equal(t, []string{"498", "499"}, got, "another instance of the process replays them")
+
+	short := NewEventStore(rf, mem, 100*time.Millisecond, 5)
+	require.NoError(t, short.Append(ctx, "t", "x", []byte("a")))
+	require.NoError(t, short.Append(ctx, "t", "x", []byte("b")))
+	require.Eventually(t, func() bool {
+		got, err := collect(t, short.After(ctx, "t", "x", 0))
+		return err == nil && len(got) == 0
+	}, 5*time.Second, 20*time.Millisecond, "events expire after their time to live")
+	mem.events.mu.Lock()
+	mem.events.sweepLocked(time.Now())
+	_, kept := mem.events.sessions["t"]
+	mem.events.mu.Unlock()
+	require.False(t, kept, "expired streams are swept")
+}
+
 func TestHandoffDeliversEachMessageOnceInOrder(t *testing.T) {
-	srv := redistest.Start(t)
-	rc := srv.Client()
-	rf := func() redis.UniversalClient { return rc }
+	for name, rf := range stores(t) {
+		t.Run(name, func(t *testing.T) { testHandoffDeliversEachMessageOnceInOrder(t, rf) })
+	}
+}
+
+func testHandoffDeliversEachMessageOnceInOrder(t *testing.T, rf RedisFunc) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := NewHandoff(rf, "gw-a/1", logger)
-	b := NewHandoff(rf, "gw-b/1", logger)
+	mem := NewMemory()
+	a := NewHandoff(rf, mem, "gw-a/1", logger)
+	b := NewHandoff(rf, mem, "gw-b/1", logger)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -265,8 +294,9 @@ func TestHandoffRecoversAfterRedisRestart(t *testing.T) {
 	rc := srv.Client()
 	rf := func() redis.UniversalClient { return rc }
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := NewHandoff(rf, "gw-a/1", logger)
-	b := NewHandoff(rf, "gw-b/1", logger)
+	mem := NewMemory()
+	a := NewHandoff(rf, mem, "gw-a/1", logger)
+	b := NewHandoff(rf, mem, "gw-b/1", logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	received := make(chan string, 10)
@@ -292,7 +322,7 @@ func TestHandoffRecoversAfterRedisRestart(t *testing.T) {
 func TestHandoffRunStopsAtOnceWhenCancelled(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := srv.Client()
-	a := NewHandoff(func() redis.UniversalClient { return rc }, "gw-a/1", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a := NewHandoff(func() redis.UniversalClient { return rc }, NewMemory(), "gw-a/1", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
