@@ -183,3 +183,35 @@ func TestDrainEndsLegacyStreamCleanly(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return g.inst.ActiveSessions()["sse"] == 0 }, 5*time.Second, 10*time.Millisecond)
 }
+
+// A client that closed its connection is released at the next keep-alive
+// pass, by looking at the connection, not by a write that fails. The
+// client here only shuts down its sending side, so that writes to it keep
+// succeeding: only the check can notice that it went away.
+func TestLegacyClientThatClosedIsReleasedAtTheNextKeepAlive(t *testing.T) {
+	backend := startBackend(t)
+	g := startGateway(t, newTestHost(t, "gw-a", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
+	base := g.url("")
+	stay := dialLegacy(t, base)
+	stay.initialize(t, base)
+	l := dialLegacy(t, base)
+	l.initialize(t, base)
+	require.Equal(t, 2, g.inst.ActiveSessions()["sse"])
+
+	require.NoError(t, l.conn.(*net.TCPConn).CloseWrite())
+	require.Eventually(t, func() bool { return g.inst.ActiveSessions()["sse"] == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the session of the client that closed is released")
+	_, err := g.inst.registry.Get(context.Background(), sidOf(l.endpoint))
+	require.Error(t, err, "the ended session left the registry")
+	require.Equal(t, http.StatusNotFound, postTo(t, http.DefaultClient, base+l.endpoint, `{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+
+	// The stream ended with the connection; the other one goes on.
+	require.NoError(t, l.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.Copy(io.Discard, l.r)
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the stream is still open")
+	require.Equal(t, http.StatusAccepted, postTo(t, http.DefaultClient, base+stay.endpoint, `{"jsonrpc":"2.0","id":"s","method":"ping"}`))
+	name, data := stay.event(t)
+	require.Equal(t, "message", name)
+	require.Contains(t, data, `"id":"s"`)
+}

@@ -447,10 +447,13 @@ func (in *instance) housekeeping() {
 			}
 		}
 		in.mu.Unlock()
-		// Outside in.mu: a write waits for a slow client. A failed one
-		// ends the stream of a client that went away.
+		// Outside in.mu: a write waits for a slow client. A client that
+		// closed its connection is released now; a failed write ends the
+		// stream of one that went away otherwise.
 		for _, s := range legacy {
-			_ = s.sse.ping()
+			if !s.sse.releaseIfGone() {
+				_ = s.sse.ping()
+			}
 		}
 		for _, s := range idle {
 			in.retire(s, false)

@@ -31,7 +31,7 @@ func TestLegacySSEWithTheGoSDKClient(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "Kyiv: 21.5 C", textOf(t, res))
 			// A stream whose client went away is released at the next
-			// keep-alive comment that cannot be written.
+			// keep-alive pass.
 			require.Eventually(t, func() bool { return g.inst.ActiveSessions()["sse"] == 1 }, 5*time.Second, 10*time.Millisecond)
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -30,7 +31,7 @@ const maxQueuedMessages = 8192
 // when the connection was taken over (hijacked, see detach), straight to
 // the connection with chunked framing written here: then no goroutine of
 // net/http waits for the stream, and a client that went away is noticed
-// when a write (at the latest the next keep-alive comment) fails.
+// at the next keep-alive pass (see releaseIfGone), or when a write fails.
 type sseTransport struct {
 	id       string
 	endpoint string
@@ -201,6 +202,57 @@ func (t *sseTransport) writeEvent(name string, data []byte) error {
 
 // ping writes an SSE comment so that proxies keep an idle stream open.
 func (t *sseTransport) ping() error { return t.write([]byte(": ping\n\n")) }
+
+// releaseIfGone ends a taken-over stream whose client closed its
+// connection, and reports whether it did. Nothing reads a taken-over
+// connection, so without this check a client that went away would be
+// noticed only when a write fails, one or two keep-alive comments later
+// (the first write after the close often still succeeds). It does not
+// block and consumes nothing.
+func (t *sseTransport) releaseIfGone() bool {
+	t.mu.Lock()
+	if t.closed || t.conn == nil || !peerClosed(t.conn) {
+		t.mu.Unlock()
+		return false
+	}
+	ended := t.endLocked(false)
+	t.mu.Unlock()
+	ended()
+	return true
+}
+
+// peerClosed reports whether the peer of c closed the connection (end of
+// file) or the connection failed, with one non-blocking, non-consuming
+// read. Bytes waiting to be read say nothing: it reports false, as for a
+// connection it cannot inspect.
+func peerClosed(c net.Conn) bool {
+	if nc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		// TLS: the state of the transport underneath.
+		c = nc.NetConn()
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK || rerr == syscall.EINTR:
+		case rerr != nil:
+			closed = true
+		case n == 0:
+			closed = true // end of file
+		}
+		return true
+	})
+	return err == nil && closed
+}
 
 func (t *sseTransport) write(b []byte) error {
 	t.mu.Lock()
