@@ -362,7 +362,7 @@ func newMetrics(reg prometheus.Registerer, logger *slog.Logger) *metrics {
 		}, []string{"service"}),
 		activeConns: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gatehouse_gateway_active_connections",
-			Help: "Open client connections on the gateway listener.",
+			Help: "Open client connections on the gateway listener, without those a plugin took over (legacy MCP SSE streams: see gatehouse_mcp_active_sessions).",
 		}),
 	}
 	if reg == nil {
