@@ -290,13 +290,13 @@ func (t *h1Transport) put(c *h1Conn) {
 	t.mu.Unlock()
 }
 
-// closeIdle closes the idle connections; with final, connections in use
-// are closed when their exchange ends instead of returning to the pool.
-func (t *h1Transport) closeIdle(final bool) {
+// close closes the idle connections; connections in use are closed when
+// their exchange ends instead of returning to the pool.
+func (t *h1Transport) close() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = make(map[string][]*h1Conn)
-	t.closed = t.closed || final
+	t.closed = true
 	t.mu.Unlock()
 	for _, list := range idle {
 		for _, c := range list {

@@ -86,7 +86,7 @@ func (s *sharedTransport) release() {
 	s.mu.Unlock()
 	if last {
 		s.t.CloseIdleConnections()
-		s.h1.closeIdle(true)
+		s.h1.close()
 	}
 }
 
