@@ -85,15 +85,22 @@ type revisionRow struct {
 func (revisionRow) TableName() string { return "config_revisions" }
 
 // Objects returns every stored object, ordered by kind and name, with the
-// id of the newest revision (0 when there is none).
+// id of the newest revision (0 when there is none). The objects are at
+// least as new as that revision; with a concurrent writer they may be
+// newer, which only makes a caller that compares revisions load again.
 func (s *Store) Objects(ctx context.Context) ([]Object, int64, error) {
 	var rows []objectRow
 	var rev int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Order("kind, name").Find(&rows).Error; err != nil {
+		// The revision first: where each statement sees what was committed
+		// before it (PostgreSQL's read committed), the objects read next
+		// are then at least as new as the revision returned. The other
+		// order could return a revision whose changes were not read, and
+		// its caller would never load them.
+		if err := tx.Model(&revisionRow{}).Select("COALESCE(MAX(id), 0)").Scan(&rev).Error; err != nil {
 			return err
 		}
-		return tx.Model(&revisionRow{}).Select("COALESCE(MAX(id), 0)").Scan(&rev).Error
+		return tx.Order("kind, name").Find(&rows).Error
 	})
 	if err != nil {
 		return nil, 0, err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,6 +64,46 @@ func TestObjectChangesAreAtomicAndVersioned(t *testing.T) {
 			got, err := s.GetRevision(ctx, revs[1].ID)
 			require.NoError(t, err)
 			require.Equal(t, `{"name":"r1"}`, string(got.Before))
+		})
+	}
+}
+
+// Objects returns a revision that its objects are at least as new as: an
+// instance that loads the configuration while another writes must not
+// record a revision whose changes it has not read, or it would never load
+// them (on PostgreSQL each statement of a transaction sees what was
+// committed before it started).
+func TestObjectsRevisionNeverAheadOfTheObjects(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			base, rev0, err := s.Objects(ctx)
+			require.NoError(t, err)
+			const writes = 150
+			done := make(chan error, 1)
+			go func() {
+				for i := range writes {
+					n := fmt.Sprintf("ahead-%d", i)
+					if _, err := s.Apply(ctx, "admin", n, []Change{{Kind: "service", Name: n, Spec: []byte(`{}`), ExpectVersion: -1}}); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			for {
+				objs, rev, err := s.Objects(ctx)
+				require.NoError(t, err)
+				// One object and one revision per write.
+				require.GreaterOrEqual(t, len(objs)-len(base), int(rev-rev0),
+					"revision %d returned with only %d of its new objects", rev, len(objs)-len(base))
+				select {
+				case err := <-done:
+					require.NoError(t, err)
+					return
+				default:
+				}
+			}
 		})
 	}
 }
