@@ -163,7 +163,7 @@ func (c *Control) MCPInstance(name string) (pluginapi.Instance, bool) {
 func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]store.Object, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	snap, _, err := c.stored(ctx)
+	snap, rev, err := c.stored(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]s
 		}
 		storeChanges = append(storeChanges, sc)
 	}
-	return c.commitLocked(ctx, user, snap, storeChanges)
+	return c.commitLocked(ctx, user, snap, rev, storeChanges)
 }
 
 // Replace makes the stored configuration exactly snap (the declarative
@@ -184,7 +184,7 @@ func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]s
 func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cur, _, err := c.stored(ctx)
+	cur, rev, err := c.stored(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -195,25 +195,34 @@ func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) 
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	_, err = c.commitLocked(ctx, user, normalize(snap), changes)
+	_, err = c.commitLocked(ctx, user, normalize(snap), rev, changes)
 	return len(changes), err
 }
 
-// commitLocked compiles next, stores changes and swaps the table in.
-func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snapshot, changes []store.Change) ([]store.Object, error) {
+// commitLocked compiles next, stores changes and swaps the table in. next
+// is the configuration read at revision base with changes made to it.
+func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snapshot, base int64, changes []store.Change) ([]store.Object, error) {
 	table, mcp, err := c.compile(ctx, next)
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.opts.Store.Apply(ctx, user, newBatchID(), changes)
+	batch := newBatchID()
+	out, err := c.opts.Store.Apply(ctx, user, batch, changes)
 	if err != nil {
 		_ = table.Close()
 		return nil, err
 	}
-	rev, err := c.opts.Store.LatestRevision(ctx)
+	latest, others, err := c.opts.Store.RevisionsAfter(ctx, base, batch)
 	if err != nil {
 		_ = table.Close()
 		return nil, err
+	}
+	// The table holds exactly base and these changes. When another instance
+	// changed something since base, the table lacks it: record base, so
+	// that the next sync loads everything.
+	rev := latest
+	if others > 0 {
+		rev = base
 	}
 	// Versions were bumped by the store; reread so the served snapshot
 	// carries them.
@@ -227,10 +236,10 @@ func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snaps
 		if ch.Spec == nil {
 			action = "delete"
 		}
-		c.log.Info("configuration changed", "user", user, "kind", ch.Kind, "name", ch.Name, "action", action, "revision", rev)
+		c.log.Info("configuration changed", "user", user, "kind", ch.Kind, "name", ch.Name, "action", action, "revision", latest)
 	}
 	if c.opts.Changed != nil {
-		c.opts.Changed(rev)
+		c.opts.Changed(latest)
 	}
 	return out, nil
 }

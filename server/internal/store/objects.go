@@ -119,12 +119,44 @@ func (s *Store) LatestRevision(ctx context.Context) (int64, error) {
 	return rev, err
 }
 
+// lockRevisions makes concurrent Apply transactions commit one after the
+// other, so that revision ids grow in commit order. Instances compare the
+// newest id with the one they loaded; without the lock, PostgreSQL and
+// MySQL hand out ids at insert time, and a change whose id is lower than
+// one already committed would never be loaded by an instance that saw the
+// higher one. Readers are not blocked. SQLite has one writer at a time.
+func lockRevisions(tx *gorm.DB, driver string) error {
+	switch driver {
+	case "postgres":
+		return tx.Exec("LOCK TABLE config_revisions IN SHARE ROW EXCLUSIVE MODE").Error
+	case "mysql":
+		var ids []int64
+		return tx.Raw("SELECT id FROM config_revisions ORDER BY id DESC LIMIT 1 FOR UPDATE").Scan(&ids).Error
+	}
+	return nil
+}
+
+// RevisionsAfter returns the newest revision id (after itself when there
+// is none newer) and how many revisions newer than after belong to
+// another batch than batch: changes made by others since a configuration
+// was read at revision after.
+func (s *Store) RevisionsAfter(ctx context.Context, after int64, batch string) (latest int64, others int64, err error) {
+	var r struct{ Latest, Others int64 }
+	err = s.db.WithContext(ctx).Model(&revisionRow{}).
+		Select("COALESCE(MAX(id), ?) AS latest, COALESCE(SUM(CASE WHEN batch <> ? THEN 1 ELSE 0 END), 0) AS others", after, batch).
+		Where("id > ?", after).Scan(&r).Error
+	return r.Latest, r.Others, err
+}
+
 // Apply writes changes and their revisions in one transaction: all or
 // nothing. It returns the objects as stored (deleted ones left out).
 // A change that deletes an object that does not exist returns ErrNotFound.
 func (s *Store) Apply(ctx context.Context, user, batch string, changes []Change) ([]Object, error) {
 	var out []Object
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockRevisions(tx, s.driver); err != nil {
+			return err
+		}
 		out = out[:0]
 		for _, c := range changes {
 			var cur objectRow
