@@ -90,13 +90,13 @@ func TestAzureURLForms(t *testing.T) {
 
 func TestModelMapping(t *testing.T) {
 	m, err := compileMapping(map[string]string{
-		"gpt-4o":          "qwen-vl-plus",
-		"gpt-4-*":         "qwen-max",
-		"gpt-4-turbo-*":   "qwen-max-latest",
-		"~^claude-(.*)$":  "anthropic/claude-$1",
-		"~^o[0-9]":        "deepseek-reasoner",
-		"text-embedding":  "",
-		"*":               "qwen-turbo",
+		"gpt-4o":         "qwen-vl-plus",
+		"gpt-4-*":        "qwen-max",
+		"gpt-4-turbo-*":  "qwen-max-latest",
+		"~^claude-(.*)$": "anthropic/claude-$1",
+		"~^o[0-9]":       "deepseek-reasoner",
+		"text-embedding": "",
+		"*":              "qwen-turbo",
 	})
 	require.NoError(t, err)
 	cases := map[string]string{

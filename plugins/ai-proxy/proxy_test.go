@@ -234,7 +234,9 @@ func TestBrokenJSONFromProvider(t *testing.T) {
 	require.Contains(t, rec.Body.String(), `provider \"p\" (openai)`)
 
 	done := make(chan *httptest.ResponseRecorder)
-	go func() { done <- g.do("POST", "/v1/messages", `{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`) }()
+	go func() {
+		done <- g.do("POST", "/v1/messages", `{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	}()
 	select {
 	case rec = <-done:
 	case <-time.After(10 * time.Second):
