@@ -280,3 +280,14 @@ func mustJSON(t testing.TB, b []byte) map[string]any {
 }
 
 func lines(s ...string) string { return strings.Join(s, "\n") }
+
+// indent pretty-prints JSON keeping its key order, for readable goldens.
+func indent(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
+}
