@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -434,8 +435,9 @@ func (c *call) attempt(p *provider, tok *token, target string, body []byte) *fai
 func (c *call) attemptDone(p *provider, f *failure) *failure {
 	outcome := "ok"
 	switch {
+	case c.status == 499:
+		outcome = "cancelled"
 	case f == nil:
-	case f.final && c.status == 499:
 		outcome = "cancelled"
 	case f.timeout:
 		outcome = "timeout"
@@ -449,6 +451,9 @@ func (c *call) attemptDone(p *provider, f *failure) *failure {
 		outcome = "connection_error"
 	}
 	c.in.metrics.attempts.WithLabelValues(c.route, p.id, outcome).Inc()
+	if f == nil && c.in.log.Enabled(c.r.Context(), slog.LevelDebug) {
+		c.in.log.Debug("ai attempt", "ai_route", c.route, "provider", p.id, "attempt", c.attempts, "outcome", outcome)
+	}
 	if f != nil {
 		attrs := []any{"ai_route", c.route, "provider", p.id, "attempt", c.attempts, "outcome", outcome}
 		if f.status != 0 {

@@ -356,6 +356,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	eventually(t, func() bool { return len(g.logLines(t)) == 1 }, "the access-log line")
 	require.EqualValues(t, 499, g.logLines(t)[0]["status"])
+	require.EqualValues(t, 1, g.counter(t, "gatehouse_ai_attempts_total", map[string]string{"outcome": "cancelled"}))
 }
 
 func TestCredentialsStripped(t *testing.T) {
