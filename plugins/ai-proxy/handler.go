@@ -438,7 +438,6 @@ func (c *call) attemptDone(p *provider, f *failure) *failure {
 	case c.status == 499:
 		outcome = "cancelled"
 	case f == nil:
-		outcome = "cancelled"
 	case f.timeout:
 		outcome = "timeout"
 	case f.broken:
