@@ -22,7 +22,7 @@ func inspect(p Protocol, body []byte) (RequestInfo, error) {
 			if v.Type == gjson.String {
 				info.Model = v.Str
 			} else {
-				err = wantType("model", v, "string")
+				err = wantType(field("model"), v, "string")
 			}
 		case "stream":
 			info.Stream = v.Type == gjson.True
@@ -47,7 +47,7 @@ func inspect(p Protocol, body []byte) (RequestInfo, error) {
 		maxTokens = maxCompletion
 	}
 	if maxTokens.Exists() && maxTokens.Type != gjson.Null {
-		if err := wantType("max_tokens", maxTokens, "number"); err != nil {
+		if err := wantType(field("max_tokens"), maxTokens, "number"); err != nil {
 			return RequestInfo{}, err
 		}
 		info.MaxTokens = maxTokens.Int()

@@ -16,9 +16,11 @@ func parseJSON(b []byte) gjson.Result {
 
 // jw appends JSON to a byte slice. It inserts the commas between members
 // and elements itself, so that translations read as the shape they build.
+// Containers nest at most 64 deep (the translations nest less than 10).
 type jw struct {
 	b        []byte
-	first    []bool // one per open container: no member written yet
+	depth    uint
+	first    uint64 // bit d: the container at depth d has no member yet
 	afterKey bool
 }
 
@@ -27,19 +29,27 @@ func (w *jw) sep() {
 		w.afterKey = false
 		return
 	}
-	if n := len(w.first); n > 0 {
-		if w.first[n-1] {
-			w.first[n-1] = false
+	if w.depth > 0 {
+		bit := uint64(1) << (w.depth - 1)
+		if w.first&bit != 0 {
+			w.first &^= bit
 		} else {
 			w.b = append(w.b, ',')
 		}
 	}
 }
 
-func (w *jw) obj() { w.sep(); w.b = append(w.b, '{'); w.first = append(w.first, true) }
-func (w *jw) arr() { w.sep(); w.b = append(w.b, '['); w.first = append(w.first, true) }
+func (w *jw) open(c byte) {
+	w.sep()
+	w.b = append(w.b, c)
+	w.depth++
+	w.first |= uint64(1) << (w.depth - 1)
+}
+
+func (w *jw) obj() { w.open('{') }
+func (w *jw) arr() { w.open('[') }
 func (w *jw) end(c byte) {
-	w.first = w.first[:len(w.first)-1]
+	w.depth--
 	w.b = append(w.b, c)
 }
 func (w *jw) endObj() { w.end('}') }

@@ -43,14 +43,14 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 		return true
 	})
 	if !messages.IsArray() {
-		return nil, wantType("messages", messages, "array")
+		return nil, wantType(field("messages"), messages, "array")
 	}
 	for _, f := range []struct {
 		name string
 		v    gjson.Result
 	}{{"max_tokens", maxTokens}, {"temperature", temperature}, {"top_p", topP}} {
 		if f.v.Exists() && f.v.Type != gjson.Null {
-			if err := wantType(f.name, f.v, "number"); err != nil {
+			if err := wantType(field(f.name), f.v, "number"); err != nil {
 				return nil, err
 			}
 		}
@@ -64,7 +64,7 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 	w.key("messages")
 	w.arr()
 	if system.Exists() && system.Type != gjson.Null {
-		s, err := textOf("system", system, "\n")
+		s, err := textOf(field("system"), system, "\n")
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +109,7 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 	if topP.Type == gjson.Number {
 		w.kraw("top_p", topP.Raw)
 	}
-	if stops.IsArray() && len(stops.Array()) > 0 {
+	if stops.IsArray() && hasMembers(stops) {
 		w.key("stop")
 		w.arr()
 		for _, s := range stops.Array() {
@@ -124,14 +124,14 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 			w.kraw("stream_options", `{"include_usage":true}`)
 		}
 	}
-	if tools.IsArray() && len(tools.Array()) > 0 {
+	if tools.IsArray() && hasMembers(tools) {
 		w.key("tools")
 		w.arr()
 		var terr error
 		i := 0
 		tools.ForEach(func(_, t gjson.Result) bool {
 			if tt := t.Get("type"); tt.Exists() && tt.Str != "custom" {
-				terr = unsupported(fmt.Sprintf("tools[%d]", i), fmt.Sprintf("the server tool %q (%s)", tt.Str, t.Get("name").Str))
+				terr = unsupported(field("tools").at(i), fmt.Sprintf("the server tool %q (%s)", tt.Str, t.Get("name").Str))
 				return false
 			}
 			w.obj()
@@ -189,16 +189,16 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 // messages: tool results become role "tool" messages, which must follow
 // the assistant's tool calls directly, so they come first.
 func openAIMessages(w *jw, i int, m gjson.Result) error {
-	field := fmt.Sprintf("messages[%d]", i)
+	mf := field("messages").at(i)
 	if !m.IsObject() {
-		return wantType(field, m, "object")
+		return wantType(mf, m, "object")
 	}
 	role := m.Get("role").Str
 	c := m.Get("content")
 	switch role {
 	case "user", "assistant":
 	default:
-		return fmt.Errorf("%w: %s.role %q is not one of user, assistant", ErrInvalidBody, field, role)
+		return fmt.Errorf("%w: %s.role %q is not one of user, assistant", ErrInvalidBody, mf, role)
 	}
 	if c.Type == gjson.String {
 		w.obj()
@@ -208,19 +208,19 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 		return nil
 	}
 	if !c.IsArray() {
-		return wantType(field+".content", c, "array")
+		return wantType(mf.dot("content"), c, "array")
 	}
 	blocks := c.Array()
 	if role == "assistant" {
-		return openAIAssistant(w, field, blocks)
+		return openAIAssistant(w, mf, blocks)
 	}
 	// Tool results first, then the rest of the user's turn.
 	parts, texts := 0, 0
 	for j, b := range blocks {
-		bf := fmt.Sprintf("%s.content[%d]", field, j)
+		bf := mf.dot("content").at(j)
 		switch t := b.Get("type").Str; t {
 		case "tool_result":
-			s, err := textOf(bf+".content", b.Get("content"), "\n")
+			s, err := textOf(bf.dot("content"), b.Get("content"), "\n")
 			if err != nil {
 				return err
 			}
@@ -270,7 +270,7 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 			case "url":
 				url = src.Get("url").Str
 			default:
-				return unsupported(fmt.Sprintf("%s.content[%d].source", field, j), fmt.Sprintf("an image source of type %q", st))
+				return unsupported(mf.dot("content").at(j).dot("source"), fmt.Sprintf("an image source of type %q", st))
 			}
 			w.obj()
 			w.kstr("type", "image_url")
@@ -286,7 +286,7 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	return nil
 }
 
-func openAIAssistant(w *jw, field string, blocks []gjson.Result) error {
+func openAIAssistant(w *jw, mf fieldPath, blocks []gjson.Result) error {
 	var text strings.Builder
 	hasText, calls := false, 0
 	for j, b := range blocks {
@@ -299,7 +299,7 @@ func openAIAssistant(w *jw, field string, blocks []gjson.Result) error {
 		case "thinking", "redacted_thinking":
 			// OpenAI takes no reasoning back; the model reasons anew.
 		default:
-			return unsupported(fmt.Sprintf("%s.content[%d]", field, j), fmt.Sprintf("assistant content of type %q", t))
+			return unsupported(mf.dot("content").at(j), fmt.Sprintf("assistant content of type %q", t))
 		}
 	}
 	w.obj()

@@ -284,7 +284,7 @@ func openAIToAnthropicResponse(body []byte, model string) ([]byte, Usage, error)
 	i := 0
 	msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
 		var input string
-		input, terr = argsObject(fmt.Sprintf("choices[0].message.tool_calls[%d].function.arguments", i), tc.Get("function.arguments").Str)
+		input, terr = argsObject(field("choices").at(0).dot("message").dot("tool_calls").at(i).dot("function").dot("arguments"), tc.Get("function.arguments").Str)
 		if terr != nil {
 			return false
 		}

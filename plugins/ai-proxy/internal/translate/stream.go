@@ -667,7 +667,7 @@ func (s *passOpenAIStream) event(out []byte, ev *sseEvent) ([]byte, error) {
 	choices := d.Get("choices")
 	if u := d.Get("usage"); u.IsObject() {
 		s.use = openAIUsage(u)
-		if s.opts.DropUsageChunk && len(choices.Array()) == 0 {
+		if s.opts.DropUsageChunk && !hasMembers(choices) {
 			return out, nil
 		}
 	}
