@@ -26,7 +26,7 @@ const (
 	// maxErrorBytes bounds a provider's error body.
 	maxErrorBytes = 64 << 10
 	// readBuf is the read size of a streamed answer.
-	readBuf = 16 << 10
+	readBuf = 8 << 10
 )
 
 // errTimeout is the cause of an attempt cancelled by the provider timeout.

@@ -515,3 +515,51 @@ func TestWeightedUpstreams(t *testing.T) {
 	require.Len(t, fa.requests(), 5)
 	require.Empty(t, fb.requests(), "weight 0 takes no requests")
 }
+
+func TestAzureDeploymentFromModel(t *testing.T) {
+	f := newFake(t)
+	g := newGW(t, `{"provider":{"type":"azure","apiTokens":["az-key"],"azureServiceUrl":`+quote(f.URL+"?api-version=2024-10-21")+`,"modelMapping":{"gpt-4o":"my-deployment"}}}`)
+	rec := g.do("POST", "/v1/chat/completions", chatBody, "Authorization", "Bearer client")
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	got := f.last(t)
+	require.Equal(t, "/openai/deployments/my-deployment/chat/completions", got.Path)
+	require.Equal(t, "api-version=2024-10-21", got.RawQuery)
+	require.Equal(t, "az-key", got.Header.Get("Api-Key"))
+	require.Empty(t, got.Header.Get("Authorization"))
+}
+
+func TestGeminiKeyNeverInTheURL(t *testing.T) {
+	f := newFake(t)
+	g := newGW(t, `{"provider":{"type":"gemini","apiTokens":["g-key"],"endpoint":`+quote(f.URL)+`}}`)
+	rec := g.do("POST", "/v1/chat/completions?key=client", streamBody(false))
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	got := f.last(t)
+	require.Equal(t, "/v1beta/models/gpt-4o:streamGenerateContent", got.Path)
+	require.Equal(t, "alt=sse", got.RawQuery)
+	require.Equal(t, "g-key", got.Header.Get("X-Goog-Api-Key"))
+	require.Equal(t, "[DONE]", sseData(rec.Body.String())[len(sseData(rec.Body.String()))-1], "an OpenAI stream to the client")
+}
+
+func TestRandomFallbackTriesEveryUpstream(t *testing.T) {
+	bad1, bad2, good := newFake(t), newFake(t), newFake(t)
+	bad1.fail = failWith(500, `{"error":{"message":"x"}}`)
+	bad2.fail = failWith(502, `{"error":{"message":"x"}}`)
+	g := newGW(t, `{"providers":[
+		{"id":"p","type":"openai","apiTokens":["k"],"endpoint":`+quote(deadURL(t))+`},
+		{"id":"b1","type":"openai","apiTokens":["k"],"endpoint":`+quote(bad1.URL)+`},
+		{"id":"b2","type":"openai","apiTokens":["k"],"endpoint":`+quote(bad2.URL)+`},
+		{"id":"g","type":"openai","apiTokens":["k"],"endpoint":`+quote(good.URL)+`}],
+		"activeProviderId":"p","fallback":{"enabled":true,"strategy":"RANDOM","upstreams":[{"provider":"b1"},{"provider":"b2"},{"provider":"g"}]}}`)
+	for range 5 {
+		require.Equal(t, 200, g.do("POST", "/v1/chat/completions", chatBody).Code)
+	}
+	require.Len(t, good.requests(), 5)
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	g := newGW(t, `{"provider":{"type":"openai","apiTokens":["k"]}}`)
+	rec := g.do("GET", "/v1/chat/completions", "")
+	require.Equal(t, 405, rec.Code)
+	require.Equal(t, "POST", rec.Header().Get("Allow"))
+	require.Contains(t, rec.Body.String(), "use POST")
+}
