@@ -113,15 +113,10 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		c.fail(http.StatusMethodNotAllowed, "invalid_request_error", fmt.Sprintf("%s %s is not served; use %s", r.Method, c.apiPath, want))
 		return
 	}
-	if in.allowed != nil && !in.allowed[c.consumer] {
-		if c.consumer == "" {
-			c.fail(http.StatusForbidden, "permission_error", "this AI route only serves its allowed consumers, and the request named none; send your consumer key (Authorization: Bearer <key> or x-api-key)")
-		} else {
-			c.fail(http.StatusForbidden, "permission_error", fmt.Sprintf("consumer %q may not use this AI route; ask its administrator to add the consumer to allowedConsumers", c.consumer))
-		}
-		return
-	}
 	if c.k == kindModels {
+		if c.deny() {
+			return
+		}
 		deferred = c.serveModels(next)
 		return
 	}
@@ -151,13 +146,32 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	} else if len(c.body) > 0 && json.Valid(c.body) {
 		c.info, _ = translate.Inspect(translate.OpenAI, c.body)
 	}
+	// A model this route does not offer belongs to another route of the
+	// path, whoever asks; so the model is matched before the consumer.
 	if len(in.predicates) > 0 && !in.offers(c.info.Model) {
 		deferred = true
 		c.deferToNext(next)
 		return
 	}
+	if c.deny() {
+		return
+	}
 	c.markServed()
 	c.proxy()
+}
+
+// deny answers 403 when the route has allowedConsumers and the caller is
+// not one of them.
+func (c *call) deny() bool {
+	if c.in.allowed == nil || c.in.allowed[c.consumer] {
+		return false
+	}
+	if c.consumer == "" {
+		c.fail(http.StatusForbidden, "permission_error", "this AI route only serves its allowed consumers, and the request named none; send your consumer key (Authorization: Bearer <key> or x-api-key)")
+	} else {
+		c.fail(http.StatusForbidden, "permission_error", fmt.Sprintf("consumer %q may not use this AI route; ask its administrator to add the consumer to allowedConsumers", c.consumer))
+	}
+	return true
 }
 
 // offers reports whether model matches one of the route's predicates.

@@ -563,3 +563,23 @@ func TestMethodNotAllowed(t *testing.T) {
 	require.Equal(t, "POST", rec.Header().Get("Allow"))
 	require.Contains(t, rec.Body.String(), "use POST")
 }
+
+func TestConsumersPerRoute(t *testing.T) {
+	fa, fb := newFake(t), newFake(t)
+	g := newGWs(t,
+		`{"provider":{"id":"a","type":"openai","apiTokens":["k"],"endpoint":`+quote(fa.URL)+`},"modelPredicates":[{"matchType":"PRE","matchValue":"gpt-"}],"allowedConsumers":["team-a"]}`,
+		`{"provider":{"id":"b","type":"openai","apiTokens":["k"],"endpoint":`+quote(fb.URL)+`},"modelPredicates":[{"matchType":"PRE","matchValue":"deepseek-"}],"allowedConsumers":["team-b"]}`)
+	ask := func(consumer, model string) int {
+		r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
+		r = r.WithContext(pluginapi.WithConsumer(r.Context(), consumer))
+		rec := httptest.NewRecorder()
+		g.h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	require.Equal(t, 200, ask("team-b", "deepseek-chat"), "the first route's consumers do not stop a model it does not offer")
+	require.Equal(t, 403, ask("team-b", "gpt-4o"))
+	require.Equal(t, 200, ask("team-a", "gpt-4o"))
+	require.Equal(t, 403, ask("team-a", "deepseek-chat"))
+	require.Len(t, fa.requests(), 1)
+	require.Len(t, fb.requests(), 1)
+}
