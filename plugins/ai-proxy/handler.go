@@ -775,6 +775,8 @@ func (c *call) failWith(f *failure) {
 		c.fail(http.StatusGatewayTimeout, "api_error", fmt.Sprintf("%s did not answer within %s", name, p.timeout))
 	case f.broken:
 		c.fail(http.StatusBadGateway, "api_error", fmt.Sprintf("%s sent an answer that could not be read: %s", name, causeOf(f.err)))
+	case f.status < 400 && f.status != 0:
+		c.fail(http.StatusBadGateway, "api_error", fmt.Sprintf("%s answered with a redirect (HTTP %d), which the gateway does not follow; give the provider's final URL in endpoint", name, f.status))
 	case f.status == 401 || f.status == 403:
 		// The client's key is fine; the gateway's provider token is not.
 		// The provider's message is not passed on: it is about a
@@ -842,7 +844,7 @@ func (c *call) finish() {
 		"status", c.status,
 		"attempts", c.attempts,
 		"stream", c.info.Stream,
-		"path", c.apiPath,
+		"path", capLen(c.apiPath, 200),
 	)
 }
 

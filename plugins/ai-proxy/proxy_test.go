@@ -583,3 +583,17 @@ func TestConsumersPerRoute(t *testing.T) {
 	require.Len(t, fa.requests(), 1)
 	require.Len(t, fb.requests(), 1)
 }
+
+func TestProviderRedirectIsNotFollowed(t *testing.T) {
+	elsewhere := newFake(t)
+	f := newFake(t)
+	f.fail = func(w http.ResponseWriter, r *http.Request, s seen) bool {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		return true
+	}
+	g := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["sk-secret"],"endpoint":`+quote(f.URL)+`}}`)
+	rec := g.do("POST", "/v1/chat/completions", chatBody)
+	require.Equal(t, 502, rec.Code)
+	require.Contains(t, rec.Body.String(), "redirect (HTTP 307)")
+	require.Empty(t, elsewhere.requests(), "the token never follows a redirect")
+}
