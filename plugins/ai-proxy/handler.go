@@ -857,7 +857,7 @@ var strippedHeaders = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 	"Host": true, "Content-Length": true, "Accept-Encoding": true,
-	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true,
+	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true, "Expect": true,
 }
 
 func copyRequestHeaders(dst, src http.Header) {
