@@ -597,3 +597,22 @@ func TestProviderRedirectIsNotFollowed(t *testing.T) {
 	require.Contains(t, rec.Body.String(), "redirect (HTTP 307)")
 	require.Empty(t, elsewhere.requests(), "the token never follows a redirect")
 }
+
+func TestOriginalProtocolAndGenericPassUnchanged(t *testing.T) {
+	f := newFake(t)
+	anth := `{"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	for _, cfg := range []string{
+		`{"provider":{"type":"generic","apiTokens":["gk"],"endpoint":` + quote(f.URL) + `}}`,
+		`{"provider":{"type":"openai","protocol":"original","apiTokens":["gk"],"endpoint":` + quote(f.URL) + `}}`,
+	} {
+		g := newGW(t, cfg)
+		rec := g.do("POST", "/v1/messages", anth)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		got := f.last(t)
+		require.Equal(t, "/v1/messages", got.Path, "the client's path, not translated")
+		require.Equal(t, "Bearer gk", got.Header.Get("Authorization"))
+		require.EqualValues(t, 5, got.Body["max_tokens"])
+		require.Contains(t, rec.Body.String(), `"type":"message"`, "the provider's Anthropic answer, unchanged in shape")
+		require.EqualValues(t, fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_model": "claude-x"}), "usage is still read")
+	}
+}
