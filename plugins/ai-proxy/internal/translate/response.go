@@ -319,13 +319,43 @@ func reasoningOf(m gjson.Result) string {
 	return m.Get("reasoning").Str
 }
 
-// geminiCallID names Gemini's n-th function call of an answer; Gemini
-// gives calls no id unless it was asked to.
-func geminiCallID(responseID string, n int) string {
-	if responseID == "" {
-		return "call_" + strconv.Itoa(n)
+// geminiToolID names Gemini's n-th function call of an answer for OpenAI
+// and Anthropic clients. Gemini gives calls no id unless asked to. The
+// call's thoughtSignature, which Gemini 3 wants back with the call in the
+// next request, rides in the id (base64url after "__gts_"): clients send
+// tool call ids back as they got them.
+func geminiToolID(responseID string, n int, id, signature string) string {
+	if id == "" {
+		id = "call_" + strconv.Itoa(n)
+		if responseID != "" {
+			id = "call_" + responseID + "_" + strconv.Itoa(n)
+		}
 	}
-	return "call_" + responseID + "_" + strconv.Itoa(n)
+	if signature == "" {
+		return id
+	}
+	sig := strings.TrimRight(signature, "=")
+	sig = strings.NewReplacer("+", "-", "/", "_").Replace(sig)
+	return id + thoughtSignatureMark + sig
+}
+
+const thoughtSignatureMark = "__gts_"
+
+// skipThoughtSignature is Google's documented stand-in for a lost
+// thoughtSignature; Gemini 3 refuses a replayed function call without one.
+const skipThoughtSignature = "skip_thought_signature_validator"
+
+// thoughtSignatureOf reads the signature geminiToolID put in a tool call id.
+func thoughtSignatureOf(id string) string {
+	_, sig, ok := strings.Cut(id, thoughtSignatureMark)
+	if !ok || sig == "" {
+		return ""
+	}
+	sig = strings.NewReplacer("-", "+", "_", "/").Replace(sig)
+	if r := len(sig) % 4; r != 0 {
+		sig += strings.Repeat("=", 4-r)
+	}
+	return sig
 }
 
 func geminiToOpenAIResponse(body []byte, model string) ([]byte, Usage, error) {
@@ -385,10 +415,7 @@ func geminiToOpenAIResponse(body []byte, model string) ([]byte, Usage, error) {
 			if !fc.IsObject() {
 				return true
 			}
-			id := fc.Get("id").Str
-			if id == "" {
-				id = geminiCallID(respID, n)
-			}
+			id := geminiToolID(respID, n, fc.Get("id").Str, p.Get("thoughtSignature").Str)
 			args := "{}"
 			if a := fc.Get("args"); a.IsObject() {
 				args = a.Raw

@@ -579,10 +579,7 @@ func (s *geminiToOpenAIStream) event(out []byte, ev *sseEvent) ([]byte, error) {
 			k := s.calls
 			s.calls++
 			s.began = true
-			id := fc.Get("id").Str
-			if id == "" {
-				id = geminiCallID(s.respID, k)
-			}
+			id := geminiToolID(s.respID, k, fc.Get("id").Str, p.Get("thoughtSignature").Str)
 			args := "{}"
 			if a := fc.Get("args"); a.IsObject() {
 				args = a.Raw

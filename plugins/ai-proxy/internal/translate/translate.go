@@ -10,6 +10,8 @@ package translate
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tidwall/gjson"
 )
 
 // Protocol is an LLM wire protocol.
@@ -78,6 +80,10 @@ type RequestOptions struct {
 	// ForceStreamUsage, for OpenAI targets of a streamed request, sets
 	// stream_options.include_usage so that usage is exact.
 	ForceStreamUsage bool
+
+	// thinkingBudget carries Anthropic's exact budget_tokens through the
+	// OpenAI form to Gemini (reasoning_effort only has three steps).
+	thinkingBudget int64
 }
 
 // Request conversions. Unknown fields are left out; known fields that the
@@ -108,6 +114,9 @@ func Request(from, to Protocol, body []byte, opts RequestOptions) ([]byte, error
 		oa, err := anthropicToOpenAI(body, RequestOptions{})
 		if err != nil {
 			return nil, err
+		}
+		if th := gjson.GetBytes(body, "thinking"); th.Get("type").Str == "enabled" {
+			opts.thinkingBudget = th.Get("budget_tokens").Int()
 		}
 		return openAIToGemini(oa, opts)
 	}
