@@ -298,8 +298,7 @@ type oaMsg struct {
 	toolCallID string
 }
 
-func readMessages(messages gjson.Result) ([]oaMsg, error) {
-	msgs := make([]oaMsg, 0, 8)
+func readMessages(messages gjson.Result, msgs []oaMsg) ([]oaMsg, error) {
 	var err error
 	i := 0
 	messages.ForEach(func(_, m gjson.Result) bool {
@@ -345,7 +344,8 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := readMessages(q.messages)
+	var buf [16]oaMsg
+	msgs, err := readMessages(q.messages, buf[:0])
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,8 @@ func openAIToGemini(body []byte, opts RequestOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := readMessages(q.messages)
+	var buf [16]oaMsg
+	msgs, err := readMessages(q.messages, buf[:0])
 	if err != nil {
 		return nil, err
 	}

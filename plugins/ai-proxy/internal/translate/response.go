@@ -252,37 +252,79 @@ func openAIToAnthropicResponse(body []byte, model string) ([]byte, Usage, error)
 	if err != nil {
 		return nil, Usage{}, err
 	}
-	u := openAIUsage(r.Get("usage"))
-	choice := r.Get("choices.0")
-	msg := choice.Get("message")
+	var id, respModel, usage, choices gjson.Result
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			id = v
+		case "model":
+			respModel = v
+		case "usage":
+			usage = v
+		case "choices":
+			choices = v
+		}
+		return true
+	})
+	u := openAIUsage(usage)
+	var choice, content, refusal, reasoning, toolCalls gjson.Result
+	choices.ForEach(func(_, c gjson.Result) bool {
+		choice = c
+		return false
+	})
+	choice.Get("message").ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content":
+			content = v
+		case "refusal":
+			refusal = v
+		case "reasoning_content":
+			reasoning = v
+		case "reasoning":
+			if reasoning.Str == "" {
+				reasoning = v
+			}
+		case "tool_calls":
+			toolCalls = v
+		}
+		return true
+	})
 	w := jw{b: make([]byte, 0, len(body)+256)}
 	w.obj()
-	w.kstr("id", r.Get("id").Str)
+	w.key("id")
+	w.rawStr(id)
 	w.kstr("type", "message")
 	w.kstr("role", "assistant")
-	w.kstr("model", orDefault(model, r.Get("model").Str))
+	if model != "" {
+		w.kstr("model", model)
+	} else {
+		w.key("model")
+		w.rawStr(respModel)
+	}
 	w.key("content")
 	w.arr()
-	if rc := reasoningOf(msg); rc != "" {
+	if reasoning.Type == gjson.String && reasoning.Str != "" {
 		w.obj()
 		w.kstr("type", "thinking")
-		w.kstr("thinking", rc)
+		w.key("thinking")
+		w.rawStr(reasoning)
 		w.kstr("signature", "")
 		w.endObj()
 	}
-	text := msg.Get("content").Str
-	if text == "" {
-		text = msg.Get("refusal").Str
+	text := content
+	if text.Str == "" {
+		text = refusal
 	}
-	if text != "" {
+	if text.Type == gjson.String && text.Str != "" {
 		w.obj()
 		w.kstr("type", "text")
-		w.kstr("text", text)
+		w.key("text")
+		w.rawStr(text)
 		w.endObj()
 	}
 	var terr error
 	i := 0
-	msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	toolCalls.ForEach(func(_, tc gjson.Result) bool {
 		var input string
 		input, terr = argsObject(field("choices").at(0).dot("message").dot("tool_calls").at(i).dot("function").dot("arguments"), tc.Get("function.arguments").Str)
 		if terr != nil {
