@@ -205,6 +205,7 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 type aBlock struct {
 	typ                       string
 	text, id, name, toolUseID gjson.Result // strings, copied raw
+	thinking                  gjson.Result
 	input, content, source    gjson.Result
 }
 
@@ -217,6 +218,8 @@ func readBlocks(c gjson.Result, blocks []aBlock) []aBlock {
 				ab.typ = v.Str
 			case "text":
 				ab.text = v
+			case "thinking":
+				ab.thinking = v
 			case "id":
 				ab.id = v
 			case "name":
