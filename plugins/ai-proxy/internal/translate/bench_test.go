@@ -1,6 +1,10 @@
 package translate
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
@@ -144,4 +148,29 @@ func BenchmarkStreamPassAnthropic(b *testing.B) {
 }
 func BenchmarkStreamAnthropicToOpenAI(b *testing.B) {
 	benchStream(b, Anthropic, OpenAI, "anthropic_tool.sse")
+}
+
+// BenchmarkHTTPRoundTripBaseline is the yardstick for the figures above:
+// the CPU of one loopback HTTP exchange of the same request and answer
+// (client and server in this process), which is about what a proxy spends
+// receiving a call and making it upstream. The goal compares
+// translation with the whole gateway's cost per request.
+func BenchmarkHTTPRoundTripBaseline(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(benchOpenAIResponse)
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	b.ReportAllocs()
+	defer measureCPU(b)()
+	for b.Loop() {
+		resp, err := client.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader(benchOpenAIRequest))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
 }

@@ -62,11 +62,22 @@ func (w *jw) key(k string) {
 	w.afterKey = true
 }
 
-func (w *jw) str(s string)           { w.sep(); w.b = appendJSONString(w.b, s) }
-func (w *jw) int(n int64)            { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
-func (w *jw) raw(r string)           { w.sep(); w.b = append(w.b, r...) }
-func (w *jw) null()                  { w.sep(); w.b = append(w.b, "null"...) }
-func (w *jw) bool(v bool)            { w.sep(); w.b = strconv.AppendBool(w.b, v) }
+func (w *jw) str(s string) { w.sep(); w.b = appendJSONString(w.b, s) }
+func (w *jw) int(n int64)  { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
+func (w *jw) raw(r string) { w.sep(); w.b = append(w.b, r...) }
+func (w *jw) null()        { w.sep(); w.b = append(w.b, "null"...) }
+func (w *jw) bool(v bool)  { w.sep(); w.b = strconv.AppendBool(w.b, v) }
+
+// rawStr writes a string value read from a validated body as it was
+// written there (no unescaping and escaping again); anything that is not
+// a string becomes "".
+func (w *jw) rawStr(v gjson.Result) {
+	if v.Type == gjson.String {
+		w.raw(v.Raw)
+		return
+	}
+	w.str("")
+}
 func (w *jw) kstr(k, s string)       { w.key(k); w.str(s) }
 func (w *jw) kint(k string, n int64) { w.key(k); w.int(n) }
 func (w *jw) kraw(k, r string)       { w.key(k); w.raw(r) }

@@ -298,8 +298,7 @@ type oaMsg struct {
 	toolCallID string
 }
 
-func readMessages(messages gjson.Result) ([]oaMsg, error) {
-	msgs := make([]oaMsg, 0, 8)
+func readMessages(messages gjson.Result, msgs []oaMsg) ([]oaMsg, error) {
 	var err error
 	i := 0
 	messages.ForEach(func(_, m gjson.Result) bool {
@@ -345,7 +344,8 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := readMessages(q.messages)
+	var buf [16]oaMsg
+	msgs, err := readMessages(q.messages, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -485,14 +485,27 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 				err = unsupported(field("tools").at(i).dot("type"), fmt.Sprintf("tools of type %q", tt))
 				return false
 			}
-			f := t.Get("function")
+			var name, desc, params gjson.Result
+			t.Get("function").ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "name":
+					name = v
+				case "description":
+					desc = v
+				case "parameters":
+					params = v
+				}
+				return true
+			})
 			w.obj()
-			w.kstr("name", f.Get("name").Str)
-			if d := f.Get("description"); d.Type == gjson.String {
-				w.kstr("description", d.Str)
+			w.key("name")
+			w.rawStr(name)
+			if desc.Type == gjson.String {
+				w.key("description")
+				w.rawStr(desc)
 			}
-			if p := f.Get("parameters"); p.IsObject() {
-				w.kraw("input_schema", p.Raw)
+			if params.IsObject() {
+				w.kraw("input_schema", params.Raw)
 			} else {
 				w.kraw("input_schema", `{"type":"object","properties":{}}`)
 			}

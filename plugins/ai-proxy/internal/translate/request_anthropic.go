@@ -130,20 +130,36 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 		var terr error
 		i := 0
 		tools.ForEach(func(_, t gjson.Result) bool {
-			if tt := t.Get("type"); tt.Exists() && tt.Str != "custom" {
-				terr = unsupported(field("tools").at(i), fmt.Sprintf("the server tool %q (%s)", tt.Str, t.Get("name").Str))
+			var typ, name, desc, schema gjson.Result
+			t.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "type":
+					typ = v
+				case "name":
+					name = v
+				case "description":
+					desc = v
+				case "input_schema":
+					schema = v
+				}
+				return true
+			})
+			if typ.Exists() && typ.Str != "custom" {
+				terr = unsupported(field("tools").at(i), fmt.Sprintf("the server tool %q (%s)", typ.Str, name.Str))
 				return false
 			}
 			w.obj()
 			w.kstr("type", "function")
 			w.key("function")
 			w.obj()
-			w.kstr("name", t.Get("name").Str)
-			if d := t.Get("description"); d.Type == gjson.String {
-				w.kstr("description", d.Str)
+			w.key("name")
+			w.rawStr(name)
+			if desc.Type == gjson.String {
+				w.key("description")
+				w.rawStr(desc)
 			}
-			if s := t.Get("input_schema"); s.IsObject() {
-				w.kraw("parameters", s.Raw)
+			if schema.IsObject() {
+				w.kraw("parameters", schema.Raw)
 			}
 			w.endObj()
 			w.endObj()
@@ -185,6 +201,46 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 	return w.b, nil
 }
 
+// aBlock is one Anthropic content block, read in one pass.
+type aBlock struct {
+	typ                       string
+	text, id, name, toolUseID gjson.Result // strings, copied raw
+	thinking                  gjson.Result
+	input, content, source    gjson.Result
+}
+
+func readBlocks(c gjson.Result, blocks []aBlock) []aBlock {
+	c.ForEach(func(_, b gjson.Result) bool {
+		var ab aBlock
+		b.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "type":
+				ab.typ = v.Str
+			case "text":
+				ab.text = v
+			case "thinking":
+				ab.thinking = v
+			case "id":
+				ab.id = v
+			case "name":
+				ab.name = v
+			case "tool_use_id":
+				ab.toolUseID = v
+			case "input":
+				ab.input = v
+			case "content":
+				ab.content = v
+			case "source":
+				ab.source = v
+			}
+			return true
+		})
+		blocks = append(blocks, ab)
+		return true
+	})
+	return blocks
+}
+
 // openAIMessages writes Anthropic message i as one or more OpenAI
 // messages: tool results become role "tool" messages, which must follow
 // the assistant's tool calls directly, so they come first.
@@ -193,8 +249,17 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	if !m.IsObject() {
 		return wantType(mf, m, "object")
 	}
-	role := m.Get("role").Str
-	c := m.Get("content")
+	var role string
+	var c gjson.Result
+	m.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "role":
+			role = v.Str
+		case "content":
+			c = v
+		}
+		return true
+	})
 	switch role {
 	case "user", "assistant":
 	default:
@@ -203,31 +268,39 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	if c.Type == gjson.String {
 		w.obj()
 		w.kstr("role", role)
-		w.kstr("content", c.Str)
+		w.key("content")
+		w.rawStr(c)
 		w.endObj()
 		return nil
 	}
 	if !c.IsArray() {
 		return wantType(mf.dot("content"), c, "array")
 	}
-	blocks := c.Array()
+	var buf [6]aBlock
+	blocks := readBlocks(c, buf[:0])
 	if role == "assistant" {
 		return openAIAssistant(w, mf, blocks)
 	}
 	// Tool results first, then the rest of the user's turn.
 	parts, texts := 0, 0
-	for j, b := range blocks {
-		bf := mf.dot("content").at(j)
-		switch t := b.Get("type").Str; t {
+	for j := range blocks {
+		b := &blocks[j]
+		switch b.typ {
 		case "tool_result":
-			s, err := textOf(bf.dot("content"), b.Get("content"), "\n")
-			if err != nil {
-				return err
-			}
 			w.obj()
 			w.kstr("role", "tool")
-			w.kstr("tool_call_id", b.Get("tool_use_id").Str)
-			w.kstr("content", s)
+			w.key("tool_call_id")
+			w.rawStr(b.toolUseID)
+			w.key("content")
+			if b.content.Type == gjson.String {
+				w.rawStr(b.content)
+			} else {
+				s, err := textOf(mf.dot("content").at(j).dot("content"), b.content, "\n")
+				if err != nil {
+					return err
+				}
+				w.str(s)
+			}
 			w.endObj()
 		case "text":
 			parts++
@@ -235,7 +308,7 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 		case "image":
 			parts++
 		default:
-			return unsupported(bf, fmt.Sprintf("content of type %q", t))
+			return unsupported(mf.dot("content").at(j), fmt.Sprintf("content of type %q", b.typ))
 		}
 	}
 	if parts == 0 {
@@ -245,24 +318,26 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	w.kstr("role", "user")
 	w.key("content")
 	if parts == 1 && texts == 1 {
-		for _, b := range blocks {
-			if b.Get("type").Str == "text" {
-				w.str(b.Get("text").Str)
+		for j := range blocks {
+			if blocks[j].typ == "text" {
+				w.rawStr(blocks[j].text)
 			}
 		}
 		w.endObj()
 		return nil
 	}
 	w.arr()
-	for j, b := range blocks {
-		switch b.Get("type").Str {
+	for j := range blocks {
+		b := &blocks[j]
+		switch b.typ {
 		case "text":
 			w.obj()
 			w.kstr("type", "text")
-			w.kstr("text", b.Get("text").Str)
+			w.key("text")
+			w.rawStr(b.text)
 			w.endObj()
 		case "image":
-			src := b.Get("source")
+			src := b.source
 			var url string
 			switch st := src.Get("type").Str; st {
 			case "base64":
@@ -286,14 +361,12 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	return nil
 }
 
-func openAIAssistant(w *jw, mf fieldPath, blocks []gjson.Result) error {
-	var text strings.Builder
-	hasText, calls := false, 0
-	for j, b := range blocks {
-		switch t := b.Get("type").Str; t {
+func openAIAssistant(w *jw, mf fieldPath, blocks []aBlock) error {
+	texts, calls := 0, 0
+	for j := range blocks {
+		switch t := blocks[j].typ; t {
 		case "text":
-			hasText = true
-			text.WriteString(b.Get("text").Str)
+			texts++
 		case "tool_use":
 			calls++
 		case "thinking", "redacted_thinking":
@@ -304,33 +377,47 @@ func openAIAssistant(w *jw, mf fieldPath, blocks []gjson.Result) error {
 	}
 	w.obj()
 	w.kstr("role", "assistant")
+	w.key("content")
 	switch {
-	case hasText:
-		w.kstr("content", text.String())
+	case texts == 1:
+		for j := range blocks {
+			if blocks[j].typ == "text" {
+				w.rawStr(blocks[j].text)
+			}
+		}
+	case texts > 1:
+		var text strings.Builder
+		for j := range blocks {
+			if blocks[j].typ == "text" {
+				text.WriteString(blocks[j].text.Str)
+			}
+		}
+		w.str(text.String())
 	case calls > 0:
-		w.key("content")
 		w.null()
 	default:
-		w.kstr("content", "")
+		w.str("")
 	}
 	if calls > 0 {
 		w.key("tool_calls")
 		w.arr()
-		for _, b := range blocks {
-			if b.Get("type").Str != "tool_use" {
+		for j := range blocks {
+			b := &blocks[j]
+			if b.typ != "tool_use" {
 				continue
 			}
-			input := b.Get("input")
 			args := "{}"
-			if input.IsObject() {
-				args = input.Raw
+			if b.input.IsObject() {
+				args = b.input.Raw
 			}
 			w.obj()
-			w.kstr("id", b.Get("id").Str)
+			w.key("id")
+			w.rawStr(b.id)
 			w.kstr("type", "function")
 			w.key("function")
 			w.obj()
-			w.kstr("name", b.Get("name").Str)
+			w.key("name")
+			w.rawStr(b.name)
 			w.kstr("arguments", args)
 			w.endObj()
 			w.endObj()

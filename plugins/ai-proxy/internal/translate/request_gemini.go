@@ -36,12 +36,13 @@ func (g *geminiContents) close() {
 	}
 }
 
-func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
+func openAIToGemini(body []byte, opts RequestOptions) ([]byte, error) {
 	q, err := readOpenAI(body)
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := readMessages(q.messages)
+	var buf [16]oaMsg
+	msgs, err := readMessages(q.messages, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +99,19 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 			}
 			var terr error
 			j := 0
+			// Gemini 3 wants the thoughtSignature of the step's first call
+			// back; when the client lost it, Google's stand-in keeps the
+			// request valid.
+			signed := false
 			m.toolCalls.ForEach(func(_, tc gjson.Result) bool {
+				signed = thoughtSignatureOf(tc.Get("id").Str) != ""
+				return !signed
+			})
+			m.toolCalls.ForEach(func(_, tc gjson.Result) bool {
+				sig := thoughtSignatureOf(tc.Get("id").Str)
+				if sig == "" && j == 0 && !signed && needsThoughtSignature(q.model.Str) {
+					sig = skipThoughtSignature
+				}
 				f := mf.dot("tool_calls").at(j)
 				j++
 				var args string
@@ -114,6 +127,9 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 				w.kstr("name", name)
 				w.kraw("args", args)
 				w.endObj()
+				if sig != "" {
+					w.kstr("thoughtSignature", sig)
+				}
 				w.endObj()
 				return true
 			})
@@ -250,7 +266,11 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 	if q.effort.Type == gjson.String {
 		gc.key("thinkingConfig")
 		gc.obj()
-		gc.kint("thinkingBudget", effortBudget[q.effort.Str]) // "none" is 0: no thinking
+		budget := effortBudget[q.effort.Str] // "none" is 0: no thinking
+		if opts.thinkingBudget > 0 {
+			budget = opts.thinkingBudget
+		}
+		gc.kint("thinkingBudget", budget)
 		gc.endObj()
 	}
 	gc.endObj()
@@ -312,4 +332,14 @@ func geminiParts(g *geminiContents, role string, mf fieldPath, c gjson.Result) e
 		return wantType(mf.dot("content"), c, "string")
 	}
 	return nil
+}
+
+// needsThoughtSignature reports whether a Gemini model refuses replayed
+// function calls without a thoughtSignature: Gemini 3 and later.
+func needsThoughtSignature(model string) bool {
+	model = strings.TrimPrefix(model, "models/")
+	if !strings.HasPrefix(model, "gemini-") {
+		return false
+	}
+	return !strings.HasPrefix(model, "gemini-1") && !strings.HasPrefix(model, "gemini-2") && !strings.HasPrefix(model, "gemini-exp")
 }

@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -351,4 +352,41 @@ func TestSetModel(t *testing.T) {
 	}
 	_, err := SetModel([]byte(`nope`), "x")
 	require.ErrorIs(t, err, ErrInvalidBody)
+}
+
+func TestRequestAnthropicToGemini(t *testing.T) {
+	r := translated(t, Anthropic, Gemini, string(readTestdata(t, "requests/anthropic_claude_code.json")), RequestOptions{})
+	require.Equal(t, "10000", r.Get("generationConfig.thinkingConfig.thinkingBudget").Raw, "the exact budget, not a step of reasoning_effort")
+	require.Equal(t, "Bash", r.Get("contents.2.parts.0.functionResponse.name").Str, "the tool result names the function of its call")
+	require.Equal(t, "You are Claude Code, Anthropic's official CLI for Claude.\nWorking directory: /home/dev/project", r.Get("systemInstruction.parts.0.text").Str)
+	require.Equal(t, "ANY", r.Get("toolConfig.functionCallingConfig.mode").Str)
+}
+
+// TestGeminiThoughtSignatures: Gemini 3 refuses a replayed function call
+// without the thoughtSignature it gave; the signature travels in the tool
+// call id through OpenAI and Anthropic clients and comes back.
+func TestGeminiThoughtSignatures(t *testing.T) {
+	answer := `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Oslo"}},"thoughtSignature":"CiQB0e2Kb+/xYQ=="},{"functionCall":{"name":"get_time","args":{}}}]},"finishReason":"STOP"}],"responseId":"r1","usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":3}}`
+	out, _, err := Response(Gemini, OpenAI, []byte(answer), "gemini-3-pro-preview")
+	require.NoError(t, err)
+	calls := gjson.GetBytes(out, "choices.0.message.tool_calls")
+	id0, id1 := calls.Get("0.id").Str, calls.Get("1.id").Str
+	require.Regexp(t, `^[A-Za-z0-9_-]+$`, id0, "the id stays a valid Anthropic tool_use id")
+	require.Equal(t, "call_r1_1", id1)
+
+	next := `{"model":"gemini-3-pro-preview","messages":[{"role":"user","content":"weather and time?"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"` + id0 + `","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}},{"id":"` + id1 + `","type":"function","function":{"name":"get_time","arguments":"{}"}}]},` +
+		`{"role":"tool","tool_call_id":"` + id0 + `","content":"-3°C"},{"role":"tool","tool_call_id":"` + id1 + `","content":"09:00"}]}`
+	r := translated(t, OpenAI, Gemini, next, RequestOptions{})
+	require.Equal(t, "CiQB0e2Kb+/xYQ==", r.Get("contents.1.parts.0.thoughtSignature").Str, "the signature Gemini gave comes back")
+	require.False(t, r.Get("contents.1.parts.1.thoughtSignature").Exists(), "parallel calls: only the first carries it")
+	require.Equal(t, "get_weather", r.Get("contents.2.parts.0.functionResponse.name").Str)
+
+	lost := `{"model":"gemini-3-flash","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"call_abc","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_abc","content":"ok"}]}`
+	r = translated(t, OpenAI, Gemini, lost, RequestOptions{})
+	require.Equal(t, "skip_thought_signature_validator", r.Get("contents.1.parts.0.thoughtSignature").Str)
+
+	old := strings.Replace(lost, "gemini-3-flash", "gemini-2.5-flash", 1)
+	r = translated(t, OpenAI, Gemini, old, RequestOptions{})
+	require.False(t, r.Get("contents.1.parts.0.thoughtSignature").Exists(), "Gemini 2 needs no stand-in")
 }
