@@ -616,3 +616,31 @@ func TestOriginalProtocolAndGenericPassUnchanged(t *testing.T) {
 		require.EqualValues(t, fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_model": "claude-x"}), "usage is still read")
 	}
 }
+
+func TestConcurrentRequests(t *testing.T) {
+	f := newFake(t)
+	f.fail = func(w http.ResponseWriter, r *http.Request, s seen) bool {
+		if r.Header.Get("Authorization") == "Bearer bad" {
+			failWith(401, `{"error":{"message":"no"}}`)(w, r, s)
+			return true
+		}
+		return false
+	}
+	g := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["bad","good-1","good-2"],"endpoint":`+quote(f.URL)+`},"routeName":"r"}`)
+	const n = 40
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			body := chatBody
+			if i%2 == 1 {
+				body = streamBody(false)
+			}
+			codes <- g.do("POST", "/v1/chat/completions", body).Code
+		}()
+	}
+	for range n {
+		require.Equal(t, 200, <-codes)
+	}
+	require.EqualValues(t, n*fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_route": "r"}))
+	require.EqualValues(t, n*fakeOutput, g.counter(t, "route_upstream_model_consumer_metric_output_token", map[string]string{"ai_route": "r"}))
+}
