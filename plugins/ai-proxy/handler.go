@@ -524,7 +524,7 @@ func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protoc
 		out, usage, err = translate.Response(wire, c.client, body, c.info.Model)
 	}
 	if err != nil {
-		return &failure{p: p, err: fmt.Errorf("the answer could not be read: %w", err), broken: true}
+		return &failure{p: p, err: err, broken: true}
 	}
 	c.usage = usage
 	c.firstToken = time.Since(c.start)
