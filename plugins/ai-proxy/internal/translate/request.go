@@ -47,7 +47,7 @@ func parseObject(body []byte) (gjson.Result, error) {
 	return r, nil
 }
 
-// requestField checks the JSON type of a top-level request field.
+// wantType checks the JSON type of a request field, naming it when wrong.
 func wantType(f fieldPath, v gjson.Result, want string) error {
 	ok := false
 	switch want {

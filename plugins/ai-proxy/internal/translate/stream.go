@@ -182,7 +182,13 @@ func readChunk(d gjson.Result) oaChunk {
 				v.ForEach(func(k, v gjson.Result) bool {
 					switch k.Str {
 					case "content":
-						c.content = v
+						if v.Str != "" || c.content.Str == "" {
+							c.content = v
+						}
+					case "refusal":
+						if c.content.Str == "" {
+							c.content = v // a refusal is what the user reads
+						}
 					case "reasoning_content":
 						c.reasoning = v
 					case "reasoning":
