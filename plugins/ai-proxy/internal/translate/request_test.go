@@ -390,3 +390,13 @@ func TestGeminiThoughtSignatures(t *testing.T) {
 	r = translated(t, OpenAI, Gemini, old, RequestOptions{})
 	require.False(t, r.Get("contents.1.parts.0.thoughtSignature").Exists(), "Gemini 2 needs no stand-in")
 }
+
+// TestInspectModelOutlivesBody: the gateway keeps the model name (labels,
+// logs) after the body's buffer is reused.
+func TestInspectModelOutlivesBody(t *testing.T) {
+	body := []byte(`{"model":"gpt-4o","messages":[]}`)
+	info, err := Inspect(OpenAI, body)
+	require.NoError(t, err)
+	copy(body, `{"model":"XXXXXX"`)
+	require.Equal(t, "gpt-4o", info.Model)
+}
