@@ -382,15 +382,6 @@ func openAIToAnthropicResponse(body []byte, model string) ([]byte, Usage, error)
 	return w.b, u, nil
 }
 
-// reasoningOf reads the reasoning text that OpenAI-compatible providers
-// (DeepSeek, vLLM, OpenRouter) put beside the content.
-func reasoningOf(m gjson.Result) string {
-	if s := m.Get("reasoning_content").Str; s != "" {
-		return s
-	}
-	return m.Get("reasoning").Str
-}
-
 // geminiToolID names Gemini's n-th function call of an answer for OpenAI
 // and Anthropic clients. Gemini gives calls no id unless asked to. The
 // call's thoughtSignature, which Gemini 3 wants back with the call in the

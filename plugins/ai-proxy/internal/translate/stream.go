@@ -12,7 +12,7 @@ import (
 
 // ErrStreamCut is returned (wrapped) by Finish when the provider's stream
 // ended before its terminal event.
-var ErrStreamCut = errors.New("the provider's stream ended before its end")
+var ErrStreamCut = errors.New("the provider's stream ended before its last event")
 
 // ErrStreamFailed is returned (wrapped) by Finish when the provider sent
 // an error event in its stream; the event was passed on to the client.
@@ -123,7 +123,7 @@ func (b *streamBase) cut(out []byte, client Protocol) ([]byte, error) {
 	}
 	b.done = true
 	out = append(out, ErrorEvent(client, "api_error", "the provider's stream ended before the answer was complete")...)
-	return out, fmt.Errorf("%w (no terminal event)", ErrStreamCut)
+	return out, fmt.Errorf("%w: the answer is incomplete", ErrStreamCut)
 }
 
 // providerError reads an error event or error chunk of any protocol.
@@ -182,7 +182,13 @@ func readChunk(d gjson.Result) oaChunk {
 				v.ForEach(func(k, v gjson.Result) bool {
 					switch k.Str {
 					case "content":
-						c.content = v
+						if v.Str != "" || c.content.Str == "" {
+							c.content = v
+						}
+					case "refusal":
+						if c.content.Str == "" {
+							c.content = v // a refusal is what the user reads
+						}
 					case "reasoning_content":
 						c.reasoning = v
 					case "reasoning":

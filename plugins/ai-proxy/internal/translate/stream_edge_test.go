@@ -133,3 +133,11 @@ func TestStreamEventTooLong(t *testing.T) {
 		require.ErrorContains(t, ferr, "longer than")
 	}
 }
+
+func TestStreamRefusalIsText(t *testing.T) {
+	in := chunk(`{"role":"assistant","content":null,"refusal":""}`, "") + chunk(`{"refusal":"I can't help with that."}`, "") + chunk(`{}`, "stop") + "data: [DONE]\n\n"
+	out, s, err := feedAll(t, OpenAI, Anthropic, StreamOptions{}, in)
+	require.NoError(t, err)
+	require.Equal(t, []anthropicBlock{{Type: "text", Text: "I can't help with that."}}, assembleAnthropic(t, out).Blocks)
+	require.True(t, s.Started())
+}
