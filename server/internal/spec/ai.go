@@ -161,7 +161,8 @@ type AIModelPredicate struct {
 type AIAuthConfig struct {
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	// AllowedConsumers are key-auth consumer names; empty admits every
-	// consumer with a valid key.
+	// consumer with a valid key. Kept but not checked while Enabled is
+	// false, so that auth can be switched off and on again.
 	AllowedConsumers []string `json:"allowedConsumers" yaml:"allowedConsumers,omitempty"`
 }
 
@@ -452,9 +453,6 @@ func (r AIRoute) validate(p *problems) {
 				p.add(field, "consumer %q is already authConfig.allowedConsumers[%d]", c, j)
 			}
 			seenC[c] = i
-		}
-		if !a.Enabled && len(a.AllowedConsumers) > 0 {
-			p.add("authConfig.enabled", "allowedConsumers are only checked when authConfig.enabled is true; enable it or remove the consumers")
 		}
 	}
 	if f := r.FallbackConfig; f != nil && f.Enabled {

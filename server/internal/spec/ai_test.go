@@ -93,9 +93,6 @@ func TestAIValidation(t *testing.T) {
 			s.PluginInstances = nil
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true}
 		}, ObjectAIRoute, "authConfig.enabled", "no key-auth consumers exist"},
-		{"consumers while auth is off", func(s *Snapshot) {
-			s.AIRoutes[0].AuthConfig = &AIAuthConfig{AllowedConsumers: []string{"team-a"}}
-		}, ObjectAIRoute, "authConfig.enabled", "only checked when authConfig.enabled is true"},
 		{"routes on one path disagree on auth", func(s *Snapshot) {
 			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", PathPrefix: "/", Upstreams: []AIUpstream{{Provider: "claude-1"}}, AuthConfig: &AIAuthConfig{Enabled: true}})
 		}, ObjectAIRoute, "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
@@ -143,6 +140,9 @@ func TestAIValidationAccepts(t *testing.T) {
 		{"a disabled route on the path of another route", func(s *Snapshot) {
 			f := false
 			s.AIRoutes[0].PathPrefix, s.AIRoutes[0].Enabled = "/web", &f
+		}},
+		{"consumers kept while auth is off, even unknown ones", func(s *Snapshot) {
+			s.AIRoutes[0].AuthConfig = &AIAuthConfig{AllowedConsumers: []string{"team-a", "gone"}}
 		}},
 		{"fallback with statuses", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "claude-1"}},
