@@ -495,3 +495,35 @@ func TestAIObjectsExportApplyRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "/llm2", after.AIRoutes[0].PathPrefix)
 }
+
+func TestPluginFieldsMapToTheObjectsFields(t *testing.T) {
+	route := spec.AIRoute{Name: "chat"}
+	used := []spec.LLMProvider{{Name: "openai-1", Tokens: []string{"sk-abcdef"}}, {Name: "claude-1"}}
+	tests := []struct {
+		field, object, name, want string
+	}{
+		{"providers[0].apiTokens[1]", spec.ObjectLLMProvider, "openai-1", "tokens[1]"},
+		{"providers[1].failover.healthCheckModel", spec.ObjectLLMProvider, "claude-1", "tokenFailoverConfig.healthCheckModel"},
+		{"providers[1].customSettings[0].mode", spec.ObjectLLMProvider, "claude-1", "rawConfigs.customSettings[0].mode"},
+		{"providers[0].endpoint", spec.ObjectLLMProvider, "openai-1", "endpoint"},
+		{"providers[0]", spec.ObjectLLMProvider, "openai-1", "rawConfigs"},
+		{"fallback.strategy", spec.ObjectAIRoute, "chat", "fallbackConfig.fallbackStrategy"},
+		{"fallback.upstreams[0].provider", spec.ObjectAIRoute, "chat", "fallbackConfig.upstreams[0].provider"},
+		{"allowedConsumers[2]", spec.ObjectAIRoute, "chat", "authConfig.allowedConsumers[2]"},
+		{"upstreams[1].weight", spec.ObjectAIRoute, "chat", "upstreams[1].weight"},
+		{"modelPredicates[0].matchValue", spec.ObjectAIRoute, "chat", "modelPredicates[0].matchValue"},
+		{"", spec.ObjectAIRoute, "chat", "upstreams"},
+		{"providers[7].type", spec.ObjectAIRoute, "chat", "providers[7].type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			errs := aiPluginErrors(route, used, &pluginapi.ConfigError{Field: tt.field, Message: "bad: sk-abcdef"})
+			require.Len(t, errs, 1)
+			fe := errs[0].(*spec.FieldError)
+			require.Equal(t, tt.object, fe.Object)
+			require.Equal(t, tt.name, fe.Name)
+			require.Equal(t, tt.want, fe.Field)
+			require.NotContains(t, fe.Message, "sk-abcdef", "a token never appears in a message")
+		})
+	}
+}
