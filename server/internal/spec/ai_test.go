@@ -98,6 +98,10 @@ func TestAIValidation(t *testing.T) {
 		}, ObjectAIRoute, "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
 		{"collides with a route", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/web/" }, ObjectAIRoute, "pathPrefix", `route "web" and AI route "chat" both serve the path prefix /web`},
 		{"collides with an MCP server", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/mcp-servers/tools" }, ObjectAIRoute, "pathPrefix", `MCP server "tools" and AI route "chat" both serve the path /mcp-servers/tools`},
+		{"AI routes on one path with overlapping domains", func(s *Snapshot) {
+			s.AIRoutes[0].Domains = []string{"a.example.com", "b.example.com"}
+			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
+		}, ObjectAIRoute, "domains", `AI route "chat" serves the path prefix / on some of these domains with other domains`},
 		{"duplicate AI route", func(s *Snapshot) { s.AIRoutes = append(s.AIRoutes, s.AIRoutes[0]) }, ObjectAIRoute, "name", "another AI route"},
 	}
 	require.NoError(t, aiSnapshot().Validate())
@@ -132,6 +136,13 @@ func TestAIValidationAccepts(t *testing.T) {
 		{"same prefix on other domains than the route", func(s *Snapshot) {
 			s.AIRoutes[0].PathPrefix = "/web"
 			s.AIRoutes[0].Domains = []string{"ai.example.com"}
+		}},
+		{"AI routes on one path with the same domains in another order", func(s *Snapshot) {
+			s.AIRoutes[0].Domains = []string{"a.example.com", "b.example.com"}
+			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com", "a.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
+		}},
+		{"AI routes on one path, on a domain and on any host", func(s *Snapshot) {
+			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
 		}},
 		{"routes on one path agreeing on auth", func(s *Snapshot) {
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true, AllowedConsumers: []string{"team-a"}}
