@@ -63,6 +63,9 @@ type Server struct {
 	// follow) end cleanly when the process shuts down.
 	streams    context.Context
 	endStreams context.CancelFunc
+
+	// ai is the AI gateway's state (ai.go, aiusage.go).
+	ai aiState
 }
 
 // New builds the router. It does not listen.
