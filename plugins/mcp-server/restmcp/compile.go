@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/template"
 )
 
@@ -44,6 +45,11 @@ type Server struct {
 	specs   []ToolSpec // allowed tools only, in definition order
 	schemes map[string]SecurityScheme
 	config  map[string]any
+	// publicConfig is config without the values whose names look secret:
+	// what response templates see, since their output goes to the client.
+	publicConfig map[string]any
+	secrets      *Redactor     // masks the definition's secrets in error texts
+	next         atomic.Uint64 // round robin over the service's endpoints
 }
 
 type compiledTool struct {
@@ -55,6 +61,7 @@ type compiledTool struct {
 	direct    bool              // no URL: the response template is the answer
 	method    string
 	url       *tmpl
+	urlShape  urlShape
 	headers   []compiledHeader
 	body      *tmpl
 	response  *tmpl
@@ -161,6 +168,8 @@ func (c *compiler) compile() *Server {
 	if s.config == nil {
 		s.config = map[string]any{}
 	}
+	s.publicConfig, _ = withoutSecrets(s.config).(map[string]any)
+	s.secrets = definitionRedactor(d, s.config)
 	c.checkServerFields()
 	c.checkSchemes(s)
 	if d.Server.DefaultUpstreamSecurity != nil {
@@ -448,6 +457,9 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 			c.fail(prefix+".requestTemplate.body", name, "a body template excludes argsToJsonBody and argsToFormBody; keep one")
 		}
 		t.url = c.parse(prefix+".requestTemplate.url", name, rt.URL)
+		if t.url != nil {
+			t.urlShape = escapeURLTemplate(t.url.base.Tree.Root)
+		}
 		for j, h := range rt.Headers {
 			field := fmt.Sprintf("%s.requestTemplate.headers[%d]", prefix, j)
 			if h.Key == "" || strings.ContainsAny(h.Key, " \t\r\n:") {

@@ -24,6 +24,14 @@ type Definition struct {
 	Auth       *Auth        `json:"auth,omitempty" yaml:"auth,omitempty"`           // type none|api-key|jwt (+ consumers / issuer, jwksURL, audience, passthrough)
 	RateLimit  *RateLimit   `json:"rateLimit,omitempty" yaml:"rateLimit,omitempty"` // toolCallsPerMinute per consumer, failOpen
 	Version    int64        `json:"version,omitempty" yaml:"-"`
+	// Service names the Gatehouse service that relative request URLs
+	// ("/users/{id}") are sent to, as Higress sends them to the route's
+	// upstream.
+	Service string `json:"service,omitempty" yaml:"service,omitempty"`
+	// ServiceURLs are the base URLs of Service's endpoints. The host fills
+	// them in from the service when it builds the server; a definition
+	// written by hand may set them instead of Service.
+	ServiceURLs []string `json:"serviceURLs,omitempty" yaml:"serviceURLs,omitempty"`
 }
 
 // ServerConfig is the Higress "server" object.
