@@ -289,3 +289,43 @@ tools:
 	require.False(t, res.IsError, res.Text)
 	require.Contains(t, res.Text, "/final")
 }
+
+// Arguments that do not fit the input schema are refused before anything
+// is sent, naming the argument; Higress's lenient conversions still apply.
+func TestArgumentsCheckedAgainstInputSchema(t *testing.T) {
+	up := newRecorder(t, nil)
+	src := fmt.Sprintf(`
+server: {name: typed}
+tools:
+- name: get
+  args:
+  - {name: id, type: string, required: true, position: path}
+  - {name: limit, type: integer, position: query}
+  - {name: mode, enum: [fast, slow], position: query}
+  requestTemplate: {url: "%s/items/{id}"}
+`, up.URL)
+	d, err := Parse([]byte(src), "application/yaml")
+	require.NoError(t, err)
+	s, err := Compile(d)
+	require.NoError(t, err)
+	bad := []struct {
+		args map[string]any
+		arg  string
+	}{
+		{map[string]any{"id": map[string]any{"x": 1}}, `"id"`},
+		{map[string]any{"id": "7", "limit": "ten"}, `"limit"`},
+		{map[string]any{"id": "7", "limit": 2.5}, `"limit"`},
+		{map[string]any{"id": "7", "mode": "turbo"}, `"mode"`},
+	}
+	for _, tc := range bad {
+		_, err := s.Call(t.Context(), nil, "get", tc.args, nil)
+		require.ErrorIs(t, err, ErrInvalidArguments, "%v", tc.args)
+		require.Contains(t, err.Error(), "argument "+tc.arg)
+	}
+	require.Zero(t, up.hits.Load(), "an invalid call reached the upstream")
+	// "5" for an integer is converted, as Higress does.
+	res, err := s.Call(t.Context(), nil, "get", map[string]any{"id": "7", "limit": "5"}, nil)
+	require.NoError(t, err)
+	require.False(t, res.IsError, res.Text)
+	require.Equal(t, "/items/7?limit=5", up.uri())
+}

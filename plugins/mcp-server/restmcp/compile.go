@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"text/template"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Sentinel errors of Render and Call; match them with errors.Is.
@@ -48,7 +50,8 @@ type Server struct {
 	// publicConfig is config without the values whose names look secret:
 	// what response templates see, since their output goes to the client.
 	publicConfig map[string]any
-	secrets      *Redactor     // masks the definition's secrets in error texts
+	secrets      *Redactor // masks the definition's secrets in error texts
+	warnings     []FieldError
 	next         atomic.Uint64 // round robin over the service's endpoints
 }
 
@@ -62,6 +65,7 @@ type compiledTool struct {
 	method    string
 	url       *tmpl
 	urlShape  urlShape
+	schema    *jsonschema.Schema // the input schema, nil when it does not compile
 	headers   []compiledHeader
 	body      *tmpl
 	response  *tmpl
@@ -74,6 +78,12 @@ type compiledHeader struct {
 	key   string
 	value *tmpl
 }
+
+// Warnings lists what the definition does that Gatehouse accepts only for
+// compatibility with Higress (a field it ignores, a type it normalized, an
+// argument declared twice, a URL whose host comes from the call), each
+// naming the field. Empty for a clean definition.
+func (s *Server) Warnings() []FieldError { return slices.Clone(s.warnings) }
 
 // Definition returns the compiled definition (defaults applied).
 func (s *Server) Definition() *Definition { return s.def }
@@ -130,13 +140,15 @@ func Compile(def *Definition) (*Server, error) {
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
+	s.warnings = append(def.warnings, c.warnings...)
 	return s, nil
 }
 
 type compiler struct {
-	def   *Definition
-	funcs template.FuncMap
-	errs  []error
+	def      *Definition
+	funcs    template.FuncMap
+	errs     []error
+	warnings []FieldError
 }
 
 func (c *compiler) fail(field, tool, format string, args ...any) {
@@ -145,6 +157,16 @@ func (c *compiler) fail(field, tool, format string, args ...any) {
 		msg = fmt.Sprintf("tool %q: %s", tool, msg)
 	}
 	c.errs = append(c.errs, &FieldError{Field: field, Tool: tool, Message: msg})
+}
+
+// warn records a problem Higress would not refuse: the definition loads,
+// and the warning names the field.
+func (c *compiler) warn(field, tool, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if tool != "" {
+		msg = fmt.Sprintf("tool %q: %s", tool, msg)
+	}
+	c.warnings = append(c.warnings, FieldError{Field: field, Tool: tool, Message: msg})
 }
 
 func (c *compiler) parse(field, tool, text string) *tmpl {
@@ -397,6 +419,11 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 		c.fail(prefix+".args", name, "%v", err)
 	}
 	t.spec = ToolSpec{Name: name, Description: td.Description, InputSchema: schema}
+	if err == nil {
+		if t.schema, err = compileInputSchema(schema); err != nil {
+			c.warn(prefix+".args", name, "the input schema is not a valid JSON Schema, so arguments are not checked against it: %v", err)
+		}
+	}
 	if td.OutputSchema != nil {
 		if typ, ok := td.OutputSchema["type"]; ok && typ != "object" {
 			c.fail(prefix+".outputSchema.type", name, "MCP requires an output schema of type object, not %v", typ)

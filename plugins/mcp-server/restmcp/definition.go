@@ -32,6 +32,10 @@ type Definition struct {
 	// them in from the service when it builds the server; a definition
 	// written by hand may set them instead of Service.
 	ServiceURLs []string `json:"serviceURLs,omitempty" yaml:"serviceURLs,omitempty"`
+
+	// warnings are what Parse accepted leniently (unknown fields, type
+	// aliases, duplicate arguments); Compile adds its own.
+	warnings []FieldError
 }
 
 // ServerConfig is the Higress "server" object.

@@ -158,36 +158,81 @@ func TestHigressDefinitionsAsJSON(t *testing.T) {
 	}
 }
 
-// sampleArgs makes an argument value for each declared argument.
+// sampleArgs makes an argument value for each declared argument that
+// fits the argument's schema (type, enum, items, required properties,
+// minimum and maximum), as a client that reads the input schema sends.
 func sampleArgs(args []Arg) map[string]any {
 	out := map[string]any{}
 	for _, a := range args {
-		if len(a.Enum) > 0 {
-			out[a.Name] = a.Enum[0]
+		raw, err := argSchema(a)
+		if err != nil {
 			continue
 		}
-		switch a.Type {
-		case "integer":
-			out[a.Name] = float64(7) // as a JSON decoder delivers it
-		case "number":
-			out[a.Name] = 2.5
-		case "boolean":
-			out[a.Name] = true
-		case "array":
-			if items, ok := a.Items.(map[string]any); ok {
-				if enum, ok := items["enum"].([]any); ok && len(enum) > 0 {
-					out[a.Name] = []any{enum[0]}
-					continue
-				}
-			}
-			out[a.Name] = []any{"sample-" + a.Name}
-		case "object":
-			out[a.Name] = map[string]any{"key": "value"}
-		default:
-			out[a.Name] = "sample-" + a.Name
+		var sch map[string]any
+		if json.Unmarshal(raw, &sch) != nil {
+			continue
 		}
+		out[a.Name] = sampleValue(sch, a.Name)
 	}
 	return out
+}
+
+func sampleValue(sch map[string]any, name string) any {
+	if enum, ok := sch["enum"].([]any); ok && len(enum) > 0 {
+		return enum[0]
+	}
+	if c, ok := sch["const"]; ok {
+		return c
+	}
+	if d, ok := sch["default"]; ok && sch["pattern"] != nil {
+		return d
+	}
+	for _, k := range []string{"oneOf", "anyOf"} {
+		if alts, ok := sch[k].([]any); ok && len(alts) > 0 {
+			if first, ok := alts[0].(map[string]any); ok {
+				return sampleValue(first, name)
+			}
+		}
+	}
+	typ, _ := sch["type"].(string)
+	if list, ok := sch["type"].([]any); ok && len(list) > 0 {
+		typ, _ = list[0].(string)
+	}
+	switch typ {
+	case "integer", "number":
+		v := 7.0 // as a JSON decoder delivers it
+		if typ == "number" {
+			v = 2.5
+		}
+		if m, ok := sch["minimum"].(float64); ok && v < m {
+			v = m
+		}
+		if m, ok := sch["maximum"].(float64); ok && v > m {
+			v = m
+		}
+		return v
+	case "boolean":
+		return true
+	case "array":
+		items, _ := sch["items"].(map[string]any)
+		if items == nil {
+			return []any{"sample-" + name}
+		}
+		return []any{sampleValue(items, name)}
+	case "object":
+		props, _ := sch["properties"].(map[string]any)
+		if len(props) == 0 {
+			return map[string]any{"key": "value"}
+		}
+		obj := map[string]any{}
+		for k, p := range props {
+			if pm, ok := p.(map[string]any); ok {
+				obj[k] = sampleValue(pm, k)
+			}
+		}
+		return obj
+	}
+	return "sample-" + name
 }
 
 var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

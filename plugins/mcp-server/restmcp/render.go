@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -84,6 +85,9 @@ func (t *compiledTool) prepareArgs(in map[string]any) (map[string]any, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: tool %q needs %s", ErrInvalidArguments, t.def.Name, quoteList(missing))
 	}
+	if err := t.checkArgs(out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -110,7 +114,9 @@ func convertArg(typ string, v any) any {
 	case "integer":
 		switch x := v.(type) {
 		case float64:
-			return int64(x)
+			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+				return int64(x)
+			}
 		case string:
 			if i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
 				return i
