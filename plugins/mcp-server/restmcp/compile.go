@@ -515,26 +515,97 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 }
 
 func (c *compiler) checkArgs(t *compiledTool, prefix, tool string) {
-	seen := make(map[string]bool, len(t.def.Args))
-	for j, a := range t.def.Args {
+	t.def.Args = c.dedupeArgs(t.def.Args, prefix, tool)
+	for j := range t.def.Args {
+		a := &t.def.Args[j]
 		field := fmt.Sprintf("%s.args[%d]", prefix, j)
 		if a.Name == "" {
 			c.fail(field+".name", tool, "required")
 			continue
 		}
-		if seen[a.Name] {
-			c.fail(field+".name", tool, "argument %q is declared twice", a.Name)
-		}
-		seen[a.Name] = true
 		if a.Type != "" && !slices.Contains(argTypes, a.Type) {
-			c.fail(field+".type", tool, "%q is not a type: use %s", a.Type, strings.Join(argTypes, ", "))
+			norm, ok := typeAliases[strings.ToLower(strings.TrimSpace(a.Type))]
+			if ok {
+				c.warn(field+".type", tool, "%q is read as %q, the JSON Schema type", a.Type, norm)
+			} else {
+				norm = "string"
+				c.warn(field+".type", tool, "%q is not a JSON Schema type (%s); read as string", a.Type, strings.Join(argTypes, ", "))
+			}
+			a.Type = norm
 		}
+		a.Items = c.normalizeSchema(a.Items, field+".items", tool)
+		a.Properties = c.normalizeSchemaMap(a.Properties, field+".properties", tool)
 		pos := strings.ToLower(a.Position)
 		if pos != "" && !slices.Contains(positions, pos) {
 			c.fail(field+".position", tool, "%q is not a position: use %s", a.Position, strings.Join(positions, ", "))
 		}
 		t.positions[a.Name] = pos
 	}
+}
+
+// typeAliases are the type names of other languages that published
+// definitions use, and the JSON Schema type each means.
+var typeAliases = map[string]string{
+	"string": "string", "str": "string", "text": "string", "char": "string",
+	"integer": "integer", "int": "integer", "int32": "integer", "int64": "integer", "long": "integer",
+	"number": "number", "float": "number", "double": "number", "decimal": "number", "float64": "number",
+	"boolean": "boolean", "bool": "boolean",
+	"array": "array", "list": "array",
+	"object": "object", "dict": "object", "map": "object", "json": "object",
+}
+
+// dedupeArgs keeps the last declaration of an argument declared twice,
+// as Higress does, with a warning naming the first.
+func (c *compiler) dedupeArgs(args []Arg, prefix, tool string) []Arg {
+	last := make(map[string]int, len(args))
+	for j, a := range args {
+		last[a.Name] = j
+	}
+	if len(last) == len(args) {
+		return args
+	}
+	out := make([]Arg, 0, len(last))
+	for j, a := range args {
+		if k := last[a.Name]; k != j && a.Name != "" {
+			c.warn(fmt.Sprintf("%s.args[%d].name", prefix, j), tool, "argument %q is declared again at args[%d]; the later declaration wins, as in Higress", a.Name, k)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// normalizeSchema rewrites aliased "type" names inside a nested schema
+// (items, properties) to JSON Schema types.
+func (c *compiler) normalizeSchema(v any, field, tool string) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if typ, ok := m["type"].(string); ok && !slices.Contains(argTypes, typ) && typ != "null" {
+		if norm, ok := typeAliases[strings.ToLower(strings.TrimSpace(typ))]; ok {
+			c.warn(field+".type", tool, "%q is read as %q, the JSON Schema type", typ, norm)
+			m["type"] = norm
+		}
+	}
+	if items, ok := m["items"]; ok {
+		m["items"] = c.normalizeSchema(items, field+".items", tool)
+	}
+	if props, ok := m["properties"]; ok {
+		m["properties"] = c.normalizeSchemaMap(props, field+".properties", tool)
+	}
+	return m
+}
+
+func (c *compiler) normalizeSchemaMap(v any, field, tool string) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	for k, p := range m {
+		m[k] = c.normalizeSchema(p, field+"."+k, tool)
+	}
+	return m
 }
 
 // inputSchema builds the tool's JSON Schema from its args, properties in
