@@ -655,6 +655,9 @@ func (in *instance) MCPStatus() pluginapi.MCPStatus {
 	in.lastErrMu.Lock()
 	st.LastError, st.LastErrorAt = in.lastErr, in.lastErrAt
 	in.lastErrMu.Unlock()
+	for _, w := range in.rest.Warnings() {
+		st.Warnings = append(st.Warnings, pluginapi.ConfigWarning{Field: w.Field, Message: w.Message})
+	}
 	return st
 }
 

@@ -486,6 +486,12 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 		t.url = c.parse(prefix+".requestTemplate.url", name, rt.URL)
 		if t.url != nil {
 			t.urlShape = escapeURLTemplate(t.url.base.Tree.Root)
+			switch {
+			case t.urlShape.hostFromRequest:
+				c.warn(prefix+".requestTemplate.url", name, "the scheme or host comes from the call (an argument, a {placeholder} or the request); calls are refused so that no caller chooses where the request and its credentials go: write the host literally, take it from .config, or use service")
+			case t.urlShape.relative && len(d.ServiceURLs) == 0:
+				c.warn(prefix+".requestTemplate.url", name, "a relative URL needs the MCP server's service (a Gatehouse service with endpoints); calls fail until one is set")
+			}
 		}
 		for j, h := range rt.Headers {
 			field := fmt.Sprintf("%s.requestTemplate.headers[%d]", prefix, j)
