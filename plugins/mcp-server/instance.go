@@ -108,7 +108,11 @@ type instance struct {
 	handoff    *session.Handoff
 	auth       *authenticator
 	limiter    *session.Limiter
-	metrics    *metrics
+	// initLimiter counts initialize (new sessions) per client address;
+	// initializing counts sessions being created, for the session cap.
+	initLimiter  *session.Limiter
+	initializing atomic.Int64
+	metrics      *metrics
 
 	mu       sync.Mutex
 	sessions map[string]*localSession
@@ -199,6 +203,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 	if rl := def.RateLimit; rl != nil && rl.ToolCallsPerMinute > 0 {
 		in.limiter = session.NewLimiter(host.Redis, opts.memory, rl.ToolCallsPerMinute, time.Minute, rl.FailOpen)
 	}
+	in.initLimiter = session.NewLimiter(host.Redis, opts.memory, def.Limits().InitializePerMinute, time.Minute, true)
 	if def.Type == restmcp.TypeMCPProxy {
 		if in.proxy, err = newProxy(in); err != nil {
 			return nil, err

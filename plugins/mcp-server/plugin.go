@@ -123,6 +123,14 @@ var configSchema = json.RawMessage(`{
         "passthrough": {"type": "boolean"}
       }
     },
+    "sessions": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max": {"type": "integer", "minimum": 0, "description": "Most sessions one gateway instance holds for this server (default 5000); beyond it initialize answers 503."},
+        "initializePerMinute": {"type": "integer", "minimum": 0, "description": "Sessions one client address may start per minute (default 120); beyond it 429."}
+      }
+    },
     "rateLimit": {
       "type": "object",
       "required": ["toolCallsPerMinute"],

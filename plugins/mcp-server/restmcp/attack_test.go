@@ -329,3 +329,31 @@ tools:
 	require.False(t, res.IsError, res.Text)
 	require.Equal(t, "/items/7?limit=5", up.uri())
 }
+
+// An argument inside the host (Higress's e2b definition sends to
+// 49999-<sandbox>.e2b.dev) stays one label of the definition's domain.
+func TestArgumentInHostStaysInTheDomain(t *testing.T) {
+	s, err := compileYAML(t, `
+server: {name: sandbox}
+tools:
+- name: exec
+  args: [{name: id, required: true}]
+  requestTemplate: {url: "https://49999-{{.args.id}}.e2b.example/execute", method: POST}
+- name: anyhost
+  args: [{name: h, required: true}]
+  requestTemplate: {url: "https://{{.args.h}}/x"}
+`)
+	require.NoError(t, err)
+	r, err := s.Render("exec", map[string]any{"id": "abc-123"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "https://49999-abc-123.e2b.example/execute", r.URL)
+	for _, id := range []string{"x.evil.com/", "x@evil.com", "a.b", "x:1", ""} {
+		_, err := s.Render("exec", map[string]any{"id": id}, nil)
+		require.Error(t, err, "id %q", id)
+	}
+	_, err = s.Render("anyhost", map[string]any{"h": "api.example.com"}, nil)
+	require.Error(t, err, "a host wholly from an argument is refused")
+	ws := warningPtrs(s.Warnings())
+	require.NotNil(t, findField(ws, "tools[1].requestTemplate.url"))
+	require.Nil(t, findField(ws, "tools[0].requestTemplate.url"))
+}

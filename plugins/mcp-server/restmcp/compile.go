@@ -306,6 +306,14 @@ func (c *compiler) checkServerFields() {
 			c.fail("auth.type", "", "%q is not an auth type: use none, api-key or jwt", a.Type)
 		}
 	}
+	if l := d.Sessions; l != nil {
+		if l.Max < 0 {
+			c.fail("sessions.max", "", "must not be negative (0 uses the default, %d)", DefaultMaxSessions)
+		}
+		if l.InitializePerMinute < 0 {
+			c.fail("sessions.initializePerMinute", "", "must not be negative (0 uses the default, %d)", DefaultInitializePerMinute)
+		}
+	}
 	if r := d.RateLimit; r != nil && r.ToolCallsPerMinute <= 0 {
 		c.fail("rateLimit.toolCallsPerMinute", "", "must be a positive number of tools/call per minute per consumer; remove rateLimit for no limit")
 	}
@@ -599,6 +607,24 @@ func (c *compiler) normalizeSchema(v any, field, tool string) any {
 	}
 	if props, ok := m["properties"]; ok {
 		m["properties"] = c.normalizeSchemaMap(props, field+".properties", tool)
+		// "required: true" on a property, as on an argument, is the
+		// parent's required list in JSON Schema.
+		if pm, ok := props.(map[string]any); ok {
+			var names []string
+			for name := range pm {
+				if p, ok := pm[name].(map[string]any); ok && p["required"] == true {
+					names = append(names, name)
+				}
+			}
+			slices.Sort(names)
+			if len(names) > 0 {
+				req, _ := m["required"].([]any)
+				for _, n := range names {
+					req = append(req, n)
+				}
+				m["required"] = req
+			}
+		}
 	}
 	return m
 }
@@ -610,6 +636,14 @@ func (c *compiler) normalizeSchemaMap(v any, field, tool string) any {
 	}
 	for k, p := range m {
 		m[k] = c.normalizeSchema(p, field+"."+k, tool)
+		if pm, ok := m[k].(map[string]any); ok {
+			if b, isBool := pm["required"].(bool); isBool {
+				// Moved to the parent's list by normalizeSchema, or, for an
+				// argument's own properties, not expressible: dropped.
+				delete(pm, "required")
+				c.warn(field+"."+k+".required", tool, "required: %t on a property is not JSON Schema; read as the parent's required list where there is one", b)
+			}
+		}
 	}
 	return m
 }

@@ -288,6 +288,9 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	if t.urlShape.hostFromRequest {
 		return nil, fail("the url template takes its scheme or host from the call (an argument or the request); refused so that no call chooses where the tool's request and credentials go: write the host literally, from .config, or use service")
 	}
+	if sfx := t.urlShape.hostSuffix; sfx != "" && !strings.HasSuffix(strings.ToLower(u.Host), sfx) {
+		return nil, fail("the arguments moved the request's host %s out of the definition's domain %s; refused, nothing was sent", strings.ToLower(u.Host), strings.TrimPrefix(sfx, "."))
+	}
 	if got := strings.ToLower(u.Scheme + "://" + u.Host); origin != "" && got != origin {
 		return nil, fail("the arguments changed the request's destination from %s to %s; refused, nothing was sent", origin, got)
 	}

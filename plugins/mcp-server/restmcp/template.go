@@ -57,6 +57,7 @@ func funcMap() template.FuncMap {
 	m[printFunc] = printString
 	m[pathSegmentFunc] = pathSegment
 	m[queryValueFunc] = queryValue
+	m[hostLabelFunc] = hostLabel
 	return m
 }
 
@@ -522,6 +523,7 @@ func templateError(field, tool string, err error) *FieldError {
 		msg = strings.ReplaceAll(msg, printFunc, "print")
 		msg = strings.ReplaceAll(msg, pathSegmentFunc, "print")
 		msg = strings.ReplaceAll(msg, queryValueFunc, "print")
+		msg = strings.ReplaceAll(msg, hostLabelFunc, "print")
 		if m := templateLineRE.FindStringSubmatch(msg); m != nil {
 			msg = "line " + m[1] + ": " + m[2]
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"text/template/parse"
 )
@@ -13,7 +14,28 @@ import (
 const (
 	pathSegmentFunc = "_gatehousePathSegment"
 	queryValueFunc  = "_gatehouseQueryValue"
+	hostLabelFunc   = "_gatehouseHostLabel"
 )
+
+// hostLabel prints v as part of one DNS label: letters, digits and '-'
+// only, so that a value in the host ("49999-{{.args.id}}.e2b.dev")
+// cannot leave the definition's domain.
+func hostLabel(v any) (string, error) {
+	s := printString(v)
+	if s == "" || len(s) > 63 {
+		return "", fmt.Errorf("the value %q cannot go into the URL's host: it must be 1 to 63 letters, digits, '-' or '_'", truncate(s, 70))
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return "", fmt.Errorf("the value %q cannot go into the URL's host: only letters, digits, '-' and '_' may", truncate(s, 70))
+		}
+	}
+	return s, nil
+}
+
+// domainSuffixRE is a literal host suffix that pins a host to a domain:
+// ".e2b.dev", ".api.example.com:8443" — at least two labels.
+var domainSuffixRE = regexp.MustCompile(`^\.[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d{1,5})?$`)
 
 // pathSegment prints v as Higress prints it, percent-escaped for the URL
 // path: each "/"-separated part is escaped as one segment, so "?", "#",
@@ -48,6 +70,10 @@ type urlShape struct {
 	// the caller controls (an argument, a request header), so the host
 	// is not fixed by the definition.
 	hostFromRequest bool
+	// hostSuffix, when the host holds such values only as parts of its
+	// first labels, is the literal domain after them (".e2b.dev"): the
+	// host must end in it.
+	hostSuffix string
 }
 
 // escapeURLTemplate makes every printing action of a url template print
@@ -69,6 +95,13 @@ func escapeURLTemplate(root *parse.ListNode) urlShape {
 	}
 	w.list(root)
 	shape := urlShape{hostFromRequest: w.hostFromRequest}
+	if w.labels && !shape.hostFromRequest {
+		if domainSuffixRE.MatchString(w.suffix.String()) {
+			shape.hostSuffix = strings.ToLower(w.suffix.String())
+		} else {
+			shape.hostFromRequest = true
+		}
+	}
 	l := lead.String()
 	if strings.HasPrefix(strings.TrimSpace(l), "/") {
 		shape.relative = true
@@ -99,6 +132,10 @@ type urlWalk struct {
 	part            int
 	sawScheme       bool
 	hostFromRequest bool
+	// labels: caller values print as host labels; suffix is the literal
+	// host text after the last of them.
+	labels bool
+	suffix strings.Builder
 }
 
 func (w *urlWalk) list(l *parse.ListNode) {
@@ -119,22 +156,33 @@ func (w *urlWalk) node(n parse.Node) {
 			return
 		}
 		trusted := operatorOnly(n.Pipe)
-		if w.part == inAuthority {
-			if !trusted {
+		if trusted {
+			if w.part == inAuthority && w.labels {
+				w.hostFromRequest = true // an operator value after a caller's: no literal domain
+			}
+			return
+		}
+		last := n.Pipe.Cmds[len(n.Pipe.Cmds)-1]
+		id, ok := last.Args[0].(*parse.IdentifierNode)
+		if !ok || id.Ident != printFunc || len(last.Args) != 1 {
+			if w.part == inAuthority {
 				w.hostFromRequest = true
 			}
 			return
 		}
-		if trusted {
-			return
-		}
-		last := n.Pipe.Cmds[len(n.Pipe.Cmds)-1]
-		if id, ok := last.Args[0].(*parse.IdentifierNode); ok && id.Ident == printFunc && len(last.Args) == 1 {
-			if w.part == inPath {
-				id.Ident = pathSegmentFunc
-			} else {
-				id.Ident = queryValueFunc
+		switch w.part {
+		case inAuthority:
+			if !w.sawScheme {
+				w.hostFromRequest = true
+				return
 			}
+			id.Ident = hostLabelFunc
+			w.labels = true
+			w.suffix.Reset()
+		case inPath:
+			id.Ident = pathSegmentFunc
+		default:
+			id.Ident = queryValueFunc
 		}
 	case *parse.IfNode:
 		w.branch(&n.BranchNode)
@@ -162,6 +210,11 @@ func (w *urlWalk) text(s []byte) {
 				w.sawScheme = true
 				i += 2
 				continue
+			}
+			if w.sawScheme {
+				if j := bytes.IndexAny(s[i:i+1], "/?#"); j < 0 {
+					w.suffix.WriteByte(s[i])
+				}
 			}
 			switch s[i] {
 			case '{':

@@ -835,7 +835,7 @@ var (
 	mcpServerSecrets = secretCodec[spec.MCPServer]{
 		mask: func(_ secretRules, m spec.MCPServer) spec.MCPServer { return maskMCPServer(m) },
 		restore: func(_ secretRules, in spec.MCPServer, stored *spec.MCPServer) (spec.MCPServer, error) {
-			return restoreMCPServer(in, stored)
+			return keepMCPSecrets(in, stored)
 		},
 	}
 )
