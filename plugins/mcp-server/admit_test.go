@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -51,4 +53,27 @@ func TestSessionFloodIsBounded(t *testing.T) {
 			require.Equal(t, 5, g.inst.MCPStatus().Sessions, "no session was made beyond the limit")
 		})
 	}
+}
+
+// A tools/call whose arguments do not fit the input schema is a JSON-RPC
+// -32602 error naming the argument, and nothing reaches the upstream.
+func TestInvalidArgumentsAreInvalidParams(t *testing.T) {
+	backend := startBackend(t)
+	g := startGateway(t, newTestHost(t, "gw-a", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
+	cs := connect(t, g.url("/mcp-servers/weather"), nil, nil)
+	for _, args := range []map[string]any{
+		{"city": map[string]any{"nested": "object"}},
+		{"city": "Paris", "units": "kelvin"},
+	} {
+		_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "get_weather", Arguments: args})
+		var we *jsonrpc.Error
+		require.ErrorAs(t, err, &we, "%v", args)
+		require.Equal(t, int64(jsonrpc.CodeInvalidParams), we.Code)
+		require.Contains(t, we.Message, "argument")
+	}
+	_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"n": "seven"}})
+	var we *jsonrpc.Error
+	require.ErrorAs(t, err, &we)
+	require.Contains(t, we.Message, `argument "n"`)
+	require.Zero(t, backend.calls.Load(), "an invalid call reached the upstream")
 }

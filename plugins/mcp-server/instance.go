@@ -695,6 +695,13 @@ type localSession struct {
 	pushMu  sync.Mutex
 	pushQ   [][]byte
 	pushing bool
+
+	// outQ holds, in order, notifications for a stream another instance
+	// holds that could not be handed to it yet; outRetrying is set while
+	// retryHandoff works through them (see push.go).
+	outMu       sync.Mutex
+	outQ        [][]byte
+	outRetrying bool
 }
 
 func newLocalSession(in *instance, rec session.Record) *localSession {
