@@ -63,6 +63,12 @@ func mcpDestinations(doc map[string]any) map[string]string {
 	if svc, _ := doc["service"].(string); svc != "" {
 		out["service "+svc] = "service"
 	}
+	urls, _ := doc["serviceURLs"].([]any)
+	for i, u := range urls {
+		if s, _ := u.(string); s != "" {
+			add(s, fmt.Sprintf("serviceURLs[%d]", i))
+		}
+	}
 	if templated {
 		// The host comes from config (a base URL): a change of the
 		// non-secret config may move every tool.

@@ -49,6 +49,7 @@ func TestMaskedSecretsDoNotFollowAChangedDestination(t *testing.T) {
 		{"tool URL to another scheme", "https://api.example.com/a", "http://api.example.com/a", "tools[0].requestTemplate.url"},
 		{"new tool on another host", `"tools":[`, `"tools":[{"name":"x","requestTemplate":{"url":"https://evil.example/x"}},`, "tools[0].requestTemplate.url"},
 		{"config base moved", `"base":"https://api.example.com"`, `"base":"https://evil.example"`, "server.config"},
+		{"service added", `"name":"w","path"`, `"name":"w","service":"elsewhere","path"`, "service"},
 		{"Host header added", `"headers":[`, `"headers":[{"key":"Host","value":"evil.example"},`, "tools[0].requestTemplate.headers[0]"},
 	}
 	for _, tc := range cases {
