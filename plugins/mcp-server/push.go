@@ -81,6 +81,12 @@ func (in *instance) pushToStreamHolder(s *localSession, method string, params an
 	s.outMu.Lock()
 	if s.outRetrying {
 		// Earlier messages wait: keep the order.
+		if len(s.outQ) >= maxQueuedMessages {
+			s.outMu.Unlock()
+			in.metrics.handoffs.WithLabelValues(in.name, "dropped").Inc()
+			in.logger.Warn("notification dropped: too many wait for the instance holding the session's stream", "session_id", s.id)
+			return true
+		}
 		s.outQ = append(s.outQ, body)
 		s.outMu.Unlock()
 		return true
