@@ -33,6 +33,13 @@ func compileFile(t *testing.T, file, contentType string) *Server {
 	require.NoError(t, err)
 	def, err := Parse(data, contentType)
 	require.NoError(t, err, "parse %s", file)
+	for _, tool := range def.Tools {
+		if strings.HasPrefix(tool.RequestTemplate.URL, "/") {
+			// Relative URLs go to the server's service: the host hands
+			// its endpoints over as serviceURLs.
+			def.ServiceURLs = []string{"https://service.example/base"}
+		}
+	}
 	s, err := Compile(def)
 	require.NoError(t, err, "compile %s", file)
 	return s
