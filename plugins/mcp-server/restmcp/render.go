@@ -270,7 +270,7 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	if strings.HasPrefix(urlStr, "/") && !strings.HasPrefix(urlStr, "//") {
 		base := s.serviceBase()
 		if base == "" {
-			return nil, fail("the url %q is relative; give the MCP server a service (a Gatehouse service) for relative URLs to resolve against, or write an absolute http(s) URL", redactURL(urlStr))
+			return nil, fail("the url is relative (a path); give the MCP server a service (a Gatehouse service) for relative URLs to resolve against, or write an absolute http(s) URL")
 		}
 		bu, _ := url.Parse(base)
 		origin = strings.ToLower(bu.Scheme + "://" + bu.Host)
