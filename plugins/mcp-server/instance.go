@@ -108,7 +108,11 @@ type instance struct {
 	handoff    *session.Handoff
 	auth       *authenticator
 	limiter    *session.Limiter
-	metrics    *metrics
+	// initLimiter counts initialize (new sessions) per client address;
+	// initializing counts sessions being created, for the session cap.
+	initLimiter  *session.Limiter
+	initializing atomic.Int64
+	metrics      *metrics
 
 	mu       sync.Mutex
 	sessions map[string]*localSession
@@ -199,6 +203,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 	if rl := def.RateLimit; rl != nil && rl.ToolCallsPerMinute > 0 {
 		in.limiter = session.NewLimiter(host.Redis, opts.memory, rl.ToolCallsPerMinute, time.Minute, rl.FailOpen)
 	}
+	in.initLimiter = session.NewLimiter(host.Redis, opts.memory, def.Limits().InitializePerMinute, time.Minute, true)
 	if def.Type == restmcp.TypeMCPProxy {
 		if in.proxy, err = newProxy(in); err != nil {
 			return nil, err
@@ -655,6 +660,9 @@ func (in *instance) MCPStatus() pluginapi.MCPStatus {
 	in.lastErrMu.Lock()
 	st.LastError, st.LastErrorAt = in.lastErr, in.lastErrAt
 	in.lastErrMu.Unlock()
+	for _, w := range in.rest.Warnings() {
+		st.Warnings = append(st.Warnings, pluginapi.ConfigWarning{Field: w.Field, Message: w.Message})
+	}
 	return st
 }
 
@@ -687,6 +695,13 @@ type localSession struct {
 	pushMu  sync.Mutex
 	pushQ   [][]byte
 	pushing bool
+
+	// outQ holds, in order, notifications for a stream another instance
+	// holds that could not be handed to it yet; outRetrying is set while
+	// retryHandoff works through them (see push.go).
+	outMu       sync.Mutex
+	outQ        [][]byte
+	outRetrying bool
 }
 
 func newLocalSession(in *instance, rec session.Record) *localSession {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -24,6 +25,13 @@ func (in *instance) serveSSE(w http.ResponseWriter, r *http.Request) {
 			"the SSE endpoint takes GET; post messages to "+in.messagePath)
 		return
 	}
+	done, ok := in.admitSession(w, r, nil)
+	if !ok {
+		return
+	}
+	// Counted as initializing until held (addSession) or failed.
+	release := sync.OnceFunc(done)
+	defer release()
 	ctx := r.Context()
 	id := identityFrom(ctx)
 	rec := session.Record{
@@ -59,6 +67,7 @@ func (in *instance) serveSSE(w http.ResponseWriter, r *http.Request) {
 		// Registered before the endpoint event goes out, so that the
 		// client's first POST finds the session.
 		in.addSession(s)
+		release()
 		ss, err := in.server.Connect(sessionContext(s), s.sse, nil)
 		if err != nil {
 			in.logger.Warn("legacy SSE session did not start", "session_id", rec.ID, "error", err)
@@ -76,6 +85,7 @@ func (in *instance) serveSSE(w http.ResponseWriter, r *http.Request) {
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
 	in.addSession(s)
+	release()
 	defer func() {
 		<-in.retire(s, true)
 		in.deleteLegacyRecord(rec.ID)

@@ -18,6 +18,7 @@ type metrics struct {
 	sessions     *prometheus.GaugeVec
 	handoffs     *prometheus.CounterVec
 	rebuilds     *prometheus.CounterVec
+	rejected     *prometheus.CounterVec
 }
 
 func registerMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -43,6 +44,10 @@ func registerMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "gatehouse", Subsystem: "mcp", Name: "session_rebuilds_total",
 			Help: "Streamable HTTP sessions rebuilt on this instance from the session registry.",
 		}, []string{"server"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "gatehouse", Subsystem: "mcp", Name: "sessions_rejected_total",
+			Help: "New MCP sessions refused, by server and reason (sessions_full, initialize_rate).",
+		}, []string{"server", "reason"}),
 	}
 	var err error
 	if m.toolCalls, err = register(reg, m.toolCalls); err != nil {
@@ -55,6 +60,9 @@ func registerMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.handoffs, err = register(reg, m.handoffs); err != nil {
+		return nil, err
+	}
+	if m.rejected, err = register(reg, m.rejected); err != nil {
 		return nil, err
 	}
 	if m.rebuilds, err = register(reg, m.rebuilds); err != nil {

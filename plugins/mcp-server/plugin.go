@@ -66,6 +66,9 @@ func (mcpServerPlugin) New(ctx context.Context, config json.RawMessage, host plu
 	if err != nil {
 		return nil, fmt.Errorf("mcp server %q: %w", def.Name, err)
 	}
+	for _, w := range srv.Warnings() {
+		host.Logger().Warn("mcp server definition loaded with a warning", "mcp_server", def.Name, "field", w.Field, "warning", w.Message)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -90,6 +93,8 @@ var configSchema = json.RawMessage(`{
     "domains": {"type": "array", "items": {"type": "string"}},
     "enabled": {"type": "boolean", "default": true},
     "version": {"type": "integer"},
+    "service": {"type": "string", "description": "The Gatehouse service that relative request URLs (/users/{id}) go to."},
+    "serviceURLs": {"type": "array", "items": {"type": "string"}, "description": "Base URLs of the service's endpoints; filled in by the host from service."},
     "server": {
       "type": "object",
       "properties": {
@@ -116,6 +121,14 @@ var configSchema = json.RawMessage(`{
         "jwksURL": {"type": "string"},
         "audience": {"type": "string"},
         "passthrough": {"type": "boolean"}
+      }
+    },
+    "sessions": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max": {"type": "integer", "minimum": 0, "description": "Most sessions one gateway instance holds for this server (default 5000); beyond it initialize answers 503."},
+        "initializePerMinute": {"type": "integer", "minimum": 0, "description": "Sessions one client address may start per minute (default 120); beyond it 429."}
       }
     },
     "rateLimit": {

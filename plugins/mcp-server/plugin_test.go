@@ -60,6 +60,13 @@ func TestEveryHigressDefinitionServesToolsList(t *testing.T) {
 			require.NoError(t, err)
 			def, err := restmcp.Parse(data, "application/yaml")
 			require.NoError(t, err)
+			for _, tool := range def.Tools {
+				if strings.HasPrefix(tool.RequestTemplate.URL, "/") {
+					// Relative URLs go to the server's service, whose
+					// endpoints the host hands over as serviceURLs.
+					def.ServiceURLs = []string{"https://service.example"}
+				}
+			}
 			want, err := restmcp.Compile(def)
 			require.NoError(t, err)
 			// The admin API hands the plugin JSON.

@@ -192,9 +192,9 @@ func (p *proxy) dial(ctx context.Context, s *localSession, params *mcp.Initializ
 		rt = &notingRT{base: rt, notes: &u.notes}
 	}
 	if p.sse {
-		t = &mcp.SSEClientTransport{Endpoint: p.url, HTTPClient: &http.Client{Transport: rt}}
+		t = &mcp.SSEClientTransport{Endpoint: p.url, HTTPClient: &http.Client{Transport: rt, CheckRedirect: sameOriginRedirect}}
 	} else {
-		t = &mcp.StreamableClientTransport{Endpoint: p.url, HTTPClient: &http.Client{Transport: rt}}
+		t = &mcp.StreamableClientTransport{Endpoint: p.url, HTTPClient: &http.Client{Transport: rt, CheckRedirect: sameOriginRedirect}}
 	}
 	// The connection outlives this request (a legacy SSE upstream keeps
 	// the context of its GET): it ends with the instance or with close.

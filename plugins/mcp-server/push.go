@@ -58,20 +58,16 @@ func (in *instance) holdStream(ctx context.Context, s *localSession) func() {
 
 // pushToStreamHolder sends a server-to-client notification for the
 // standalone stream of s to the instance holding that stream, when that is
-// another instance. It reports whether it did; if not, the caller sends the
-// message here (the event store keeps it for the client's next GET).
+// another instance. It reports whether it took the message; if not, the
+// caller sends it here (the event store keeps it for the client's next GET).
+//
+// A message it cannot hand over at once is kept and retried in order
+// (retryHandoff) rather than sent here: sending it here would append it to
+// the stream's stored events behind the holder's back, and the holder's
+// event ids, counted by the SDK in its memory, would then be one behind the
+// store — a client resuming with Last-Event-ID would see an event twice.
 func (in *instance) pushToStreamHolder(s *localSession, method string, params any) bool {
 	if s == nil || s.transport != session.TransportStreamable || s.streams.Load() > 0 {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
-	defer cancel()
-	holder, err := in.registry.StreamHolder(ctx, s.id)
-	if err != nil {
-		in.noteError(err)
-		return false
-	}
-	if holder == "" || holder == in.owner {
 		return false
 	}
 	body, err := json.Marshal(struct {
@@ -82,13 +78,116 @@ func (in *instance) pushToStreamHolder(s *localSession, method string, params an
 	if err != nil {
 		return false
 	}
-	if err := in.handoff.Send(ctx, holder, session.Message{Session: s.id, Body: body, Push: true}, in.opts.handoffWait); err != nil {
-		in.metrics.handoffs.WithLabelValues(in.name, "lost").Inc()
-		in.logger.Debug("push to the instance holding the stream failed; keeping the message here", "session_id", s.id, "method", method, "error", err)
+	s.outMu.Lock()
+	if s.outRetrying {
+		// Earlier messages wait: keep the order.
+		if len(s.outQ) >= maxQueuedMessages {
+			s.outMu.Unlock()
+			in.metrics.handoffs.WithLabelValues(in.name, "dropped").Inc()
+			in.logger.Warn("notification dropped: too many wait for the instance holding the session's stream", "session_id", s.id)
+			return true
+		}
+		s.outQ = append(s.outQ, body)
+		s.outMu.Unlock()
+		return true
+	}
+	s.outMu.Unlock()
+	ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+	defer cancel()
+	holder, err := in.registry.StreamHolder(ctx, s.id)
+	if err != nil {
+		in.noteError(err)
 		return false
+	}
+	if holder == "" || holder == in.owner {
+		return false
+	}
+	if err := in.handoff.Send(ctx, holder, session.Message{Session: s.id, Body: body, Push: true}, in.opts.handoffWait); err != nil {
+		in.logger.Debug("push to the instance holding the stream failed; retrying", "session_id", s.id, "method", method, "error", err)
+		s.outMu.Lock()
+		s.outQ = append(s.outQ, body)
+		start := !s.outRetrying
+		s.outRetrying = true
+		s.outMu.Unlock()
+		if start {
+			in.wg.Go(s.retryHandoff)
+		}
+		return true
 	}
 	in.metrics.handoffs.WithLabelValues(in.name, "sent").Inc()
 	return true
+}
+
+// retryHandoff hands the kept notifications of s to the instance holding
+// its stream, in order, until none is left. While that instance stays
+// registered as the holder, it keeps trying (it may be reconnecting to
+// Redis); once no other instance holds the stream (it released it, or its
+// registration expired after holderTTL without a heartbeat), the messages
+// are sent here, where the event store keeps them for the client's next
+// GET — safe then, as the next stream to attach reads its ids from the
+// store. The instance's shutdown ends it.
+func (s *localSession) retryHandoff() {
+	in := s.in
+	backoff := 20 * time.Millisecond
+	for {
+		s.outMu.Lock()
+		if len(s.outQ) == 0 {
+			s.outQ, s.outRetrying = nil, false
+			s.outMu.Unlock()
+			return
+		}
+		body := s.outQ[0]
+		s.outMu.Unlock()
+
+		sent := false
+		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+		holder, err := in.registry.StreamHolder(ctx, s.id)
+		switch {
+		case err != nil:
+			in.noteError(err)
+		case holder == "" || holder == in.owner || s.streams.Load() > 0:
+			result := "received"
+			if err := s.sendPush(body); err != nil {
+				result = "dropped"
+				in.logger.Warn("notification for the session's stream not sent", "session_id", s.id, "error", err)
+			}
+			in.metrics.handoffs.WithLabelValues(in.name, result).Inc()
+			sent = true
+		default:
+			if in.handoff.Send(ctx, holder, session.Message{Session: s.id, Body: body, Push: true}, in.opts.handoffWait) == nil {
+				in.metrics.handoffs.WithLabelValues(in.name, "sent").Inc()
+				sent = true
+			}
+		}
+		cancel()
+		if sent {
+			backoff = 20 * time.Millisecond
+			s.outMu.Lock()
+			s.outQ = s.outQ[1:]
+			s.outMu.Unlock()
+			continue
+		}
+		if s.ss.Load() == nil && in.localSession(s.id) == nil {
+			// The session ended here: nothing is left to send from.
+			s.outMu.Lock()
+			in.metrics.handoffs.WithLabelValues(in.name, "lost").Add(float64(len(s.outQ)))
+			s.outQ, s.outRetrying = nil, false
+			s.outMu.Unlock()
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-in.ctx.Done():
+			t.Stop()
+			s.outMu.Lock()
+			in.metrics.handoffs.WithLabelValues(in.name, "lost").Add(float64(len(s.outQ)))
+			s.outQ, s.outRetrying = nil, false
+			s.outMu.Unlock()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // receivePush takes a notification another instance pushed for a stream

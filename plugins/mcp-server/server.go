@@ -126,14 +126,19 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 	case "notifications/initialized":
 		_ = s.update(ctx, func(r *session.Record) {
 			if r.State != nil {
-				r.State.InitializedParams = &mcp.InitializedParams{}
+				// A new State: copies of the record (record()) share the old one.
+				st := *r.State
+				st.InitializedParams = &mcp.InitializedParams{}
+				r.State = &st
 			}
 		})
 	case "logging/setLevel":
 		if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok {
 			_ = s.update(ctx, func(r *session.Record) {
 				if r.State != nil {
-					r.State.LogLevel = p.Level
+					st := *r.State
+					st.LogLevel = p.Level
+					r.State = &st
 				}
 			})
 		}

@@ -336,6 +336,11 @@ func answersOnly(body []byte) bool {
 // The SDK handler creates the session; the initialize middleware binds it
 // to s and registers it (see instance.receive).
 func (in *instance) newStreamableSession(w http.ResponseWriter, r *http.Request, rpcID, params json.RawMessage) {
+	done, ok := in.admitSession(w, r, rpcID)
+	if !ok {
+		return
+	}
+	defer done()
 	ctx := r.Context()
 	if err := in.registry.Ping(ctx); err != nil {
 		in.writeSessionErrorFor(w, "", rpcID, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -255,4 +256,18 @@ func synthesize(req *http.Request, status int, contentType string, body []byte) 
 		ContentLength: int64(len(body)),
 		Request:       req,
 	}
+}
+
+// sameOriginRedirect follows an upstream MCP server's redirects only to
+// the same scheme and host: the session id and any credential of the
+// upstream URL must not reach another host. A redirect elsewhere is the
+// upstream's answer, which the SDK reports as an error.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if !strings.EqualFold(req.URL.Scheme, via[0].URL.Scheme) || !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }

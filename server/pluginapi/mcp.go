@@ -95,6 +95,17 @@ type MCPStatus struct {
 	LastError string `json:"lastError,omitempty"`
 	// LastErrorAt is when LastError happened.
 	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	// Warnings are what the definition does that loads only for
+	// compatibility (a field Higress ignores, a type alias, an argument
+	// declared twice), each naming the field.
+	Warnings []ConfigWarning `json:"warnings,omitempty"`
+}
+
+// ConfigWarning is a config value that was accepted but deserves a look,
+// named by its JSON path.
+type ConfigWarning struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 // StatusReporter is implemented by mcp-server instances for health.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -39,6 +40,15 @@ type CallResult struct {
 // is for ErrUnknownTool, ErrInvalidArguments, ErrNotREST and the
 // cancellation of ctx.
 func (s *Server) Call(ctx context.Context, client *http.Client, tool string, args map[string]any, in *http.Request) (*CallResult, error) {
+	res, err := s.call(ctx, client, tool, args, in)
+	if res != nil && res.IsError {
+		// An upstream may echo the request; a template error may quote a value.
+		res.Text = s.secrets.Redact(res.Text)
+	}
+	return res, err
+}
+
+func (s *Server) call(ctx context.Context, client *http.Client, tool string, args map[string]any, in *http.Request) (*CallResult, error) {
 	t, err := s.lookup(tool)
 	if err != nil {
 		return nil, err
@@ -48,7 +58,8 @@ func (s *Server) Call(ctx context.Context, client *http.Client, tool string, arg
 		return nil, err
 	}
 	if t.direct {
-		text, err := t.response.execute(s.templateData(a), &execEnv{req: in})
+		data := map[string]any{"config": deepCopy(s.publicConfig), "args": a}
+		text, err := t.response.execute(data, &execEnv{req: in})
 		if err != nil {
 			return errorResult(0, err.Error()), nil
 		}
@@ -60,11 +71,15 @@ func (s *Server) Call(ctx context.Context, client *http.Client, tool string, arg
 	}
 	r, err := s.build(t, a, in)
 	if err != nil {
+		if errors.Is(err, ErrInvalidArguments) {
+			return nil, err
+		}
 		return errorResult(0, err.Error()), nil
 	}
 	if client == nil {
 		client = http.DefaultClient
 	}
+	client = sameOriginRedirects(client)
 	callCtx := ctx
 	if ms := s.def.Server.Timeout; ms > 0 {
 		var cancel context.CancelFunc
@@ -73,7 +88,7 @@ func (s *Server) Call(ctx context.Context, client *http.Client, tool string, arg
 	}
 	req, err := http.NewRequestWithContext(callCtx, r.Method, r.URL, strings.NewReader(r.Body))
 	if err != nil {
-		return errorResult(0, fmt.Sprintf("tool %q: build upstream request: %v", tool, err)), nil
+		return errorResult(0, fmt.Sprintf("tool %q: build the request to %s: %v", tool, redactURL(r.URL), unwrapURLError(err))), nil
 	}
 	if r.Body == "" {
 		req.Body = http.NoBody
@@ -92,9 +107,9 @@ func (s *Server) Call(ctx context.Context, client *http.Client, tool string, arg
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return errorResult(0, fmt.Sprintf("upstream %s %s did not answer within %d ms (server.timeout)", r.Method, redactURL(r.URL), s.def.Server.Timeout)), nil
+			return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s did not answer within %d ms (server.timeout)", tool, r.Method, redactURL(r.URL), s.def.Server.Timeout)), nil
 		}
-		return errorResult(0, fmt.Sprintf("upstream %s %s failed: %v", r.Method, redactURL(r.URL), unwrapURLError(err))), nil
+		return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s failed: %v", tool, r.Method, redactURL(r.URL), unwrapURLError(err))), nil
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
@@ -102,12 +117,34 @@ func (s *Server) Call(ctx context.Context, client *http.Client, tool string, arg
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
 		}
-		return errorResult(resp.StatusCode, fmt.Sprintf("upstream %s %s: reading the response failed: %v", r.Method, redactURL(r.URL), err)), nil
+		return errorResult(resp.StatusCode, fmt.Sprintf("tool %q: upstream %s %s: reading the response failed: %v", tool, r.Method, redactURL(r.URL), err)), nil
 	}
 	if len(body) > MaxResponseBytes {
-		return errorResult(resp.StatusCode, fmt.Sprintf("upstream %s %s answered more than %d bytes; narrow the request", r.Method, redactURL(r.URL), MaxResponseBytes)), nil
+		return errorResult(resp.StatusCode, fmt.Sprintf("tool %q: upstream %s %s answered more than %d bytes; narrow the request", tool, r.Method, redactURL(r.URL), MaxResponseBytes)), nil
 	}
 	return s.result(t, a, resp, body), nil
+}
+
+// sameOriginRedirects returns client, changed to follow redirects only to
+// the same scheme and host: credentials in headers (API keys) and query
+// parameters must not reach another host. A redirect elsewhere is answered
+// as the upstream's own response, an error status. (Higress follows none.)
+func sameOriginRedirects(client *http.Client) *http.Client {
+	c := *client
+	next := client.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !strings.EqualFold(req.URL.Scheme, via[0].URL.Scheme) || !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
 
 func errorResult(status int, text string) *CallResult {
@@ -130,7 +167,11 @@ func (s *Server) result(t *compiledTool, args map[string]any, resp *http.Respons
 				return errorResult(status, text)
 			}
 		}
-		return errorResult(status, fmt.Sprintf("upstream returned HTTP %d: %s", status, errorBody(body)))
+		target := redactURL(resp.Request.URL.String())
+		if loc, err := resp.Location(); err == nil && status >= 300 && status < 400 && redactURL(loc.String()) != target {
+			return errorResult(status, fmt.Sprintf("tool %q: upstream %s answered HTTP %d, a redirect to another host (%s); not followed, so the tool's credentials stay with %s", t.def.Name, target, status, redactURL(loc.String()), target))
+		}
+		return errorResult(status, fmt.Sprintf("tool %q: upstream %s returned HTTP %d: %s", t.def.Name, target, status, errorBody(body)))
 	}
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if strings.HasPrefix(mediaType, "image/") {
@@ -184,11 +225,23 @@ func errorBody(body []byte) string {
 	return fmt.Sprintf("%s… (%d more bytes)", strings.ToValidUTF8(string(body[:maxErrorBody]), ""), len(body)-maxErrorBody)
 }
 
-// redactURL drops the query string, which may carry an API key, from a
-// URL shown in an error.
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?…"
+// redactURL is what an error shows of a URL: its scheme and host, never
+// the userinfo, the path (which may carry a token, as in /bot<token>/) or
+// the query (api_key=…).
+func redactURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return "(a URL that is not absolute)"
 	}
-	return u
+	return u.Scheme + "://" + u.Host
+}
+
+// serviceBase is the base URL relative request URLs resolve against: the
+// endpoints of the server's service, in turn; "" without a service.
+func (s *Server) serviceBase() string {
+	urls := s.def.ServiceURLs
+	if len(urls) == 0 {
+		return ""
+	}
+	return urls[int(s.next.Add(1)-1)%len(urls)]
 }

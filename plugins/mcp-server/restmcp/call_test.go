@@ -204,7 +204,7 @@ tools:
 	<-reqs
 	require.True(t, res.IsError)
 	require.Equal(t, http.StatusBadGateway, res.Status)
-	require.Equal(t, "upstream returned HTTP 502: gateway trouble", res.Text)
+	require.Equal(t, `tool "plain": upstream `+base+` returned HTTP 502: gateway trouble`, res.Text)
 
 	res = call(t, s, "templated", nil, nil)
 	<-reqs

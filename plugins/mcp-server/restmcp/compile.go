@@ -10,7 +10,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/template"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Sentinel errors of Render and Call; match them with errors.Is.
@@ -44,6 +47,12 @@ type Server struct {
 	specs   []ToolSpec // allowed tools only, in definition order
 	schemes map[string]SecurityScheme
 	config  map[string]any
+	// publicConfig is config without the values whose names look secret:
+	// what response templates see, since their output goes to the client.
+	publicConfig map[string]any
+	secrets      *Redactor // masks the definition's secrets in error texts
+	warnings     []FieldError
+	next         atomic.Uint64 // round robin over the service's endpoints
 }
 
 type compiledTool struct {
@@ -55,6 +64,8 @@ type compiledTool struct {
 	direct    bool              // no URL: the response template is the answer
 	method    string
 	url       *tmpl
+	urlShape  urlShape
+	schema    *jsonschema.Schema // the input schema, nil when it does not compile
 	headers   []compiledHeader
 	body      *tmpl
 	response  *tmpl
@@ -67,6 +78,12 @@ type compiledHeader struct {
 	key   string
 	value *tmpl
 }
+
+// Warnings lists what the definition does that Gatehouse accepts only for
+// compatibility with Higress (a field it ignores, a type it normalized, an
+// argument declared twice, a URL whose host comes from the call), each
+// naming the field. Empty for a clean definition.
+func (s *Server) Warnings() []FieldError { return slices.Clone(s.warnings) }
 
 // Definition returns the compiled definition (defaults applied).
 func (s *Server) Definition() *Definition { return s.def }
@@ -123,13 +140,15 @@ func Compile(def *Definition) (*Server, error) {
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
+	s.warnings = append(def.warnings, c.warnings...)
 	return s, nil
 }
 
 type compiler struct {
-	def   *Definition
-	funcs template.FuncMap
-	errs  []error
+	def      *Definition
+	funcs    template.FuncMap
+	errs     []error
+	warnings []FieldError
 }
 
 func (c *compiler) fail(field, tool, format string, args ...any) {
@@ -138,6 +157,16 @@ func (c *compiler) fail(field, tool, format string, args ...any) {
 		msg = fmt.Sprintf("tool %q: %s", tool, msg)
 	}
 	c.errs = append(c.errs, &FieldError{Field: field, Tool: tool, Message: msg})
+}
+
+// warn records a problem Higress would not refuse: the definition loads,
+// and the warning names the field.
+func (c *compiler) warn(field, tool, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if tool != "" {
+		msg = fmt.Sprintf("tool %q: %s", tool, msg)
+	}
+	c.warnings = append(c.warnings, FieldError{Field: field, Tool: tool, Message: msg})
 }
 
 func (c *compiler) parse(field, tool, text string) *tmpl {
@@ -161,6 +190,8 @@ func (c *compiler) compile() *Server {
 	if s.config == nil {
 		s.config = map[string]any{}
 	}
+	s.publicConfig, _ = withoutSecrets(s.config).(map[string]any)
+	s.secrets = definitionRedactor(d, s.config)
 	c.checkServerFields()
 	c.checkSchemes(s)
 	if d.Server.DefaultUpstreamSecurity != nil {
@@ -273,6 +304,14 @@ func (c *compiler) checkServerFields() {
 			}
 		default:
 			c.fail("auth.type", "", "%q is not an auth type: use none, api-key or jwt", a.Type)
+		}
+	}
+	if l := d.Sessions; l != nil {
+		if l.Max < 0 {
+			c.fail("sessions.max", "", "must not be negative (0 uses the default, %d)", DefaultMaxSessions)
+		}
+		if l.InitializePerMinute < 0 {
+			c.fail("sessions.initializePerMinute", "", "must not be negative (0 uses the default, %d)", DefaultInitializePerMinute)
 		}
 	}
 	if r := d.RateLimit; r != nil && r.ToolCallsPerMinute <= 0 {
@@ -388,6 +427,11 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 		c.fail(prefix+".args", name, "%v", err)
 	}
 	t.spec = ToolSpec{Name: name, Description: td.Description, InputSchema: schema}
+	if err == nil {
+		if t.schema, err = compileInputSchema(schema); err != nil {
+			c.warn(prefix+".args", name, "the input schema is not a valid JSON Schema, so arguments are not checked against it: %v", err)
+		}
+	}
 	if td.OutputSchema != nil {
 		if typ, ok := td.OutputSchema["type"]; ok && typ != "object" {
 			c.fail(prefix+".outputSchema.type", name, "MCP requires an output schema of type object, not %v", typ)
@@ -448,6 +492,15 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 			c.fail(prefix+".requestTemplate.body", name, "a body template excludes argsToJsonBody and argsToFormBody; keep one")
 		}
 		t.url = c.parse(prefix+".requestTemplate.url", name, rt.URL)
+		if t.url != nil {
+			t.urlShape = escapeURLTemplate(t.url.base.Tree.Root)
+			switch {
+			case t.urlShape.hostFromRequest:
+				c.warn(prefix+".requestTemplate.url", name, "the scheme or host comes from the call (an argument, a {placeholder} or the request); calls are refused so that no caller chooses where the request and its credentials go: write the host literally, take it from .config, or use service")
+			case t.urlShape.relative && len(d.ServiceURLs) == 0:
+				c.warn(prefix+".requestTemplate.url", name, "a relative URL needs the MCP server's service (a Gatehouse service with endpoints); calls fail until one is set")
+			}
+		}
 		for j, h := range rt.Headers {
 			field := fmt.Sprintf("%s.requestTemplate.headers[%d]", prefix, j)
 			if h.Key == "" || strings.ContainsAny(h.Key, " \t\r\n:") {
@@ -476,26 +529,123 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 }
 
 func (c *compiler) checkArgs(t *compiledTool, prefix, tool string) {
-	seen := make(map[string]bool, len(t.def.Args))
-	for j, a := range t.def.Args {
+	t.def.Args = c.dedupeArgs(t.def.Args, prefix, tool)
+	for j := range t.def.Args {
+		a := &t.def.Args[j]
 		field := fmt.Sprintf("%s.args[%d]", prefix, j)
 		if a.Name == "" {
 			c.fail(field+".name", tool, "required")
 			continue
 		}
-		if seen[a.Name] {
-			c.fail(field+".name", tool, "argument %q is declared twice", a.Name)
-		}
-		seen[a.Name] = true
 		if a.Type != "" && !slices.Contains(argTypes, a.Type) {
-			c.fail(field+".type", tool, "%q is not a type: use %s", a.Type, strings.Join(argTypes, ", "))
+			norm, ok := typeAliases[strings.ToLower(strings.TrimSpace(a.Type))]
+			if ok {
+				c.warn(field+".type", tool, "%q is read as %q, the JSON Schema type", a.Type, norm)
+			} else {
+				norm = "string"
+				c.warn(field+".type", tool, "%q is not a JSON Schema type (%s); read as string", a.Type, strings.Join(argTypes, ", "))
+			}
+			a.Type = norm
 		}
+		a.Items = c.normalizeSchema(a.Items, field+".items", tool)
+		a.Properties = c.normalizeSchemaMap(a.Properties, field+".properties", tool)
 		pos := strings.ToLower(a.Position)
 		if pos != "" && !slices.Contains(positions, pos) {
 			c.fail(field+".position", tool, "%q is not a position: use %s", a.Position, strings.Join(positions, ", "))
 		}
 		t.positions[a.Name] = pos
 	}
+}
+
+// typeAliases are the type names of other languages that published
+// definitions use, and the JSON Schema type each means.
+var typeAliases = map[string]string{
+	"string": "string", "str": "string", "text": "string", "char": "string",
+	"integer": "integer", "int": "integer", "int32": "integer", "int64": "integer", "long": "integer",
+	"number": "number", "float": "number", "double": "number", "decimal": "number", "float64": "number",
+	"boolean": "boolean", "bool": "boolean",
+	"array": "array", "list": "array",
+	"object": "object", "dict": "object", "map": "object", "json": "object",
+}
+
+// dedupeArgs keeps the last declaration of an argument declared twice,
+// as Higress does, with a warning naming the first.
+func (c *compiler) dedupeArgs(args []Arg, prefix, tool string) []Arg {
+	last := make(map[string]int, len(args))
+	for j, a := range args {
+		last[a.Name] = j
+	}
+	if len(last) == len(args) {
+		return args
+	}
+	out := make([]Arg, 0, len(last))
+	for j, a := range args {
+		if k := last[a.Name]; k != j && a.Name != "" {
+			c.warn(fmt.Sprintf("%s.args[%d].name", prefix, j), tool, "argument %q is declared again at args[%d]; the later declaration wins, as in Higress", a.Name, k)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// normalizeSchema rewrites aliased "type" names inside a nested schema
+// (items, properties) to JSON Schema types.
+func (c *compiler) normalizeSchema(v any, field, tool string) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if typ, ok := m["type"].(string); ok && !slices.Contains(argTypes, typ) && typ != "null" {
+		if norm, ok := typeAliases[strings.ToLower(strings.TrimSpace(typ))]; ok {
+			c.warn(field+".type", tool, "%q is read as %q, the JSON Schema type", typ, norm)
+			m["type"] = norm
+		}
+	}
+	if items, ok := m["items"]; ok {
+		m["items"] = c.normalizeSchema(items, field+".items", tool)
+	}
+	if props, ok := m["properties"]; ok {
+		m["properties"] = c.normalizeSchemaMap(props, field+".properties", tool)
+		// "required: true" on a property, as on an argument, is the
+		// parent's required list in JSON Schema.
+		if pm, ok := props.(map[string]any); ok {
+			var names []string
+			for name := range pm {
+				if p, ok := pm[name].(map[string]any); ok && p["required"] == true {
+					names = append(names, name)
+				}
+			}
+			slices.Sort(names)
+			if len(names) > 0 {
+				req, _ := m["required"].([]any)
+				for _, n := range names {
+					req = append(req, n)
+				}
+				m["required"] = req
+			}
+		}
+	}
+	return m
+}
+
+func (c *compiler) normalizeSchemaMap(v any, field, tool string) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	for k, p := range m {
+		m[k] = c.normalizeSchema(p, field+"."+k, tool)
+		if pm, ok := m[k].(map[string]any); ok {
+			if b, isBool := pm["required"].(bool); isBool {
+				// Moved to the parent's list by normalizeSchema, or, for an
+				// argument's own properties, not expressible: dropped.
+				delete(pm, "required")
+				c.warn(field+"."+k+".required", tool, "required: %t on a property is not JSON Schema; read as the parent's required list where there is one", b)
+			}
+		}
+	}
+	return m
 }
 
 // inputSchema builds the tool's JSON Schema from its args, properties in

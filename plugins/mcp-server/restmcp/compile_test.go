@@ -1,6 +1,7 @@
 package restmcp
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -154,12 +155,19 @@ tools:
 version: 3
 `), "application/yaml")
 		fes := fieldErrors(t, err)
-		require.Len(t, fes, 4, "%v", err)
-		fe := findField(fes, "tools[0].descripton")
-		require.NotNil(t, fe, "%v", err)
-		require.Contains(t, fe.Message, "unknown field (line 6)")
+		require.Len(t, fes, 2, "%v", err)
+		// Unknown fields of the server and tools load with a warning (Higress ignores them).
+		def, err2 := Parse([]byte("server: {name: w, nmae: typo}\ntools:\n- {name: a, descripton: typo, requestTemplate: {url: \"https://x.example/\"}}\n"), "application/yaml")
+		require.NoError(t, err2)
+		s, err2 := Compile(def)
+		require.NoError(t, err2)
+		ws := s.Warnings()
+		require.Len(t, ws, 2, "%v", ws)
+		fe := findField(warningPtrs(ws), "tools[0].descripton")
+		require.NotNil(t, fe, "%v", ws)
+		require.Contains(t, fe.Message, "unknown field (line 3)")
 		require.Contains(t, fe.Message, "description", "the message lists the known fields")
-		require.NotNil(t, findField(fes, "server.nmae"))
+		require.NotNil(t, findField(warningPtrs(ws), "server.nmae"))
 		req := findField(fes, "tools[0].args[0].required")
 		require.NotNil(t, req, "%v", err)
 		require.Contains(t, req.Message, "want a boolean")
@@ -195,8 +203,7 @@ server:
 tools:
 - name: a
   args:
-  - {name: x, position: somewhere, type: text}
-  - {name: x}
+  - {name: x, position: somewhere}
   requestTemplate:
     url: https://example.com
     method: "get me"
@@ -222,8 +229,6 @@ rateLimit: {toolCallsPerMinute: 0}
 		"server.securitySchemes[1].id",
 		"server.securitySchemes[1].type",
 		"tools[0].args[0].position",
-		"tools[0].args[0].type",
-		"tools[0].args[1].name",
 		"tools[0].requestTemplate.method",
 		"tools[0].requestTemplate",
 		"tools[0].requestTemplate.security.id",
@@ -312,4 +317,59 @@ tools:
 	require.NoError(t, err)
 	require.Equal(t, "https://example.com/v", r.URL)
 	require.False(t, strings.Contains(r.URL, "dropped"))
+}
+
+func warningPtrs(ws []FieldError) []*FieldError {
+	out := make([]*FieldError, len(ws))
+	for i := range ws {
+		out[i] = &ws[i]
+	}
+	return out
+}
+
+// What Higress runs loads: an argument declared twice (the last wins),
+// types spelled as in other languages, unknown server and tool fields;
+// each with a warning naming the field.
+func TestHigressLeniencyLoadsWithWarnings(t *testing.T) {
+	s, err := compileYAML(t, `
+server: {name: lenient, description: "a server description"}
+tools:
+- name: get
+  summary: ignored
+  args:
+  - {name: n, type: int, position: query}
+  - {name: f, type: float}
+  - {name: b, type: bool}
+  - {name: s, type: str, example: "x"}
+  - {name: l, type: list, items: {type: int}}
+  - {name: n, type: string, required: true, position: query}
+  requestTemplate: {url: "https://example.com/x"}
+`)
+	require.NoError(t, err)
+	var schema struct {
+		Properties map[string]struct {
+			Type  string         `json:"type"`
+			Items map[string]any `json:"items"`
+		} `json:"properties"`
+		Required []string `json:"required"`
+	}
+	spec, ok := s.Tool("get")
+	require.True(t, ok)
+	require.NoError(t, json.Unmarshal(spec.InputSchema, &schema))
+	require.Equal(t, "string", schema.Properties["n"].Type, "the later declaration of n wins")
+	require.Equal(t, []string{"n"}, schema.Required)
+	require.Equal(t, "number", schema.Properties["f"].Type)
+	require.Equal(t, "boolean", schema.Properties["b"].Type)
+	require.Equal(t, "string", schema.Properties["s"].Type)
+	require.Equal(t, "array", schema.Properties["l"].Type)
+	require.Equal(t, "integer", schema.Properties["l"].Items["type"])
+	_, err = compileInputSchema(spec.InputSchema)
+	require.NoError(t, err, "the input schema is a valid JSON Schema")
+	ws := warningPtrs(s.Warnings())
+	for _, field := range []string{"server.description", "tools[0].summary", "tools[0].args[3].example", "tools[0].args[0].name", "tools[0].args[0].type", "tools[0].args[1].type", "tools[0].args[2].type"} {
+		require.NotNil(t, findField(ws, field), "a warning names %s: %v", field, s.Warnings())
+	}
+	r, err := s.Render("get", map[string]any{"n": "abc", "b": "true"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "https://example.com/x?n=abc", r.URL)
 }

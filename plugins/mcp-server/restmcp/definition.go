@@ -23,7 +23,21 @@ type Definition struct {
 	AllowTools []string     `json:"allowTools,omitempty" yaml:"allowTools,omitempty"`
 	Auth       *Auth        `json:"auth,omitempty" yaml:"auth,omitempty"`           // type none|api-key|jwt (+ consumers / issuer, jwksURL, audience, passthrough)
 	RateLimit  *RateLimit   `json:"rateLimit,omitempty" yaml:"rateLimit,omitempty"` // toolCallsPerMinute per consumer, failOpen
-	Version    int64        `json:"version,omitempty" yaml:"-"`
+	// Sessions bounds the sessions clients may open (defaults when nil).
+	Sessions *SessionLimits `json:"sessions,omitempty" yaml:"sessions,omitempty"`
+	Version  int64          `json:"version,omitempty" yaml:"-"`
+	// Service names the Gatehouse service that relative request URLs
+	// ("/users/{id}") are sent to, as Higress sends them to the route's
+	// upstream.
+	Service string `json:"service,omitempty" yaml:"service,omitempty"`
+	// ServiceURLs are the base URLs of Service's endpoints. The host fills
+	// them in from the service when it builds the server; a definition
+	// written by hand may set them instead of Service.
+	ServiceURLs []string `json:"serviceURLs,omitempty" yaml:"serviceURLs,omitempty"`
+
+	// warnings are what Parse accepted leniently (unknown fields, type
+	// aliases, duplicate arguments); Compile adds its own.
+	warnings []FieldError
 }
 
 // ServerConfig is the Higress "server" object.
@@ -176,6 +190,38 @@ type RateLimit struct {
 	ToolCallsPerMinute int `json:"toolCallsPerMinute" yaml:"toolCallsPerMinute"`
 	// FailOpen lets calls through when the counter store is unreachable.
 	FailOpen bool `json:"failOpen,omitempty" yaml:"failOpen,omitempty"`
+}
+
+// SessionLimits bounds what unauthenticated clients can make a server
+// hold. Zero fields take the defaults.
+type SessionLimits struct {
+	// Max is the most sessions one gateway instance holds for the server
+	// (default DefaultMaxSessions); initialize beyond it answers 503.
+	Max int `json:"max,omitempty" yaml:"max,omitempty"`
+	// InitializePerMinute is how many sessions one client address may
+	// start per minute (default DefaultInitializePerMinute), counted
+	// across instances when Redis is configured; beyond it 429.
+	InitializePerMinute int `json:"initializePerMinute,omitempty" yaml:"initializePerMinute,omitempty"`
+}
+
+// Session limit defaults.
+const (
+	DefaultMaxSessions         = 5000
+	DefaultInitializePerMinute = 120
+)
+
+// Limits returns the session limits with the defaults filled in.
+func (d *Definition) Limits() SessionLimits {
+	l := SessionLimits{Max: DefaultMaxSessions, InitializePerMinute: DefaultInitializePerMinute}
+	if d.Sessions != nil {
+		if d.Sessions.Max > 0 {
+			l.Max = d.Sessions.Max
+		}
+		if d.Sessions.InitializePerMinute > 0 {
+			l.InitializePerMinute = d.Sessions.InitializePerMinute
+		}
+	}
+	return l
 }
 
 // DefaultPathPrefix is the prefix of a server's default path.

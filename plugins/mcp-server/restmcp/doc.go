@@ -22,7 +22,8 @@
 // Message says what is wrong and what to do ("tool \"x\": template: line
 // 4: ..."), Tool names the tool when the problem is inside one. Render and
 // Call return ErrUnknownTool (absent or hidden by allowTools),
-// ErrInvalidArguments (a required argument is missing), ErrNotREST (an
+// ErrInvalidArguments (an argument missing, not fitting the input schema,
+// or a dot segment in the path), ErrNotREST (an
 // mcp-proxy server) and, for Render only, ErrNoRequest (a tool that
 // answers from its response template alone) or a *FieldError when a
 // template fails on these arguments. Call reports upstream failures,
@@ -92,10 +93,29 @@
 // JSON; this package runs text/template over decoded JSON with the
 // printing and comparison rules above, so the definitions behave the
 // same with these exceptions: a field of a non-object (.x.y where .x is a
-// number) is an execution error rather than empty; the url must render to
-// an absolute http(s) URL (Higress also accepts a path on the route's own
-// cluster); response templates additionally see .args, .config and
-// ._body; env, expandenv and getHostByName are not available.
+// number) is an execution error rather than empty; a relative url ("/x")
+// goes to the server's service (Definition.ServiceURLs), as Higress sends it
+// to the route's cluster; response templates additionally see .args,
+// .config without its secret-named values, and ._body; env, expandenv and
+// getHostByName are not available. Where Higress is lenient (unknown
+// server, tool and argument fields, an argument declared twice, type
+// aliases such as int or bool, required: true on a property) the
+// definition loads and Server.Warnings names each field.
+//
+// # Arguments and the URL
+//
+// Arguments are validated against the tool's input schema after Higress's
+// conversions (ErrInvalidArguments names each argument). Values printed
+// into the url template are escaped for where they print: in the path each
+// "/"-separated part is escaped as one segment and "." or ".." parts are
+// refused; in the query and fragment as a query value; in the host only as
+// one DNS label before a literal domain of two or more labels. Values of
+// .config and literals print as they are (they are the operator's). The
+// rendered scheme and host must be the template's literal ones (or the
+// service's); a host that comes wholly from the call is refused at every
+// call. Call follows redirects only to the same scheme and host, and its
+// error texts name the tool, host and status, with the server's secrets
+// masked.
 //
 // # Requests
 //

@@ -72,6 +72,14 @@ func Parse(data []byte, contentType string) (*Definition, error) {
 		}
 		tree = fromJSON(v, definitionType, "", &errs)
 	}
+	var warnings []FieldError
+	errs = slices.DeleteFunc(errs, func(e error) bool {
+		w, ok := e.(*lenient) //nolint:errorlint // our own values, never wrapped
+		if ok {
+			warnings = append(warnings, w.FieldError)
+		}
+		return ok
+	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -88,7 +96,27 @@ func Parse(data []byte, contentType string) (*Definition, error) {
 		return nil, &FieldError{Message: fmt.Sprintf("decode definition: %v", err)}
 	}
 	def.SetDefaults()
+	def.warnings = warnings
 	return def, nil
+}
+
+// lenient is a problem Parse accepts, as Higress does, with a warning.
+type lenient struct{ FieldError }
+
+// lenientTypes are the objects whose unknown fields Higress ignores and
+// published definitions use (a server's or a tool's description, an
+// argument's example): they load, with a warning naming the field.
+var lenientTypes = map[reflect.Type]bool{
+	reflect.TypeFor[ServerConfig](): true,
+	reflect.TypeFor[Tool]():         true,
+	reflect.TypeFor[Arg]():          true,
+}
+
+func unknownField(t reflect.Type, field, msg string) error {
+	if lenientTypes[t] {
+		return &lenient{FieldError{Field: field, Message: msg + "; ignored, as Higress ignores it"}}
+	}
+	return &FieldError{Field: field, Message: msg}
 }
 
 func isYAML(contentType string) bool {
@@ -250,7 +278,7 @@ func fromJSON(v any, t reflect.Type, path string, errs *[]error) any {
 		for _, k := range keys {
 			f, ok := lookupField(fields, k)
 			if !ok {
-				*errs = append(*errs, &FieldError{Field: joinPath(path, k), Message: fmt.Sprintf("unknown field; the fields here are %s", fieldKeys(fields))})
+				*errs = append(*errs, unknownField(t, joinPath(path, k), fmt.Sprintf("unknown field; the fields here are %s", fieldKeys(fields))))
 				continue
 			}
 			out[k] = fromJSON(obj[k], f.typ, joinPath(path, k), errs)
@@ -358,7 +386,7 @@ func fromYAML(n *yaml.Node, t reflect.Type, path string, errs *[]error) any {
 			key := kn.Value
 			f, ok := lookupField(fields, key)
 			if !ok {
-				*errs = append(*errs, &FieldError{Field: joinPath(path, key), Message: fmt.Sprintf("unknown field (line %d); the fields here are %s", kn.Line, fieldKeys(fields))})
+				*errs = append(*errs, unknownField(t, joinPath(path, key), fmt.Sprintf("unknown field (line %d); the fields here are %s", kn.Line, fieldKeys(fields))))
 				continue
 			}
 			jk := f.jsonKey

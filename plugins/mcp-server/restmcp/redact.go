@@ -1,6 +1,7 @@
 package restmcp
 
 import (
+	"encoding/base64"
 	"net/url"
 	"slices"
 	"strings"
@@ -140,4 +141,100 @@ func (r *Redactor) Redact(text string) string {
 		text = strings.ReplaceAll(text, f, Mask)
 	}
 	return text
+}
+
+// secretName reports whether a config key looks like the name of a
+// secret (apiKey, accessToken, password, appCode, …).
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return slices.Contains(secretNames, n)
+}
+
+// withoutSecrets returns a copy of v (decoded JSON) without the members
+// whose names look secret, at any depth.
+func withoutSecrets(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			if !secretName(k) {
+				m[k] = withoutSecrets(e)
+			}
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = withoutSecrets(e)
+		}
+		return l
+	}
+	return v
+}
+
+// definitionRedactor returns a Redactor for every secret of a definition:
+// the credentials of its security schemes and requirements, the values of
+// config members whose names look secret, and the credentials inside its
+// tools' literal URLs.
+func definitionRedactor(d *Definition, config map[string]any) *Redactor {
+	var raw []string
+	for _, sc := range d.Server.SecuritySchemes {
+		raw = append(raw, sc.DefaultCredential)
+	}
+	reqs := []*SecurityRequirement{d.Server.DefaultUpstreamSecurity, d.Server.DefaultDownstreamSecurity}
+	var urls []string
+	for i := range d.Tools {
+		reqs = append(reqs, d.Tools[i].Security, d.Tools[i].RequestTemplate.Security)
+		urls = append(urls, d.Tools[i].RequestTemplate.URL)
+	}
+	for _, r := range reqs {
+		if r != nil {
+			raw = append(raw, r.Credential)
+		}
+	}
+	var walk func(v any, secret bool)
+	walk = func(v any, secret bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(e, secret || secretName(k))
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, secret)
+			}
+		default:
+			if secret && x != nil {
+				raw = append(raw, printString(x))
+			}
+		}
+	}
+	walk(config, false)
+	r := NewRedactor(urls...)
+	seen := map[string]bool{}
+	for _, f := range r.forms {
+		seen[f] = true
+	}
+	add := func(f string) {
+		// Very short values (a "1" flag) would mask unrelated text.
+		if len(f) >= 4 && f != Mask && !seen[f] {
+			seen[f] = true
+			r.forms = append(r.forms, f)
+		}
+	}
+	for _, v := range raw {
+		add(v)
+		add(url.QueryEscape(v))
+		add(url.PathEscape(v))
+		if strings.Contains(v, ":") {
+			add(base64.StdEncoding.EncodeToString([]byte(v)))
+		}
+	}
+	slices.SortStableFunc(r.forms, func(a, b string) int { return len(b) - len(a) })
+	return r
 }

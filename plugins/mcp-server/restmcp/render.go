@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -84,6 +85,9 @@ func (t *compiledTool) prepareArgs(in map[string]any) (map[string]any, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: tool %q needs %s", ErrInvalidArguments, t.def.Name, quoteList(missing))
 	}
+	if err := t.checkArgs(out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -110,7 +114,9 @@ func convertArg(typ string, v any) any {
 	case "integer":
 		switch x := v.(type) {
 		case float64:
-			return int64(x)
+			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+				return int64(x)
+			}
 		case string:
 			if i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
 				return i
@@ -232,16 +238,61 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 			otherArgs = append(otherArgs, a.Name)
 		}
 	}
-	for _, name := range pathArgs {
-		urlStr = strings.ReplaceAll(urlStr, "{"+name+"}", argString(args[name]))
-	}
 	field := fmt.Sprintf("tools[%d].requestTemplate.url", t.index)
-	u, err := url.Parse(strings.TrimSpace(urlStr))
+	fail := func(format string, a ...any) error {
+		return &FieldError{Field: field, Tool: t.def.Name, Message: fmt.Sprintf("tool %q: ", t.def.Name) + fmt.Sprintf(format, a...)}
+	}
+	// {name} placeholders: one path segment before the query, a query
+	// value after it, so no argument changes the URL's shape.
+	for _, name := range pathArgs {
+		ph := "{" + name + "}"
+		if !strings.Contains(urlStr, ph) {
+			continue
+		}
+		v := argString(args[name])
+		head, tail, hasQuery := strings.Cut(urlStr, "?")
+		if strings.Contains(head, ph) {
+			seg, err := pathSegment(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: tool %q: argument %q: %v", ErrInvalidArguments, t.def.Name, name, err)
+			}
+			head = strings.ReplaceAll(head, ph, seg)
+		}
+		if hasQuery {
+			tail = strings.ReplaceAll(tail, ph, url.QueryEscape(v))
+			urlStr = head + "?" + tail
+		} else {
+			urlStr = head
+		}
+	}
+	urlStr = strings.TrimSpace(urlStr)
+	origin := t.urlShape.origin
+	if strings.HasPrefix(urlStr, "/") && !strings.HasPrefix(urlStr, "//") {
+		base := s.serviceBase()
+		if base == "" {
+			return nil, fail("the url is relative (a path); give the MCP server a service (a Gatehouse service) for relative URLs to resolve against, or write an absolute http(s) URL")
+		}
+		bu, _ := url.Parse(base)
+		origin = strings.ToLower(bu.Scheme + "://" + bu.Host)
+		urlStr = strings.TrimSuffix(base, "/") + urlStr
+	}
+	u, err := url.Parse(urlStr)
 	if err != nil {
-		return nil, &FieldError{Field: field, Tool: t.def.Name, Message: fmt.Sprintf("tool %q: rendered to %q, which is not a URL: %v", t.def.Name, redactURL(urlStr), unwrapURLError(err))}
+		return nil, fail("rendered to something that is not a URL: %v", unwrapURLError(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &FieldError{Field: field, Tool: t.def.Name, Message: fmt.Sprintf("tool %q: rendered to %q, which is not an absolute http(s) URL", t.def.Name, redactURL(urlStr))}
+		return nil, fail("rendered to %q, which is not an absolute http(s) URL", redactURL(urlStr))
+	}
+	// The host is the definition's, never the caller's: a credential for
+	// it must not go elsewhere.
+	if t.urlShape.hostFromRequest {
+		return nil, fail("the url template takes its scheme or host from the call (an argument or the request); refused so that no call chooses where the tool's request and credentials go: write the host literally, from .config, or use service")
+	}
+	if sfx := t.urlShape.hostSuffix; sfx != "" && !strings.HasSuffix(strings.ToLower(u.Host), sfx) {
+		return nil, fail("the arguments moved the request's host %s out of the definition's domain %s; refused, nothing was sent", strings.ToLower(u.Host), strings.TrimPrefix(sfx, "."))
+	}
+	if got := strings.ToLower(u.Scheme + "://" + u.Host); origin != "" && got != origin {
+		return nil, fail("the arguments changed the request's destination from %s to %s; refused, nothing was sent", origin, got)
 	}
 	query := u.Query()
 	for _, name := range queryArgs {
@@ -469,14 +520,14 @@ func clientCredential(scheme SecurityScheme, in *http.Request) string {
 func (s *Server) responseData(body []byte, args map[string]any) (data any, raw []byte) {
 	v, err := decodeJSONValue(body)
 	if err != nil {
-		return map[string]any{"_body": string(body), "args": args, "config": deepCopy(s.config)}, nil
+		return map[string]any{"_body": string(body), "args": args, "config": deepCopy(s.publicConfig)}, nil
 	}
 	if obj, ok := v.(map[string]any); ok {
 		if _, taken := obj["args"]; !taken {
 			obj["args"] = args
 		}
 		if _, taken := obj["config"]; !taken {
-			obj["config"] = deepCopy(s.config)
+			obj["config"] = deepCopy(s.publicConfig)
 		}
 	}
 	return v, body

@@ -55,6 +55,9 @@ func funcMap() template.FuncMap {
 	m["gt"] = func(a, b any) (bool, error) { return tmplOrder(a, b, func(c int) bool { return c > 0 }) }
 	m["ge"] = func(a, b any) (bool, error) { return tmplOrder(a, b, func(c int) bool { return c >= 0 }) }
 	m[printFunc] = printString
+	m[pathSegmentFunc] = pathSegment
+	m[queryValueFunc] = queryValue
+	m[hostLabelFunc] = hostLabel
 	return m
 }
 
@@ -518,6 +521,9 @@ func templateError(field, tool string, err error) *FieldError {
 		msg = strings.TrimPrefix(msg, "template: ")
 		msg = strings.TrimPrefix(msg, field+":")
 		msg = strings.ReplaceAll(msg, printFunc, "print")
+		msg = strings.ReplaceAll(msg, pathSegmentFunc, "print")
+		msg = strings.ReplaceAll(msg, queryValueFunc, "print")
+		msg = strings.ReplaceAll(msg, hostLabelFunc, "print")
 		if m := templateLineRE.FindStringSubmatch(msg); m != nil {
 			msg = "line " + m[1] + ": " + m[2]
 		}

@@ -99,6 +99,9 @@ echo "building the benchmark programs..." >&2
 for p in upstream toolcall sseidle ssefloor sdkfloor handoff; do go build -o "$work/$p" "./scripts/bench/mcp/$p"; done
 sed -e "s#http://api.openweathermap.org#http://127.0.0.1:$UPSTREAM_PORT#" -e 's#apiKey: ""#apiKey: "bench-key"#' "$DEFINITION" >"$work/weather.yaml"
 grep -q "127.0.0.1:$UPSTREAM_PORT" "$work/weather.yaml" || { echo "mcp.sh: $DEFINITION no longer points at api.openweathermap.org" >&2; exit 1; }
+# The benchmarks open many sessions from one address: lift the session
+# limits (5000 per instance, 120 new per minute per address by default).
+printf 'sessions:\n  max: 1000000\n  initializePerMinute: 100000000\n' >>"$work/weather.yaml"
 
 wait_port() {
 	for _ in $(seq 300); do

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
+	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -177,4 +178,33 @@ func (s *Server) mcpStatus(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, sr.MCPStatus())
+}
+
+// withMCPWarnings returns m as answered after a write: the object, plus
+// "warnings" (field and message) when its running instance reports any,
+// such as a field Higress ignores. Sending the answer back as it is works:
+// the warnings are not part of the definition.
+func (s *Server) withMCPWarnings(m spec.MCPServer) any {
+	inst, ok := s.opts.Config.MCPInstance(m.Name)
+	if !ok {
+		return m
+	}
+	sr, ok := inst.(pluginapi.StatusReporter)
+	if !ok {
+		return m
+	}
+	ws := sr.MCPStatus().Warnings
+	if len(ws) == 0 {
+		return m
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return m
+	}
+	doc["warnings"] = ws
+	return doc
 }

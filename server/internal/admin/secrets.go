@@ -837,15 +837,20 @@ var (
 	mcpServerSecrets = secretCodec[spec.MCPServer]{
 		mask: func(_ secretRules, m spec.MCPServer) spec.MCPServer { return maskMCPServer(m) },
 		restore: func(_ secretRules, in spec.MCPServer, stored *spec.MCPServer) (spec.MCPServer, error) {
-			return restoreMCPServer(in, stored)
+			return keepMCPSecrets(in, stored)
 		},
 	}
 )
 
-// found is find with the object's secrets masked, for responses.
+// found is find with the object's secrets masked, for responses. An MCP
+// server also carries the warnings its running instance reports.
 func (r resource[T]) found(ctx context.Context, s *Server, name string) (any, bool) {
 	v, ok := find(s, r, name)
-	return r.shownOne(ctx, s, v), ok
+	shown := r.shownOne(ctx, s, v)
+	if m, isMCP := any(shown).(spec.MCPServer); isMCP && ok {
+		return s.withMCPWarnings(m), true
+	}
+	return shown, ok
 }
 
 // The MCP tool endpoints (render and call) answer with what the upstream

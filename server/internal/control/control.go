@@ -329,7 +329,7 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 				Message: "the mcp-server plugin is not loaded (see GET /api/v1/plugins); MCP servers cannot be served"})
 			continue
 		}
-		inst, err := p.New(ctx, m.Definition, c.opts.Host(MCPPlugin))
+		inst, err := p.New(ctx, m.PluginConfig(snap.Services), c.opts.Host(MCPPlugin))
 		if err != nil {
 			errs = append(errs, mcpErrors(m.Name, err)...)
 			continue

@@ -31,6 +31,10 @@ type MCPServer struct {
 	SSEPath string
 	Domains []string
 	Enabled bool
+	// Service names the Gatehouse service that the server's relative
+	// request URLs ("/users/{id}") go to, as Higress sends them to the
+	// route's upstream; "" for none.
+	Service string
 	Version int64
 	// Definition is the whole object as JSON, with name, path and ssePath
 	// filled in, so that host and plugin agree on them.
@@ -79,7 +83,7 @@ func mcpServerFromMap(doc map[string]any) (MCPServer, error) {
 	if server, ok := doc["server"].(map[string]any); ok && name == "" {
 		name = str(server, "name")
 	}
-	m := MCPServer{Name: name, Path: str(doc, "path"), SSEPath: str(doc, "ssePath"), Enabled: true}
+	m := MCPServer{Name: name, Path: str(doc, "path"), SSEPath: str(doc, "ssePath"), Service: str(doc, "service"), Enabled: true}
 	if m.Path == "" && name != "" {
 		m.Path = MCPServerPathPrefix + name
 	}
@@ -103,6 +107,13 @@ func mcpServerFromMap(doc map[string]any) (MCPServer, error) {
 		m.Version = int64(v)
 	}
 	delete(doc, "version")
+	// The host fills serviceURLs in from the service (PluginConfig).
+	if m.Service != "" {
+		delete(doc, "serviceURLs")
+	}
+	// Answers carry the running server's warnings; they are not part of
+	// the definition, so a client may send an answer back as it is.
+	delete(doc, "warnings")
 	doc["name"], doc["path"], doc["ssePath"] = m.Name, m.Path, m.SSEPath
 	def, err := json.Marshal(doc)
 	if err != nil {
@@ -169,6 +180,108 @@ func (m MCPServer) validate(p *problems) {
 			p.add(fmt.Sprintf("domains[%d]", i), "%s", msg)
 		}
 	}
+}
+
+// PluginConfig is the definition as the mcp-server plugin gets it: with
+// serviceURLs, the base URLs of the endpoints of the server's service, so
+// that relative request URLs resolve against them.
+func (m MCPServer) PluginConfig(services []Service) json.RawMessage {
+	if m.Service == "" {
+		return m.Definition
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(m.Definition))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil || doc == nil {
+		return m.Definition
+	}
+	var urls []string
+	for _, svc := range services {
+		if svc.Name == m.Service {
+			for _, ep := range svc.Endpoints {
+				urls = append(urls, ep.URL)
+			}
+		}
+	}
+	doc["serviceURLs"] = urls
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return m.Definition
+	}
+	return out
+}
+
+// validateMCPPlacement checks what an MCP server shares with the other
+// objects: its service exists, and its path does not take requests from
+// an enabled route (a route at or under the server's path would be
+// answered by MCP instead). Every problem names both objects.
+func (s Snapshot) validateMCPPlacement() []error {
+	services := make(map[string]bool, len(s.Services))
+	for _, svc := range s.Services {
+		services[svc.Name] = true
+	}
+	var errs []error
+	for _, m := range s.MCPServers {
+		p := &problems{object: ObjectMCPServer, name: m.Name, code: CodeMCPServerInvalid}
+		if m.Service != "" && !services[m.Service] {
+			p.add("service", "service %q does not exist; create it first (relative request URLs go to its endpoints) or fix the name", m.Service)
+		}
+		if m.Enabled && strings.HasPrefix(m.Path, "/") {
+			for _, r := range s.Routes {
+				if !r.IsEnabled() || !domainsMeet(m.Domains, r.Domains) {
+					continue
+				}
+				if routeUnder(r.Path, m.Path) {
+					p.add("path", "%s overlaps route %q (%s %s): the MCP server would answer that route's requests; give the MCP server another path or change the route", m.Path, r.Name, r.Path.Type, r.Path.Value)
+				}
+			}
+		}
+		errs = append(errs, p.errs...)
+	}
+	return errs
+}
+
+// routeUnder reports whether a route's path match takes requests at or
+// under prefix, where an MCP server mounted at prefix answers instead.
+func routeUnder(pm PathMatch, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	under := func(p string) bool {
+		p = strings.TrimSuffix(p, "/")
+		return prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/")
+	}
+	switch pm.Type {
+	case PathExact, PathPrefix:
+		return under(pm.Value)
+	case PathRegex:
+		re, err := regexp.Compile(pm.Value)
+		return err == nil && (re.MatchString(prefix) || re.MatchString(prefix+"/"))
+	}
+	return false
+}
+
+// domainsMeet reports whether two domain lists share a host; an empty
+// list is every host.
+func domainsMeet(a, b []string) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return true
+	}
+	covers := func(pattern, host string) bool {
+		if pattern == host {
+			return true
+		}
+		if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
+			return strings.HasSuffix(host, suffix)
+		}
+		return false
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if covers(x, y) || covers(y, x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // validateMCPServers checks names, paths and uniqueness; it returns the

@@ -65,3 +65,65 @@ func TestMCPServerYAMLRoundTrip(t *testing.T) {
 	require.Equal(t, "weather", back.MCPServers[0].Name)
 	require.JSONEq(t, string(m.Definition), string(back.MCPServers[0].Definition))
 }
+
+// An MCP server must not take the requests of a route: /echo as an MCP
+// path would answer /echo and /echo/x instead of the route.
+func TestMCPServerPathMustNotShadowARoute(t *testing.T) {
+	svc := []Service{{Name: "echo", Endpoints: []Endpoint{{URL: "http://127.0.0.1:9000"}}}}
+	mcp := func(t *testing.T, src string) MCPServer {
+		t.Helper()
+		m, err := ParseMCPServer([]byte(src))
+		require.NoError(t, err)
+		return m
+	}
+	cases := []struct {
+		name    string
+		route   Route
+		mcp     string
+		overlap bool
+	}{
+		{"same prefix", Route{Name: "echo", Path: PathMatch{Type: PathPrefix, Value: "/echo"}, Service: "echo"}, `{"name":"m","path":"/echo","server":{"name":"m"}}`, true},
+		{"route under the server", Route{Name: "echo", Path: PathMatch{Type: PathExact, Value: "/echo/x"}, Service: "echo"}, `{"name":"m","path":"/echo","server":{"name":"m"}}`, true},
+		{"regex reaching the server path", Route{Name: "echo", Path: PathMatch{Type: PathRegex, Value: "^/ec.*"}, Service: "echo"}, `{"name":"m","path":"/echo","server":{"name":"m"}}`, true},
+		{"catch-all route stays", Route{Name: "all", Path: PathMatch{Type: PathPrefix, Value: "/"}, Service: "echo"}, `{"name":"m","path":"/echo","server":{"name":"m"}}`, false},
+		{"sibling path", Route{Name: "echo", Path: PathMatch{Type: PathPrefix, Value: "/echoes"}, Service: "echo"}, `{"name":"m","path":"/echo","server":{"name":"m"}}`, false},
+		{"other domain", Route{Name: "echo", Domains: []string{"a.example.com"}, Path: PathMatch{Type: PathPrefix, Value: "/echo"}, Service: "echo"}, `{"name":"m","path":"/echo","domains":["b.example.com"],"server":{"name":"m"}}`, false},
+		{"disabled route", Route{Name: "echo", Path: PathMatch{Type: PathPrefix, Value: "/echo"}, Service: "echo", Enabled: ptr(false)}, `{"name":"m","path":"/echo","server":{"name":"m"}}`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Snapshot{Services: svc, Routes: []Route{tc.route}, MCPServers: []MCPServer{mcp(t, tc.mcp)}}.Validate()
+			if !tc.overlap {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			fes := FieldErrors(err)
+			require.Len(t, fes, 1)
+			require.Equal(t, "m", fes[0].Name)
+			require.Equal(t, "path", fes[0].Field)
+			require.Contains(t, fes[0].Message, `route "`+tc.route.Name+`"`)
+			require.Contains(t, fes[0].Message, "/echo")
+		})
+	}
+}
+
+// A server's service must exist; the plugin gets its endpoints as
+// serviceURLs, which a client cannot set for it.
+func TestMCPServerServiceResolves(t *testing.T) {
+	svc := []Service{{Name: "users", Endpoints: []Endpoint{{URL: "http://10.0.0.1:8080/api"}, {URL: "http://10.0.0.2:8080/api"}}}}
+	m, err := ParseMCPServer([]byte(`{"server":{"name":"u"},"service":"users","serviceURLs":["http://evil.example"],"tools":[]}`))
+	require.NoError(t, err)
+	require.Equal(t, "users", m.Service)
+	require.NoError(t, Snapshot{Services: svc, MCPServers: []MCPServer{m}}.Validate())
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(m.PluginConfig(svc), &doc))
+	require.Equal(t, []any{"http://10.0.0.1:8080/api", "http://10.0.0.2:8080/api"}, doc["serviceURLs"])
+
+	err = Snapshot{MCPServers: []MCPServer{m}}.Validate()
+	require.Error(t, err)
+	fes := FieldErrors(err)
+	require.Len(t, fes, 1)
+	require.Equal(t, "service", fes[0].Field)
+	require.Contains(t, fes[0].Message, `service "users" does not exist`)
+}

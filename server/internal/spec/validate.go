@@ -499,6 +499,7 @@ func (s Snapshot) Validate() error {
 		}
 		errs = append(errs, p.errs...)
 	}
+	errs = append(errs, s.validateMCPPlacement()...)
 	return errors.Join(errs...)
 }
 
