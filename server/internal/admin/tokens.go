@@ -61,6 +61,7 @@ func (s *Server) registerTokens(g *gin.RouterGroup) {
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.sessionOnly, s.createToken)
 	g.DELETE("/tokens/:id", s.sessionOnly, s.deleteToken)
+	g.DELETE("/tokens", s.sessionOnly, s.deleteAllTokens)
 }
 
 // sessionOnly refuses API tokens: creating tokens and changing passwords
@@ -74,7 +75,7 @@ func (s *Server) sessionOnly(c *gin.Context) {
 }
 
 func (s *Server) listTokens(c *gin.Context) {
-	toks, err := s.opts.Store.Tokens(c)
+	toks, err := s.opts.Store.Tokens(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -105,10 +106,17 @@ func (s *Server) createToken(c *gin.Context) {
 		details = append(details, fieldDetail{Field: "scope", Message: `use "read" (GET only) or "write"`})
 	}
 	var expires *time.Time
-	if body.ExpiresIn != "" {
+	switch body.ExpiresIn {
+	case "never":
+	case "":
+		if s.opts.TokenLifetime > 0 {
+			at := time.Now().Add(s.opts.TokenLifetime).UTC()
+			expires = &at
+		}
+	default:
 		d, err := time.ParseDuration(body.ExpiresIn)
 		if err != nil || d < time.Minute || d > maxTokenLife {
-			details = append(details, fieldDetail{Field: "expiresIn", Message: "a duration from 1m to 8784h, such as 720h; leave it out for a token that does not expire"})
+			details = append(details, fieldDetail{Field: "expiresIn", Message: "a duration from 1m to 8784h, such as 720h, or never; left out, the server's default lifetime (GATEHOUSE_API_TOKEN_LIFETIME) applies"})
 		} else {
 			at := time.Now().Add(d).UTC()
 			expires = &at
@@ -125,7 +133,7 @@ func (s *Server) createToken(c *gin.Context) {
 	}
 	raw := TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	user := c.MustGet(userKey).(*store.User).Username
-	tok, err := s.opts.Store.CreateToken(c, store.APIToken{Name: body.Name, Username: user, Scope: body.Scope,
+	tok, err := s.opts.Store.CreateToken(c.Request.Context(), store.APIToken{Name: body.Name, Username: user, Scope: body.Scope,
 		Prefix: raw[:len(TokenPrefix)+4], ExpiresAt: expires}, hashToken(raw))
 	if err != nil {
 		s.fail(c, err)
@@ -143,7 +151,7 @@ func (s *Server) deleteToken(c *gin.Context) {
 		s.fail(c, newError(http.StatusBadRequest, "invalid_path", "the token id must be a number"))
 		return
 	}
-	if err := s.opts.Store.DeleteToken(c, id); errors.Is(err, store.ErrNotFound) {
+	if err := s.opts.Store.DeleteToken(c.Request.Context(), id); errors.Is(err, store.ErrNotFound) {
 		s.fail(c, newError(http.StatusNotFound, "token_not_found", fmt.Sprintf("no API token %d; GET /api/v1/tokens lists them", id)))
 		return
 	} else if err != nil {
@@ -154,10 +162,22 @@ func (s *Server) deleteToken(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// deleteAllTokens revokes every API token at once, for when one may have
+// leaked or an administrator's password was changed.
+func (s *Server) deleteAllTokens(c *gin.Context) {
+	n, err := s.opts.Store.DeleteAllTokens(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.log.Info("every API token revoked", "user", c.MustGet(userKey).(*store.User).Username, "tokens", n)
+	c.JSON(http.StatusOK, gin.H{"revoked": n})
+}
+
 // authenticateToken resolves an API token into its user, enforcing expiry
 // and scope. It reports false after answering the request itself.
 func (s *Server) authenticateToken(c *gin.Context, raw string) (*store.User, bool) {
-	tok, err := s.opts.Store.TokenByHash(c, hashToken(raw))
+	tok, err := s.opts.Store.TokenByHash(c.Request.Context(), hashToken(raw))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && tok.ExpiresAt != nil && time.Now().After(*tok.ExpiresAt)) {
 		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		s.fail(c, newError(http.StatusUnauthorized, "unauthorized", "the API token is unknown, revoked or expired; create a new one in Account → API tokens"))
@@ -171,14 +191,14 @@ func (s *Server) authenticateToken(c *gin.Context, raw string) (*store.User, boo
 		s.fail(c, newError(http.StatusForbidden, "insufficient_scope", fmt.Sprintf("the API token %q is read-only; use a write token for %s", tok.Name, c.Request.Method)))
 		return nil, false
 	}
-	u, err := s.opts.Store.GetUser(c, tok.Username)
+	u, err := s.opts.Store.GetUser(c.Request.Context(), tok.Username)
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		s.fail(c, newError(http.StatusUnauthorized, "unauthorized", "the API token's user no longer exists"))
 		return nil, false
 	}
 	if tok.LastUsedAt == nil || time.Since(*tok.LastUsedAt) > touchAfter {
-		if err := s.opts.Store.TouchToken(c, tok.ID, time.Now()); err != nil {
+		if err := s.opts.Store.TouchToken(c.Request.Context(), tok.ID, time.Now()); err != nil {
 			s.log.Warn("recording API token use failed", "token_id", tok.ID, "error", err)
 		}
 	}
