@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -280,4 +281,52 @@ func TestSecurityBillionLaughsIsRefused(t *testing.T) {
 	var health struct{ Status string }
 	require.Equal(t, http.StatusOK, api.Do(t, "GET", "/health", nil, &health).StatusCode, "the process is still alive")
 	_ = g
+}
+
+// TestSecurityHeaderSlowlorisIsCut: connections that send their headers
+// byte by byte are closed after the 10 s header timeout, and other clients
+// are served meanwhile.
+func TestSecurityHeaderSlowlorisIsCut(t *testing.T) {
+	up := newRecorder(t)
+	g, _ := securityGatehouse(t, up)
+	addr := hostPort(t, g.GatewayURL)
+	const slow = 50
+	closed := make(chan time.Duration, slow)
+	start := time.Now()
+	for range slow {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n")
+		require.NoError(t, err)
+		go func() {
+			// Keep trickling a header until the server closes.
+			tick := time.NewTicker(500 * time.Millisecond)
+			defer tick.Stop()
+			for range tick.C {
+				if _, err := io.WriteString(c, "X-A: b\r\n"); err != nil {
+					break
+				}
+				_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+				if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+					break
+				}
+				if time.Since(start) > 30*time.Second {
+					break
+				}
+			}
+			closed <- time.Since(start)
+		}()
+	}
+	status, body, _ := gatewayGet(t, g, "", "/served-meanwhile")
+	require.Equal(t, http.StatusOK, status, body)
+	for range slow {
+		d := <-closed
+		require.Less(t, d, 25*time.Second, "a slow header connection was still open after %s", d)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
