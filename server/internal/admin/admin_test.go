@@ -116,14 +116,15 @@ func TestConsoleServesSPAWithCachingAndCSP(t *testing.T) {
 
 func TestLoginLimiterWindow(t *testing.T) {
 	now := time.Unix(1000, 0)
-	l := newLoginLimiter(3, time.Minute)
+	l := newLoginLimiter(3, time.Minute, 100, time.Hour)
 	l.now = func() time.Time { return now }
+	blocked := func(addr string) time.Duration { d, _ := l.blocked(addr, "u"); return d }
 	for range 3 {
-		require.Zero(t, l.blocked("a"))
-		l.fail("a")
+		require.Zero(t, blocked("a"))
+		l.fail("a", "u")
 	}
-	require.Equal(t, time.Minute, l.blocked("a"))
-	require.Zero(t, l.blocked("b"), "other addresses are not affected")
+	require.Equal(t, time.Minute, blocked("a"))
+	require.Zero(t, blocked("b"), "other addresses are not affected")
 	now = now.Add(61 * time.Second)
-	require.Zero(t, l.blocked("a"), "the block ends with the window")
+	require.Zero(t, blocked("a"), "the block ends with the window")
 }

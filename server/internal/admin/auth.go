@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,6 +24,7 @@ const CookieName = "gatehouse_session"
 
 const (
 	userKey        = "user"
+	claimsKey      = "session_claims"
 	minPasswordLen = 8
 	tokenIssuer    = "gatehouse"
 )
@@ -89,16 +92,26 @@ func (s *Server) authInit(c *gin.Context) {
 }
 
 func (s *Server) login(c *gin.Context) {
-	client := c.ClientIP()
-	if wait := s.limiter.blocked(client); wait > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-		s.fail(c, newError(http.StatusTooManyRequests, "too_many_attempts",
-			"too many failed logins from this address; wait "+wait.Round(time.Second).String()+" and try again"))
-		return
-	}
+	client := s.clientIP(c)
 	var cr credentials
 	if err := bindJSON(c, &cr); err != nil {
 		s.fail(c, err)
+		return
+	}
+	// Usernames that cannot exist are throttled by address only, so that
+	// they cannot fill the per-user table.
+	limitUser := cr.Username
+	if limitUser == "" || len(limitUser) > 64 {
+		limitUser = ""
+	}
+	if wait, why := s.limiter.blocked(client, limitUser); wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		msg := "too many failed logins from this address; wait " + wait.Round(time.Second).String() + " and try again"
+		if why == throttleUser {
+			msg = "too many failed logins for this user from unknown addresses; wait " + wait.Round(time.Second).String() +
+				" and try again, or log in from an address this user logged in from before"
+		}
+		s.fail(c, newError(http.StatusTooManyRequests, "too_many_attempts", msg))
 		return
 	}
 	u, err := s.opts.Store.GetUser(c.Request.Context(), cr.Username)
@@ -106,13 +119,19 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if u == nil || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(cr.Password)) != nil {
-		s.limiter.fail(client)
+	hash := dummyHash()
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	// An unknown user costs a bcrypt comparison too, so that the time of
+	// the answer does not tell which usernames exist.
+	if s.compareHash(hash, []byte(cr.Password)) != nil || u == nil {
+		s.limiter.fail(client, limitUser)
 		s.log.Warn("failed admin login", "user", cr.Username, "client", client)
 		s.fail(c, newError(http.StatusUnauthorized, "invalid_credentials", "wrong username or password"))
 		return
 	}
-	s.limiter.reset(client)
+	s.limiter.succeeded(client, u.Username)
 	exp := time.Now().Add(s.opts.JWTLifetime)
 	token, err := s.issueToken(u, exp)
 	if err != nil {
@@ -126,7 +145,34 @@ func (s *Server) login(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"token": token, "expiresAt": exp.UTC(), "user": gin.H{"username": u.Username}})
 }
 
+var (
+	dummyOnce sync.Once
+	dummy     []byte
+)
+
+// dummyHash is a bcrypt hash of a random password at the cost real
+// hashes use, compared against for unknown users.
+func dummyHash() []byte {
+	dummyOnce.Do(func() {
+		var b [18]byte
+		_, _ = rand.Read(b[:])
+		dummy, _ = bcrypt.GenerateFromPassword([]byte(hex.EncodeToString(b[:])), bcrypt.DefaultCost)
+	})
+	return dummy
+}
+
+// logout ends the session: the cookie is cleared and a login token (the
+// cookie's or a Bearer one) is revoked on every instance sharing the
+// database until it would have expired.
 func (s *Server) logout(c *gin.Context) {
+	if claims, ok := c.Get(claimsKey); ok {
+		cl := claims.(*tokenClaims)
+		if err := s.opts.Store.RevokeSession(c.Request.Context(), cl.ID, cl.ExpiresAt.Time); err != nil {
+			s.fail(c, err)
+			return
+		}
+		s.log.Info("administrator logged out", "user", cl.Subject)
+	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: CookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil,
@@ -185,10 +231,14 @@ func passwordTag(hash string) string {
 }
 
 func (s *Server) issueToken(u *store.User, exp time.Time) (string, error) {
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", err
+	}
 	claims := tokenClaims{
 		PasswordTag: passwordTag(u.PasswordHash),
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: tokenIssuer, Subject: u.Username,
+			Issuer: tokenIssuer, Subject: u.Username, ID: hex.EncodeToString(id[:]),
 			IssuedAt: jwt.NewNumericDate(time.Now()), ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	}
@@ -223,8 +273,17 @@ func (s *Server) requireAuth(c *gin.Context) {
 	var claims tokenClaims
 	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return s.opts.JWTSecret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(tokenIssuer), jwt.WithExpirationRequired())
-	if err != nil {
+	if err != nil || claims.ID == "" || len(claims.ID) > 64 {
 		unauthorized("the token is invalid or expired; log in again")
+		return
+	}
+	revoked, err := s.opts.Store.SessionRevoked(c.Request.Context(), claims.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if revoked {
+		unauthorized("the session has ended (logged out); log in again")
 		return
 	}
 	u, err := s.opts.Store.GetUser(c.Request.Context(), claims.Subject)
@@ -237,5 +296,6 @@ func (s *Server) requireAuth(c *gin.Context) {
 		return
 	}
 	c.Set(userKey, u)
+	c.Set(claimsKey, &claims)
 	c.Next()
 }

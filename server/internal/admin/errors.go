@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -43,9 +45,22 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(ae.Status, gin.H{"error": ae})
 }
 
+// maxJSONBytes bounds the JSON bodies decoded by bindJSON.
+const maxJSONBytes = 1 << 20
+
 // bindJSON decodes the body strictly into v, refusing unknown fields.
 func bindJSON(c *gin.Context, v any) error {
-	dec := newStrictDecoder(c.Request.Body)
+	data, err := io.ReadAll(io.LimitReader(c.Request.Body, maxJSONBytes+1))
+	if err != nil {
+		return newError(http.StatusBadRequest, "invalid_body", "cannot read the request body: "+err.Error())
+	}
+	if len(data) > maxJSONBytes {
+		return newError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 1 MiB; send a smaller one")
+	}
+	if err := checkJSON(data); err != nil {
+		return newError(http.StatusBadRequest, "invalid_body", "the request body is not acceptable JSON: "+err.Error())
+	}
+	dec := newStrictDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return newError(http.StatusBadRequest, "invalid_body", "the request body is not valid JSON for this endpoint: "+err.Error())
 	}

@@ -91,6 +91,10 @@ func (s *Server) putRedisSettings(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.storedPasswordAllowed(c, rs, body); err != nil {
+		s.fail(c, err)
+		return
+	}
 	applied, err := rs.Put(c, body.Settings, body.Password)
 	if err != nil {
 		s.fail(c, redisSettingsError(err))
@@ -120,12 +124,37 @@ func (s *Server) testRedisSettings(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.storedPasswordAllowed(c, rs, body); err != nil {
+		s.fail(c, err)
+		return
+	}
 	d, err := rs.Test(c, body.Settings, body.Password)
 	if err != nil {
 		s.fail(c, redisSettingsError(err))
 		return
 	}
 	c.JSON(http.StatusOK, d)
+}
+
+// storedPasswordAllowed refuses to reuse the stored password (a body
+// without "password") for another destination than the one it was entered
+// for: otherwise anyone allowed to edit the settings could have it sent to
+// a server of their own.
+func (s *Server) storedPasswordAllowed(ctx context.Context, rs RedisSettings, body redisSettingsBody) error {
+	if body.Password != nil {
+		return nil
+	}
+	stored, configured, err := rs.Get(ctx)
+	if err != nil || !configured || stored.Password == "" {
+		// Nothing to leak: an unreadable or absent password is not reused.
+		return nil
+	}
+	if redisx.SameDestination(stored, body.Settings) {
+		return nil
+	}
+	return newError(http.StatusBadRequest, "redis_password_required",
+		"the destination changed (mode, addresses, master name, username or TLS), so the stored password is not sent there; enter the password again",
+		fieldDetail{Field: "password", Message: "required when the destination changes; the stored password is sent only to the destination it was entered for"})
 }
 
 // redisSettingsError maps invalid settings to 400 with one detail per

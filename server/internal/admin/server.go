@@ -20,7 +20,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/series"
@@ -49,6 +51,12 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Console is the built web console (index.html at its root).
 	Console fs.FS
+	// ClientIP finds the client's address (login throttling, logs): the
+	// connection's peer unless it is a trusted proxy.
+	ClientIP clientip.Resolver
+	// TokenLifetime is the lifetime of an API token created without
+	// expiresIn; 0 means such tokens do not expire.
+	TokenLifetime time.Duration
 }
 
 // Server is the console listener's handler.
@@ -58,6 +66,8 @@ type Server struct {
 	engine  *gin.Engine
 	limiter *loginLimiter
 	metrics *adminMetrics
+	// compareHash is bcrypt.CompareHashAndPassword (tests watch it).
+	compareHash func(hash, password []byte) error
 
 	// streams is cancelled by EndStreams so that long-lived responses (log
 	// follow) end cleanly when the process shuts down.
@@ -74,7 +84,9 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:    opts,
 		log:     opts.Logger.With("component", "admin"),
-		limiter: newLoginLimiter(5, time.Minute),
+		limiter: newLoginLimiter(5, time.Minute, 10, 15*time.Minute),
+
+		compareHash: bcrypt.CompareHashAndPassword,
 	}
 	s.streams, s.endStreams = context.WithCancel(context.Background())
 	m, err := newAdminMetrics(opts.Registry)
@@ -84,6 +96,10 @@ func New(opts Options) (*Server, error) {
 	s.metrics = m
 
 	e := gin.New()
+	// Client addresses come from s.clientIP, never from gin's header
+	// guessing.
+	_ = e.SetTrustedProxies(nil)
+	e.ForwardedByClientIP = false
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	e.Use(s.requestID, s.observe, gin.CustomRecovery(func(c *gin.Context, rec any) {
@@ -94,7 +110,7 @@ func New(opts Options) (*Server, error) {
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "alive"}) })
 	e.GET("/readyz", s.readyz)
 
-	api := e.Group("/api/v1")
+	api := e.Group("/api/v1", s.guardWrites)
 	api.GET("/auth/status", s.authStatus)
 	api.POST("/auth/init", s.authInit)
 	api.POST("/auth/login", s.login)
@@ -179,8 +195,12 @@ func (s *Server) observe(c *gin.Context) {
 	}
 	s.log.Log(c.Request.Context(), logAttrsForStatus(status), "admin request",
 		"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
-		"duration_ms", float64(d.Microseconds())/1000, "client", c.ClientIP(), "request_id", c.GetString(requestIDKey))
+		"duration_ms", float64(d.Microseconds())/1000, "client", s.clientIP(c), "request_id", c.GetString(requestIDKey))
 }
+
+// clientIP is the client's address: the peer's, or what a trusted proxy
+// says.
+func (s *Server) clientIP(c *gin.Context) string { return s.opts.ClientIP.ClientIP(c.Request) }
 
 func (s *Server) readyz(c *gin.Context) {
 	if !s.opts.Health.Ready() {

@@ -61,6 +61,7 @@ func (s *Server) registerTokens(g *gin.RouterGroup) {
 	g.GET("/tokens", s.listTokens)
 	g.POST("/tokens", s.sessionOnly, s.createToken)
 	g.DELETE("/tokens/:id", s.sessionOnly, s.deleteToken)
+	g.DELETE("/tokens", s.sessionOnly, s.deleteAllTokens)
 }
 
 // sessionOnly refuses API tokens: creating tokens and changing passwords
@@ -105,10 +106,17 @@ func (s *Server) createToken(c *gin.Context) {
 		details = append(details, fieldDetail{Field: "scope", Message: `use "read" (GET only) or "write"`})
 	}
 	var expires *time.Time
-	if body.ExpiresIn != "" {
+	switch body.ExpiresIn {
+	case "never":
+	case "":
+		if s.opts.TokenLifetime > 0 {
+			at := time.Now().Add(s.opts.TokenLifetime).UTC()
+			expires = &at
+		}
+	default:
 		d, err := time.ParseDuration(body.ExpiresIn)
 		if err != nil || d < time.Minute || d > maxTokenLife {
-			details = append(details, fieldDetail{Field: "expiresIn", Message: "a duration from 1m to 8784h, such as 720h; leave it out for a token that does not expire"})
+			details = append(details, fieldDetail{Field: "expiresIn", Message: "a duration from 1m to 8784h, such as 720h, or never; left out, the server's default lifetime (GATEHOUSE_API_TOKEN_LIFETIME) applies"})
 		} else {
 			at := time.Now().Add(d).UTC()
 			expires = &at
@@ -152,6 +160,18 @@ func (s *Server) deleteToken(c *gin.Context) {
 	}
 	s.log.Info("API token revoked", "user", c.MustGet(userKey).(*store.User).Username, "token_id", id)
 	c.Status(http.StatusNoContent)
+}
+
+// deleteAllTokens revokes every API token at once, for when one may have
+// leaked or an administrator's password was changed.
+func (s *Server) deleteAllTokens(c *gin.Context) {
+	n, err := s.opts.Store.DeleteAllTokens(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.log.Info("every API token revoked", "user", c.MustGet(userKey).(*store.User).Username, "tokens", n)
+	c.JSON(http.StatusOK, gin.H{"revoked": n})
 }
 
 // authenticateToken resolves an API token into its user, enforcing expiry

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/server/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/server/internal/config"
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
@@ -113,6 +114,11 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 	reg.MustRegister(newRedisPoolCollector(rds.manager.Client))
 	gw := gateway.New(logs.Slog(), reg)
 	gw.LogRequests(s.AccessLog == "on")
+	// Validated with the settings.
+	trusted, _ := clientip.Parse(s.TrustedProxies)
+	tokenLifetime, _ := config.ParseTokenLifetime(s.APITokenLifetime)
+	gw.TrustProxies(trusted)
+	gw.LimitBodyReads(s.BodyReadTimeout, s.BodyMinRate)
 	defer func() {
 		// Streams that the listener's shutdown does not wait for
 		// (connections a plugin took over) end cleanly before their
@@ -148,6 +154,7 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 		Store: st, Logger: logs.Slog(), JWTSecret: secret, JWTLifetime: s.JWTLifetime,
 		LogFile: s.LogFile, Health: checker, Plugins: &pluginCatalog{report: plugins, store: st}, Config: ctl, Redis: rds,
 		Registry: reg, Console: web.Dist(), Series: recorder,
+		ClientIP: trusted, TokenLifetime: tokenLifetime,
 	})
 	if err != nil {
 		log.Error("start failed", "error", err)

@@ -69,3 +69,27 @@ func TestSecretsAreNotDescribed(t *testing.T) {
 	}
 	require.Equal(t, "gh:***@tcp(db)/gh", RedactDSN("gh:pw@tcp(db)/gh"))
 }
+
+func TestSecuritySettings(t *testing.T) {
+	s, err := Load(nil, nil)
+	require.NoError(t, err)
+	require.Empty(t, s.TrustedProxies, "no proxy is trusted unless configured")
+	require.Equal(t, 30*time.Second, s.BodyReadTimeout)
+	require.Equal(t, 1024, s.BodyMinRate)
+	d, err := ParseTokenLifetime(s.APITokenLifetime)
+	require.NoError(t, err)
+	require.Equal(t, 2160*time.Hour, d, "API tokens expire by default")
+
+	s, err = Load(nil, []string{"GATEHOUSE_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.7", "GATEHOUSE_API_TOKEN_LIFETIME=never"})
+	require.NoError(t, err)
+	require.Equal(t, "10.0.0.0/8, 192.168.1.7", s.TrustedProxies)
+	d, err = ParseTokenLifetime(s.APITokenLifetime)
+	require.NoError(t, err)
+	require.Zero(t, d, "never is allowed when said explicitly")
+
+	_, err = Load(nil, []string{"GATEHOUSE_TRUSTED_PROXIES=10.0.0.0/8,proxy.local", "GATEHOUSE_API_TOKEN_LIFETIME=forever", "GATEHOUSE_BODY_MIN_RATE=-1"})
+	require.ErrorContains(t, err, "GATEHOUSE_TRUSTED_PROXIES")
+	require.ErrorContains(t, err, `"proxy.local"`)
+	require.ErrorContains(t, err, "GATEHOUSE_API_TOKEN_LIFETIME")
+	require.ErrorContains(t, err, "GATEHOUSE_BODY_MIN_RATE")
+}

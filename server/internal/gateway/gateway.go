@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -49,6 +50,10 @@ type Gateway struct {
 	logger    *slog.Logger
 	metrics   *metrics
 	accessLog bool
+	clientIP  clientip.Resolver
+
+	bodyGrace   time.Duration
+	bodyMinRate int
 
 	// retired holds the tables replaced while requests still ran on them
 	// (streams, mostly), until they close, so that Drain reaches them.
@@ -89,6 +94,20 @@ func (g *Gateway) Swap(t *Table) {
 // path without the query, status, duration, route, client and request id),
 // at INFO, or WARN for statuses from 400. Call it before serving.
 func (g *Gateway) LogRequests(on bool) { g.accessLog = on }
+
+// TrustProxies sets the proxies whose X-Forwarded-For and X-Real-IP are
+// believed; from anyone else these headers are replaced by the connection's
+// peer address. Call it before serving.
+func (g *Gateway) TrustProxies(r clientip.Resolver) { g.clientIP = r }
+
+// LimitBodyReads bounds how slowly a client may send a request body: the
+// time spent waiting for it may not exceed grace plus one second per
+// minRate bytes received (0 turns either part off). A body cut by the limit
+// is answered 408 and never counts against the upstream. Call it before
+// serving.
+func (g *Gateway) LimitBodyReads(grace time.Duration, minRate int) {
+	g.bodyGrace, g.bodyMinRate = grace, minRate
+}
 
 // Table returns the table that serves now, or nil before the first Swap.
 // Pass it as CompileOptions.Previous.
@@ -182,6 +201,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set(RequestIDHeader, id)
 	}
 	w.Header().Set(RequestIDHeader, id)
+	g.sanitize(r)
+	r = g.wrapBody(w, r)
 
 	t := g.acquire()
 	if t == nil {
@@ -222,6 +243,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.target.chainFor(t.domains, host).serve(sw, r)
 }
 
+// allowedClientHeaders are the X-Gatehouse-* headers a client may send:
+// X-Gatehouse-Allow-Tools only narrows the MCP tools it is shown.
+var allowedClientHeaders = map[string]bool{"X-Gatehouse-Allow-Tools": true}
+
+// sanitize removes what a client must not decide: the headers Gatehouse
+// and its plugins set for upstreams (X-Gatehouse-*, such as the consumer
+// key-auth found), and forwarding headers unless they come from a trusted
+// proxy. X-Real-IP is then set to the client's address.
+func (g *Gateway) sanitize(r *http.Request) {
+	for k := range r.Header {
+		if len(k) > 12 && strings.EqualFold(k[:12], "X-Gatehouse-") && !allowedClientHeaders[k] {
+			delete(r.Header, k)
+		}
+	}
+	client := g.clientIP.ClientIP(r)
+	if !g.clientIP.FromTrustedProxy(r) {
+		delete(r.Header, "X-Forwarded-For")
+		delete(r.Header, "Forwarded")
+	}
+	r.Header["X-Real-Ip"] = []string{client}
+}
+
 // finish counts a served request in the metrics and, with the access log
 // on, writes its line.
 func (g *Gateway) finish(r *http.Request, route string, status int, start time.Time) {
@@ -234,9 +277,9 @@ func (g *Gateway) finish(r *http.Request, route string, status int, start time.T
 	if status >= 400 {
 		level = slog.LevelWarn
 	}
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		client = r.RemoteAddr
+	client := r.Header.Get("X-Real-Ip")
+	if client == "" {
+		client = clientip.Peer(r)
 	}
 	g.logger.LogAttrs(r.Context(), level, "gateway request",
 		slog.String("method", r.Method),
@@ -253,6 +296,15 @@ func (g *Gateway) finish(r *http.Request, route string, status int, start time.T
 func (t *Table) proxyErrorHandler(p *pool) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		id := r.Header.Get(RequestIDHeader)
+		berr := clientBodyError(r.Context())
+		if berr == nil && r.Context().Err() != nil {
+			berr = awaitClientBodyError(r.Context())
+		}
+		if berr != nil {
+			writeBodyError(w, berr)
+			t.logger.Info("client request body failed", "service", p.name, "request_id", id, "error", berr.Error())
+			return
+		}
 		if r.Context().Err() != nil {
 			// The client went away; nobody reads an answer. 499 is
 			// nginx's "client closed request", for metrics and logs.

@@ -309,6 +309,10 @@ func (p *pool) hashKeyOf(req *http.Request) string {
 			return c.Value
 		}
 	case spec.HashOnClientAddress:
+		// The gateway set X-Real-Ip to the client's address.
+		if v := req.Header["X-Real-Ip"]; len(v) > 0 {
+			return v[0]
+		}
 		host, _, err := net.SplitHostPort(req.RemoteAddr)
 		if err != nil {
 			return req.RemoteAddr
@@ -559,8 +563,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		if tracking {
 			ep.inflight.Add(-1)
 		}
-		if err != nil && req.Context().Err() != nil {
-			// The client went away: not the endpoint's fault.
+		if err != nil && (req.Context().Err() != nil || clientBodyError(req.Context()) != nil) {
+			// The client went away or sent a broken body: not the
+			// endpoint's fault.
 			return nil, err
 		}
 		p.failed(ep)

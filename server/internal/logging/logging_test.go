@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -386,4 +387,33 @@ func TestCloseStopsFileButNotStdout(t *testing.T) {
 	l.Slog().Info("after close")
 	require.Len(t, readLines(t, l.Path()), 1)
 	require.Contains(t, stdout.String(), "after close")
+}
+
+// TestLongValuesAreCapped: a client that sends a 900 KB username or path
+// must not write 900 KB lines (and rotate the log away).
+func TestLongValuesAreCapped(t *testing.T) {
+	huge := strings.Repeat("a", 900<<10)
+	tests := []struct {
+		name string
+		log  func(l *slog.Logger)
+	}{
+		{"string attribute", func(l *slog.Logger) { l.Warn("failed admin login", "user", huge, "client", "127.0.0.1") }},
+		{"error attribute", func(l *slog.Logger) { l.Warn("upstream failed", "error", errors.New(huge), "client", "127.0.0.1") }},
+		{"message", func(l *slog.Logger) { l.Warn("x"+huge, "client", "127.0.0.1") }},
+		{"inside a group", func(l *slog.Logger) { l.Warn("req", slog.Group("headers", "user_agent", huge), "client", "127.0.0.1") }},
+	}
+	for _, format := range []string{"text", "json"} {
+		for _, tt := range tests {
+			t.Run(format+"/"+tt.name, func(t *testing.T) {
+				l := newTestLogger(t, Options{Format: format, Stdout: &syncBuffer{}})
+				tt.log(l.Slog())
+				lines := readLines(t, l.Path())
+				require.Len(t, lines, 1)
+				require.Less(t, len(lines[0]), MaxMessageBytes+MaxValueBytes+512, "the line is capped")
+				require.Contains(t, lines[0], "…[truncated ", "the cut is visible")
+				require.Contains(t, lines[0], "127.0.0.1", "other attributes are kept")
+			})
+		}
+	}
+	require.Equal(t, "h…[truncated 5 bytes]", Truncate("héllo", 2), "cuts on a rune boundary")
 }

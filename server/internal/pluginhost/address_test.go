@@ -61,6 +61,12 @@ func TestParseImageAddressRefuses(t *testing.T) {
 		{"oci://127.0.0.1:5000/good", []string{"needs a tag (repo:tag) or a digest"}},
 		{"oci://reg_istry:5000/good:1", []string{`registry "reg_istry:5000" must be a host name or IP address`}},
 		{"oci://[::1/good:1", []string{`registry "[::1"`}},
+		// Credentials never travel in an address (they would be stored and
+		// sent to whatever host the address names next).
+		{"https://user:pass@example.com/a.so#sha256=" + digest, []string{"credentials in the address are not allowed"}},
+		{"https://token@example.com/a.so#sha256=" + digest, []string{"credentials in the address are not allowed"}},
+		{"oci://user:pass@ghcr.io/acme/a:1", []string{"must be sha256:"}},
+		{"file://user@/opt/a.so", []string{"file://"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

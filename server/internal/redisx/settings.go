@@ -306,3 +306,28 @@ func (s Settings) clone() Settings {
 }
 
 var _ slog.LogValuer = Settings{}
+
+// SameDestination reports whether a and b send credentials to the same
+// place, so that a stored password may be reused: the same mode, the same
+// addresses (in any order), master name and username, and the same TLS
+// verification (enabled, server name, skip-verify, CA certificates). A
+// stored password must never follow a changed destination.
+func SameDestination(a, b Settings) bool {
+	if a.Mode != b.Mode || a.MasterName != b.MasterName || a.Username != b.Username || a.TLS != b.TLS {
+		return false
+	}
+	if len(a.Addresses) != len(b.Addresses) {
+		return false
+	}
+	x := slices.Clone(a.Addresses)
+	y := slices.Clone(b.Addresses)
+	for i := range x {
+		x[i] = strings.ToLower(strings.TrimSpace(x[i]))
+	}
+	for i := range y {
+		y[i] = strings.ToLower(strings.TrimSpace(y[i]))
+	}
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}

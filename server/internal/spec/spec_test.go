@@ -324,3 +324,13 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// A bad route regex says what is wrong with it (it once said "<nil>").
+func TestBadRegexNamesTheProblem(t *testing.T) {
+	r := Route{Name: "r", Path: PathMatch{Type: PathRegex, Value: "/users/(["}, Service: "s"}
+	r.ApplyDefaults()
+	err := r.Validate()
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "<nil>")
+	require.Contains(t, err.Error(), "missing closing ]")
+}

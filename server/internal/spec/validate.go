@@ -284,7 +284,7 @@ func (r Route) validate(p *problems) {
 		if r.Path.Value == "" {
 			p.add("path.value", "a regex path needs an expression, like \"/users/[0-9]+\"")
 		} else if _, err := regexp.Compile(r.Path.Value); err != nil {
-			p.add("path.value", "regex %q does not compile: %v; use RE2 syntax (https://github.com/google/re2/wiki/Syntax)", r.Path.Value, errors.Unwrap(err))
+			p.add("path.value", "regex %q does not compile: %s; use RE2 syntax (https://github.com/google/re2/wiki/Syntax)", r.Path.Value, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 	case "":
 		p.add("path.type", "path type is required; use %q, %q or %q", PathExact, PathPrefix, PathRegex)

@@ -3,7 +3,7 @@ package store
 import "time"
 
 // models lists every table, migrated at Open.
-var models = []any{&userRow{}, &settingRow{}, &pluginRow{}, &objectRow{}, &revisionRow{}, &apiTokenRow{}}
+var models = []any{&userRow{}, &settingRow{}, &pluginRow{}, &objectRow{}, &revisionRow{}, &apiTokenRow{}, &revokedSessionRow{}}
 
 type userRow struct {
 	ID           uint   `gorm:"primaryKey"`

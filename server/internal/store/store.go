@@ -92,8 +92,35 @@ func dialectorFor(dsn string) (string, gorm.Dialector, error) {
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
 			return "", nil, fmt.Errorf("create the database directory: %w", err)
 		}
+		if err := privateFile(dsn); err != nil {
+			return "", nil, err
+		}
 		return "sqlite", sqlite.Open("file:" + dsn + "?_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=on"), nil
 	}
+}
+
+// privateFile creates the SQLite file readable by its owner only, or
+// narrows an existing one to that: it holds the JWT secret, password
+// hashes and stored credentials. SQLite gives its -wal and -shm files the
+// database file's mode.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create the database file %s: %w — check the directory's permissions", path, err)
+	}
+	info, err := f.Stat()
+	_ = f.Close()
+	if err != nil {
+		return fmt.Errorf("inspect the database file %s: %w", path, err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(p, info.Mode().Perm()&0o700); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("make the database file %s private (chmod 600): %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func withMySQLParams(dsn string) string {

@@ -193,3 +193,31 @@ func TestAPITokens(t *testing.T) {
 		})
 	}
 }
+
+// The SQLite database holds the JWT secret, password hashes and stored
+// credentials: it and its WAL are readable by their owner only.
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	check := func(t *testing.T, path string) {
+		t.Helper()
+		s, err := Open(ctx, path, log)
+		require.NoError(t, err)
+		require.NoError(t, s.SetSetting(ctx, "k", "v")) // writes the WAL
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			info, err := os.Stat(p)
+			require.NoError(t, err, p)
+			require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), p)
+		}
+		require.NoError(t, s.Close())
+	}
+	t.Run("new database", func(t *testing.T) { check(t, filepath.Join(t.TempDir(), "gatehouse.db")) })
+	t.Run("an existing world-readable database is narrowed", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "gatehouse.db")
+		s, err := Open(ctx, path, log)
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+		require.NoError(t, os.Chmod(path, 0o644))
+		check(t, path)
+	})
+}

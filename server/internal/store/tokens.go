@@ -84,3 +84,41 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// DeleteAllTokens revokes every API token and returns how many there were.
+func (s *Store) DeleteAllTokens(ctx context.Context) (int64, error) {
+	res := s.db.WithContext(ctx).Where("1 = 1").Delete(&apiTokenRow{})
+	return res.RowsAffected, res.Error
+}
+
+// revokedSessionRow is a login token (JWT) ended by a logout before it
+// expired. Every instance sharing the database refuses it; rows are
+// removed once the token would have expired anyway.
+type revokedSessionRow struct {
+	ID        string    `gorm:"primaryKey;size:64"`
+	ExpiresAt time.Time `gorm:"index;not null"`
+}
+
+func (revokedSessionRow) TableName() string { return "revoked_sessions" }
+
+// RevokeSession records that the login token with id ends now, though it
+// would be valid until expiresAt. It also forgets revocations whose tokens
+// have expired.
+func (s *Store) RevokeSession(ctx context.Context, id string, expiresAt time.Time) error {
+	db := s.db.WithContext(ctx)
+	if err := db.Where("expires_at < ?", time.Now().UTC()).Delete(&revokedSessionRow{}).Error; err != nil {
+		return err
+	}
+	err := db.Create(&revokedSessionRow{ID: id, ExpiresAt: expiresAt.UTC()}).Error
+	if translate(err) == ErrConflict {
+		return nil
+	}
+	return err
+}
+
+// SessionRevoked reports whether the login token with id was revoked.
+func (s *Store) SessionRevoked(ctx context.Context, id string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&revokedSessionRow{}).Where("id = ?", id).Limit(1).Count(&n).Error
+	return n > 0, err
+}

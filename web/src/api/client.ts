@@ -295,6 +295,11 @@ export class ApiClient {
     return this.request('DELETE', `/tokens/${id}`);
   }
 
+  /** revokeAllTokens revokes every API token at once and returns how many there were. */
+  revokeAllTokens(): Promise<{ revoked: number }> {
+    return this.request('DELETE', '/tokens');
+  }
+
   /** metricSeries returns the last hour of traffic samples, oldest first. */
   metricSeries(signal?: AbortSignal): Promise<MetricSeries> {
     return this.request('GET', '/metrics/series', { signal });

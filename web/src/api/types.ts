@@ -459,7 +459,10 @@ export interface CreatedToken extends APIToken {
 export interface CreateTokenRequest {
   name: string;
   scope: TokenScope;
-  /** A Go duration such as "720h"; left out for a token that does not expire. */
+  /**
+   * A Go duration such as "720h", or "never"; left out, the server's default
+   * lifetime applies (GATEHOUSE_API_TOKEN_LIFETIME, 90 days unless changed).
+   */
   expiresIn?: string;
 }
 

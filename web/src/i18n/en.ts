@@ -846,6 +846,10 @@ export const en = {
       revokeThing: 'Revoke {name}',
       revokeQuestion: 'Revoke the token "{name}"? Anything using it stops working at once.',
       revoked: 'Token "{name}" revoked.',
+      revokeAll: 'Revoke all API tokens',
+      revokeAllQuestion:
+        'Revoke every API token, of every user? Everything using one stops working at once. Do this after a password change if a token may have leaked.',
+      revokedAll: 'All API tokens revoked.',
     },
   },
 };

@@ -820,6 +820,10 @@ export const zhCN: Messages = {
       revokeThing: '吊销 {name}',
       revokeQuestion: '吊销令牌“{name}”？使用它的程序会立即失效。',
       revoked: '令牌“{name}”已吊销。',
+      revokeAll: '吊销全部 API 令牌',
+      revokeAllQuestion:
+        '吊销所有用户的全部 API 令牌？使用它们的程序会立即失效。怀疑令牌泄露时，修改密码后请执行此操作。',
+      revokedAll: '已吊销全部 API 令牌。',
     },
   },
 };

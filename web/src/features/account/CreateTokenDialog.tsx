@@ -13,7 +13,7 @@ const lifetimes = [
   { value: '720h', label: 'h720' },
   { value: '2160h', label: 'h2160' },
   { value: '8760h', label: 'h8760' },
-  { value: '', label: 'never' },
+  { value: 'never', label: 'never' },
 ] as const;
 type Lifetime = (typeof lifetimes)[number]['value'];
 
@@ -102,8 +102,13 @@ export function CreateTokenDialog({ onClose }: { onClose: () => void }) {
         layout="vertical"
         initialValues={{ name: '', scope: 'read', expiresIn: '720h' }}
         onFinish={(v) => {
-          const req: CreateTokenRequest = { name: v.name.trim(), scope: v.scope };
-          if (v.expiresIn !== '') req.expiresIn = v.expiresIn;
+          // "never" is sent as such: without expiresIn the server applies
+          // its default lifetime (GATEHOUSE_API_TOKEN_LIFETIME).
+          const req: CreateTokenRequest = {
+            name: v.name.trim(),
+            scope: v.scope,
+            expiresIn: v.expiresIn,
+          };
           create.mutate(req);
         }}
       >

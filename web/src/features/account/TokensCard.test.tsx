@@ -88,4 +88,25 @@ describe('TokensCard', () => {
     ).toBeTruthy();
     expect(screen.queryByTestId('new-token')).toBeNull();
   });
+  it('revokes every token at once after a confirmation', async () => {
+    let tokens: unknown[] = [listed];
+    server.on('GET /api/v1/tokens', (_req, res) =>
+      sendJSON(res, 200, { items: tokens, total: tokens.length }),
+    );
+    server.on('DELETE /api/v1/tokens', (_req, res) => {
+      tokens = [];
+      sendJSON(res, 200, { revoked: 1 });
+    });
+    const user = userEvent.setup({ delay: null });
+    renderConsole(<TokensCard />, { baseUrl: server.url });
+    expect(await screen.findByText('ci-deploy')).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Revoke all API tokens' }));
+    expect(await screen.findByText(/Revoke every API token/)).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Delete' }));
+    expect(await screen.findByText('All API tokens revoked.')).toBeTruthy();
+    await waitFor(() => expect(screen.queryByText('ci-deploy')).toBeNull());
+    expect(server.received.some((r) => r.method === 'DELETE' && r.url === '/api/v1/tokens')).toBe(
+      true,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { PlusOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Card, Empty, Table, Tag, Typography } from 'antd';
+import { Button, Card, Empty, Space, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { queryKeys, useApi } from '../../api/context';
 import type { APIToken } from '../../api/types';
@@ -9,7 +9,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n } from '../../i18n/context';
 import { CreateTokenDialog } from './CreateTokenDialog';
 
-/** TokensCard lists the API tokens, creates new ones and revokes them. */
+/** TokensCard lists the API tokens, creates new ones and revokes them (one, or all at once). */
 export function TokensCard() {
   const { t, formatDateTime } = useI18n();
   const api = useApi();
@@ -25,9 +25,21 @@ export function TokensCard() {
     <Card
       title={t('account.tokens.title')}
       extra={
-        <Button icon={<PlusOutlined />} onClick={() => setCreating(true)}>
-          {t('account.tokens.create')}
-        </Button>
+        <Space>
+          <DeleteButton
+            size="middle"
+            label={t('account.tokens.revokeAll')}
+            question={t('account.tokens.revokeAllQuestion')}
+            done={t('account.tokens.revokedAll')}
+            onDelete={async () => {
+              await api.revokeAllTokens();
+              await queryClient.invalidateQueries({ queryKey: queryKeys.tokens });
+            }}
+          />
+          <Button icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+            {t('account.tokens.create')}
+          </Button>
+        </Space>
       }
     >
       <Typography.Paragraph type="secondary">{t('account.tokens.intro')}</Typography.Paragraph>
