@@ -132,6 +132,12 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 		_, _ = fmt.Fprintln(stderr, "gatehouse: "+err.Error())
 		return ExitConfig
 	}
+	// In replace mode the file stays the truth while running too: a
+	// changed file (a ConfigMap update) is applied without a restart.
+	var fileWatch *configFileWatcher
+	if s.ConfigFile != "" && s.ConfigFileMode == "replace" {
+		fileWatch = newConfigFileWatcher(ctl, s.ConfigFile, log)
+	}
 	if s.ConfigFile != "" {
 		if err := applyConfigFile(ctx, ctl, s.ConfigFile, s.ConfigFileMode, log); err != nil {
 			log.Error(err.Error(), "step", "apply_config_file")
@@ -182,6 +188,13 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 		defer background.Done()
 		recorder.Run(bgCtx)
 	}()
+	if fileWatch != nil {
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			fileWatch.run(bgCtx, configFileInterval)
+		}()
+	}
 	servers[0].srv.RegisterOnShutdown(adminSrv.EndStreams)
 
 	serveErr := make(chan error, len(servers))
