@@ -1188,6 +1188,8 @@ var guardRails = []struct {
 		"a Redis password is set without a Redis: set redis.addr"},
 	{"SQLite volume with a shared database", map[string]any{"persistence": map[string]any{"enabled": true}, "database": map[string]any{"dsn": databaseDSN}},
 		"persistence.enabled=true keeps SQLite on a volume of one pod"},
+	{"an HTTPRoute attached to no Gateway", map[string]any{"httpRoute": map[string]any{"console": map[string]any{"enabled": true}}},
+		"httpRoute.console.enabled=true needs httpRoute.console.parentRefs"},
 	{"both Redis kinds", map[string]any{"redis": map[string]any{"enabled": true, "addr": "r:6379"}},
 		"set either redis.addr (an external Redis) or redis.enabled=true"},
 	{"both database kinds", map[string]any{"postgresql": map[string]any{"enabled": true}, "database": map[string]any{"dsn": databaseDSN}},

@@ -131,6 +131,11 @@ when the values would give replicas that cannot work together.
 {{- if and (or .Values.redis.password .Values.redis.existingSecret) (not (include "gatehouse.redisAddr" .)) }}
 {{- fail "gatehouse: a Redis password is set without a Redis: set redis.addr too" }}
 {{- end }}
+{{- range $component, $route := .Values.httpRoute }}
+{{- if and $route.enabled (not $route.parentRefs) }}
+{{- fail (printf "gatehouse: httpRoute.%s.enabled=true needs httpRoute.%s.parentRefs: the Gateway(s) the route attaches to, such as [{name: public, namespace: infra}]" $component $component) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.redis.enabled .Values.redis.addr }}
 {{- fail "gatehouse: set either redis.addr (an external Redis) or redis.enabled=true (the evaluation Redis), not both" }}
 {{- end }}
