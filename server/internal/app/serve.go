@@ -188,13 +188,6 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 		defer background.Done()
 		recorder.Run(bgCtx)
 	}()
-	if fileWatch != nil {
-		background.Add(1)
-		go func() {
-			defer background.Done()
-			fileWatch.run(bgCtx, configFileInterval)
-		}()
-	}
 	servers[0].srv.RegisterOnShutdown(adminSrv.EndStreams)
 
 	serveErr := make(chan error, len(servers))
@@ -205,6 +198,9 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 			}
 		}()
 		log.Info("listening", "listener", ns.name, "addr", ns.ln.Addr().String())
+	}
+	if fileWatch != nil {
+		background.Go(func() { fileWatch.run(bgCtx, configFileInterval) })
 	}
 	checker.SetReady(true)
 	log.Info("gatehouse ready", "console_url", "http://"+displayAddr(consoleLn.Addr()), "gateway_url", "http://"+displayAddr(gatewayLn.Addr()))
