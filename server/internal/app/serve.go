@@ -138,6 +138,12 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 		_, _ = fmt.Fprintln(stderr, "gatehouse: "+err.Error())
 		return ExitConfig
 	}
+	// In replace mode the file stays the truth while running too: a
+	// changed file (a ConfigMap update) is applied without a restart.
+	var fileWatch *configFileWatcher
+	if s.ConfigFile != "" && s.ConfigFileMode == "replace" {
+		fileWatch = newConfigFileWatcher(ctl, s.ConfigFile, log)
+	}
 	if s.ConfigFile != "" {
 		if err := applyConfigFile(ctx, ctl, s.ConfigFile, s.ConfigFileMode, log); err != nil {
 			log.Error(err.Error(), "step", "apply_config_file")
@@ -203,6 +209,9 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 			}
 		}()
 		log.Info("listening", "listener", ns.name, "addr", ns.ln.Addr().String())
+	}
+	if fileWatch != nil {
+		background.Go(func() { fileWatch.run(bgCtx, configFileInterval) })
 	}
 	checker.SetReady(true)
 	log.Info("gatehouse ready", "console_url", "http://"+displayAddr(consoleLn.Addr()), "gateway_url", "http://"+displayAddr(gatewayLn.Addr()))
