@@ -29,7 +29,7 @@ const (
 	tokAcct    = "sk-acct-provider-secret-0007"
 )
 
-var providerTokens = []string{tokOpenAI, tokClaude, tokBroken, tokBad, tokLimited, tokRotate, tokAcct}
+var providerTokens = []string{tokOpenAI, tokClaude, tokBroken, tokBad, tokLimited, tokRotate, tokAcct, "sk-down-provider-secret-0008"}
 
 // TestAIGatewayWithRealClients drives AI routes of the real binary with
 // the official openai and @anthropic-ai/sdk clients, against provider
@@ -64,12 +64,14 @@ func testAIGateway(t *testing.T, mode string) {
 		{Name: "broken", Type: "openai", Endpoint: brokenURL, Tokens: []string{tokBroken}},
 		{Name: "rotate", Type: "openai", Endpoint: rotateURL, Tokens: []string{tokBad, tokLimited, tokRotate}},
 		{Name: "acct", Type: "openai", Endpoint: acctURL, Tokens: []string{tokAcct}},
+		{Name: "down", Type: "openai", Endpoint: fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)), Tokens: []string{"sk-down-provider-secret-0008"}},
 	}, []aiRouteSpec{
 		{Name: "chat", Upstreams: []aiUpstreamSpec{{Provider: "openai", Weight: 100, ModelMapping: map[string]string{"gpt-4o": "gpt-4o-mini"}}}, AllowedConsumers: both},
 		{Name: "claude", Upstreams: []aiUpstreamSpec{{Provider: "claude", Weight: 100, ModelMapping: map[string]string{"gpt-4o": "claude-sonnet-4-5"}}}, AllowedConsumers: []string{"team-a"}},
 		{Name: "fallback", Upstreams: []aiUpstreamSpec{{Provider: "broken", Weight: 100}}, Fallback: []aiUpstreamSpec{{Provider: "openai"}}, FallbackOn: []string{"5xx"}, AllowedConsumers: both},
 		{Name: "rotate", Upstreams: []aiUpstreamSpec{{Provider: "rotate", Weight: 100}}, AllowedConsumers: both},
 		{Name: "acct", Upstreams: []aiUpstreamSpec{{Provider: "acct", Weight: 100}}, AllowedConsumers: both},
+		{Name: "down", Upstreams: []aiUpstreamSpec{{Provider: "down", Weight: 100}}, AllowedConsumers: both},
 	})
 	// Everything a client printed, searched for provider tokens at the end.
 	var clientOutput strings.Builder
@@ -88,6 +90,7 @@ func testAIGateway(t *testing.T, mode string) {
 	t.Run("key rotation", func(t *testing.T) { testAIKeyRotation(t, e, s, run) })
 	t.Run("token accounting", func(t *testing.T) { testAIAccounting(t, e, s, run) })
 	t.Run("disconnect cancels upstream", func(t *testing.T) { testAIDisconnect(t, e, s, run) })
+	t.Run("provider faults", func(t *testing.T) { testAIFaults(t, e, run) })
 	t.Run("refused config changes nothing", func(t *testing.T) { testAIRefusedConfig(t, e, run) })
 
 	t.Run("provider tokens never shown", func(t *testing.T) {
@@ -456,6 +459,45 @@ func testAIDisconnect(t *testing.T, e *aiEnv, s aiStandins, run runFunc) {
 		require.True(t, got.Cancelled, "the provider saw the cancel of %q", c.marker)
 		require.False(t, got.Completed, "the provider did not finish a 400-word answer nobody reads")
 	}
+}
+
+// testAIFaults: a provider that is down, that cuts its stream or sends
+// broken JSON gives the client a clean error in its own protocol, never a
+// hang (the client's 30 s timeout would show as a failure here).
+func testAIFaults(t *testing.T, e *aiEnv, run runFunc) {
+	fail := func(sc aiScenario, directive string) aiScenario {
+		sc.Headers = map[string]string{"X-Standin-Fail": directive}
+		return sc
+	}
+	oa := func(route string, stream bool, text string) aiScenario {
+		return aiScenario{SDK: "openai", Op: "chat", BaseURL: e.openAIBase(e.g, route), APIKey: teamAKey, Stream: stream, Request: openAIChatRequest("gpt-4o+words=30", text)}
+	}
+	an := func(route string, stream bool, text string) aiScenario {
+		return aiScenario{SDK: "anthropic", Op: "messages", BaseURL: e.anthropicBase(e.g, route), APIKey: teamAKey, Stream: stream, Request: anthropicRequest("gpt-4o+words=30", text)}
+	}
+	rs := run(t,
+		oa("down", false, "provider down"),
+		an("down", true, "provider down"),
+		fail(oa("chat", true, "cut openai stream"), "cut-stream"),
+		fail(an("chat", true, "cut anthropic stream"), "cut-stream"),
+		fail(oa("chat", false, "broken json"), "broken-json"),
+		fail(an("claude", false, "claude 529"), "status=529"),
+	)
+	for i, r := range rs {
+		t.Logf("fault %d: %s", i, r.Output)
+		require.False(t, r.OK, "fault %d reaches the client as an error: %s", i, r.Output)
+		require.NotContains(t, r.Output, "sk-down-provider-secret")
+	}
+	require.Equal(t, http.StatusBadGateway, rs[0].Error.Status, rs[0].Output)
+	require.Contains(t, rs[0].Error.Message, "down", "the error names the provider: %s", rs[0].Output)
+	require.Equal(t, http.StatusBadGateway, rs[1].Error.Status, rs[1].Output)
+	require.Contains(t, rs[1].Output, "api_error", "an Anthropic-shaped error for the Anthropic client")
+	for _, r := range rs[2:4] {
+		require.Greater(t, r.Chunks, 0, "the stream had begun before the cut: %s", r.Output)
+		require.NotEqual(t, "APIConnectionError", r.Error.Name, "the gateway ends the stream with an error event, not a dropped connection: %s", r.Output)
+	}
+	require.GreaterOrEqual(t, rs[4].Error.Status, 500, rs[4].Output)
+	require.Equal(t, 529, rs[5].Error.Status, "Anthropic's overloaded status reaches the Anthropic client: %s", rs[5].Output)
 }
 
 func testAIRefusedConfig(t *testing.T, e *aiEnv, run runFunc) {
