@@ -48,7 +48,7 @@ type fakeProvider struct {
 	cutStream bool
 }
 
-func newFake(t *testing.T) *fakeProvider {
+func newFake(t testing.TB) *fakeProvider {
 	t.Helper()
 	f := &fakeProvider{cancelled: make(chan struct{})}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -203,13 +203,13 @@ var terminal404 = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 	_, _ = io.WriteString(w, `{"error":{"code":"no_route","message":"no route"}}`)
 })
 
-func newGW(t *testing.T, cfg string) *gw {
+func newGW(t testing.TB, cfg string) *gw {
 	t.Helper()
 	return newGWs(t, cfg)
 }
 
 // newGWs chains one instance per config, in order, in front of a 404.
-func newGWs(t *testing.T, cfgs ...string) *gw {
+func newGWs(t testing.TB, cfgs ...string) *gw {
 	t.Helper()
 	g := &gw{logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	host := testHost{log: slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), reg: g.reg}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -25,7 +26,7 @@ const (
 	// maxErrorBytes bounds a provider's error body.
 	maxErrorBytes = 64 << 10
 	// readBuf is the read size of a streamed answer.
-	readBuf = 16 << 10
+	readBuf = 8 << 10
 )
 
 // errTimeout is the cause of an attempt cancelled by the provider timeout.
@@ -112,15 +113,10 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		c.fail(http.StatusMethodNotAllowed, "invalid_request_error", fmt.Sprintf("%s %s is not served; use %s", r.Method, c.apiPath, want))
 		return
 	}
-	if in.allowed != nil && !in.allowed[c.consumer] {
-		if c.consumer == "" {
-			c.fail(http.StatusForbidden, "permission_error", "this AI route only serves its allowed consumers, and the request named none; send your consumer key (Authorization: Bearer <key> or x-api-key)")
-		} else {
-			c.fail(http.StatusForbidden, "permission_error", fmt.Sprintf("consumer %q may not use this AI route; ask its administrator to add the consumer to allowedConsumers", c.consumer))
-		}
-		return
-	}
 	if c.k == kindModels {
+		if c.deny() {
+			return
+		}
 		deferred = c.serveModels(next)
 		return
 	}
@@ -150,13 +146,32 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	} else if len(c.body) > 0 && json.Valid(c.body) {
 		c.info, _ = translate.Inspect(translate.OpenAI, c.body)
 	}
+	// A model this route does not offer belongs to another route of the
+	// path, whoever asks; so the model is matched before the consumer.
 	if len(in.predicates) > 0 && !in.offers(c.info.Model) {
 		deferred = true
 		c.deferToNext(next)
 		return
 	}
+	if c.deny() {
+		return
+	}
 	c.markServed()
 	c.proxy()
+}
+
+// deny answers 403 when the route has allowedConsumers and the caller is
+// not one of them.
+func (c *call) deny() bool {
+	if c.in.allowed == nil || c.in.allowed[c.consumer] {
+		return false
+	}
+	if c.consumer == "" {
+		c.fail(http.StatusForbidden, "permission_error", "this AI route only serves its allowed consumers, and the request named none; send your consumer key (Authorization: Bearer <key> or x-api-key)")
+	} else {
+		c.fail(http.StatusForbidden, "permission_error", fmt.Sprintf("consumer %q may not use this AI route; ask its administrator to add the consumer to allowedConsumers", c.consumer))
+	}
+	return true
 }
 
 // offers reports whether model matches one of the route's predicates.
@@ -434,9 +449,9 @@ func (c *call) attempt(p *provider, tok *token, target string, body []byte) *fai
 func (c *call) attemptDone(p *provider, f *failure) *failure {
 	outcome := "ok"
 	switch {
-	case f == nil:
-	case f.final && c.status == 499:
+	case c.status == 499:
 		outcome = "cancelled"
+	case f == nil:
 	case f.timeout:
 		outcome = "timeout"
 	case f.broken:
@@ -449,6 +464,9 @@ func (c *call) attemptDone(p *provider, f *failure) *failure {
 		outcome = "connection_error"
 	}
 	c.in.metrics.attempts.WithLabelValues(c.route, p.id, outcome).Inc()
+	if f == nil && c.in.log.Enabled(c.r.Context(), slog.LevelDebug) {
+		c.in.log.Debug("ai attempt", "ai_route", c.route, "provider", p.id, "attempt", c.attempts, "outcome", outcome)
+	}
 	if f != nil {
 		attrs := []any{"ai_route", c.route, "provider", p.id, "attempt", c.attempts, "outcome", outcome}
 		if f.status != 0 {
@@ -506,7 +524,7 @@ func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protoc
 		out, usage, err = translate.Response(wire, c.client, body, c.info.Model)
 	}
 	if err != nil {
-		return &failure{p: p, err: fmt.Errorf("the answer could not be read: %w", err), broken: true}
+		return &failure{p: p, err: err, broken: true}
 	}
 	c.usage = usage
 	c.firstToken = time.Since(c.start)
@@ -757,6 +775,8 @@ func (c *call) failWith(f *failure) {
 		c.fail(http.StatusGatewayTimeout, "api_error", fmt.Sprintf("%s did not answer within %s", name, p.timeout))
 	case f.broken:
 		c.fail(http.StatusBadGateway, "api_error", fmt.Sprintf("%s sent an answer that could not be read: %s", name, causeOf(f.err)))
+	case f.status < 400 && f.status != 0:
+		c.fail(http.StatusBadGateway, "api_error", fmt.Sprintf("%s answered with a redirect (HTTP %d), which the gateway does not follow; give the provider's final URL in endpoint", name, f.status))
 	case f.status == 401 || f.status == 403:
 		// The client's key is fine; the gateway's provider token is not.
 		// The provider's message is not passed on: it is about a
@@ -824,7 +844,7 @@ func (c *call) finish() {
 		"status", c.status,
 		"attempts", c.attempts,
 		"stream", c.info.Stream,
-		"path", c.apiPath,
+		"path", capLen(c.apiPath, 200),
 	)
 }
 
@@ -837,7 +857,7 @@ var strippedHeaders = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 	"Host": true, "Content-Length": true, "Accept-Encoding": true,
-	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true,
+	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true, "Expect": true,
 }
 
 func copyRequestHeaders(dst, src http.Header) {

@@ -25,10 +25,6 @@ const (
 	kindPass                   // any other /v1/* path, passed through
 )
 
-func (k kind) String() string {
-	return [...]string{"chat", "messages", "embeddings", "models", "passthrough"}[k]
-}
-
 // provider is a compiled provider config. It is immutable after
 // compilation except for its token pool, which is safe for concurrent use.
 type provider struct {
@@ -39,6 +35,8 @@ type provider struct {
 	// base is the versioned base URL (…/v1, …/v1beta) that API paths are
 	// appended to; for pass-through providers it is the endpoint as given.
 	base *url.URL
+	// baseURL is base as a string, ready for requests.
+	baseURL string
 	// chatURL, when set, is where chat requests go (openaiCustomUrl with a
 	// full path).
 	chatURL       string
@@ -144,6 +142,9 @@ func compileProvider(pc *providerConfig) (*provider, error) {
 	if pc.Protocol == "original" {
 		p.wire = ""
 	}
+	if p.base != nil {
+		p.baseURL = p.base.String()
+	}
 	if p.settings, err = compileSettings(pc.CustomSettings, p.wire); err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func (p *provider) target(k kind, path, rest, model string, stream bool, query s
 		return s + "?" + q
 	}
 	if p.passthrough() {
-		return withQuery(p.base.String()+path, query)
+		return withQuery(p.baseURL+path, query)
 	}
 	if p.azure != nil {
 		return p.azure.target(k, rest, model, query)
@@ -214,15 +215,15 @@ func (p *provider) target(k kind, path, rest, model string, stream bool, query s
 		if k == kindChat || k == kindMessages {
 			rest = "/messages"
 		}
-		return withQuery(p.base.String()+rest, query)
+		return withQuery(p.baseURL+rest, query)
 	case translate.Gemini:
 		if k == kindModels {
-			return p.base.String() + "/models"
+			return p.baseURL + "/models"
 		}
 		if stream {
-			return p.base.String() + "/models/" + url.PathEscape(model) + ":streamGenerateContent?alt=sse"
+			return p.baseURL + "/models/" + url.PathEscape(model) + ":streamGenerateContent?alt=sse"
 		}
-		return p.base.String() + "/models/" + url.PathEscape(model) + ":generateContent"
+		return p.baseURL + "/models/" + url.PathEscape(model) + ":generateContent"
 	}
 	if k == kindChat || k == kindMessages {
 		if p.chatURL != "" {
@@ -230,7 +231,7 @@ func (p *provider) target(k kind, path, rest, model string, stream bool, query s
 		}
 		rest = "/chat/completions"
 	}
-	return withQuery(p.base.String()+rest, query)
+	return withQuery(p.baseURL+rest, query)
 }
 
 // host is the provider's scheme and host, for messages.

@@ -356,6 +356,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	eventually(t, func() bool { return len(g.logLines(t)) == 1 }, "the access-log line")
 	require.EqualValues(t, 499, g.logLines(t)[0]["status"])
+	require.EqualValues(t, 1, g.counter(t, "gatehouse_ai_attempts_total", map[string]string{"outcome": "cancelled"}))
 }
 
 func TestCredentialsStripped(t *testing.T) {
@@ -513,4 +514,133 @@ func TestWeightedUpstreams(t *testing.T) {
 	}
 	require.Len(t, fa.requests(), 5)
 	require.Empty(t, fb.requests(), "weight 0 takes no requests")
+}
+
+func TestAzureDeploymentFromModel(t *testing.T) {
+	f := newFake(t)
+	g := newGW(t, `{"provider":{"type":"azure","apiTokens":["az-key"],"azureServiceUrl":`+quote(f.URL+"?api-version=2024-10-21")+`,"modelMapping":{"gpt-4o":"my-deployment"}}}`)
+	rec := g.do("POST", "/v1/chat/completions", chatBody, "Authorization", "Bearer client")
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	got := f.last(t)
+	require.Equal(t, "/openai/deployments/my-deployment/chat/completions", got.Path)
+	require.Equal(t, "api-version=2024-10-21", got.RawQuery)
+	require.Equal(t, "az-key", got.Header.Get("Api-Key"))
+	require.Empty(t, got.Header.Get("Authorization"))
+}
+
+func TestGeminiKeyNeverInTheURL(t *testing.T) {
+	f := newFake(t)
+	g := newGW(t, `{"provider":{"type":"gemini","apiTokens":["g-key"],"endpoint":`+quote(f.URL)+`}}`)
+	rec := g.do("POST", "/v1/chat/completions?key=client", streamBody(false))
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	got := f.last(t)
+	require.Equal(t, "/v1beta/models/gpt-4o:streamGenerateContent", got.Path)
+	require.Equal(t, "alt=sse", got.RawQuery)
+	require.Equal(t, "g-key", got.Header.Get("X-Goog-Api-Key"))
+	require.Equal(t, "[DONE]", sseData(rec.Body.String())[len(sseData(rec.Body.String()))-1], "an OpenAI stream to the client")
+}
+
+func TestRandomFallbackTriesEveryUpstream(t *testing.T) {
+	bad1, bad2, good := newFake(t), newFake(t), newFake(t)
+	bad1.fail = failWith(500, `{"error":{"message":"x"}}`)
+	bad2.fail = failWith(502, `{"error":{"message":"x"}}`)
+	g := newGW(t, `{"providers":[
+		{"id":"p","type":"openai","apiTokens":["k"],"endpoint":`+quote(deadURL(t))+`},
+		{"id":"b1","type":"openai","apiTokens":["k"],"endpoint":`+quote(bad1.URL)+`},
+		{"id":"b2","type":"openai","apiTokens":["k"],"endpoint":`+quote(bad2.URL)+`},
+		{"id":"g","type":"openai","apiTokens":["k"],"endpoint":`+quote(good.URL)+`}],
+		"activeProviderId":"p","fallback":{"enabled":true,"strategy":"RANDOM","upstreams":[{"provider":"b1"},{"provider":"b2"},{"provider":"g"}]}}`)
+	for range 5 {
+		require.Equal(t, 200, g.do("POST", "/v1/chat/completions", chatBody).Code)
+	}
+	require.Len(t, good.requests(), 5)
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	g := newGW(t, `{"provider":{"type":"openai","apiTokens":["k"]}}`)
+	rec := g.do("GET", "/v1/chat/completions", "")
+	require.Equal(t, 405, rec.Code)
+	require.Equal(t, "POST", rec.Header().Get("Allow"))
+	require.Contains(t, rec.Body.String(), "use POST")
+}
+
+func TestConsumersPerRoute(t *testing.T) {
+	fa, fb := newFake(t), newFake(t)
+	g := newGWs(t,
+		`{"provider":{"id":"a","type":"openai","apiTokens":["k"],"endpoint":`+quote(fa.URL)+`},"modelPredicates":[{"matchType":"PRE","matchValue":"gpt-"}],"allowedConsumers":["team-a"]}`,
+		`{"provider":{"id":"b","type":"openai","apiTokens":["k"],"endpoint":`+quote(fb.URL)+`},"modelPredicates":[{"matchType":"PRE","matchValue":"deepseek-"}],"allowedConsumers":["team-b"]}`)
+	ask := func(consumer, model string) int {
+		r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
+		r = r.WithContext(pluginapi.WithConsumer(r.Context(), consumer))
+		rec := httptest.NewRecorder()
+		g.h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	require.Equal(t, 200, ask("team-b", "deepseek-chat"), "the first route's consumers do not stop a model it does not offer")
+	require.Equal(t, 403, ask("team-b", "gpt-4o"))
+	require.Equal(t, 200, ask("team-a", "gpt-4o"))
+	require.Equal(t, 403, ask("team-a", "deepseek-chat"))
+	require.Len(t, fa.requests(), 1)
+	require.Len(t, fb.requests(), 1)
+}
+
+func TestProviderRedirectIsNotFollowed(t *testing.T) {
+	elsewhere := newFake(t)
+	f := newFake(t)
+	f.fail = func(w http.ResponseWriter, r *http.Request, s seen) bool {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		return true
+	}
+	g := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["sk-secret"],"endpoint":`+quote(f.URL)+`}}`)
+	rec := g.do("POST", "/v1/chat/completions", chatBody)
+	require.Equal(t, 502, rec.Code)
+	require.Contains(t, rec.Body.String(), "redirect (HTTP 307)")
+	require.Empty(t, elsewhere.requests(), "the token never follows a redirect")
+}
+
+func TestOriginalProtocolAndGenericPassUnchanged(t *testing.T) {
+	f := newFake(t)
+	anth := `{"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	for _, cfg := range []string{
+		`{"provider":{"type":"generic","apiTokens":["gk"],"endpoint":` + quote(f.URL) + `}}`,
+		`{"provider":{"type":"openai","protocol":"original","apiTokens":["gk"],"endpoint":` + quote(f.URL) + `}}`,
+	} {
+		g := newGW(t, cfg)
+		rec := g.do("POST", "/v1/messages", anth)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		got := f.last(t)
+		require.Equal(t, "/v1/messages", got.Path, "the client's path, not translated")
+		require.Equal(t, "Bearer gk", got.Header.Get("Authorization"))
+		require.EqualValues(t, 5, got.Body["max_tokens"])
+		require.Contains(t, rec.Body.String(), `"type":"message"`, "the provider's Anthropic answer, unchanged in shape")
+		require.EqualValues(t, fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_model": "claude-x"}), "usage is still read")
+	}
+}
+
+func TestConcurrentRequests(t *testing.T) {
+	f := newFake(t)
+	f.fail = func(w http.ResponseWriter, r *http.Request, s seen) bool {
+		if r.Header.Get("Authorization") == "Bearer bad" {
+			failWith(401, `{"error":{"message":"no"}}`)(w, r, s)
+			return true
+		}
+		return false
+	}
+	g := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["bad","good-1","good-2"],"endpoint":`+quote(f.URL)+`},"routeName":"r"}`)
+	const n = 40
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			body := chatBody
+			if i%2 == 1 {
+				body = streamBody(false)
+			}
+			codes <- g.do("POST", "/v1/chat/completions", body).Code
+		}()
+	}
+	for range n {
+		require.Equal(t, 200, <-codes)
+	}
+	require.EqualValues(t, n*fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_route": "r"}))
+	require.EqualValues(t, n*fakeOutput, g.counter(t, "route_upstream_model_consumer_metric_output_token", map[string]string{"ai_route": "r"}))
 }

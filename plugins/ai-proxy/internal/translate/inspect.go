@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -20,9 +21,9 @@ func inspect(p Protocol, body []byte) (RequestInfo, error) {
 		case "model":
 			models++
 			if v.Type == gjson.String {
-				info.Model = v.Str
+				info.Model = strings.Clone(v.Str) // parseJSON aliases body; the caller keeps this
 			} else {
-				err = wantType("model", v, "string")
+				err = wantType(field("model"), v, "string")
 			}
 		case "stream":
 			info.Stream = v.Type == gjson.True
@@ -47,7 +48,7 @@ func inspect(p Protocol, body []byte) (RequestInfo, error) {
 		maxTokens = maxCompletion
 	}
 	if maxTokens.Exists() && maxTokens.Type != gjson.Null {
-		if err := wantType("max_tokens", maxTokens, "number"); err != nil {
+		if err := wantType(field("max_tokens"), maxTokens, "number"); err != nil {
 			return RequestInfo{}, err
 		}
 		info.MaxTokens = maxTokens.Int()

@@ -16,9 +16,11 @@ func parseJSON(b []byte) gjson.Result {
 
 // jw appends JSON to a byte slice. It inserts the commas between members
 // and elements itself, so that translations read as the shape they build.
+// Containers nest at most 64 deep (the translations nest less than 10).
 type jw struct {
 	b        []byte
-	first    []bool // one per open container: no member written yet
+	depth    uint
+	first    uint64 // bit d: the container at depth d has no member yet
 	afterKey bool
 }
 
@@ -27,19 +29,27 @@ func (w *jw) sep() {
 		w.afterKey = false
 		return
 	}
-	if n := len(w.first); n > 0 {
-		if w.first[n-1] {
-			w.first[n-1] = false
+	if w.depth > 0 {
+		bit := uint64(1) << (w.depth - 1)
+		if w.first&bit != 0 {
+			w.first &^= bit
 		} else {
 			w.b = append(w.b, ',')
 		}
 	}
 }
 
-func (w *jw) obj() { w.sep(); w.b = append(w.b, '{'); w.first = append(w.first, true) }
-func (w *jw) arr() { w.sep(); w.b = append(w.b, '['); w.first = append(w.first, true) }
+func (w *jw) open(c byte) {
+	w.sep()
+	w.b = append(w.b, c)
+	w.depth++
+	w.first |= uint64(1) << (w.depth - 1)
+}
+
+func (w *jw) obj() { w.open('{') }
+func (w *jw) arr() { w.open('[') }
 func (w *jw) end(c byte) {
-	w.first = w.first[:len(w.first)-1]
+	w.depth--
 	w.b = append(w.b, c)
 }
 func (w *jw) endObj() { w.end('}') }
@@ -52,11 +62,22 @@ func (w *jw) key(k string) {
 	w.afterKey = true
 }
 
-func (w *jw) str(s string)           { w.sep(); w.b = appendJSONString(w.b, s) }
-func (w *jw) int(n int64)            { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
-func (w *jw) raw(r string)           { w.sep(); w.b = append(w.b, r...) }
-func (w *jw) null()                  { w.sep(); w.b = append(w.b, "null"...) }
-func (w *jw) bool(v bool)            { w.sep(); w.b = strconv.AppendBool(w.b, v) }
+func (w *jw) str(s string) { w.sep(); w.b = appendJSONString(w.b, s) }
+func (w *jw) int(n int64)  { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
+func (w *jw) raw(r string) { w.sep(); w.b = append(w.b, r...) }
+func (w *jw) null()        { w.sep(); w.b = append(w.b, "null"...) }
+func (w *jw) bool(v bool)  { w.sep(); w.b = strconv.AppendBool(w.b, v) }
+
+// rawStr writes a string value read from a validated body as it was
+// written there (no unescaping and escaping again); anything that is not
+// a string becomes "".
+func (w *jw) rawStr(v gjson.Result) {
+	if v.Type == gjson.String {
+		w.raw(v.Raw)
+		return
+	}
+	w.str("")
+}
 func (w *jw) kstr(k, s string)       { w.key(k); w.str(s) }
 func (w *jw) kint(k string, n int64) { w.key(k); w.int(n) }
 func (w *jw) kraw(k, r string)       { w.key(k); w.raw(r) }

@@ -47,8 +47,8 @@ func parseObject(body []byte) (gjson.Result, error) {
 	return r, nil
 }
 
-// requestField checks the JSON type of a top-level request field.
-func wantType(field string, v gjson.Result, want string) error {
+// wantType checks the JSON type of a request field, naming it when wrong.
+func wantType(f fieldPath, v gjson.Result, want string) error {
 	ok := false
 	switch want {
 	case "string":
@@ -65,7 +65,7 @@ func wantType(field string, v gjson.Result, want string) error {
 	if ok {
 		return nil
 	}
-	return fmt.Errorf("%w: %s must be a %s, got %s", ErrInvalidBody, field, want, jsonKind(v))
+	return fmt.Errorf("%w: %s must be a %s, got %s", ErrInvalidBody, f, want, jsonKind(v))
 }
 
 func jsonKind(v gjson.Result) string {
@@ -91,12 +91,12 @@ func jsonKind(v gjson.Result) string {
 // textOf returns the text of OpenAI or Anthropic content: a string, or an
 // array of text parts/blocks joined by sep. Other part types fail naming
 // the field.
-func textOf(field string, c gjson.Result, sep string) (string, error) {
+func textOf(f fieldPath, c gjson.Result, sep string) (string, error) {
 	if c.Type == gjson.String || c.Type == gjson.Null || !c.Exists() {
 		return c.Str, nil
 	}
 	if !c.IsArray() {
-		return "", wantType(field, c, "string")
+		return "", wantType(f, c, "string")
 	}
 	var sb strings.Builder
 	var err error
@@ -104,7 +104,7 @@ func textOf(field string, c gjson.Result, sep string) (string, error) {
 	c.ForEach(func(_, p gjson.Result) bool {
 		t := p.Get("type").Str
 		if t != "text" {
-			err = unsupported(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("content of type %q where only text is possible", t))
+			err = unsupported(f.at(i), fmt.Sprintf("content of type %q where only text is possible", t))
 			return false
 		}
 		if sb.Len() > 0 && sep != "" {
@@ -136,13 +136,13 @@ func parseDataURI(uri string) (mediaType, data string, ok bool) {
 
 // argsObject returns the raw JSON object held in an OpenAI tool call's
 // arguments string ("" is {}).
-func argsObject(field, args string) (string, error) {
+func argsObject(f fieldPath, args string) (string, error) {
 	s := strings.TrimSpace(args)
 	if s == "" {
 		return "{}", nil
 	}
 	if !gjson.Valid(s) || !gjson.Parse(s).IsObject() {
-		return "", fmt.Errorf("%w: %s must hold a JSON object, got %q", ErrInvalidBody, field, truncate(args, 80))
+		return "", fmt.Errorf("%w: %s must hold a JSON object, got %q", ErrInvalidBody, f, truncate(args, 80))
 	}
 	return s, nil
 }
@@ -226,7 +226,7 @@ func readOpenAI(body []byte) (openAIRequest, error) {
 // check refuses OpenAI features that neither Anthropic nor Gemini express.
 func (q *openAIRequest) check() error {
 	if q.messages.Type != gjson.Null && !q.messages.IsArray() {
-		return wantType("messages", q.messages, "array")
+		return wantType(field("messages"), q.messages, "array")
 	}
 	if !q.messages.Exists() {
 		return fmt.Errorf("%w: messages is missing", ErrInvalidBody)
@@ -236,30 +236,30 @@ func (q *openAIRequest) check() error {
 		v    gjson.Result
 	}{{"temperature", q.temperature}, {"top_p", q.topP}, {"max_tokens", q.maxTokens}} {
 		if f.v.Exists() && f.v.Type != gjson.Null {
-			if err := wantType(f.name, f.v, "number"); err != nil {
+			if err := wantType(field(f.name), f.v, "number"); err != nil {
 				return err
 			}
 		}
 	}
 	if q.n.Type == gjson.Number && q.n.Int() > 1 {
-		return unsupported("n", "several choices per request")
+		return unsupported(field("n"), "several choices per request")
 	}
 	if q.logprobs.Type == gjson.True {
-		return unsupported("logprobs", "log probabilities")
+		return unsupported(field("logprobs"), "log probabilities")
 	}
 	if q.topLogprobs.Type == gjson.Number && q.topLogprobs.Int() > 0 {
-		return unsupported("top_logprobs", "log probabilities")
+		return unsupported(field("top_logprobs"), "log probabilities")
 	}
 	if q.audio.IsObject() {
-		return unsupported("audio", "audio output")
+		return unsupported(field("audio"), "audio output")
 	}
 	for _, m := range q.modalities.Array() {
 		if m.Str != "text" {
-			return unsupported("modalities", fmt.Sprintf("output modality %q", m.Str))
+			return unsupported(field("modalities"), fmt.Sprintf("output modality %q", m.Str))
 		}
 	}
 	if q.effort.Exists() && q.effort.Type != gjson.Null {
-		if err := wantType("reasoning_effort", q.effort, "string"); err != nil {
+		if err := wantType(field("reasoning_effort"), q.effort, "string"); err != nil {
 			return err
 		}
 		if _, ok := effortBudget[q.effort.Str]; !ok && q.effort.Str != "none" {
@@ -280,33 +280,63 @@ func stopList(v gjson.Result) ([]string, error) {
 		var out []string
 		for _, s := range v.Array() {
 			if s.Type != gjson.String {
-				return nil, wantType("stop[]", s, "string")
+				return nil, wantType(field("stop").at(0), s, "string")
 			}
 			out = append(out, s.Str)
 		}
 		return out, nil
 	}
-	return nil, wantType("stop", v, "string")
+	return nil, wantType(field("stop"), v, "string")
 }
 
-// msgRole maps an OpenAI role to the target's turn: "system", "user",
-// "assistant"; tool results belong to the user's turn.
-func msgRole(i int, m gjson.Result) (string, error) {
-	if !m.IsObject() {
-		return "", wantType(fmt.Sprintf("messages[%d]", i), m, "object")
-	}
-	switch r := m.Get("role").Str; r {
-	case "system", "developer":
-		return "system", nil
-	case "user", "tool":
-		return "user", nil
-	case "assistant":
-		return "assistant", nil
-	case "function":
-		return "", unsupported(fmt.Sprintf("messages[%d].role", i), `the legacy role "function" (use tools and role "tool")`)
-	default:
-		return "", fmt.Errorf("%w: messages[%d].role %q is not one of system, developer, user, assistant, tool", ErrInvalidBody, i, r)
-	}
+// oaMsg is one OpenAI message, read once.
+type oaMsg struct {
+	role       string // as sent
+	turn       string // "system", "user" or "assistant": tool results belong to the user's turn
+	content    gjson.Result
+	toolCalls  gjson.Result
+	toolCallID string
+}
+
+func readMessages(messages gjson.Result, msgs []oaMsg) ([]oaMsg, error) {
+	var err error
+	i := 0
+	messages.ForEach(func(_, m gjson.Result) bool {
+		if !m.IsObject() {
+			err = wantType(field("messages").at(i), m, "object")
+			return false
+		}
+		var om oaMsg
+		m.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "role":
+				om.role = v.Str
+			case "content":
+				om.content = v
+			case "tool_calls":
+				om.toolCalls = v
+			case "tool_call_id":
+				om.toolCallID = v.Str
+			}
+			return true
+		})
+		switch om.role {
+		case "system", "developer":
+			om.turn = "system"
+		case "user", "tool":
+			om.turn = "user"
+		case "assistant":
+			om.turn = "assistant"
+		case "function":
+			err = unsupported(field("messages").at(i).dot("role"), `the legacy role "function" (use tools and role "tool")`)
+		default:
+			err = fmt.Errorf("%w: messages[%d].role %q is not one of system, developer, user, assistant, tool", ErrInvalidBody, i, om.role)
+		}
+		msgs = append(msgs, om)
+		i++
+		return err == nil
+	})
+	return msgs, err
 }
 
 func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
@@ -314,15 +344,15 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs := q.messages.Array()
-	roles := make([]string, len(msgs))
+	var buf [16]oaMsg
+	msgs, err := readMessages(q.messages, buf[:0])
+	if err != nil {
+		return nil, err
+	}
 	var system []string
 	for i, m := range msgs {
-		if roles[i], err = msgRole(i, m); err != nil {
-			return nil, err
-		}
-		if roles[i] == "system" {
-			t, err := textOf(fmt.Sprintf("messages[%d].content", i), m.Get("content"), "\n")
+		if m.turn == "system" {
+			t, err := textOf(field("messages").at(i).dot("content"), m.content, "\n")
 			if err != nil {
 				return nil, err
 			}
@@ -345,7 +375,7 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 		case !clientMax:
 			maxTokens += budget // the default is for the answer, the budget comes on top
 		case maxTokens <= 1024:
-			return nil, unsupported("reasoning_effort", fmt.Sprintf("thinking with max_completion_tokens %d: Anthropic needs more than 1024", maxTokens))
+			return nil, unsupported(field("reasoning_effort"), fmt.Sprintf("thinking with max_completion_tokens %d: Anthropic needs more than 1024", maxTokens))
 		case maxTokens <= budget:
 			budget = maxTokens - 1
 		}
@@ -378,30 +408,29 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 	w.key("messages")
 	w.arr()
 	for i := 0; i < len(msgs); {
-		if roles[i] == "system" {
+		if msgs[i].turn == "system" {
 			i++
 			continue
 		}
 		// A group is a run of messages of one turn, system ones skipped:
 		// Anthropic wants user and assistant turns to alternate.
 		j := i + 1
-		for j < len(msgs) && (roles[j] == roles[i] || roles[j] == "system") {
+		for j < len(msgs) && (msgs[j].turn == msgs[i].turn || msgs[j].turn == "system") {
 			j++
 		}
 		w.obj()
-		w.kstr("role", roles[i])
+		w.kstr("role", msgs[i].turn)
 		w.key("content")
-		single := i+1 == j || countNonSystem(roles[i:j]) == 1
-		if c := msgs[i].Get("content"); single && c.Type == gjson.String && roles[i] != "system" &&
-			msgs[i].Get("role").Str != "tool" && !msgs[i].Get("tool_calls").IsArray() {
+		single := i+1 == j || countNonSystem(msgs[i:j]) == 1
+		if c := msgs[i].content; single && c.Type == gjson.String && msgs[i].role != "tool" && !msgs[i].toolCalls.IsArray() {
 			w.str(c.Str)
 		} else {
 			w.arr()
 			for k := i; k < j; k++ {
-				if roles[k] == "system" {
+				if msgs[k].turn == "system" {
 					continue
 				}
-				if err := anthropicBlocks(&w, k, msgs[k]); err != nil {
+				if err := anthropicBlocks(&w, k, &msgs[k]); err != nil {
 					return nil, err
 				}
 			}
@@ -441,11 +470,11 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 	}
 	if q.format.IsObject() {
 		if t := q.format.Get("type").Str; t != "text" {
-			return nil, unsupported("response_format", fmt.Sprintf("response_format of type %q", t))
+			return nil, unsupported(field("response_format"), fmt.Sprintf("response_format of type %q", t))
 		}
 	}
 	hasTools := false
-	if q.tools.IsArray() && len(q.tools.Array()) > 0 {
+	if q.tools.IsArray() && hasMembers(q.tools) {
 		hasTools = true
 		w.key("tools")
 		w.arr()
@@ -453,17 +482,30 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 		i := 0
 		q.tools.ForEach(func(_, t gjson.Result) bool {
 			if tt := t.Get("type").Str; tt != "function" {
-				err = unsupported(fmt.Sprintf("tools[%d].type", i), fmt.Sprintf("tools of type %q", tt))
+				err = unsupported(field("tools").at(i).dot("type"), fmt.Sprintf("tools of type %q", tt))
 				return false
 			}
-			f := t.Get("function")
+			var name, desc, params gjson.Result
+			t.Get("function").ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "name":
+					name = v
+				case "description":
+					desc = v
+				case "parameters":
+					params = v
+				}
+				return true
+			})
 			w.obj()
-			w.kstr("name", f.Get("name").Str)
-			if d := f.Get("description"); d.Type == gjson.String {
-				w.kstr("description", d.Str)
+			w.key("name")
+			w.rawStr(name)
+			if desc.Type == gjson.String {
+				w.key("description")
+				w.rawStr(desc)
 			}
-			if p := f.Get("parameters"); p.IsObject() {
-				w.kraw("input_schema", p.Raw)
+			if params.IsObject() {
+				w.kraw("input_schema", params.Raw)
 			} else {
 				w.kraw("input_schema", `{"type":"object","properties":{}}`)
 			}
@@ -513,10 +555,10 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 	return w.b, nil
 }
 
-func countNonSystem(roles []string) int {
+func countNonSystem(msgs []oaMsg) int {
 	n := 0
-	for _, r := range roles {
-		if r != "system" {
+	for _, m := range msgs {
+		if m.turn != "system" {
 			n++
 		}
 	}
@@ -524,18 +566,35 @@ func countNonSystem(roles []string) int {
 }
 
 // anthropicBlocks writes the content blocks of OpenAI message i.
-func anthropicBlocks(w *jw, i int, m gjson.Result) error {
-	field := fmt.Sprintf("messages[%d]", i)
-	c := m.Get("content")
-	if m.Get("role").Str == "tool" {
+func anthropicBlocks(w *jw, i int, m *oaMsg) error {
+	mf := field("messages").at(i)
+	c := m.content
+	if m.role == "tool" {
 		w.obj()
 		w.kstr("type", "tool_result")
-		w.kstr("tool_use_id", m.Get("tool_call_id").Str)
-		t, err := textOf(field+".content", c, "\n")
-		if err != nil {
-			return err
+		w.kstr("tool_use_id", m.toolCallID)
+		w.key("content")
+		if c.IsArray() {
+			// Anthropic tool results hold text and images, as OpenAI's parts.
+			w.arr()
+			var err error
+			j := 0
+			c.ForEach(func(_, p gjson.Result) bool {
+				err = anthropicPart(w, mf.dot("content").at(j), p)
+				j++
+				return err == nil
+			})
+			if err != nil {
+				return err
+			}
+			w.endArr()
+		} else {
+			t, err := textOf(mf.dot("content"), c, "\n")
+			if err != nil {
+				return err
+			}
+			w.str(t)
 		}
-		w.kstr("content", t)
 		w.endObj()
 		return nil
 	}
@@ -551,7 +610,7 @@ func anthropicBlocks(w *jw, i int, m gjson.Result) error {
 		var err error
 		j := 0
 		c.ForEach(func(_, p gjson.Result) bool {
-			err = anthropicPart(w, fmt.Sprintf("%s.content[%d]", field, j), p)
+			err = anthropicPart(w, mf.dot("content").at(j), p)
 			j++
 			return err == nil
 		})
@@ -560,20 +619,20 @@ func anthropicBlocks(w *jw, i int, m gjson.Result) error {
 		}
 	case c.Type == gjson.Null:
 	default:
-		return wantType(field+".content", c, "string")
+		return wantType(mf.dot("content"), c, "string")
 	}
-	if tcs := m.Get("tool_calls"); tcs.IsArray() {
+	if tcs := m.toolCalls; tcs.IsArray() {
 		var err error
 		j := 0
 		tcs.ForEach(func(_, tc gjson.Result) bool {
-			f := fmt.Sprintf("%s.tool_calls[%d]", field, j)
+			f := mf.dot("tool_calls").at(j)
 			j++
 			if t := tc.Get("type").Str; t != "function" && t != "" {
-				err = unsupported(f+".type", fmt.Sprintf("tool calls of type %q", t))
+				err = unsupported(f.dot("type"), fmt.Sprintf("tool calls of type %q", t))
 				return false
 			}
 			var input string
-			input, err = argsObject(f+".function.arguments", tc.Get("function.arguments").Str)
+			input, err = argsObject(f.dot("function").dot("arguments"), tc.Get("function.arguments").Str)
 			if err != nil {
 				return false
 			}
@@ -593,7 +652,7 @@ func anthropicBlocks(w *jw, i int, m gjson.Result) error {
 }
 
 // anthropicPart writes one OpenAI content part as an Anthropic block.
-func anthropicPart(w *jw, field string, p gjson.Result) error {
+func anthropicPart(w *jw, f fieldPath, p gjson.Result) error {
 	switch t := p.Get("type").Str; t {
 	case "text", "refusal":
 		s := p.Get(t).Str
@@ -621,12 +680,12 @@ func anthropicPart(w *jw, field string, p gjson.Result) error {
 			w.kstr("type", "url")
 			w.kstr("url", url)
 		} else {
-			return fmt.Errorf("%w: %s.image_url.url must be a base64 data URI or an http(s) URL", ErrInvalidBody, field)
+			return fmt.Errorf("%w: %s.image_url.url must be a base64 data URI or an http(s) URL", ErrInvalidBody, f)
 		}
 		w.endObj()
 		w.endObj()
 	default:
-		return unsupported(field, fmt.Sprintf("content of type %q", t))
+		return unsupported(f, fmt.Sprintf("content of type %q", t))
 	}
 	return nil
 }
@@ -645,8 +704,8 @@ func (e *UnsupportedError) Error() string {
 // Unwrap returns ErrUnsupported.
 func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
 
-func unsupported(field, reason string) error {
-	return &UnsupportedError{Field: field, Reason: reason}
+func unsupported(f fieldPath, reason string) error {
+	return &UnsupportedError{Field: f.String(), Reason: reason}
 }
 
 // ErrInvalidBody is returned (wrapped, naming the field) for a body that

@@ -43,14 +43,14 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 		return true
 	})
 	if !messages.IsArray() {
-		return nil, wantType("messages", messages, "array")
+		return nil, wantType(field("messages"), messages, "array")
 	}
 	for _, f := range []struct {
 		name string
 		v    gjson.Result
 	}{{"max_tokens", maxTokens}, {"temperature", temperature}, {"top_p", topP}} {
 		if f.v.Exists() && f.v.Type != gjson.Null {
-			if err := wantType(f.name, f.v, "number"); err != nil {
+			if err := wantType(field(f.name), f.v, "number"); err != nil {
 				return nil, err
 			}
 		}
@@ -64,7 +64,7 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 	w.key("messages")
 	w.arr()
 	if system.Exists() && system.Type != gjson.Null {
-		s, err := textOf("system", system, "\n")
+		s, err := textOf(field("system"), system, "\n")
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +109,7 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 	if topP.Type == gjson.Number {
 		w.kraw("top_p", topP.Raw)
 	}
-	if stops.IsArray() && len(stops.Array()) > 0 {
+	if stops.IsArray() && hasMembers(stops) {
 		w.key("stop")
 		w.arr()
 		for _, s := range stops.Array() {
@@ -124,26 +124,42 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 			w.kraw("stream_options", `{"include_usage":true}`)
 		}
 	}
-	if tools.IsArray() && len(tools.Array()) > 0 {
+	if tools.IsArray() && hasMembers(tools) {
 		w.key("tools")
 		w.arr()
 		var terr error
 		i := 0
 		tools.ForEach(func(_, t gjson.Result) bool {
-			if tt := t.Get("type"); tt.Exists() && tt.Str != "custom" {
-				terr = unsupported(fmt.Sprintf("tools[%d]", i), fmt.Sprintf("the server tool %q (%s)", tt.Str, t.Get("name").Str))
+			var typ, name, desc, schema gjson.Result
+			t.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "type":
+					typ = v
+				case "name":
+					name = v
+				case "description":
+					desc = v
+				case "input_schema":
+					schema = v
+				}
+				return true
+			})
+			if typ.Exists() && typ.Str != "custom" {
+				terr = unsupported(field("tools").at(i), fmt.Sprintf("the server tool %q (%s)", typ.Str, name.Str))
 				return false
 			}
 			w.obj()
 			w.kstr("type", "function")
 			w.key("function")
 			w.obj()
-			w.kstr("name", t.Get("name").Str)
-			if d := t.Get("description"); d.Type == gjson.String {
-				w.kstr("description", d.Str)
+			w.key("name")
+			w.rawStr(name)
+			if desc.Type == gjson.String {
+				w.key("description")
+				w.rawStr(desc)
 			}
-			if s := t.Get("input_schema"); s.IsObject() {
-				w.kraw("parameters", s.Raw)
+			if schema.IsObject() {
+				w.kraw("parameters", schema.Raw)
 			}
 			w.endObj()
 			w.endObj()
@@ -185,49 +201,110 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 	return w.b, nil
 }
 
+// aBlock is one Anthropic content block, read in one pass.
+type aBlock struct {
+	typ                       string
+	text, id, name, toolUseID gjson.Result // strings, copied raw
+	thinking                  gjson.Result
+	input, content, source    gjson.Result
+}
+
+func readBlocks(c gjson.Result, blocks []aBlock) []aBlock {
+	c.ForEach(func(_, b gjson.Result) bool {
+		var ab aBlock
+		b.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "type":
+				ab.typ = v.Str
+			case "text":
+				ab.text = v
+			case "thinking":
+				ab.thinking = v
+			case "id":
+				ab.id = v
+			case "name":
+				ab.name = v
+			case "tool_use_id":
+				ab.toolUseID = v
+			case "input":
+				ab.input = v
+			case "content":
+				ab.content = v
+			case "source":
+				ab.source = v
+			}
+			return true
+		})
+		blocks = append(blocks, ab)
+		return true
+	})
+	return blocks
+}
+
 // openAIMessages writes Anthropic message i as one or more OpenAI
 // messages: tool results become role "tool" messages, which must follow
 // the assistant's tool calls directly, so they come first.
 func openAIMessages(w *jw, i int, m gjson.Result) error {
-	field := fmt.Sprintf("messages[%d]", i)
+	mf := field("messages").at(i)
 	if !m.IsObject() {
-		return wantType(field, m, "object")
+		return wantType(mf, m, "object")
 	}
-	role := m.Get("role").Str
-	c := m.Get("content")
+	var role string
+	var c gjson.Result
+	m.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "role":
+			role = v.Str
+		case "content":
+			c = v
+		}
+		return true
+	})
 	switch role {
 	case "user", "assistant":
 	default:
-		return fmt.Errorf("%w: %s.role %q is not one of user, assistant", ErrInvalidBody, field, role)
+		return fmt.Errorf("%w: %s.role %q is not one of user, assistant", ErrInvalidBody, mf, role)
 	}
 	if c.Type == gjson.String {
 		w.obj()
 		w.kstr("role", role)
-		w.kstr("content", c.Str)
+		w.key("content")
+		w.rawStr(c)
 		w.endObj()
 		return nil
 	}
 	if !c.IsArray() {
-		return wantType(field+".content", c, "array")
+		return wantType(mf.dot("content"), c, "array")
 	}
-	blocks := c.Array()
+	var buf [6]aBlock
+	blocks := readBlocks(c, buf[:0])
 	if role == "assistant" {
-		return openAIAssistant(w, field, blocks)
+		return openAIAssistant(w, mf, blocks)
 	}
-	// Tool results first, then the rest of the user's turn.
+	// Tool results first, then the rest of the user's turn. OpenAI tool
+	// messages hold only text: images of a tool result (a screenshot a
+	// tool took) go to the user's message that follows.
 	parts, texts := 0, 0
-	for j, b := range blocks {
-		bf := fmt.Sprintf("%s.content[%d]", field, j)
-		switch t := b.Get("type").Str; t {
+	var toolImages []fieldImage
+	for j := range blocks {
+		b := &blocks[j]
+		switch b.typ {
 		case "tool_result":
-			s, err := textOf(bf+".content", b.Get("content"), "\n")
-			if err != nil {
-				return err
-			}
 			w.obj()
 			w.kstr("role", "tool")
-			w.kstr("tool_call_id", b.Get("tool_use_id").Str)
-			w.kstr("content", s)
+			w.key("tool_call_id")
+			w.rawStr(b.toolUseID)
+			w.key("content")
+			if b.content.Type == gjson.String || !b.content.Exists() {
+				w.rawStr(b.content)
+			} else {
+				s, imgs, err := toolResultText(mf.dot("content").at(j).dot("content"), b.content, toolImages)
+				if err != nil {
+					return err
+				}
+				toolImages = imgs
+				w.str(s)
+			}
 			w.endObj()
 		case "text":
 			parts++
@@ -235,9 +312,10 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 		case "image":
 			parts++
 		default:
-			return unsupported(bf, fmt.Sprintf("content of type %q", t))
+			return unsupported(mf.dot("content").at(j), fmt.Sprintf("content of type %q", b.typ))
 		}
 	}
+	parts += len(toolImages)
 	if parts == 0 {
 		return nil
 	}
@@ -245,40 +323,33 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	w.kstr("role", "user")
 	w.key("content")
 	if parts == 1 && texts == 1 {
-		for _, b := range blocks {
-			if b.Get("type").Str == "text" {
-				w.str(b.Get("text").Str)
+		for j := range blocks {
+			if blocks[j].typ == "text" {
+				w.rawStr(blocks[j].text)
 			}
 		}
 		w.endObj()
 		return nil
 	}
 	w.arr()
-	for j, b := range blocks {
-		switch b.Get("type").Str {
+	for _, img := range toolImages {
+		if err := writeImageURL(w, img.field, img.source); err != nil {
+			return err
+		}
+	}
+	for j := range blocks {
+		b := &blocks[j]
+		switch b.typ {
 		case "text":
 			w.obj()
 			w.kstr("type", "text")
-			w.kstr("text", b.Get("text").Str)
+			w.key("text")
+			w.rawStr(b.text)
 			w.endObj()
 		case "image":
-			src := b.Get("source")
-			var url string
-			switch st := src.Get("type").Str; st {
-			case "base64":
-				url = "data:" + src.Get("media_type").Str + ";base64," + src.Get("data").Str
-			case "url":
-				url = src.Get("url").Str
-			default:
-				return unsupported(fmt.Sprintf("%s.content[%d].source", field, j), fmt.Sprintf("an image source of type %q", st))
+			if err := writeImageURL(w, mf.dot("content").at(j).dot("source"), b.source); err != nil {
+				return err
 			}
-			w.obj()
-			w.kstr("type", "image_url")
-			w.key("image_url")
-			w.obj()
-			w.kstr("url", url)
-			w.endObj()
-			w.endObj()
 		}
 	}
 	w.endArr()
@@ -286,51 +357,119 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	return nil
 }
 
-func openAIAssistant(w *jw, field string, blocks []gjson.Result) error {
-	var text strings.Builder
-	hasText, calls := false, 0
-	for j, b := range blocks {
+// fieldImage is an image source and where the client put it.
+type fieldImage struct {
+	field  fieldPath
+	source gjson.Result
+}
+
+// toolResultText joins the text blocks of a tool result; its images are
+// appended to imgs, each marked "[image]" in the text.
+func toolResultText(f fieldPath, c gjson.Result, imgs []fieldImage) (string, []fieldImage, error) {
+	if !c.IsArray() {
+		return "", imgs, wantType(f, c, "array")
+	}
+	var sb strings.Builder
+	var err error
+	k := 0
+	c.ForEach(func(_, b gjson.Result) bool {
+		if sb.Len() > 0 {
+			sb.WriteByte('\n')
+		}
 		switch t := b.Get("type").Str; t {
 		case "text":
-			hasText = true
-			text.WriteString(b.Get("text").Str)
+			sb.WriteString(b.Get("text").Str)
+		case "image":
+			sb.WriteString("[image]")
+			imgs = append(imgs, fieldImage{field: f.at(k).dot("source"), source: b.Get("source")})
+		default:
+			err = unsupported(f.at(k), fmt.Sprintf("tool result content of type %q", t))
+			return false
+		}
+		k++
+		return true
+	})
+	return sb.String(), imgs, err
+}
+
+// writeImageURL writes an Anthropic image source as an OpenAI image part.
+func writeImageURL(w *jw, f fieldPath, src gjson.Result) error {
+	var url string
+	switch st := src.Get("type").Str; st {
+	case "base64":
+		url = "data:" + src.Get("media_type").Str + ";base64," + src.Get("data").Str
+	case "url":
+		url = src.Get("url").Str
+	default:
+		return unsupported(f, fmt.Sprintf("an image source of type %q", st))
+	}
+	w.obj()
+	w.kstr("type", "image_url")
+	w.key("image_url")
+	w.obj()
+	w.kstr("url", url)
+	w.endObj()
+	w.endObj()
+	return nil
+}
+
+func openAIAssistant(w *jw, mf fieldPath, blocks []aBlock) error {
+	texts, calls := 0, 0
+	for j := range blocks {
+		switch t := blocks[j].typ; t {
+		case "text":
+			texts++
 		case "tool_use":
 			calls++
 		case "thinking", "redacted_thinking":
 			// OpenAI takes no reasoning back; the model reasons anew.
 		default:
-			return unsupported(fmt.Sprintf("%s.content[%d]", field, j), fmt.Sprintf("assistant content of type %q", t))
+			return unsupported(mf.dot("content").at(j), fmt.Sprintf("assistant content of type %q", t))
 		}
 	}
 	w.obj()
 	w.kstr("role", "assistant")
+	w.key("content")
 	switch {
-	case hasText:
-		w.kstr("content", text.String())
+	case texts == 1:
+		for j := range blocks {
+			if blocks[j].typ == "text" {
+				w.rawStr(blocks[j].text)
+			}
+		}
+	case texts > 1:
+		var text strings.Builder
+		for j := range blocks {
+			if blocks[j].typ == "text" {
+				text.WriteString(blocks[j].text.Str)
+			}
+		}
+		w.str(text.String())
 	case calls > 0:
-		w.key("content")
 		w.null()
 	default:
-		w.kstr("content", "")
+		w.str("")
 	}
 	if calls > 0 {
 		w.key("tool_calls")
 		w.arr()
-		for _, b := range blocks {
-			if b.Get("type").Str != "tool_use" {
+		for j := range blocks {
+			b := &blocks[j]
+			if b.typ != "tool_use" {
 				continue
 			}
-			input := b.Get("input")
 			args := "{}"
-			if input.IsObject() {
-				args = input.Raw
+			if b.input.IsObject() {
+				args = b.input.Raw
 			}
 			w.obj()
-			w.kstr("id", b.Get("id").Str)
+			w.key("id")
+			w.rawStr(b.id)
 			w.kstr("type", "function")
 			w.key("function")
 			w.obj()
-			w.kstr("name", b.Get("name").Str)
+			w.key("name")
+			w.rawStr(b.name)
 			w.kstr("arguments", args)
 			w.endObj()
 			w.endObj()

@@ -36,12 +36,16 @@ func (g *geminiContents) close() {
 	}
 }
 
-func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
+func openAIToGemini(body []byte, opts RequestOptions) ([]byte, error) {
 	q, err := readOpenAI(body)
 	if err != nil {
 		return nil, err
 	}
-	msgs := q.messages.Array()
+	var buf [16]oaMsg
+	msgs, err := readMessages(q.messages, buf[:0])
+	if err != nil {
+		return nil, err
+	}
 	var system []string
 	toolNames := map[string]string{} // tool_call_id → function name
 	w := jw{b: make([]byte, 0, len(body)+len(body)/4+64)}
@@ -50,28 +54,25 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 	w.arr()
 	g := geminiContents{w: &w}
 	for i, m := range msgs {
-		role, err := msgRole(i, m)
-		if err != nil {
-			return nil, err
-		}
-		field := fmt.Sprintf("messages[%d]", i)
-		c := m.Get("content")
+		role := m.turn
+		mf := field("messages").at(i)
+		c := m.content
 		switch {
 		case role == "system":
-			t, err := textOf(field+".content", c, "\n")
+			t, err := textOf(mf.dot("content"), c, "\n")
 			if err != nil {
 				return nil, err
 			}
 			system = append(system, t)
-		case m.Get("role").Str == "tool":
-			t, err := textOf(field+".content", c, "\n")
+		case m.role == "tool":
+			t, err := textOf(mf.dot("content"), c, "\n")
 			if err != nil {
 				return nil, err
 			}
-			id := m.Get("tool_call_id").Str
+			id := m.toolCallID
 			name, ok := toolNames[id]
 			if !ok {
-				return nil, fmt.Errorf("%w: %s.tool_call_id %q answers no earlier assistant tool call; Gemini needs the function's name", ErrInvalidBody, field, id)
+				return nil, fmt.Errorf("%w: %s.tool_call_id %q answers no earlier assistant tool call; Gemini needs the function's name", ErrInvalidBody, mf, id)
 			}
 			g.part("user")
 			w.obj()
@@ -93,16 +94,28 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 			if role == "assistant" {
 				grole = "model"
 			}
-			if err := geminiParts(&g, grole, field, c); err != nil {
+			if err := geminiParts(&g, grole, mf, c); err != nil {
 				return nil, err
 			}
 			var terr error
 			j := 0
-			m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-				f := fmt.Sprintf("%s.tool_calls[%d]", field, j)
+			// Gemini 3 wants the thoughtSignature of the step's first call
+			// back; when the client lost it, Google's stand-in keeps the
+			// request valid.
+			signed := false
+			m.toolCalls.ForEach(func(_, tc gjson.Result) bool {
+				signed = thoughtSignatureOf(tc.Get("id").Str) != ""
+				return !signed
+			})
+			m.toolCalls.ForEach(func(_, tc gjson.Result) bool {
+				sig := thoughtSignatureOf(tc.Get("id").Str)
+				if sig == "" && j == 0 && !signed && needsThoughtSignature(q.model.Str) {
+					sig = skipThoughtSignature
+				}
+				f := mf.dot("tool_calls").at(j)
 				j++
 				var args string
-				if args, terr = argsObject(f+".function.arguments", tc.Get("function.arguments").Str); terr != nil {
+				if args, terr = argsObject(f.dot("function").dot("arguments"), tc.Get("function.arguments").Str); terr != nil {
 					return false
 				}
 				name := tc.Get("function.name").Str
@@ -114,6 +127,9 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 				w.kstr("name", name)
 				w.kraw("args", args)
 				w.endObj()
+				if sig != "" {
+					w.kstr("thoughtSignature", sig)
+				}
 				w.endObj()
 				return true
 			})
@@ -140,7 +156,7 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 	}
 
 	hasTools := false
-	if q.tools.IsArray() && len(q.tools.Array()) > 0 {
+	if q.tools.IsArray() && hasMembers(q.tools) {
 		hasTools = true
 		w.key("tools")
 		w.arr()
@@ -151,7 +167,7 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 		i := 0
 		q.tools.ForEach(func(_, t gjson.Result) bool {
 			if tt := t.Get("type").Str; tt != "function" {
-				terr = unsupported(fmt.Sprintf("tools[%d].type", i), fmt.Sprintf("tools of type %q", tt))
+				terr = unsupported(field("tools").at(i).dot("type"), fmt.Sprintf("tools of type %q", tt))
 				return false
 			}
 			f := t.Get("function")
@@ -244,13 +260,17 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 				gc.kraw("responseJsonSchema", s.Raw)
 			}
 		default:
-			return nil, unsupported("response_format", fmt.Sprintf("response_format of type %q", t))
+			return nil, unsupported(field("response_format"), fmt.Sprintf("response_format of type %q", t))
 		}
 	}
 	if q.effort.Type == gjson.String {
 		gc.key("thinkingConfig")
 		gc.obj()
-		gc.kint("thinkingBudget", effortBudget[q.effort.Str]) // "none" is 0: no thinking
+		budget := effortBudget[q.effort.Str] // "none" is 0: no thinking
+		if opts.thinkingBudget > 0 {
+			budget = opts.thinkingBudget
+		}
+		gc.kint("thinkingBudget", budget)
 		gc.endObj()
 	}
 	gc.endObj()
@@ -262,7 +282,7 @@ func openAIToGemini(body []byte, _ RequestOptions) ([]byte, error) {
 }
 
 // geminiParts writes OpenAI content (string or parts) as Gemini parts.
-func geminiParts(g *geminiContents, role, field string, c gjson.Result) error {
+func geminiParts(g *geminiContents, role string, mf fieldPath, c gjson.Result) error {
 	w := g.w
 	switch {
 	case c.Type == gjson.String:
@@ -277,7 +297,7 @@ func geminiParts(g *geminiContents, role, field string, c gjson.Result) error {
 		var err error
 		j := 0
 		c.ForEach(func(_, p gjson.Result) bool {
-			pf := fmt.Sprintf("%s.content[%d]", field, j)
+			pf := mf.dot("content").at(j)
 			j++
 			switch t := p.Get("type").Str; t {
 			case "text", "refusal":
@@ -289,7 +309,7 @@ func geminiParts(g *geminiContents, role, field string, c gjson.Result) error {
 				url := p.Get("image_url.url").Str
 				mt, data, ok := parseDataURI(url)
 				if !ok {
-					err = unsupported(pf+".image_url.url", "an image given by URL (Gemini takes images inline: send a base64 data URI)")
+					err = unsupported(pf.dot("image_url").dot("url"), "an image given by URL (Gemini takes images inline: send a base64 data URI)")
 					return false
 				}
 				g.part(role)
@@ -309,7 +329,17 @@ func geminiParts(g *geminiContents, role, field string, c gjson.Result) error {
 		return err
 	case c.Type == gjson.Null || !c.Exists():
 	default:
-		return wantType(field+".content", c, "string")
+		return wantType(mf.dot("content"), c, "string")
 	}
 	return nil
+}
+
+// needsThoughtSignature reports whether a Gemini model refuses replayed
+// function calls without a thoughtSignature: Gemini 3 and later.
+func needsThoughtSignature(model string) bool {
+	model = strings.TrimPrefix(model, "models/")
+	if !strings.HasPrefix(model, "gemini-") {
+		return false
+	}
+	return !strings.HasPrefix(model, "gemini-1") && !strings.HasPrefix(model, "gemini-2") && !strings.HasPrefix(model, "gemini-exp")
 }

@@ -173,28 +173,53 @@ func anthropicToOpenAIResponse(body []byte, model string) ([]byte, Usage, error)
 	if err != nil {
 		return nil, Usage{}, err
 	}
-	u := anthropicUsage(r.Get("usage"))
-	var text, thinking strings.Builder
-	hasText, calls := false, 0
-	content := r.Get("content")
-	content.ForEach(func(_, b gjson.Result) bool {
-		switch b.Get("type").Str {
-		case "text":
-			hasText = true
-			text.WriteString(b.Get("text").Str)
-		case "thinking":
-			thinking.WriteString(b.Get("thinking").Str)
-		case "tool_use":
-			calls++
+	var id, respModel, usage, content, stopReason gjson.Result
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			id = v
+		case "model":
+			respModel = v
+		case "usage":
+			usage = v
+		case "content":
+			content = v
+		case "stop_reason":
+			stopReason = v
 		}
 		return true
 	})
+	u := anthropicUsage(usage)
+	var text, thinking strings.Builder
+	var lastText gjson.Result
+	texts, calls := 0, 0
+	var buf [6]aBlock
+	blocks := readBlocks(content, buf[:0])
+	for j := range blocks {
+		b := &blocks[j]
+		switch b.typ {
+		case "text":
+			texts++
+			lastText = b.text
+			text.WriteString(b.text.Str)
+		case "thinking":
+			thinking.WriteString(b.thinking.Str)
+		case "tool_use":
+			calls++
+		}
+	}
 	w := jw{b: make([]byte, 0, len(body)+256)}
 	w.obj()
-	w.kstr("id", r.Get("id").Str)
+	w.key("id")
+	w.rawStr(id)
 	w.kstr("object", "chat.completion")
 	w.kint("created", time.Now().Unix())
-	w.kstr("model", orDefault(model, r.Get("model").Str))
+	if model != "" {
+		w.kstr("model", model)
+	} else {
+		w.key("model")
+		w.rawStr(respModel)
+	}
 	w.key("choices")
 	w.arr()
 	w.obj()
@@ -203,9 +228,12 @@ func anthropicToOpenAIResponse(body []byte, model string) ([]byte, Usage, error)
 	w.obj()
 	w.kstr("role", "assistant")
 	w.key("content")
-	if hasText || calls == 0 {
+	switch {
+	case texts == 1:
+		w.rawStr(lastText)
+	case texts > 1 || calls == 0:
 		w.str(text.String())
-	} else {
+	default:
 		w.null()
 	}
 	if thinking.Len() > 0 {
@@ -214,31 +242,33 @@ func anthropicToOpenAIResponse(body []byte, model string) ([]byte, Usage, error)
 	if calls > 0 {
 		w.key("tool_calls")
 		w.arr()
-		content.ForEach(func(_, b gjson.Result) bool {
-			if b.Get("type").Str != "tool_use" {
-				return true
+		for j := range blocks {
+			b := &blocks[j]
+			if b.typ != "tool_use" {
+				continue
 			}
 			args := "{}"
-			if in := b.Get("input"); in.IsObject() {
-				args = in.Raw
+			if b.input.IsObject() {
+				args = b.input.Raw
 			}
 			w.obj()
-			w.kstr("id", b.Get("id").Str)
+			w.key("id")
+			w.rawStr(b.id)
 			w.kstr("type", "function")
 			w.key("function")
 			w.obj()
-			w.kstr("name", b.Get("name").Str)
+			w.key("name")
+			w.rawStr(b.name)
 			w.kstr("arguments", args)
 			w.endObj()
 			w.endObj()
-			return true
-		})
+		}
 		w.endArr()
 	}
 	w.endObj()
 	w.key("logprobs")
 	w.null()
-	w.kstr("finish_reason", finishFromAnthropic(r.Get("stop_reason").Str))
+	w.kstr("finish_reason", finishFromAnthropic(stopReason.Str))
 	w.endObj()
 	w.endArr()
 	w.key("usage")
@@ -252,39 +282,81 @@ func openAIToAnthropicResponse(body []byte, model string) ([]byte, Usage, error)
 	if err != nil {
 		return nil, Usage{}, err
 	}
-	u := openAIUsage(r.Get("usage"))
-	choice := r.Get("choices.0")
-	msg := choice.Get("message")
+	var id, respModel, usage, choices gjson.Result
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			id = v
+		case "model":
+			respModel = v
+		case "usage":
+			usage = v
+		case "choices":
+			choices = v
+		}
+		return true
+	})
+	u := openAIUsage(usage)
+	var choice, content, refusal, reasoning, toolCalls gjson.Result
+	choices.ForEach(func(_, c gjson.Result) bool {
+		choice = c
+		return false
+	})
+	choice.Get("message").ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content":
+			content = v
+		case "refusal":
+			refusal = v
+		case "reasoning_content":
+			reasoning = v
+		case "reasoning":
+			if reasoning.Str == "" {
+				reasoning = v
+			}
+		case "tool_calls":
+			toolCalls = v
+		}
+		return true
+	})
 	w := jw{b: make([]byte, 0, len(body)+256)}
 	w.obj()
-	w.kstr("id", r.Get("id").Str)
+	w.key("id")
+	w.rawStr(id)
 	w.kstr("type", "message")
 	w.kstr("role", "assistant")
-	w.kstr("model", orDefault(model, r.Get("model").Str))
+	if model != "" {
+		w.kstr("model", model)
+	} else {
+		w.key("model")
+		w.rawStr(respModel)
+	}
 	w.key("content")
 	w.arr()
-	if rc := reasoningOf(msg); rc != "" {
+	if reasoning.Type == gjson.String && reasoning.Str != "" {
 		w.obj()
 		w.kstr("type", "thinking")
-		w.kstr("thinking", rc)
+		w.key("thinking")
+		w.rawStr(reasoning)
 		w.kstr("signature", "")
 		w.endObj()
 	}
-	text := msg.Get("content").Str
-	if text == "" {
-		text = msg.Get("refusal").Str
+	text := content
+	if text.Str == "" {
+		text = refusal
 	}
-	if text != "" {
+	if text.Type == gjson.String && text.Str != "" {
 		w.obj()
 		w.kstr("type", "text")
-		w.kstr("text", text)
+		w.key("text")
+		w.rawStr(text)
 		w.endObj()
 	}
 	var terr error
 	i := 0
-	msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	toolCalls.ForEach(func(_, tc gjson.Result) bool {
 		var input string
-		input, terr = argsObject(fmt.Sprintf("choices[0].message.tool_calls[%d].function.arguments", i), tc.Get("function.arguments").Str)
+		input, terr = argsObject(field("choices").at(0).dot("message").dot("tool_calls").at(i).dot("function").dot("arguments"), tc.Get("function.arguments").Str)
 		if terr != nil {
 			return false
 		}
@@ -310,22 +382,43 @@ func openAIToAnthropicResponse(body []byte, model string) ([]byte, Usage, error)
 	return w.b, u, nil
 }
 
-// reasoningOf reads the reasoning text that OpenAI-compatible providers
-// (DeepSeek, vLLM, OpenRouter) put beside the content.
-func reasoningOf(m gjson.Result) string {
-	if s := m.Get("reasoning_content").Str; s != "" {
-		return s
+// geminiToolID names Gemini's n-th function call of an answer for OpenAI
+// and Anthropic clients. Gemini gives calls no id unless asked to. The
+// call's thoughtSignature, which Gemini 3 wants back with the call in the
+// next request, rides in the id (base64url after "__gts_"): clients send
+// tool call ids back as they got them.
+func geminiToolID(responseID string, n int, id, signature string) string {
+	if id == "" {
+		id = "call_" + strconv.Itoa(n)
+		if responseID != "" {
+			id = "call_" + responseID + "_" + strconv.Itoa(n)
+		}
 	}
-	return m.Get("reasoning").Str
+	if signature == "" {
+		return id
+	}
+	sig := strings.TrimRight(signature, "=")
+	sig = strings.NewReplacer("+", "-", "/", "_").Replace(sig)
+	return id + thoughtSignatureMark + sig
 }
 
-// geminiCallID names Gemini's n-th function call of an answer; Gemini
-// gives calls no id unless it was asked to.
-func geminiCallID(responseID string, n int) string {
-	if responseID == "" {
-		return "call_" + strconv.Itoa(n)
+const thoughtSignatureMark = "__gts_"
+
+// skipThoughtSignature is Google's documented stand-in for a lost
+// thoughtSignature; Gemini 3 refuses a replayed function call without one.
+const skipThoughtSignature = "skip_thought_signature_validator"
+
+// thoughtSignatureOf reads the signature geminiToolID put in a tool call id.
+func thoughtSignatureOf(id string) string {
+	_, sig, ok := strings.Cut(id, thoughtSignatureMark)
+	if !ok || sig == "" {
+		return ""
 	}
-	return "call_" + responseID + "_" + strconv.Itoa(n)
+	sig = strings.NewReplacer("-", "+", "_", "/").Replace(sig)
+	if r := len(sig) % 4; r != 0 {
+		sig += strings.Repeat("=", 4-r)
+	}
+	return sig
 }
 
 func geminiToOpenAIResponse(body []byte, model string) ([]byte, Usage, error) {
@@ -385,10 +478,7 @@ func geminiToOpenAIResponse(body []byte, model string) ([]byte, Usage, error) {
 			if !fc.IsObject() {
 				return true
 			}
-			id := fc.Get("id").Str
-			if id == "" {
-				id = geminiCallID(respID, n)
-			}
+			id := geminiToolID(respID, n, fc.Get("id").Str, p.Get("thoughtSignature").Str)
 			args := "{}"
 			if a := fc.Get("args"); a.IsObject() {
 				args = a.Raw

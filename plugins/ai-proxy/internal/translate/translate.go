@@ -5,11 +5,44 @@
 // Every function is pure: bytes in, bytes out. Requests and responses are
 // JSON bodies; streams are Server-Sent Events fed in arbitrary pieces as
 // they arrive from the network. The ai-proxy plugin calls only this API.
+//
+// What maps to what (OpenAI chat ⇄ Anthropic messages, OpenAI → Gemini;
+// Anthropic → Gemini goes through the OpenAI form):
+//
+//   - system/developer messages ⇄ system (Anthropic, several become text
+//     blocks) / systemInstruction (Gemini);
+//   - role "tool" messages ⇄ tool_result blocks at the start of the next
+//     user turn / functionResponse parts (the function's name is found from
+//     the assistant's call with that id);
+//   - assistant tool_calls (arguments: a JSON string) ⇄ tool_use blocks
+//     (input: an object) / functionCall parts (args);
+//   - data-URI images ⇄ base64 image blocks / inlineData; http(s) image
+//     URLs ⇄ url image sources (Gemini refuses them);
+//   - stop ⇄ stop_sequences / stopSequences; max_completion_tokens or
+//     max_tokens ⇄ max_tokens (Anthropic needs one: RequestOptions) /
+//     maxOutputTokens; temperature, top_p;
+//   - tools ⇄ tools with input_schema / functionDeclarations with
+//     parametersJsonSchema; tool_choice auto/none/required/named ⇄
+//     auto/none/any/tool / AUTO/NONE/ANY+allowedFunctionNames;
+//     parallel_tool_calls false ⇄ disable_parallel_tool_use;
+//   - reasoning_effort minimal/low/medium/high ⇄ thinking budget_tokens
+//     1024/2048/8192/24576 (a client's smaller max_completion_tokens caps
+//     it) / thinkingConfig.thinkingBudget;
+//   - consecutive messages of one turn are merged: Anthropic and Gemini
+//     want user and assistant turns to alternate;
+//   - answers: finish_reason stop/length/tool_calls/content_filter ⇄
+//     stop_reason end_turn/max_tokens/tool_use/refusal; Gemini STOP,
+//     MAX_TOKENS, SAFETY (and the other blocks) → stop, length,
+//     content_filter; reasoning_content ⇄ thinking blocks ⇐ thought parts;
+//   - usage: see Usage. Gemini 3's thoughtSignature rides in the tool call
+//     id given to the client and goes back to Gemini with the call.
 package translate
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tidwall/gjson"
 )
 
 // Protocol is an LLM wire protocol.
@@ -78,6 +111,10 @@ type RequestOptions struct {
 	// ForceStreamUsage, for OpenAI targets of a streamed request, sets
 	// stream_options.include_usage so that usage is exact.
 	ForceStreamUsage bool
+
+	// thinkingBudget carries Anthropic's exact budget_tokens through the
+	// OpenAI form to Gemini (reasoning_effort only has three steps).
+	thinkingBudget int64
 }
 
 // Request conversions. Unknown fields are left out; known fields that the
@@ -108,6 +145,9 @@ func Request(from, to Protocol, body []byte, opts RequestOptions) ([]byte, error
 		oa, err := anthropicToOpenAI(body, RequestOptions{})
 		if err != nil {
 			return nil, err
+		}
+		if th := gjson.GetBytes(body, "thinking"); th.Get("type").Str == "enabled" {
+			opts.thinkingBudget = th.Get("budget_tokens").Int()
 		}
 		return openAIToGemini(oa, opts)
 	}
