@@ -1494,7 +1494,7 @@ func TestChartAssertionsFailOnBrokenCharts(t *testing.T) {
 		for k, v := range b.byKey {
 			bb.byKey[k] = v
 		}
-		bb.byKey["trustedProxies"] = setting{Env: "GATEHOUSE_TRUSTED_PROXIES", Key: "trustedProxies"}
+		bb.byKey["futureSetting"] = setting{Env: "GATEHOUSE_FUTURE_SETTING", Key: "futureSetting"}
 		require.NotEmpty(t, schemaSettingsFailures(t, chartDir, bb))
 	})
 	t.Run("the settings checksum removed", func(t *testing.T) {
