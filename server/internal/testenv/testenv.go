@@ -253,7 +253,8 @@ func tail(s string, lines int) string {
 	return strings.Join(parts, "\n")
 }
 
-// WaitReady waits until /readyz answers 200, failing if the process exits.
+// WaitReady waits until /readyz answers gatehouse's 200, failing if the
+// process exits.
 func (g *Gatehouse) WaitReady(timeout time.Duration) {
 	g.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -265,8 +266,11 @@ func (g *Gatehouse) WaitReady(timeout time.Duration) {
 		}
 		resp, err := http.Get(g.ConsoleURL + "/readyz")
 		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// The body tells gatehouse's answer from another test's server
+			// that took the free port for a moment (a 200 for any path).
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"status":"ready"`) {
 				return
 			}
 		}
