@@ -1,3 +1,4 @@
+import { aiZhCN } from './ai.zh-CN';
 import type { Messages } from './en';
 
 // Simplified Chinese messages.
@@ -29,6 +30,10 @@ export const zhCN: Messages = {
     history: '变更历史',
     account: '账户',
     menu: '导航',
+    ai: 'AI',
+    llmProviders: 'LLM 提供方',
+    aiRoutes: 'AI 路由',
+    aiUsage: 'AI 用量',
   },
   header: {
     signedInAs: '当前用户：{username}',
@@ -822,4 +827,5 @@ export const zhCN: Messages = {
       revoked: '令牌“{name}”已吊销。',
     },
   },
+  ai: aiZhCN,
 };
