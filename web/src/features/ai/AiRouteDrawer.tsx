@@ -21,7 +21,7 @@ import type { AIRoute } from '../../api/types';
 import { EditorDrawer } from '../../components/EditorDrawer';
 import { FormProblems } from '../../components/FormProblems';
 import { useI18n, type Translate } from '../../i18n/context';
-import { validateDomains, validateName, validateWeight } from '../../lib/configValidation';
+import { validateDomains, validateName } from '../../lib/configValidation';
 import { rule } from '../../lib/forms';
 import { useObjectSave } from '../../lib/useObjectSave';
 import type { Problem } from '../../lib/validation';
@@ -29,8 +29,10 @@ import {
   aiRouteToForm,
   emptyAIRoute,
   formToAIRoute,
+  validateAIWeight,
   validatePathPrefix,
   validateStatuses,
+  validateWeights,
   type AIRouteFormValues,
 } from './aiRouteForm';
 import { ModelMappingRows } from './ModelMappingRows';
@@ -189,14 +191,7 @@ export function AiRouteDrawer({ route, onClose }: { route?: AIRoute; onClose: ()
         <Typography.Paragraph type="secondary">{t('ai.routes.upstreamsHelp')}</Typography.Paragraph>
         <Form.List
           name="upstreams"
-          rules={[
-            {
-              validator: (_, list: unknown[] | undefined) =>
-                list && list.length > 0
-                  ? Promise.resolve()
-                  : Promise.reject(new Error(t('ai.routes.upstreamsRequired'))),
-            },
-          ]}
+          rules={[checkRule<AIRouteFormValues['upstreams']>(t, validateWeights)]}
         >
           {(fields, { add, remove }, { errors }) => (
             <Flex vertical gap={12} style={{ marginBottom: 16 }}>
@@ -221,13 +216,13 @@ export function AiRouteDrawer({ route, onClose }: { route?: AIRoute; onClose: ()
                       <Form.Item
                         name={[field.name, 'weight']}
                         label={t('ai.routes.weight')}
-                        rules={[checkRule<number | null>(t, (w) => validateWeight(w))]}
+                        rules={[checkRule<number | null>(t, validateAIWeight)]}
                         style={{ width: 120 }}
                       >
                         <InputNumber
                           aria-label={t('ai.routes.weightN', { n: i + 1 })}
                           min={0}
-                          max={10000}
+                          max={100}
                           style={{ width: '100%' }}
                         />
                       </Form.Item>
@@ -253,7 +248,7 @@ export function AiRouteDrawer({ route, onClose }: { route?: AIRoute; onClose: ()
               <Typography.Text type="secondary">{t('ai.routes.modelMappingHelp')}</Typography.Text>
               <Button
                 icon={<PlusOutlined />}
-                onClick={() => add({ provider: undefined, weight: 100, modelMapping: [] })}
+                onClick={() => add({ provider: undefined, weight: 0, modelMapping: [] })}
                 style={{ alignSelf: 'flex-start' }}
               >
                 {t('ai.routes.addUpstream')}

@@ -151,6 +151,31 @@ export function validateStatuses(values: readonly string[] | undefined): Problem
   return bad ? { key: 'ai.routes.onStatusInvalid' } : undefined;
 }
 
+/** The sum the weights of an AI route's providers must reach. */
+export const weightTotal = 100;
+
+/** validateAIWeight checks one provider's weight: empty, or 0 to 100. */
+export function validateAIWeight(w: number | null | undefined): Problem | undefined {
+  if (w === null || w === undefined) return undefined;
+  return Number.isInteger(w) && w >= 0 && w <= weightTotal
+    ? undefined
+    : { key: 'ai.routes.weightRange' };
+}
+
+/**
+ * validateWeights checks that the weights add up to 100; a single provider
+ * may leave its weight empty or 0 (it gets every request).
+ */
+export function validateWeights(
+  upstreams: readonly { weight?: number | null }[] | undefined,
+): Problem | undefined {
+  const list = upstreams ?? [];
+  if (list.length === 0) return { key: 'ai.routes.upstreamsRequired' };
+  if (list.length === 1 && !list[0]?.weight) return undefined;
+  const sum = list.reduce((n, u) => n + (u.weight ?? 0), 0);
+  return sum === weightTotal ? undefined : { key: 'ai.routes.weightsSum', vars: { sum } };
+}
+
 /** routesUsing names the AI routes that send to a provider, as upstream or fallback. */
 export function routesUsing(routes: readonly AIRoute[], provider: string): string[] {
   return routes

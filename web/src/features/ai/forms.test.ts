@@ -6,8 +6,10 @@ import {
   formToAIRoute,
   routesUsing,
   suggestedModel,
+  validateAIWeight,
   validatePathPrefix,
   validateStatuses,
+  validateWeights,
 } from './aiRouteForm';
 import {
   emptyProvider,
@@ -195,5 +197,26 @@ describe('usage', () => {
     ];
     expect(usageTotals({ byModel: rows })).toEqual({ inputTokens: 11, outputTokens: 6 });
     expect(byTokens(rows).map((r) => r.model)).toEqual(['b', 'a']);
+  });
+});
+
+describe('AI route weights', () => {
+  it.each([
+    [[{ weight: 100 }], undefined],
+    [[{ weight: null }], undefined],
+    [[{ weight: 0 }], undefined],
+    [[{ weight: 80 }, { weight: 20 }], undefined],
+    [[{ weight: 100 }, { weight: 100 }], 200],
+    [[{ weight: 50 }, { weight: null }], 50],
+  ])('weights %j add up wrong by %s', (list, sum) => {
+    const p = validateWeights(list);
+    expect(p?.vars?.sum).toBe(sum);
+  });
+
+  it('needs a provider and weights from 0 to 100', () => {
+    expect(validateWeights([])).toEqual({ key: 'ai.routes.upstreamsRequired' });
+    expect(validateAIWeight(101)).toBeDefined();
+    expect(validateAIWeight(2.5)).toBeDefined();
+    expect(validateAIWeight(0)).toBeUndefined();
   });
 });
