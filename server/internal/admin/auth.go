@@ -52,7 +52,7 @@ func HashPassword(pw string) (string, error) {
 }
 
 func (s *Server) authStatus(c *gin.Context) {
-	has, err := s.opts.Store.HasUsers(c)
+	has, err := s.opts.Store.HasUsers(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -75,7 +75,7 @@ func (s *Server) authInit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	u, err := s.opts.Store.CreateFirstUser(c, cr.Username, hash)
+	u, err := s.opts.Store.CreateFirstUser(c.Request.Context(), cr.Username, hash)
 	if errors.Is(err, store.ErrAlreadyInitialized) {
 		s.fail(c, newError(http.StatusConflict, "already_initialized", "an administrator exists already; log in instead"))
 		return
@@ -101,7 +101,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	u, err := s.opts.Store.GetUser(c, cr.Username)
+	u, err := s.opts.Store.GetUser(c.Request.Context(), cr.Username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.fail(c, err)
 		return
@@ -164,7 +164,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.opts.Store.SetPassword(c, u.Username, hash); err != nil {
+	if err := s.opts.Store.SetPassword(c.Request.Context(), u.Username, hash); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -227,7 +227,7 @@ func (s *Server) requireAuth(c *gin.Context) {
 		unauthorized("the token is invalid or expired; log in again")
 		return
 	}
-	u, err := s.opts.Store.GetUser(c, claims.Subject)
+	u, err := s.opts.Store.GetUser(c.Request.Context(), claims.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && passwordTag(u.PasswordHash) != claims.PasswordTag) {
 		unauthorized("the session has ended (user removed or password changed); log in again")
 		return

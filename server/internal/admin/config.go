@@ -30,6 +30,9 @@ type resource[T any] struct {
 	// secrets masks the object's secrets in responses and keeps them on
 	// write (secrets.go); zero for kinds without secrets.
 	secrets secretCodec[T]
+	// extra, if set, adds read-only rows to the list (the routes that AI
+	// routes compile to, ai.go) that match the query q.
+	extra func(snap spec.Snapshot, q string) []any
 }
 
 func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
@@ -48,8 +51,17 @@ func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
 		if items == nil {
 			items = []T{}
 		}
-		items = r.shown(c, s, items)
+		items = r.shown(c.Request.Context(), s, items)
 		c.Header("X-Config-Revision", strconv.FormatInt(rev, 10))
+		if r.extra != nil {
+			all := make([]any, 0, len(items))
+			for _, it := range items {
+				all = append(all, it)
+			}
+			all = append(all, r.extra(snap, c.Query("q"))...)
+			c.JSON(http.StatusOK, gin.H{"items": all, "total": len(all)})
+			return
+		}
 		c.JSON(http.StatusOK, gin.H{"items": items, "total": len(items)})
 	})
 	g.GET(r.path+"/:name", func(c *gin.Context) {
@@ -58,7 +70,7 @@ func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
 			s.fail(c, notFound(r.code, c.Param("name"), r.path))
 			return
 		}
-		c.JSON(http.StatusOK, r.shownOne(c, s, it))
+		c.JSON(http.StatusOK, r.shownOne(c.Request.Context(), s, it))
 	})
 	g.POST(r.path, func(c *gin.Context) {
 		obj, err := r.decode(c)
@@ -73,12 +85,12 @@ func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
 				fieldDetail{Field: "name", Message: "already taken"}))
 			return
 		}
-		if obj, err = r.kept(c, s, obj, nil); err != nil {
+		if obj, err = r.kept(c.Request.Context(), s, obj, nil); err != nil {
 			s.fail(c, err)
 			return
 		}
 		s.change(c, r.code, control.Change{Kind: r.kind, Name: name, Object: obj, ExpectVersion: -1}, http.StatusCreated, func() (any, bool) {
-			return r.found(c, s, name)
+			return r.found(c.Request.Context(), s, name)
 		})
 	})
 	g.PUT(r.path+"/:name", func(c *gin.Context) {
@@ -99,14 +111,14 @@ func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
 			s.fail(c, notFound(r.code, name, r.path))
 			return
 		}
-		if obj, err = r.kept(c, s, obj, &stored); err != nil {
+		if obj, err = r.kept(c.Request.Context(), s, obj, &stored); err != nil {
 			s.fail(c, err)
 			return
 		}
 		version := r.ver(obj)
 		r.setID(&obj, name, 0)
 		s.change(c, r.code, control.Change{Kind: r.kind, Name: name, Object: obj, ExpectVersion: version}, http.StatusOK, func() (any, bool) {
-			return r.found(c, s, name)
+			return r.found(c.Request.Context(), s, name)
 		})
 	})
 	g.DELETE(r.path+"/:name", func(c *gin.Context) {
@@ -147,7 +159,7 @@ func notFound(code, name, path string) error {
 // change applies one change and answers with the stored object.
 func (s *Server) change(c *gin.Context, code string, ch control.Change, status int, result func() (any, bool)) {
 	user := c.MustGet(userKey).(*store.User).Username
-	if _, err := s.opts.Config.Apply(c, user, []control.Change{ch}); err != nil {
+	if _, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch}); err != nil {
 		s.fail(c, configError(code, err))
 		return
 	}
@@ -235,6 +247,7 @@ func (s *Server) registerConfig(g *gin.RouterGroup) {
 		setID:  func(v *spec.Route, n string, ver int64) { v.Name, v.Version = n, ver },
 		ver:    func(v spec.Route) int64 { return v.Version },
 		decode: decodeJSON("route", func(v *spec.Route) { v.ApplyDefaults() }),
+		extra:  aiRouteRows,
 	})
 	registerResource(s, g, resource[spec.PluginInstance]{
 		kind: control.KindPluginInstance, path: "/plugin-instances", code: "plugin_instance",
@@ -254,6 +267,7 @@ func (s *Server) registerConfig(g *gin.RouterGroup) {
 		decode:  decodeMCPServer,
 		secrets: mcpServerSecrets,
 	})
+	s.registerAI(g)
 	g.GET("/revisions", s.listRevisions)
 	g.POST("/revisions/:id/rollback", s.rollback)
 }
@@ -289,13 +303,13 @@ func (s *Server) listRevisions(c *gin.Context) {
 	if v, err := strconv.Atoi(c.Query("offset")); err == nil && v >= 0 {
 		offset = v
 	}
-	revs, total, err := s.opts.Store.Revisions(c, limit, offset)
+	revs, total, err := s.opts.Store.Revisions(c.Request.Context(), limit, offset)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	items := make([]revisionView, len(revs))
-	sr := s.secretRules(c)
+	sr := s.secretRules(c.Request.Context())
 	for i, r := range revs {
 		items[i] = revisionView{ID: r.ID, CreatedAt: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), User: r.User, Kind: r.Kind,
 			Name: r.Name, Action: r.Action, Before: rawOrNil(sr.revision(r.Kind, r.Before)), After: rawOrNil(sr.revision(r.Kind, r.After)), Batch: r.Batch}
@@ -310,7 +324,7 @@ func (s *Server) rollback(c *gin.Context) {
 		return
 	}
 	user := c.MustGet(userKey).(*store.User).Username
-	rev, err := s.opts.Config.Rollback(c, user, id)
+	rev, err := s.opts.Config.Rollback(c.Request.Context(), user, id)
 	if errors.Is(err, store.ErrNotFound) && rev == nil {
 		s.fail(c, newError(http.StatusNotFound, "revision_not_found", fmt.Sprintf("no revision %d; GET /api/v1/revisions lists them", id)))
 		return

@@ -786,6 +786,8 @@ func (sr secretRules) revision(kind string, data []byte) []byte {
 		return maskJSON(data, treeRule{fields: map[string]secretRule{"config": sr.plugin(head.Plugin)}})
 	case control.KindMCPServer:
 		return maskJSON(data, mcpServerRule)
+	case control.KindLLMProvider:
+		return maskJSON(data, llmProviderRule)
 	}
 	return data
 }

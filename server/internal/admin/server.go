@@ -58,6 +58,7 @@ type Server struct {
 	engine  *gin.Engine
 	limiter *loginLimiter
 	metrics *adminMetrics
+	ai      aiState
 
 	// streams is cancelled by EndStreams so that long-lived responses (log
 	// follow) end cleanly when the process shuts down.

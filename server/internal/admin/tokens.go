@@ -74,7 +74,7 @@ func (s *Server) sessionOnly(c *gin.Context) {
 }
 
 func (s *Server) listTokens(c *gin.Context) {
-	toks, err := s.opts.Store.Tokens(c)
+	toks, err := s.opts.Store.Tokens(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -125,7 +125,7 @@ func (s *Server) createToken(c *gin.Context) {
 	}
 	raw := TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	user := c.MustGet(userKey).(*store.User).Username
-	tok, err := s.opts.Store.CreateToken(c, store.APIToken{Name: body.Name, Username: user, Scope: body.Scope,
+	tok, err := s.opts.Store.CreateToken(c.Request.Context(), store.APIToken{Name: body.Name, Username: user, Scope: body.Scope,
 		Prefix: raw[:len(TokenPrefix)+4], ExpiresAt: expires}, hashToken(raw))
 	if err != nil {
 		s.fail(c, err)
@@ -143,7 +143,7 @@ func (s *Server) deleteToken(c *gin.Context) {
 		s.fail(c, newError(http.StatusBadRequest, "invalid_path", "the token id must be a number"))
 		return
 	}
-	if err := s.opts.Store.DeleteToken(c, id); errors.Is(err, store.ErrNotFound) {
+	if err := s.opts.Store.DeleteToken(c.Request.Context(), id); errors.Is(err, store.ErrNotFound) {
 		s.fail(c, newError(http.StatusNotFound, "token_not_found", fmt.Sprintf("no API token %d; GET /api/v1/tokens lists them", id)))
 		return
 	} else if err != nil {
@@ -157,7 +157,7 @@ func (s *Server) deleteToken(c *gin.Context) {
 // authenticateToken resolves an API token into its user, enforcing expiry
 // and scope. It reports false after answering the request itself.
 func (s *Server) authenticateToken(c *gin.Context, raw string) (*store.User, bool) {
-	tok, err := s.opts.Store.TokenByHash(c, hashToken(raw))
+	tok, err := s.opts.Store.TokenByHash(c.Request.Context(), hashToken(raw))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && tok.ExpiresAt != nil && time.Now().After(*tok.ExpiresAt)) {
 		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		s.fail(c, newError(http.StatusUnauthorized, "unauthorized", "the API token is unknown, revoked or expired; create a new one in Account → API tokens"))
@@ -171,14 +171,14 @@ func (s *Server) authenticateToken(c *gin.Context, raw string) (*store.User, boo
 		s.fail(c, newError(http.StatusForbidden, "insufficient_scope", fmt.Sprintf("the API token %q is read-only; use a write token for %s", tok.Name, c.Request.Method)))
 		return nil, false
 	}
-	u, err := s.opts.Store.GetUser(c, tok.Username)
+	u, err := s.opts.Store.GetUser(c.Request.Context(), tok.Username)
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		s.fail(c, newError(http.StatusUnauthorized, "unauthorized", "the API token's user no longer exists"))
 		return nil, false
 	}
 	if tok.LastUsedAt == nil || time.Since(*tok.LastUsedAt) > touchAfter {
-		if err := s.opts.Store.TouchToken(c, tok.ID, time.Now()); err != nil {
+		if err := s.opts.Store.TouchToken(c.Request.Context(), tok.ID, time.Now()); err != nil {
 			s.log.Warn("recording API token use failed", "token_id", tok.ID, "error", err)
 		}
 	}

@@ -28,7 +28,7 @@ func readConfigFile(path string) (spec.Snapshot, error) {
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
 	if err := dec.Decode(&snap); err != nil {
-		return spec.Snapshot{}, fmt.Errorf("configuration file %s: %w (the file holds services, routes, pluginInstances and mcpServers)", path, err)
+		return spec.Snapshot{}, fmt.Errorf("configuration file %s: %w (the file holds services, routes, pluginInstances, mcpServers, llmProviders and aiRoutes)", path, err)
 	}
 	return snap, nil
 }
@@ -138,7 +138,7 @@ func gatewayHealth(ctl *control.Control) health.Check {
 	return func(context.Context) []health.Component {
 		snap, rev := ctl.Snapshot()
 		return []health.Component{{Name: "gateway", Kind: "gateway", Status: health.StatusOK,
-			Message: fmt.Sprintf("configuration revision %d: %d routes, %d services, %d plugin instances, %d MCP servers",
-				rev, len(snap.Routes), len(snap.Services), len(snap.PluginInstances), len(snap.MCPServers))}}
+			Message: fmt.Sprintf("configuration revision %d: %d routes, %d services, %d plugin instances, %d MCP servers, %d AI routes",
+				rev, len(snap.Routes), len(snap.Services), len(snap.PluginInstances), len(snap.MCPServers), len(snap.AIRoutes))}}
 	}
 }

@@ -173,7 +173,7 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 	// as the fallback) and sampling the dashboard's series.
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
-	background.Add(2)
+	background.Add(3)
 	go func() {
 		defer background.Done()
 		syncConfig(bgCtx, ctl, rds.manager.Client, rds.sync, log)
@@ -181,6 +181,10 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 	go func() {
 		defer background.Done()
 		recorder.Run(bgCtx)
+	}()
+	go func() {
+		defer background.Done()
+		adminSrv.RunAIUsage(bgCtx)
 	}()
 	servers[0].srv.RegisterOnShutdown(adminSrv.EndStreams)
 

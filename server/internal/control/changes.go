@@ -23,6 +23,10 @@ func applyChange(snap *spec.Snapshot, ch Change) (store.Change, error) {
 		snap.PluginInstances, found = put(snap.PluginInstances, ch, func(v spec.PluginInstance) string { return v.Name })
 	case KindMCPServer:
 		snap.MCPServers, found = put(snap.MCPServers, ch, func(v spec.MCPServer) string { return v.Name })
+	case KindLLMProvider:
+		snap.LLMProviders, found = put(snap.LLMProviders, ch, func(v spec.LLMProvider) string { return v.Name })
+	case KindAIRoute:
+		snap.AIRoutes, found = put(snap.AIRoutes, ch, func(v spec.AIRoute) string { return v.Name })
 	default:
 		return sc, fmt.Errorf("unknown object kind %q", ch.Kind)
 	}
@@ -76,6 +80,15 @@ func encodeObject(obj any) ([]byte, error) {
 	case spec.MCPServer:
 		v.Version = 0
 		return json.Marshal(v)
+	case spec.LLMProvider:
+		v.Version = 0
+		v.Normalize()
+		return json.Marshal(v)
+	case spec.AIRoute:
+		v.Version = 0
+		v = cloneAIRoute(v)
+		v.Normalize()
+		return json.Marshal(v)
 	}
 	return nil, fmt.Errorf("cannot store a %T", obj)
 }
@@ -112,6 +125,16 @@ func objectsOf(snap spec.Snapshot) ([]keyed, error) {
 	}
 	for _, v := range snap.MCPServers {
 		if err := add(KindMCPServer, v.Name, v); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range snap.LLMProviders {
+		if err := add(KindLLMProvider, v.Name, v); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range snap.AIRoutes {
+		if err := add(KindAIRoute, v.Name, v); err != nil {
 			return nil, err
 		}
 	}
@@ -164,5 +187,25 @@ func normalize(snap spec.Snapshot) spec.Snapshot {
 	for i := range snap.MCPServers {
 		snap.MCPServers[i].Version = 0
 	}
+	for i := range snap.LLMProviders {
+		snap.LLMProviders[i].Version = 0
+	}
+	for i := range snap.AIRoutes {
+		snap.AIRoutes[i].Version = 0
+	}
 	return snap
+}
+
+// cloneAIRoute copies the parts of r that Normalize may fill, so that
+// encoding never changes the caller's value.
+func cloneAIRoute(r spec.AIRoute) spec.AIRoute {
+	if r.AuthConfig != nil {
+		a := *r.AuthConfig
+		r.AuthConfig = &a
+	}
+	if r.FallbackConfig != nil {
+		f := *r.FallbackConfig
+		r.FallbackConfig = &f
+	}
+	return r
 }

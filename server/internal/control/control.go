@@ -30,6 +30,8 @@ const (
 	KindRoute          = "route"
 	KindPluginInstance = "plugin-instance"
 	KindMCPServer      = "mcp-server"
+	KindLLMProvider    = "llm-provider"
+	KindAIRoute        = "ai-route"
 )
 
 // MCPPlugin is the plugin that serves MCP servers.
@@ -124,7 +126,8 @@ func (c *Control) reloadLocked(ctx context.Context) error {
 	}
 	c.serve(table, &applied{revision: rev, snapshot: snap, mcp: mcp})
 	c.log.Info("configuration applied", "revision", rev, "routes", len(snap.Routes), "services", len(snap.Services),
-		"plugin_instances", len(snap.PluginInstances), "mcp_servers", len(snap.MCPServers))
+		"plugin_instances", len(snap.PluginInstances), "mcp_servers", len(snap.MCPServers),
+		"llm_providers", len(snap.LLMProviders), "ai_routes", len(snap.AIRoutes))
 	return nil
 }
 
@@ -296,6 +299,12 @@ func (c *Control) stored(ctx context.Context) (spec.Snapshot, int64, error) {
 		case spec.MCPServer:
 			v.Version = o.Version
 			snap.MCPServers = append(snap.MCPServers, v)
+		case spec.LLMProvider:
+			v.Version = o.Version
+			snap.LLMProviders = append(snap.LLMProviders, v)
+		case spec.AIRoute:
+			v.Version = o.Version
+			snap.AIRoutes = append(snap.AIRoutes, v)
 		}
 	}
 	return snap, rev, nil
@@ -329,12 +338,16 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 		mounts = append(mounts, gateway.Mount{Name: m.Name, Domains: m.Domains, PathPrefix: m.Path,
 			Handler: inst.Handler(http.NotFoundHandler()), Closer: inst})
 	}
+	aiMounts, aiErrs := c.aiMounts(ctx, snap)
+	errs = append(errs, aiErrs...)
 	if len(errs) > 0 {
 		for _, in := range mcp {
 			_ = in.Close()
 		}
+		closeMounts(aiMounts)
 		return nil, nil, errors.Join(errs...)
 	}
+	mounts = append(mounts, aiMounts...)
 	var prev *gateway.Table
 	if c.opts.Gateway != nil {
 		prev = c.opts.Gateway.Table()
@@ -366,37 +379,12 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 
 // mcpErrors turns the plugin's errors into field errors of the server.
 func mcpErrors(name string, err error) []error {
-	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking a join by hand
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
+	return pluginErrors(err, func(field, msg string) error {
+		if field == "" {
+			field = "definition"
 		}
-		// A context wrap around a join ("mcp server %q: %w"): walk the join.
-		if inner := errors.Unwrap(e); inner != nil {
-			if _, ok := inner.(interface{ Unwrap() []error }); ok { //nolint:errorlint // as above
-				walk(inner)
-				return
-			}
-		}
-		fe := &spec.FieldError{Object: spec.ObjectMCPServer, Name: name, Code: spec.CodeMCPServerInvalid, Field: "definition", Message: e.Error()}
-		var ce *pluginapi.ConfigError
-		var fp interface {
-			FieldPath() string
-			FieldMessage() string
-		}
-		if errors.As(e, &ce) {
-			fe.Field, fe.Message = ce.Field, ce.Message
-		} else if errors.As(e, &fp) && fp.FieldPath() != "" {
-			fe.Field, fe.Message = fp.FieldPath(), fp.FieldMessage()
-		}
-		out = append(out, fe)
-	}
-	walk(err)
-	return out
+		return &spec.FieldError{Object: spec.ObjectMCPServer, Name: name, Code: spec.CodeMCPServerInvalid, Field: field, Message: msg}
+	})
 }
 
 func newBatchID() string {
@@ -423,6 +411,16 @@ func decodeObject(kind string, data []byte) (any, error) {
 		return v, err
 	case KindMCPServer:
 		return spec.ParseMCPServer(data)
+	case KindLLMProvider:
+		var v spec.LLMProvider
+		err = json.Unmarshal(data, &v)
+		v.Normalize()
+		return v, err
+	case KindAIRoute:
+		var v spec.AIRoute
+		err = json.Unmarshal(data, &v)
+		v.Normalize()
+		return v, err
 	}
 	return nil, fmt.Errorf("unknown object kind %q", kind)
 }

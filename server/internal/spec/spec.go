@@ -91,6 +91,10 @@ type Snapshot struct {
 	PluginInstances []PluginInstance `json:"pluginInstances" yaml:"pluginInstances"`
 	// MCPServers are served through gateway mounts by the mcp-server plugin.
 	MCPServers []MCPServer `json:"mcpServers,omitempty" yaml:"mcpServers,omitempty"`
+	// LLMProviders are the AI gateway's providers, used by AIRoutes.
+	LLMProviders []LLMProvider `json:"llmProviders,omitempty" yaml:"llmProviders,omitempty"`
+	// AIRoutes are served through gateway mounts by the ai-proxy plugin.
+	AIRoutes []AIRoute `json:"aiRoutes,omitempty" yaml:"aiRoutes,omitempty"`
 }
 
 // Service is an upstream: a set of endpoints with a load-balancing policy,

@@ -482,6 +482,7 @@ func (s Snapshot) Validate() error {
 	}
 	mcpServers, mcpErrs := validateMCPServers(s.MCPServers)
 	errs = append(errs, mcpErrs...)
+	errs = append(errs, s.validateAI()...)
 	instances := make(map[string]bool, len(s.PluginInstances))
 	for _, pi := range s.PluginInstances {
 		p := &problems{object: ObjectPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}

@@ -1,0 +1,475 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+)
+
+// AIProxyPlugin is the plugin that serves AI routes; KeyAuthPlugin checks
+// the consumer keys of AI routes with authConfig enabled.
+const (
+	AIProxyPlugin = "ai-proxy"
+	KeyAuthPlugin = spec.KeyAuthPlugin
+)
+
+// AIMountPrefix starts the name of the gateway mount of a group of AI
+// routes: "ai-route/<name of the first route>".
+const AIMountPrefix = "ai-route/"
+
+// KeyAuthKeys are where a client sends its consumer key on an AI route:
+// "Authorization: Bearer …" (OpenAI SDKs) or "x-api-key" (Anthropic SDKs).
+var KeyAuthKeys = []string{"authorization", "x-api-key"}
+
+// aiGroup is the AI routes that share one gateway mount, in snapshot order.
+type aiGroup struct {
+	routes []spec.AIRoute
+}
+
+// aiGroups groups the enabled AI routes of snap by domains and path
+// prefix, in the order their first route appears.
+func aiGroups(snap spec.Snapshot) []aiGroup {
+	var out []aiGroup
+	index := map[string]int{}
+	for _, r := range snap.AIRoutes {
+		if !r.IsEnabled() {
+			continue
+		}
+		key := r.GroupKey()
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, aiGroup{})
+		}
+		out[i].routes = append(out[i].routes, r)
+	}
+	return out
+}
+
+// AIProxyConfig is the ai-proxy plugin instance config that AI route r
+// compiles to (contract: the Higress ai-proxy config plus the Gatehouse
+// extensions upstreams, modelPredicates, fallback, allowedConsumers and
+// routeName). It fails when r names a provider that snap lacks.
+func AIProxyConfig(snap spec.Snapshot, r spec.AIRoute) (json.RawMessage, error) {
+	cfg, _, err := aiProxyConfig(snap, r)
+	return cfg, err
+}
+
+// aiProxyConfig also returns the providers in the order of the config's
+// providers[], to name them in errors.
+func aiProxyConfig(snap spec.Snapshot, r spec.AIRoute) (json.RawMessage, []spec.LLMProvider, error) {
+	byName := make(map[string]spec.LLMProvider, len(snap.LLMProviders))
+	for _, p := range snap.LLMProviders {
+		byName[p.Name] = p
+	}
+	var used []spec.LLMProvider
+	seen := map[string]bool{}
+	use := func(name string) error {
+		if seen[name] {
+			return nil
+		}
+		p, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("LLM provider %q does not exist", name)
+		}
+		seen[name] = true
+		used = append(used, p)
+		return nil
+	}
+	upstreams := make([]map[string]any, 0, len(r.Upstreams))
+	for _, u := range r.Upstreams {
+		if err := use(u.Provider); err != nil {
+			return nil, nil, err
+		}
+		w := u.Weight
+		if w == 0 && len(r.Upstreams) == 1 {
+			w = spec.AIWeightTotal
+		}
+		up := map[string]any{"provider": u.Provider, "weight": w}
+		if len(u.ModelMapping) > 0 {
+			up["modelMapping"] = u.ModelMapping
+		}
+		upstreams = append(upstreams, up)
+	}
+	cfg := map[string]any{"upstreams": upstreams, "routeName": r.Name}
+	if len(r.Upstreams) > 0 {
+		cfg["activeProviderId"] = r.Upstreams[0].Provider
+	}
+	if len(r.ModelPredicates) > 0 {
+		preds := make([]map[string]any, len(r.ModelPredicates))
+		for i, mp := range r.ModelPredicates {
+			preds[i] = map[string]any{"matchType": mp.MatchType, "matchValue": mp.MatchValue}
+		}
+		cfg["modelPredicates"] = preds
+	}
+	if f := r.FallbackConfig; f != nil && f.Enabled {
+		fus := make([]map[string]any, 0, len(f.Upstreams))
+		for _, u := range f.Upstreams {
+			if err := use(u.Provider); err != nil {
+				return nil, nil, err
+			}
+			fu := map[string]any{"provider": u.Provider}
+			if len(u.ModelMapping) > 0 {
+				fu["modelMapping"] = u.ModelMapping
+			}
+			fus = append(fus, fu)
+		}
+		strategy := f.FallbackStrategy
+		if strategy == "" {
+			strategy = spec.FallbackSequence
+		}
+		cfg["fallback"] = map[string]any{"enabled": true, "upstreams": fus, "strategy": strategy, "onStatus": f.OnStatus}
+	}
+	if r.AuthEnabled() && len(r.AuthConfig.AllowedConsumers) > 0 {
+		cfg["allowedConsumers"] = r.AuthConfig.AllowedConsumers
+	}
+	providers := make([]map[string]any, len(used))
+	for i, p := range used {
+		providers[i] = providerConfig(p)
+	}
+	cfg["providers"] = providers
+	data, err := json.Marshal(cfg)
+	return data, used, err
+}
+
+// providerConfig is the Higress provider of an LLM provider: rawConfigs
+// with the provider's own fields set over them.
+func providerConfig(p spec.LLMProvider) map[string]any {
+	m := make(map[string]any, len(p.RawConfigs)+6)
+	for k, v := range p.RawConfigs {
+		m[k] = v
+	}
+	tokens := p.Tokens
+	if tokens == nil {
+		tokens = []string{}
+	}
+	m["id"], m["type"], m["apiTokens"] = p.Name, p.Type, tokens
+	if p.Endpoint != "" {
+		m["endpoint"] = p.Endpoint
+	}
+	if p.Protocol != "" {
+		m["protocol"] = p.Protocol
+	}
+	if f := p.TokenFailoverConfig; f != nil {
+		fo := map[string]any{"enabled": f.Enabled}
+		for k, v := range map[string]int{"failureThreshold": f.FailureThreshold, "successThreshold": f.SuccessThreshold,
+			"healthCheckInterval": f.HealthCheckInterval, "healthCheckTimeout": f.HealthCheckTimeout} {
+			if v > 0 {
+				fo[k] = v
+			}
+		}
+		if f.HealthCheckModel != "" {
+			fo["healthCheckModel"] = f.HealthCheckModel
+		}
+		m["failover"] = fo
+	}
+	return m
+}
+
+// KeyAuthConfig is the key-auth config in front of a group of AI routes
+// with authConfig enabled: every key-auth consumer of the snapshot, keys
+// read from Authorization (Bearer) and x-api-key, and removed before the
+// request goes on.
+func KeyAuthConfig(snap spec.Snapshot) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"consumers": snap.KeyAuthConsumers(), "keys": KeyAuthKeys, "hideCredentials": true})
+}
+
+// aiMounts builds one gateway mount per group of AI routes. It returns
+// every problem as field errors of the AI routes and LLM providers.
+func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.Mount, []error) {
+	groups := aiGroups(snap)
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	var mounts []gateway.Mount
+	var errs []error
+	routeErr := func(name, field, msg string) error {
+		return &spec.FieldError{Object: spec.ObjectAIRoute, Name: name, Field: field, Code: spec.CodeAIRouteInvalid, Message: msg}
+	}
+	aiProxy, ok := c.opts.Plugins.Get(AIProxyPlugin)
+	if !ok {
+		for _, g := range groups {
+			for _, r := range g.routes {
+				errs = append(errs, routeErr(r.Name, "upstreams",
+					"the ai-proxy plugin is not loaded (see GET /api/v1/plugins: build it with make plugins, or fix its image address); AI routes cannot be served"))
+			}
+		}
+		return nil, errs
+	}
+	for _, g := range groups {
+		var insts closers
+		fail := func(e ...error) {
+			errs = append(errs, e...)
+			_ = insts.Close()
+			insts = nil
+		}
+		first := g.routes[0]
+		var keyAuth pluginapi.Instance
+		if first.AuthEnabled() {
+			ka, ok := c.opts.Plugins.Get(KeyAuthPlugin)
+			if !ok {
+				fail(routeErr(first.Name, "authConfig.enabled", "the key-auth plugin is not loaded (see GET /api/v1/plugins); an AI route with authConfig enabled needs it"))
+				continue
+			}
+			cfg, err := KeyAuthConfig(snap)
+			if err == nil {
+				keyAuth, err = ka.New(ctx, cfg, c.opts.Host(KeyAuthPlugin))
+			}
+			if err != nil {
+				fail(pluginErrors(err, func(field, msg string) error {
+					return routeErr(first.Name, "authConfig", "key-auth consumers: "+joinField(field, msg))
+				})...)
+				continue
+			}
+			insts = append(insts, keyAuth)
+		}
+		var proxies []pluginapi.Instance
+		var groupErrs []error
+		for _, r := range g.routes {
+			cfg, used, err := aiProxyConfig(snap, r)
+			if err != nil {
+				groupErrs = append(groupErrs, routeErr(r.Name, "upstreams", err.Error()))
+				continue
+			}
+			inst, err := aiProxy.New(ctx, cfg, c.opts.Host(AIProxyPlugin))
+			if err != nil {
+				groupErrs = append(groupErrs, aiPluginErrors(r, used, err)...)
+				continue
+			}
+			insts = append(insts, inst)
+			proxies = append(proxies, inst)
+		}
+		if len(groupErrs) > 0 {
+			fail(groupErrs...)
+			continue
+		}
+		var h http.Handler = aiNotFound(offeredModels(g.routes))
+		for i := len(proxies) - 1; i >= 0; i-- {
+			h = proxies[i].Handler(h)
+		}
+		if keyAuth != nil {
+			h = keyAuth.Handler(h)
+		}
+		mounts = append(mounts, gateway.Mount{Name: AIMountPrefix + first.Name, Domains: first.Domains,
+			PathPrefix: first.EffectivePathPrefix(), Handler: h, Closer: insts})
+	}
+	if len(errs) > 0 {
+		closeMounts(mounts)
+		return nil, errs
+	}
+	return mounts, nil
+}
+
+func closeMounts(mounts []gateway.Mount) {
+	for _, m := range mounts {
+		if m.Closer != nil {
+			_ = m.Closer.Close()
+		}
+	}
+}
+
+// closers closes plugin instances in reverse order.
+type closers []pluginapi.Instance
+
+// Close implements io.Closer.
+func (cs closers) Close() error {
+	var errs []error
+	for i := len(cs) - 1; i >= 0; i-- {
+		errs = append(errs, cs[i].Close())
+	}
+	return errors.Join(errs...)
+}
+
+var providerFieldRE = regexp.MustCompile(`^providers\[(\d+)\]\.?(.*)$`)
+
+// aiPluginErrors turns the ai-proxy plugin's errors for route r into field
+// errors: of the LLM provider where the plugin names providers[i], else of
+// the AI route, with the config's field names mapped back to the objects'
+// (apiTokens → tokens, fallback → fallbackConfig, …). The providers'
+// tokens never appear in a message.
+func aiPluginErrors(r spec.AIRoute, used []spec.LLMProvider, err error) []error {
+	var tokens []string
+	for _, p := range used {
+		tokens = append(tokens, p.Tokens...)
+	}
+	slices.SortFunc(tokens, func(a, b string) int { return len(b) - len(a) })
+	scrub := func(s string) string {
+		for _, t := range tokens {
+			if len(t) >= 4 {
+				s = strings.ReplaceAll(s, t, "********")
+			}
+		}
+		return s
+	}
+	return pluginErrors(err, func(field, msg string) error {
+		msg = scrub(msg)
+		if m := providerFieldRE.FindStringSubmatch(field); m != nil {
+			if i, _ := strconv.Atoi(m[1]); i < len(used) {
+				return &spec.FieldError{Object: spec.ObjectLLMProvider, Name: used[i].Name, Field: providerField(m[2]),
+					Code: spec.CodeLLMProviderInvalid, Message: msg + " (used by AI route " + strconv.Quote(r.Name) + ")"}
+			}
+		}
+		if field == "provider" {
+			field = "upstreams"
+		}
+		return &spec.FieldError{Object: spec.ObjectAIRoute, Name: r.Name, Field: routeField(field), Code: spec.CodeAIRouteInvalid, Message: msg}
+	})
+}
+
+// providerField maps a Higress provider field to the LLM provider's.
+func providerField(f string) string {
+	head, rest, _ := strings.Cut(f, ".")
+	name, idx, _ := strings.Cut(head, "[")
+	if idx != "" {
+		idx = "[" + idx
+	}
+	switch name {
+	case "":
+		return "rawConfigs"
+	case "id":
+		name = "name"
+	case "apiTokens":
+		name = "tokens"
+	case "failover":
+		name = "tokenFailoverConfig"
+	case "type", "endpoint", "protocol":
+	default:
+		name = "rawConfigs." + name
+	}
+	out := name + idx
+	if rest != "" {
+		out += "." + rest
+	}
+	return out
+}
+
+// routeField maps an ai-proxy config field to the AI route's.
+func routeField(f string) string {
+	switch {
+	case f == "":
+		return "upstreams"
+	case f == "fallback" || strings.HasPrefix(f, "fallback."):
+		f = "fallbackConfig" + strings.TrimPrefix(f, "fallback")
+		return strings.Replace(f, "fallbackConfig.strategy", "fallbackConfig.fallbackStrategy", 1)
+	case f == "allowedConsumers" || strings.HasPrefix(f, "allowedConsumers["):
+		return "authConfig." + f
+	case f == "activeProviderId":
+		return "upstreams"
+	}
+	return f
+}
+
+func joinField(field, msg string) string {
+	if field == "" {
+		return msg
+	}
+	return field + ": " + msg
+}
+
+// pluginErrors walks a plugin's error (joins, wraps, ConfigErrors, errors
+// with a field path) and turns each leaf into an error with mk.
+func pluginErrors(err error, mk func(field, msg string) error) []error {
+	var out []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking a join by hand
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		// A context wrap around a join ("…: %w"): walk the join.
+		if inner := errors.Unwrap(e); inner != nil {
+			if _, ok := inner.(interface{ Unwrap() []error }); ok { //nolint:errorlint // as above
+				walk(inner)
+				return
+			}
+		}
+		field, msg := "", e.Error()
+		var ce *pluginapi.ConfigError
+		var fp interface {
+			FieldPath() string
+			FieldMessage() string
+		}
+		if errors.As(e, &ce) {
+			field, msg = ce.Field, ce.Message
+		} else if errors.As(e, &fp) && fp.FieldPath() != "" {
+			field, msg = fp.FieldPath(), fp.FieldMessage()
+		}
+		out = append(out, mk(field, msg))
+	}
+	walk(err)
+	return out
+}
+
+// offeredModels lists what the routes of a group serve, for the 404 of a
+// model none of them takes: EQUAL values, "prefix*" and "~regex".
+func offeredModels(routes []spec.AIRoute) []string {
+	var out []string
+	for _, r := range routes {
+		for _, mp := range r.ModelPredicates {
+			switch mp.MatchType {
+			case spec.MatchEqual:
+				out = append(out, mp.MatchValue)
+			case spec.MatchPrefix:
+				out = append(out, mp.MatchValue+"*")
+			case spec.MatchRegular:
+				out = append(out, "~"+mp.MatchValue)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// maxModelPeek bounds how much of a request body the final 404 reads to
+// name the model it asked for.
+const maxModelPeek = 1 << 20
+
+// aiNotFound answers a request that no AI route of the mount served, in
+// the client's protocol (Anthropic for …/v1/messages, else OpenAI),
+// naming the models the path offers.
+func aiNotFound(models []string) http.Handler {
+	offered := "none"
+	if len(models) > 0 {
+		offered = strings.Join(models, ", ")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string `json:"model"`
+		}
+		if r.Body != nil {
+			body, _ := io.ReadAll(io.LimitReader(r.Body, maxModelPeek))
+			_ = json.NewDecoder(bytes.NewReader(body)).Decode(&req)
+		}
+		msg := fmt.Sprintf("no AI route serves %s %s here; models offered on this path: %s", r.Method, r.URL.Path, offered)
+		if req.Model != "" {
+			if len(req.Model) > 200 {
+				req.Model = req.Model[:200]
+			}
+			msg = fmt.Sprintf("the model %q is not offered on this path; models offered: %s", req.Model, offered)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		var body any
+		if strings.HasSuffix(r.URL.Path, "/v1/messages") {
+			body = map[string]any{"type": "error", "error": map[string]any{"type": "not_found_error", "message": msg}}
+		} else {
+			body = map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+}
