@@ -179,6 +179,10 @@ export interface Route extends Versioned {
   priority?: number;
   /** true when absent. */
   enabled?: boolean;
+  /** Set on the rows that stand for another object, such as an AI route; edit that object instead. */
+  readOnly?: boolean;
+  /** The object a read-only row stands for. */
+  source?: { kind: string; name: string };
 }
 
 export type ScopeType = 'global' | 'domain' | 'route' | 'mcp-server';

@@ -204,6 +204,8 @@ export const aiEn = {
     baseUrl: 'Base URL',
     disabledHint: 'This AI route is disabled: the gateway answers 404 until it is enabled.',
     notFound: 'There is no AI route named {name}.',
+    rowTag: 'AI route',
+    rowOpen: 'Open the AI route',
     edit: 'Edit',
   },
   tryIt: {
@@ -225,7 +227,7 @@ export const aiEn = {
     stopped: 'Stopped before the end.',
     unreachable: 'The browser could not reach {url}.',
     unreachableHint:
-      'Check the gateway address above. The gateway is another origin than this console, so the route needs the cors plugin allowing {origin} (a plugin instance at global scope or on the route).',
+      'Check the gateway address above. The gateway is another origin than this console, so it needs a cors plugin instance (at global scope, for example) whose allowOrigins include {origin}.',
     refused: 'The gateway answered {status}',
     failed: 'The answer broke off',
   },

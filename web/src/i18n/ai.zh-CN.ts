@@ -199,6 +199,8 @@ export const aiZhCN: Messages['ai'] = {
     baseUrl: '基础 URL',
     disabledHint: '该 AI 路由已停用：启用之前网关会回应 404。',
     notFound: '没有名为 {name} 的 AI 路由。',
+    rowTag: 'AI 路由',
+    rowOpen: '打开 AI 路由',
     edit: '编辑',
   },
   tryIt: {
@@ -219,7 +221,7 @@ export const aiZhCN: Messages['ai'] = {
     stopped: '在结束前已停止。',
     unreachable: '浏览器无法访问 {url}。',
     unreachableHint:
-      '请检查上面的网关地址。网关与本控制台不同源，因此路由需要允许 {origin} 的 cors 插件（全局或该路由上的插件实例）。',
+      '请检查上面的网关地址。网关与本控制台不同源，因此需要一个 allowOrigins 包含 {origin} 的 cors 插件实例（例如全局范围）。',
     refused: '网关回应 {status}',
     failed: '回答中断',
   },
