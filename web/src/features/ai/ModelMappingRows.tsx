@@ -11,7 +11,7 @@ export function ModelMappingRows({ name, where }: { name: (string | number)[]; w
   const { t } = useI18n();
   return (
     <Form.List name={name}>
-      {(fields, { add, remove }) => (
+      {(fields, { add, remove }, { errors }) => (
         <Flex vertical gap={6}>
           {fields.map((field, i) => (
             <Flex key={field.key} gap={6} align="start">
@@ -48,6 +48,7 @@ export function ModelMappingRows({ name, where }: { name: (string | number)[]; w
               />
             </Flex>
           ))}
+          <Form.ErrorList errors={errors} />
           <Button
             size="small"
             type="dashed"
