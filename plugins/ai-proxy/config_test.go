@@ -214,3 +214,23 @@ func TestSchemaAgreesWithThePlugin(t *testing.T) {
 		`{"provider":{"type":"qwen","apiTokens":["k"],"qwenEnableCompatible":false}}`,
 	}, false)
 }
+
+// FuzzConfig: any config either is refused with ConfigErrors or builds an
+// instance; parsing never panics and a validated config always compiles.
+func FuzzConfig(f *testing.F) {
+	for _, c := range acceptedConfigs {
+		f.Add(c)
+	}
+	f.Add(`{"provider":{"type":"azure","apiTokens":["k"],"endpoint":"https://x/openai/deployments/a/b"}}`)
+	f.Add(`{"providers":[{"id":"a","type":"openai","apiTokens":["k"]}],"upstreams":[{"provider":"a","weight":0}]}`)
+	host := testHost{log: slog.New(slog.DiscardHandler), reg: prometheus.NewRegistry()}
+	f.Fuzz(func(t *testing.T, cfg string) {
+		c, err := parseConfig([]byte(cfg))
+		if err != nil {
+			return
+		}
+		in, err := newInstance(c, host)
+		require.NoError(t, err, "a config that validates builds: %s", cfg)
+		require.NoError(t, in.Close())
+	})
+}

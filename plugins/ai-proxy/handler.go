@@ -524,7 +524,7 @@ func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protoc
 		out, usage, err = translate.Response(wire, c.client, body, c.info.Model)
 	}
 	if err != nil {
-		return &failure{p: p, err: fmt.Errorf("the answer could not be read: %w", err), broken: true}
+		return &failure{p: p, err: err, broken: true}
 	}
 	c.usage = usage
 	c.firstToken = time.Since(c.start)
@@ -857,7 +857,7 @@ var strippedHeaders = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 	"Host": true, "Content-Length": true, "Accept-Encoding": true,
-	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true,
+	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true, "Expect": true,
 }
 
 func copyRequestHeaders(dst, src http.Header) {

@@ -597,3 +597,50 @@ func TestProviderRedirectIsNotFollowed(t *testing.T) {
 	require.Contains(t, rec.Body.String(), "redirect (HTTP 307)")
 	require.Empty(t, elsewhere.requests(), "the token never follows a redirect")
 }
+
+func TestOriginalProtocolAndGenericPassUnchanged(t *testing.T) {
+	f := newFake(t)
+	anth := `{"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	for _, cfg := range []string{
+		`{"provider":{"type":"generic","apiTokens":["gk"],"endpoint":` + quote(f.URL) + `}}`,
+		`{"provider":{"type":"openai","protocol":"original","apiTokens":["gk"],"endpoint":` + quote(f.URL) + `}}`,
+	} {
+		g := newGW(t, cfg)
+		rec := g.do("POST", "/v1/messages", anth)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		got := f.last(t)
+		require.Equal(t, "/v1/messages", got.Path, "the client's path, not translated")
+		require.Equal(t, "Bearer gk", got.Header.Get("Authorization"))
+		require.EqualValues(t, 5, got.Body["max_tokens"])
+		require.Contains(t, rec.Body.String(), `"type":"message"`, "the provider's Anthropic answer, unchanged in shape")
+		require.EqualValues(t, fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_model": "claude-x"}), "usage is still read")
+	}
+}
+
+func TestConcurrentRequests(t *testing.T) {
+	f := newFake(t)
+	f.fail = func(w http.ResponseWriter, r *http.Request, s seen) bool {
+		if r.Header.Get("Authorization") == "Bearer bad" {
+			failWith(401, `{"error":{"message":"no"}}`)(w, r, s)
+			return true
+		}
+		return false
+	}
+	g := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["bad","good-1","good-2"],"endpoint":`+quote(f.URL)+`},"routeName":"r"}`)
+	const n = 40
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			body := chatBody
+			if i%2 == 1 {
+				body = streamBody(false)
+			}
+			codes <- g.do("POST", "/v1/chat/completions", body).Code
+		}()
+	}
+	for range n {
+		require.Equal(t, 200, <-codes)
+	}
+	require.EqualValues(t, n*fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_route": "r"}))
+	require.EqualValues(t, n*fakeOutput, g.counter(t, "route_upstream_model_consumer_metric_output_token", map[string]string{"ai_route": "r"}))
+}

@@ -29,7 +29,7 @@ const (
 )
 
 // aiModes are the ways the AI tests make their routes.
-var aiModes = []string{aiModePlugin}
+var aiModes = []string{aiModePlugin, aiModeObjects}
 
 // Consumer keys of the key-auth instance; the AI routes admit them.
 const (

@@ -300,7 +300,7 @@ func TestLLMProviderTestDiagnoses(t *testing.T) {
 		{"DNS", "openai", "http://no-such-host.invalid", "", "dns_not_found", `"no-such-host.invalid" was not found`, nil, ""},
 	}
 	a := newAIAdmin(t)
-	a.s.ai.testTimeout = 500 * time.Millisecond
+	a.s.ai.testTimeout = 2 * time.Second
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "p" + string(rune('a'+i))

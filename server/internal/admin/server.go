@@ -58,12 +58,14 @@ type Server struct {
 	engine  *gin.Engine
 	limiter *loginLimiter
 	metrics *adminMetrics
-	ai      aiState
 
 	// streams is cancelled by EndStreams so that long-lived responses (log
 	// follow) end cleanly when the process shuts down.
 	streams    context.Context
 	endStreams context.CancelFunc
+
+	// ai is the AI gateway's state (ai.go, aiusage.go).
+	ai aiState
 }
 
 // New builds the router. It does not listen.

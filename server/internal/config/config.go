@@ -43,7 +43,7 @@ type Settings struct {
 	Database        string        `yaml:"database" env:"DATABASE" flag:"database" secret:"dsn" help:"SQLite path (default <data dir>/gatehouse.db), or a postgres:// or mysql DSN"`
 	RedisAddr       string        `yaml:"redisAddr" env:"REDIS_ADDR" flag:"redis-addr" help:"Redis host:port stored as the Redis settings at start when none are stored (then edited in Settings → Redis)"`
 	RedisPassword   string        `yaml:"redisPassword" env:"REDIS_PASSWORD" flag:"-" secret:"true" help:"password for GATEHOUSE_REDIS_ADDR"`
-	ConfigFile      string        `yaml:"configFile" env:"CONFIG_FILE" flag:"config-file" help:"declarative configuration (YAML: services, routes, pluginInstances, mcpServers, llmProviders, aiRoutes) applied at start"`
+	ConfigFile      string        `yaml:"configFile" env:"CONFIG_FILE" flag:"config-file" help:"declarative configuration (YAML: services, routes, pluginInstances, mcpServers) applied at start"`
 	ConfigFileMode  string        `yaml:"configFileMode" env:"CONFIG_FILE_MODE" flag:"config-file-mode" help:"replace: the stored configuration becomes the file at every start (GitOps); seed: the file is applied only to an empty database"`
 	InstanceID      string        `yaml:"instanceID" env:"INSTANCE_ID" flag:"instance-id" help:"name of this instance among several (default: host name and process id)"`
 }

@@ -39,7 +39,7 @@ type aiGroup struct {
 }
 
 // aiGroups groups the enabled AI routes of snap by domains and path
-// prefix, in the order their first route appears.
+// prefix, each group's routes by name.
 func aiGroups(snap spec.Snapshot) []aiGroup {
 	var out []aiGroup
 	index := map[string]int{}
@@ -55,6 +55,11 @@ func aiGroups(snap spec.Snapshot) []aiGroup {
 			out = append(out, aiGroup{})
 		}
 		out[i].routes = append(out[i].routes, r)
+	}
+	// By name, so that the chain and the mount's name do not depend on
+	// the order in which routes were added.
+	for _, g := range out {
+		slices.SortFunc(g.routes, func(a, b spec.AIRoute) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return out
 }

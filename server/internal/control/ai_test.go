@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
@@ -201,6 +203,9 @@ func (e *aiEnv) call(method, path string, header map[string]string) *httptest.Re
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	if h := header["Host"]; h != "" {
+		req.Host = h
+	}
 	rec := httptest.NewRecorder()
 	e.gw.ServeHTTP(rec, req)
 	return rec
@@ -217,7 +222,8 @@ const (
 
 func keyAuthInstance() spec.PluginInstance {
 	return spec.PluginInstance{Name: "keys", Plugin: KeyAuthPlugin, Scope: spec.Scope{Type: spec.ScopeRoute, Value: "other"},
-		Config: json.RawMessage(`{"consumers":[{"name":"alice","key":"` + aliceKey + `"},{"name":"bob","key":"` + bobKey + `"}]}`)}
+		// Keys in sorted order, as a YAML file gives them back.
+		Config: json.RawMessage(`{"consumers":[{"key":"` + aliceKey + `","name":"alice"},{"key":"` + bobKey + `","name":"bob"}]}`)}
 }
 
 func baseAIObjects() []Change {
@@ -434,4 +440,90 @@ func TestTwoInstancesServeEachOthersAIRoutes(t *testing.T) {
 	_, err = a.ctl.Apply(ctx, "admin", []Change{{Kind: KindLLMProvider, Name: p.Name, Object: p, ExpectVersion: p.Version}})
 	var vc *store.VersionConflict
 	require.ErrorAs(t, err, &vc)
+}
+
+// The declarative file: export the stored configuration as YAML, apply it
+// again (nothing changes), then apply an edited file (only the edit
+// changes), as `gatehouse config export|apply` and GATEHOUSE_CONFIG_FILE do.
+func TestAIObjectsExportApplyRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	e := newAIEnv(t, "", nil)
+	require.NoError(t, e.apply(t, baseAIObjects()...))
+	route := spec.AIRoute{Name: "chat", Domains: []string{"ai.example.com"}, PathPrefix: "/llm",
+		Upstreams:       []spec.AIUpstream{{Provider: "openai-1", Weight: 60, ModelMapping: map[string]string{"gpt-4": "gpt-4o"}}, {Provider: "claude-1", Weight: 40}},
+		ModelPredicates: []spec.AIModelPredicate{{MatchType: spec.MatchRegular, MatchValue: "^(gpt|claude)-"}},
+		AuthConfig:      &spec.AIAuthConfig{Enabled: true, AllowedConsumers: []string{"alice"}},
+		FallbackConfig:  &spec.AIFallbackConfig{Enabled: true, Upstreams: []spec.AIFallbackUpstream{{Provider: "claude-1"}}, OnStatus: []string{"429", "5xx"}}}
+	route.ApplyDefaults()
+	require.NoError(t, e.apply(t, putObj(KindAIRoute, "chat", route)))
+
+	stored, err := e.ctl.Stored(ctx)
+	require.NoError(t, err)
+	out, err := yaml.Marshal(stored)
+	require.NoError(t, err)
+	require.Contains(t, string(out), "llmProviders:")
+	require.Contains(t, string(out), "aiRoutes:")
+
+	read := func(doc []byte) spec.Snapshot {
+		t.Helper()
+		var snap spec.Snapshot
+		dec := yaml.NewDecoder(bytes.NewReader(doc))
+		dec.KnownFields(true)
+		require.NoError(t, dec.Decode(&snap))
+		return snap
+	}
+	n, err := e.ctl.Replace(ctx, "config-file", read(out))
+	require.NoError(t, err)
+	require.Zero(t, n, "applying the export changes nothing:\n%s", out)
+
+	edited := bytes.Replace(out, []byte("pathPrefix: /llm"), []byte("pathPrefix: /llm2"), 1)
+	n, err = e.ctl.Replace(ctx, "config-file", read(edited))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	// The mount moved (the fake plugin takes no REGULAR predicate, so the
+	// mount's final handler answers).
+	h := map[string]string{"Host": "ai.example.com", "Authorization": "Bearer " + aliceKey, "X-Model": "gpt-4"}
+	require.Contains(t, e.call("POST", "/llm2/v1/chat/completions", h).Body.String(), `"code":"model_not_found"`)
+	require.Contains(t, e.call("POST", "/llm/v1/chat/completions", h).Body.String(), `"code":"route_not_found"`)
+
+	// A file without the AI objects removes them (the file is the whole
+	// configuration); one with a broken route changes nothing.
+	broken := bytes.Replace(out, []byte("provider: claude-1\n"), []byte("provider: nobody\n"), 1)
+	_, err = e.ctl.Replace(ctx, "config-file", read(broken))
+	require.Error(t, err)
+	after, err := e.ctl.Stored(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "/llm2", after.AIRoutes[0].PathPrefix)
+}
+
+func TestPluginFieldsMapToTheObjectsFields(t *testing.T) {
+	route := spec.AIRoute{Name: "chat"}
+	used := []spec.LLMProvider{{Name: "openai-1", Tokens: []string{"sk-abcdef"}}, {Name: "claude-1"}}
+	tests := []struct {
+		field, object, name, want string
+	}{
+		{"providers[0].apiTokens[1]", spec.ObjectLLMProvider, "openai-1", "tokens[1]"},
+		{"providers[1].failover.healthCheckModel", spec.ObjectLLMProvider, "claude-1", "tokenFailoverConfig.healthCheckModel"},
+		{"providers[1].customSettings[0].mode", spec.ObjectLLMProvider, "claude-1", "rawConfigs.customSettings[0].mode"},
+		{"providers[0].endpoint", spec.ObjectLLMProvider, "openai-1", "endpoint"},
+		{"providers[0]", spec.ObjectLLMProvider, "openai-1", "rawConfigs"},
+		{"fallback.strategy", spec.ObjectAIRoute, "chat", "fallbackConfig.fallbackStrategy"},
+		{"fallback.upstreams[0].provider", spec.ObjectAIRoute, "chat", "fallbackConfig.upstreams[0].provider"},
+		{"allowedConsumers[2]", spec.ObjectAIRoute, "chat", "authConfig.allowedConsumers[2]"},
+		{"upstreams[1].weight", spec.ObjectAIRoute, "chat", "upstreams[1].weight"},
+		{"modelPredicates[0].matchValue", spec.ObjectAIRoute, "chat", "modelPredicates[0].matchValue"},
+		{"", spec.ObjectAIRoute, "chat", "upstreams"},
+		{"providers[7].type", spec.ObjectAIRoute, "chat", "providers[7].type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			errs := aiPluginErrors(route, used, &pluginapi.ConfigError{Field: tt.field, Message: "bad: sk-abcdef"})
+			require.Len(t, errs, 1)
+			fe := errs[0].(*spec.FieldError)
+			require.Equal(t, tt.object, fe.Object)
+			require.Equal(t, tt.name, fe.Name)
+			require.Equal(t, tt.want, fe.Field)
+			require.NotContains(t, fe.Message, "sk-abcdef", "a token never appears in a message")
+		})
+	}
 }

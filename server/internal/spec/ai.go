@@ -161,7 +161,8 @@ type AIModelPredicate struct {
 type AIAuthConfig struct {
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	// AllowedConsumers are key-auth consumer names; empty admits every
-	// consumer with a valid key.
+	// consumer with a valid key. Kept but not checked while Enabled is
+	// false, so that auth can be switched off and on again.
 	AllowedConsumers []string `json:"allowedConsumers" yaml:"allowedConsumers,omitempty"`
 }
 
@@ -453,9 +454,6 @@ func (r AIRoute) validate(p *problems) {
 			}
 			seenC[c] = i
 		}
-		if !a.Enabled && len(a.AllowedConsumers) > 0 {
-			p.add("authConfig.enabled", "allowedConsumers are only checked when authConfig.enabled is true; enable it or remove the consumers")
-		}
 	}
 	if f := r.FallbackConfig; f != nil && f.Enabled {
 		if len(f.Upstreams) == 0 {
@@ -567,6 +565,7 @@ func (s Snapshot) validateAI() []error {
 	}
 	names := make(map[string]bool, len(s.AIRoutes))
 	groupAuth := map[string]AIRoute{} // group key → first enabled route
+	var served []AIRoute              // enabled routes checked so far
 	for _, r := range s.AIRoutes {
 		p := &problems{object: ObjectAIRoute, name: r.Name, code: CodeAIRouteInvalid}
 		r.validate(p)
@@ -604,6 +603,14 @@ func (s Snapshot) validateAI() []error {
 				groupAuth[key] = r
 			}
 			p.errs = append(p.errs, s.aiPathCollisions(r)...)
+			prefix := NormalizePrefix(r.EffectivePathPrefix())
+			for _, o := range served {
+				if o.GroupKey() != key && NormalizePrefix(o.EffectivePathPrefix()) == prefix && domainsOverlap(r.Domains, o.Domains) {
+					p.add("domains", "AI route %q serves the path prefix %s on some of these domains with other domains; AI routes on one path list the same domains: give both the same domains or separate paths", o.Name, prefix)
+					break
+				}
+			}
+			served = append(served, r)
 		}
 		errs = append(errs, p.errs...)
 	}

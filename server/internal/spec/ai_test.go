@@ -93,14 +93,15 @@ func TestAIValidation(t *testing.T) {
 			s.PluginInstances = nil
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true}
 		}, ObjectAIRoute, "authConfig.enabled", "no key-auth consumers exist"},
-		{"consumers while auth is off", func(s *Snapshot) {
-			s.AIRoutes[0].AuthConfig = &AIAuthConfig{AllowedConsumers: []string{"team-a"}}
-		}, ObjectAIRoute, "authConfig.enabled", "only checked when authConfig.enabled is true"},
 		{"routes on one path disagree on auth", func(s *Snapshot) {
 			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", PathPrefix: "/", Upstreams: []AIUpstream{{Provider: "claude-1"}}, AuthConfig: &AIAuthConfig{Enabled: true}})
 		}, ObjectAIRoute, "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
 		{"collides with a route", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/web/" }, ObjectAIRoute, "pathPrefix", `route "web" and AI route "chat" both serve the path prefix /web`},
 		{"collides with an MCP server", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/mcp-servers/tools" }, ObjectAIRoute, "pathPrefix", `MCP server "tools" and AI route "chat" both serve the path /mcp-servers/tools`},
+		{"AI routes on one path with overlapping domains", func(s *Snapshot) {
+			s.AIRoutes[0].Domains = []string{"a.example.com", "b.example.com"}
+			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
+		}, ObjectAIRoute, "domains", `AI route "chat" serves the path prefix / on some of these domains with other domains`},
 		{"duplicate AI route", func(s *Snapshot) { s.AIRoutes = append(s.AIRoutes, s.AIRoutes[0]) }, ObjectAIRoute, "name", "another AI route"},
 	}
 	require.NoError(t, aiSnapshot().Validate())
@@ -136,6 +137,13 @@ func TestAIValidationAccepts(t *testing.T) {
 			s.AIRoutes[0].PathPrefix = "/web"
 			s.AIRoutes[0].Domains = []string{"ai.example.com"}
 		}},
+		{"AI routes on one path with the same domains in another order", func(s *Snapshot) {
+			s.AIRoutes[0].Domains = []string{"a.example.com", "b.example.com"}
+			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com", "a.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
+		}},
+		{"AI routes on one path, on a domain and on any host", func(s *Snapshot) {
+			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
+		}},
 		{"routes on one path agreeing on auth", func(s *Snapshot) {
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true, AllowedConsumers: []string{"team-a"}}
 			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Upstreams: []AIUpstream{{Provider: "claude-1"}}, AuthConfig: &AIAuthConfig{Enabled: true}})
@@ -143,6 +151,9 @@ func TestAIValidationAccepts(t *testing.T) {
 		{"a disabled route on the path of another route", func(s *Snapshot) {
 			f := false
 			s.AIRoutes[0].PathPrefix, s.AIRoutes[0].Enabled = "/web", &f
+		}},
+		{"consumers kept while auth is off, even unknown ones", func(s *Snapshot) {
+			s.AIRoutes[0].AuthConfig = &AIAuthConfig{AllowedConsumers: []string{"team-a", "gone"}}
 		}},
 		{"fallback with statuses", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "claude-1"}},

@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -20,7 +21,7 @@ func inspect(p Protocol, body []byte) (RequestInfo, error) {
 		case "model":
 			models++
 			if v.Type == gjson.String {
-				info.Model = v.Str
+				info.Model = strings.Clone(v.Str) // parseJSON aliases body; the caller keeps this
 			} else {
 				err = wantType(field("model"), v, "string")
 			}

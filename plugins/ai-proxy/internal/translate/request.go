@@ -47,7 +47,7 @@ func parseObject(body []byte) (gjson.Result, error) {
 	return r, nil
 }
 
-// requestField checks the JSON type of a top-level request field.
+// wantType checks the JSON type of a request field, naming it when wrong.
 func wantType(f fieldPath, v gjson.Result, want string) error {
 	ok := false
 	switch want {
@@ -485,14 +485,27 @@ func openAIToAnthropic(body []byte, opts RequestOptions) ([]byte, error) {
 				err = unsupported(field("tools").at(i).dot("type"), fmt.Sprintf("tools of type %q", tt))
 				return false
 			}
-			f := t.Get("function")
+			var name, desc, params gjson.Result
+			t.Get("function").ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "name":
+					name = v
+				case "description":
+					desc = v
+				case "parameters":
+					params = v
+				}
+				return true
+			})
 			w.obj()
-			w.kstr("name", f.Get("name").Str)
-			if d := f.Get("description"); d.Type == gjson.String {
-				w.kstr("description", d.Str)
+			w.key("name")
+			w.rawStr(name)
+			if desc.Type == gjson.String {
+				w.key("description")
+				w.rawStr(desc)
 			}
-			if p := f.Get("parameters"); p.IsObject() {
-				w.kraw("input_schema", p.Raw)
+			if params.IsObject() {
+				w.kraw("input_schema", params.Raw)
 			} else {
 				w.kraw("input_schema", `{"type":"object","properties":{}}`)
 			}
@@ -560,11 +573,28 @@ func anthropicBlocks(w *jw, i int, m *oaMsg) error {
 		w.obj()
 		w.kstr("type", "tool_result")
 		w.kstr("tool_use_id", m.toolCallID)
-		t, err := textOf(mf.dot("content"), c, "\n")
-		if err != nil {
-			return err
+		w.key("content")
+		if c.IsArray() {
+			// Anthropic tool results hold text and images, as OpenAI's parts.
+			w.arr()
+			var err error
+			j := 0
+			c.ForEach(func(_, p gjson.Result) bool {
+				err = anthropicPart(w, mf.dot("content").at(j), p)
+				j++
+				return err == nil
+			})
+			if err != nil {
+				return err
+			}
+			w.endArr()
+		} else {
+			t, err := textOf(mf.dot("content"), c, "\n")
+			if err != nil {
+				return err
+			}
+			w.str(t)
 		}
-		w.kstr("content", t)
 		w.endObj()
 		return nil
 	}

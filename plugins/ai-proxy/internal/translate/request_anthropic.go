@@ -205,6 +205,7 @@ func anthropicToOpenAI(body []byte, opts RequestOptions) ([]byte, error) {
 type aBlock struct {
 	typ                       string
 	text, id, name, toolUseID gjson.Result // strings, copied raw
+	thinking                  gjson.Result
 	input, content, source    gjson.Result
 }
 
@@ -217,6 +218,8 @@ func readBlocks(c gjson.Result, blocks []aBlock) []aBlock {
 				ab.typ = v.Str
 			case "text":
 				ab.text = v
+			case "thinking":
+				ab.thinking = v
 			case "id":
 				ab.id = v
 			case "name":
@@ -278,8 +281,11 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 	if role == "assistant" {
 		return openAIAssistant(w, mf, blocks)
 	}
-	// Tool results first, then the rest of the user's turn.
+	// Tool results first, then the rest of the user's turn. OpenAI tool
+	// messages hold only text: images of a tool result (a screenshot a
+	// tool took) go to the user's message that follows.
 	parts, texts := 0, 0
+	var toolImages []fieldImage
 	for j := range blocks {
 		b := &blocks[j]
 		switch b.typ {
@@ -289,13 +295,14 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 			w.key("tool_call_id")
 			w.rawStr(b.toolUseID)
 			w.key("content")
-			if b.content.Type == gjson.String {
+			if b.content.Type == gjson.String || !b.content.Exists() {
 				w.rawStr(b.content)
 			} else {
-				s, err := textOf(mf.dot("content").at(j).dot("content"), b.content, "\n")
+				s, imgs, err := toolResultText(mf.dot("content").at(j).dot("content"), b.content, toolImages)
 				if err != nil {
 					return err
 				}
+				toolImages = imgs
 				w.str(s)
 			}
 			w.endObj()
@@ -308,6 +315,7 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 			return unsupported(mf.dot("content").at(j), fmt.Sprintf("content of type %q", b.typ))
 		}
 	}
+	parts += len(toolImages)
 	if parts == 0 {
 		return nil
 	}
@@ -324,6 +332,11 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 		return nil
 	}
 	w.arr()
+	for _, img := range toolImages {
+		if err := writeImageURL(w, img.field, img.source); err != nil {
+			return err
+		}
+	}
 	for j := range blocks {
 		b := &blocks[j]
 		switch b.typ {
@@ -334,26 +347,68 @@ func openAIMessages(w *jw, i int, m gjson.Result) error {
 			w.rawStr(b.text)
 			w.endObj()
 		case "image":
-			src := b.source
-			var url string
-			switch st := src.Get("type").Str; st {
-			case "base64":
-				url = "data:" + src.Get("media_type").Str + ";base64," + src.Get("data").Str
-			case "url":
-				url = src.Get("url").Str
-			default:
-				return unsupported(mf.dot("content").at(j).dot("source"), fmt.Sprintf("an image source of type %q", st))
+			if err := writeImageURL(w, mf.dot("content").at(j).dot("source"), b.source); err != nil {
+				return err
 			}
-			w.obj()
-			w.kstr("type", "image_url")
-			w.key("image_url")
-			w.obj()
-			w.kstr("url", url)
-			w.endObj()
-			w.endObj()
 		}
 	}
 	w.endArr()
+	w.endObj()
+	return nil
+}
+
+// fieldImage is an image source and where the client put it.
+type fieldImage struct {
+	field  fieldPath
+	source gjson.Result
+}
+
+// toolResultText joins the text blocks of a tool result; its images are
+// appended to imgs, each marked "[image]" in the text.
+func toolResultText(f fieldPath, c gjson.Result, imgs []fieldImage) (string, []fieldImage, error) {
+	if !c.IsArray() {
+		return "", imgs, wantType(f, c, "array")
+	}
+	var sb strings.Builder
+	var err error
+	k := 0
+	c.ForEach(func(_, b gjson.Result) bool {
+		if sb.Len() > 0 {
+			sb.WriteByte('\n')
+		}
+		switch t := b.Get("type").Str; t {
+		case "text":
+			sb.WriteString(b.Get("text").Str)
+		case "image":
+			sb.WriteString("[image]")
+			imgs = append(imgs, fieldImage{field: f.at(k).dot("source"), source: b.Get("source")})
+		default:
+			err = unsupported(f.at(k), fmt.Sprintf("tool result content of type %q", t))
+			return false
+		}
+		k++
+		return true
+	})
+	return sb.String(), imgs, err
+}
+
+// writeImageURL writes an Anthropic image source as an OpenAI image part.
+func writeImageURL(w *jw, f fieldPath, src gjson.Result) error {
+	var url string
+	switch st := src.Get("type").Str; st {
+	case "base64":
+		url = "data:" + src.Get("media_type").Str + ";base64," + src.Get("data").Str
+	case "url":
+		url = src.Get("url").Str
+	default:
+		return unsupported(f, fmt.Sprintf("an image source of type %q", st))
+	}
+	w.obj()
+	w.kstr("type", "image_url")
+	w.key("image_url")
+	w.obj()
+	w.kstr("url", url)
+	w.endObj()
 	w.endObj()
 	return nil
 }

@@ -67,7 +67,7 @@ func TestRequestOpenAIToAnthropic(t *testing.T) {
 		{"messages.2.role", "user"},
 		{"messages.2.content.0.type", "tool_result"},
 		{"messages.2.content.0.tool_use_id", "call_DdmO9pD3xa9XTPNJ32zg2hcA"},
-		{"messages.2.content.1.content", "16:05 CET"},
+		{"messages.2.content.1.content.0.text", "16:05 CET"},
 		{"messages.2.content.2.text", "And should I take an umbrella?"},
 		{"stop_sequences.0", "\n\nUser:"},
 		{"temperature", "0.2"},
@@ -113,6 +113,8 @@ func TestRequestAnthropicDefaults(t *testing.T) {
 			map[string]string{"tool_choice": ""}},
 		{"image by URL", `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`, RequestOptions{},
 			map[string]string{"messages.0.content.0.source.type": "url", "messages.0.content.0.source.url": "https://example.com/a.png"}},
+		{"a tool result with an image", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"shot","arguments":""}}]},{"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"here"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}`, RequestOptions{},
+			map[string]string{"messages.2.content.0.type": "tool_result", "messages.2.content.0.content.0.text": "here", "messages.2.content.0.content.1.type": "image", "messages.2.content.0.content.1.source.data": "AAAA"}},
 		{"assistant text and a tool call", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Sure.","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"x\":[1,2]}"}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}]}`, RequestOptions{},
 			map[string]string{"messages.1.content.0.text": "Sure.", "messages.1.content.1.input.x.1": "2", "messages.2.content.0.content": "ok"}},
 	}
@@ -228,7 +230,8 @@ func TestRequestRefuses(t *testing.T) {
 		{"thinking in a small max", OpenAI, Anthropic, `{"model":"m","reasoning_effort":"low","max_tokens":500,"messages":[]}`, ErrUnsupported, "reasoning_effort"},
 		{"Anthropic server tool", Anthropic, OpenAI, `{"model":"m","max_tokens":1,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[]}`, ErrUnsupported, "tools[0]"},
 		{"Anthropic document", Anthropic, OpenAI, `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"AA"}}]}]}`, ErrUnsupported, "messages[0].content[0]"},
-		{"Anthropic image in a tool result", Anthropic, OpenAI, `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{}}]}]}]}`, ErrUnsupported, "messages[0].content[0].content[0]"},
+		{"Anthropic image source by file id", Anthropic, OpenAI, `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}]}`, ErrUnsupported, "messages[0].content[0].content[0].source"},
+		{"Anthropic document in a tool result", Anthropic, OpenAI, `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"x"},{"type":"document","source":{}}]}]}]}`, ErrUnsupported, "messages[0].content[0].content[1]"},
 		{"not JSON", OpenAI, Anthropic, `{"model":`, ErrInvalidBody, "JSON"},
 		{"not an object", Anthropic, OpenAI, `[1,2]`, ErrInvalidBody, "not an object"},
 		{"messages not an array", OpenAI, Anthropic, `{"model":"m","messages":"hi"}`, ErrInvalidBody, "messages"},
@@ -389,4 +392,29 @@ func TestGeminiThoughtSignatures(t *testing.T) {
 	old := strings.Replace(lost, "gemini-3-flash", "gemini-2.5-flash", 1)
 	r = translated(t, OpenAI, Gemini, old, RequestOptions{})
 	require.False(t, r.Get("contents.1.parts.0.thoughtSignature").Exists(), "Gemini 2 needs no stand-in")
+}
+
+// TestInspectModelOutlivesBody: the gateway keeps the model name (labels,
+// logs) after the body's buffer is reused.
+func TestInspectModelOutlivesBody(t *testing.T) {
+	body := []byte(`{"model":"gpt-4o","messages":[]}`)
+	info, err := Inspect(OpenAI, body)
+	require.NoError(t, err)
+	copy(body, `{"model":"XXXXXX"`)
+	require.Equal(t, "gpt-4o", info.Model)
+}
+
+// TestRequestToolResultImage: Claude Code's Read tool answers with a
+// screenshot; OpenAI tool messages hold text only, so the image follows in
+// the user's message.
+func TestRequestToolResultImage(t *testing.T) {
+	body := `{"model":"m","max_tokens":100,"messages":[{"role":"user","content":"look"},` +
+		`{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Read","input":{"file_path":"a.png"}}]},` +
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a.png:"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]}]}`
+	r := translated(t, Anthropic, OpenAI, body, RequestOptions{})
+	require.Equal(t, "tool", r.Get("messages.2.role").Str)
+	require.Equal(t, "a.png:\n[image]", r.Get("messages.2.content").Str)
+	require.Equal(t, "user", r.Get("messages.3.role").Str)
+	require.Equal(t, "data:image/png;base64,iVBORw0KGgo=", r.Get("messages.3.content.0.image_url.url").Str)
+	require.Len(t, r.Get("messages").Array(), 4)
 }

@@ -173,28 +173,53 @@ func anthropicToOpenAIResponse(body []byte, model string) ([]byte, Usage, error)
 	if err != nil {
 		return nil, Usage{}, err
 	}
-	u := anthropicUsage(r.Get("usage"))
-	var text, thinking strings.Builder
-	hasText, calls := false, 0
-	content := r.Get("content")
-	content.ForEach(func(_, b gjson.Result) bool {
-		switch b.Get("type").Str {
-		case "text":
-			hasText = true
-			text.WriteString(b.Get("text").Str)
-		case "thinking":
-			thinking.WriteString(b.Get("thinking").Str)
-		case "tool_use":
-			calls++
+	var id, respModel, usage, content, stopReason gjson.Result
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			id = v
+		case "model":
+			respModel = v
+		case "usage":
+			usage = v
+		case "content":
+			content = v
+		case "stop_reason":
+			stopReason = v
 		}
 		return true
 	})
+	u := anthropicUsage(usage)
+	var text, thinking strings.Builder
+	var lastText gjson.Result
+	texts, calls := 0, 0
+	var buf [6]aBlock
+	blocks := readBlocks(content, buf[:0])
+	for j := range blocks {
+		b := &blocks[j]
+		switch b.typ {
+		case "text":
+			texts++
+			lastText = b.text
+			text.WriteString(b.text.Str)
+		case "thinking":
+			thinking.WriteString(b.thinking.Str)
+		case "tool_use":
+			calls++
+		}
+	}
 	w := jw{b: make([]byte, 0, len(body)+256)}
 	w.obj()
-	w.kstr("id", r.Get("id").Str)
+	w.key("id")
+	w.rawStr(id)
 	w.kstr("object", "chat.completion")
 	w.kint("created", time.Now().Unix())
-	w.kstr("model", orDefault(model, r.Get("model").Str))
+	if model != "" {
+		w.kstr("model", model)
+	} else {
+		w.key("model")
+		w.rawStr(respModel)
+	}
 	w.key("choices")
 	w.arr()
 	w.obj()
@@ -203,9 +228,12 @@ func anthropicToOpenAIResponse(body []byte, model string) ([]byte, Usage, error)
 	w.obj()
 	w.kstr("role", "assistant")
 	w.key("content")
-	if hasText || calls == 0 {
+	switch {
+	case texts == 1:
+		w.rawStr(lastText)
+	case texts > 1 || calls == 0:
 		w.str(text.String())
-	} else {
+	default:
 		w.null()
 	}
 	if thinking.Len() > 0 {
@@ -214,31 +242,33 @@ func anthropicToOpenAIResponse(body []byte, model string) ([]byte, Usage, error)
 	if calls > 0 {
 		w.key("tool_calls")
 		w.arr()
-		content.ForEach(func(_, b gjson.Result) bool {
-			if b.Get("type").Str != "tool_use" {
-				return true
+		for j := range blocks {
+			b := &blocks[j]
+			if b.typ != "tool_use" {
+				continue
 			}
 			args := "{}"
-			if in := b.Get("input"); in.IsObject() {
-				args = in.Raw
+			if b.input.IsObject() {
+				args = b.input.Raw
 			}
 			w.obj()
-			w.kstr("id", b.Get("id").Str)
+			w.key("id")
+			w.rawStr(b.id)
 			w.kstr("type", "function")
 			w.key("function")
 			w.obj()
-			w.kstr("name", b.Get("name").Str)
+			w.key("name")
+			w.rawStr(b.name)
 			w.kstr("arguments", args)
 			w.endObj()
 			w.endObj()
-			return true
-		})
+		}
 		w.endArr()
 	}
 	w.endObj()
 	w.key("logprobs")
 	w.null()
-	w.kstr("finish_reason", finishFromAnthropic(r.Get("stop_reason").Str))
+	w.kstr("finish_reason", finishFromAnthropic(stopReason.Str))
 	w.endObj()
 	w.endArr()
 	w.key("usage")
@@ -350,15 +380,6 @@ func openAIToAnthropicResponse(body []byte, model string) ([]byte, Usage, error)
 	writeAnthropicUsage(&w, u)
 	w.endObj()
 	return w.b, u, nil
-}
-
-// reasoningOf reads the reasoning text that OpenAI-compatible providers
-// (DeepSeek, vLLM, OpenRouter) put beside the content.
-func reasoningOf(m gjson.Result) string {
-	if s := m.Get("reasoning_content").Str; s != "" {
-		return s
-	}
-	return m.Get("reasoning").Str
 }
 
 // geminiToolID names Gemini's n-th function call of an answer for OpenAI

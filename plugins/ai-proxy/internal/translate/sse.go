@@ -25,6 +25,7 @@ type sseEvent struct {
 type sseReader struct {
 	buf     []byte
 	pos     int // start of the next unread line
+	scan    int // r.buf[r.pos:r.scan] holds no line end
 	evStart int // start of the current event in buf
 	name    []byte
 	data    []byte
@@ -36,6 +37,7 @@ func (r *sseReader) push(p []byte) {
 		n := copy(r.buf, r.buf[r.evStart:])
 		r.buf = r.buf[:n]
 		r.pos -= r.evStart
+		r.scan = max(r.scan-r.evStart, 0)
 		r.evStart = 0
 	}
 	r.buf = append(r.buf, p...)
@@ -46,7 +48,15 @@ func (r *sseReader) push(p []byte) {
 func (r *sseReader) next(eof bool) (ev sseEvent, ok bool, err error) {
 	for {
 		rest := r.buf[r.pos:]
-		i := bytes.IndexAny(rest, "\r\n")
+		// Bytes before r.scan are known to hold no line end: a long line
+		// fed in small pieces is scanned once, not once per piece.
+		from := max(r.scan-r.pos, 0)
+		i := bytes.IndexAny(rest[from:], "\r\n")
+		if i >= 0 {
+			i += from
+		} else {
+			r.scan = len(r.buf)
+		}
 		var line []byte
 		switch {
 		case i < 0:
@@ -76,6 +86,9 @@ func (r *sseReader) next(eof bool) (ev sseEvent, ok bool, err error) {
 				return ev, ok, err
 			}
 			continue
+		}
+		if r.pos-r.evStart > maxEventBytes {
+			return ev, false, fmt.Errorf("%w: an event of the provider's stream is longer than %d bytes", ErrBadResponse, maxEventBytes)
 		}
 		r.field(line)
 	}

@@ -12,7 +12,7 @@ import (
 
 // ErrStreamCut is returned (wrapped) by Finish when the provider's stream
 // ended before its terminal event.
-var ErrStreamCut = errors.New("the provider's stream ended before its end")
+var ErrStreamCut = errors.New("the provider's stream ended before its last event")
 
 // ErrStreamFailed is returned (wrapped) by Finish when the provider sent
 // an error event in its stream; the event was passed on to the client.
@@ -123,7 +123,7 @@ func (b *streamBase) cut(out []byte, client Protocol) ([]byte, error) {
 	}
 	b.done = true
 	out = append(out, ErrorEvent(client, "api_error", "the provider's stream ended before the answer was complete")...)
-	return out, fmt.Errorf("%w (no terminal event)", ErrStreamCut)
+	return out, fmt.Errorf("%w: the answer is incomplete", ErrStreamCut)
 }
 
 // providerError reads an error event or error chunk of any protocol.
@@ -146,6 +146,68 @@ func (b *streamBase) fail(out []byte, client Protocol, kind, msg string) []byte 
 	b.done = true
 	b.failed = fmt.Errorf("%w: %s: %s", ErrStreamFailed, kind, redact(msg))
 	return append(out, ErrorEvent(client, kind, redact(msg))...)
+}
+
+// oaChunk is what the stream machines read of one OpenAI chunk, in one
+// pass over each level.
+type oaChunk struct {
+	id, model, usage, err                 gjson.Result
+	hasChoice                             bool
+	content, reasoning, toolCalls, finish gjson.Result
+}
+
+func readChunk(d gjson.Result) oaChunk {
+	var c oaChunk
+	var choices gjson.Result
+	d.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			c.id = v
+		case "model":
+			c.model = v
+		case "usage":
+			c.usage = v
+		case "choices":
+			choices = v
+		case "error":
+			c.err = v
+		}
+		return true
+	})
+	choices.ForEach(func(_, ch gjson.Result) bool {
+		c.hasChoice = true
+		ch.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "delta":
+				v.ForEach(func(k, v gjson.Result) bool {
+					switch k.Str {
+					case "content":
+						if v.Str != "" || c.content.Str == "" {
+							c.content = v
+						}
+					case "refusal":
+						if c.content.Str == "" {
+							c.content = v // a refusal is what the user reads
+						}
+					case "reasoning_content":
+						c.reasoning = v
+					case "reasoning":
+						if c.reasoning.Str == "" {
+							c.reasoning = v
+						}
+					case "tool_calls":
+						c.toolCalls = v
+					}
+					return true
+				})
+			case "finish_reason":
+				c.finish = v
+			}
+			return true
+		})
+		return false // choice 0 only: n > 1 is refused
+	})
+	return c
 }
 
 // --- OpenAI chunk writing, for OpenAI clients ---
@@ -424,25 +486,25 @@ func (s *openAIToAnthropicStream) event(out []byte, ev *sseEvent) ([]byte, error
 		return out, fmt.Errorf("%w: a chunk of the OpenAI stream is not JSON: %q", ErrBadResponse, truncate(string(ev.data), 80))
 	}
 	d := parseJSON(ev.data)
-	if kind, msg, ok := providerError(d); ok {
+	ch := readChunk(d)
+	if ch.err.Exists() {
+		kind, msg, _ := providerError(d)
 		return s.fail(out, Anthropic, kind, msg), nil
 	}
 	if s.id == "" {
-		s.id = strings.Clone(d.Get("id").Str)
+		s.id = strings.Clone(ch.id.Str)
 	}
 	if s.model == "" {
-		s.model = strings.Clone(d.Get("model").Str)
+		s.model = strings.Clone(ch.model.Str)
 	}
-	if u := d.Get("usage"); u.IsObject() {
-		s.use = openAIUsage(u)
+	if ch.usage.IsObject() {
+		s.use = openAIUsage(ch.usage)
 	}
 	out = s.startMessage(out)
-	c := d.Get("choices.0")
-	if !c.Exists() {
+	if !ch.hasChoice {
 		return out, nil
 	}
-	delta := c.Get("delta")
-	if rc := reasoningOf(delta); rc != "" {
+	if rc := ch.reasoning.Str; rc != "" {
 		if s.block != "thinking" {
 			out = s.openBlock(out, "thinking", func(w *jw) {
 				w.kstr("type", "thinking")
@@ -453,10 +515,11 @@ func (s *openAIToAnthropicStream) event(out []byte, ev *sseEvent) ([]byte, error
 		s.began = true
 		out = s.blockDelta(out, func(w *jw) {
 			w.kstr("type", "thinking_delta")
-			w.kstr("thinking", rc)
+			w.key("thinking")
+			w.rawStr(ch.reasoning)
 		})
 	}
-	if t := delta.Get("content").Str; t != "" {
+	if ch.content.Type == gjson.String && ch.content.Str != "" {
 		if s.block != "text" {
 			out = s.openBlock(out, "text", func(w *jw) {
 				w.kstr("type", "text")
@@ -466,10 +529,11 @@ func (s *openAIToAnthropicStream) event(out []byte, ev *sseEvent) ([]byte, error
 		s.began = true
 		out = s.blockDelta(out, func(w *jw) {
 			w.kstr("type", "text_delta")
-			w.kstr("text", t)
+			w.key("text")
+			w.rawStr(ch.content)
 		})
 	}
-	delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	ch.toolCalls.ForEach(func(_, tc gjson.Result) bool {
 		idx := tc.Get("index").Int()
 		id := tc.Get("id").Str
 		if s.block != "tool" || idx != s.toolIndex || id != "" && id != s.toolID {
@@ -495,7 +559,7 @@ func (s *openAIToAnthropicStream) event(out []byte, ev *sseEvent) ([]byte, error
 		}
 		return true
 	})
-	if f := c.Get("finish_reason"); f.Type == gjson.String && f.Str != "" {
+	if f := ch.finish; f.Type == gjson.String && f.Str != "" {
 		s.stop = stopFromOpenAI(f.Str)
 	}
 	return out, nil
@@ -656,26 +720,24 @@ func (s *passOpenAIStream) event(out []byte, ev *sseEvent) ([]byte, error) {
 		return out, fmt.Errorf("%w: a chunk of the OpenAI stream is not JSON: %q", ErrBadResponse, truncate(string(ev.data), 80))
 	}
 	d := parseJSON(ev.data)
-	if kind, msg, ok := providerError(d); ok {
+	ch := readChunk(d)
+	if ch.err.Exists() {
+		kind, msg, _ := providerError(d)
 		s.done = true
 		s.failed = fmt.Errorf("%w: %s: %s", ErrStreamFailed, kind, redact(msg))
 		return append(out, ev.raw...), nil
 	}
-	choices := d.Get("choices")
-	if u := d.Get("usage"); u.IsObject() {
-		s.use = openAIUsage(u)
-		if s.opts.DropUsageChunk && !hasMembers(choices) {
+	if ch.usage.IsObject() {
+		s.use = openAIUsage(ch.usage)
+		if s.opts.DropUsageChunk && !ch.hasChoice {
 			return out, nil
 		}
 	}
-	if c := choices.Get("0"); c.Exists() {
-		dl := c.Get("delta")
-		if dl.Get("content").Str != "" || dl.Get("tool_calls").IsArray() || reasoningOf(dl) != "" {
-			s.began = true
-		}
-		if f := c.Get("finish_reason"); f.Type == gjson.String && f.Str != "" {
-			s.finishSeen = true
-		}
+	if ch.content.Str != "" || ch.toolCalls.IsArray() || ch.reasoning.Str != "" {
+		s.began = true
+	}
+	if ch.finish.Type == gjson.String && ch.finish.Str != "" {
+		s.finishSeen = true
 	}
 	return append(out, ev.raw...), nil
 }

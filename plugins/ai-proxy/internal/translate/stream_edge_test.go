@@ -120,3 +120,24 @@ func TestStreamMemory(t *testing.T) {
 		require.Less(t, maxCap, 16<<10, "buffer of the %s stream", to)
 	}
 }
+
+func TestStreamEventTooLong(t *testing.T) {
+	for _, line := range []string{"data: x\n", "data: " + strings.Repeat("x", 1<<20)} {
+		s, err := NewStream(OpenAI, Anthropic, StreamOptions{})
+		require.NoError(t, err)
+		var ferr error
+		for i := 0; i < 9<<20/len(line)+2 && ferr == nil; i++ {
+			_, ferr = s.Feed([]byte(line))
+		}
+		require.ErrorIs(t, ferr, ErrBadResponse, "an event that never ends is refused, not buffered forever")
+		require.ErrorContains(t, ferr, "longer than")
+	}
+}
+
+func TestStreamRefusalIsText(t *testing.T) {
+	in := chunk(`{"role":"assistant","content":null,"refusal":""}`, "") + chunk(`{"refusal":"I can't help with that."}`, "") + chunk(`{}`, "stop") + "data: [DONE]\n\n"
+	out, s, err := feedAll(t, OpenAI, Anthropic, StreamOptions{}, in)
+	require.NoError(t, err)
+	require.Equal(t, []anthropicBlock{{Type: "text", Text: "I can't help with that."}}, assembleAnthropic(t, out).Blocks)
+	require.True(t, s.Started())
+}

@@ -287,5 +287,5 @@ func TestStreamErrorsAreNamed(t *testing.T) {
 	s, _ := NewStream(Anthropic, OpenAI, StreamOptions{})
 	_, err := s.Finish()
 	require.True(t, errors.Is(err, ErrStreamCut))
-	require.ErrorContains(t, err, "ended before its end")
+	require.ErrorContains(t, err, "ended before its last event")
 }
