@@ -220,6 +220,17 @@ describe('AI section against the real binary', { concurrent: false }, () => {
     );
   });
 
+  it('lists the AI route read-only among the routes, linking back to it', async () => {
+    const { page } = b;
+    await page.getByRole('navigation').getByRole('link', { name: 'Routes', exact: true }).click();
+    const row = page.getByRole('row', { name: /ai-route\/chat/ });
+    await row.getByText('AI route', { exact: true }).waitFor();
+    expect(await row.getByRole('button', { name: 'Edit ai-route/chat' }).count()).toBe(0);
+    await row.getByRole('link', { name: 'Open the AI route' }).click();
+    await page.getByRole('heading', { name: 'chat' }).waitFor();
+    await page.getByRole('navigation').getByRole('link', { name: 'AI routes' }).click();
+  });
+
   it('streams an answer through the gateway in the try-it chat', async () => {
     const { page } = b;
     await page.getByRole('row', { name: /chat/ }).getByRole('button', { name: 'Try chat' }).click();
