@@ -207,7 +207,7 @@ describe('console against the real binary', { concurrent: false }, () => {
     await page.getByRole('cell', { name: upstream.url, exact: true }).waitFor();
     await shot(page, '11-services');
 
-    await page.getByRole('navigation').getByRole('link', { name: 'Routes' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Routes', exact: true }).click();
     await page.getByRole('heading', { name: 'Routes' }).waitFor();
     await page.getByRole('button', { name: /New route/ }).click();
     await drawer.getByLabel('Name').fill('echo');

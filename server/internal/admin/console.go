@@ -8,9 +8,12 @@ import (
 )
 
 // contentSecurityPolicy keeps the console to its own origin: no CDN, no
-// external fonts, no inline scripts.
+// external fonts, no inline scripts. Only connections may leave it: the AI
+// route "try it" chat calls the gateway listener, which is another origin
+// (another port, or a public name behind a proxy) that the console cannot
+// know in advance.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+	"img-src 'self' data:; font-src 'self' data:; connect-src 'self' http: https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
 // consoleHandler serves the single-page console: files as they are, and
 // index.html for any other path so client-side routes survive a reload.

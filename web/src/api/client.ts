@@ -1,5 +1,7 @@
 import { SSEParser } from './sse';
 import type {
+  AIRoute,
+  AIUsage,
   APIToken,
   ApiErrorBody,
   ApiErrorDetail,
@@ -11,6 +13,7 @@ import type {
   CurrentUser,
   Health,
   InitResponse,
+  LLMProvider,
   ListResponse,
   LogEntry,
   LogQuery,
@@ -20,6 +23,7 @@ import type {
   MetricSeries,
   Plugin,
   PluginInstance,
+  ProviderTestResult,
   RedisDiagnosis,
   RedisSettingsRequest,
   RedisSettingsView,
@@ -31,6 +35,7 @@ import type {
   ToolInfo,
   ToolResult,
   UpdatePluginRequest,
+  UsageWindow,
 } from './types';
 
 /** Error codes the client produces itself, when there is no API answer. */
@@ -149,6 +154,10 @@ export class ApiClient {
   readonly pluginInstances: ResourceClient<PluginInstance>;
   /** MCP servers (/mcp-servers), as JSON; see also the YAML and tool methods. */
   readonly mcpServers: ResourceClient<MCPServer>;
+  /** LLM providers (/llm-providers); their tokens come back masked. */
+  readonly llmProviders: ResourceClient<LLMProvider>;
+  /** AI routes (/ai-routes). */
+  readonly aiRoutes: ResourceClient<AIRoute>;
 
   constructor(options: ApiClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? '/api/v1').replace(/\/+$/, '');
@@ -157,6 +166,8 @@ export class ApiClient {
     this.routes = this.resource('/routes');
     this.pluginInstances = this.resource('/plugin-instances');
     this.mcpServers = this.resource('/mcp-servers');
+    this.llmProviders = this.resource('/llm-providers');
+    this.aiRoutes = this.resource('/ai-routes');
   }
 
   private resource<T>(path: string): ResourceClient<T> {
@@ -221,6 +232,22 @@ export class ApiClient {
   /** callTool runs a tool as an MCP client's tools/call would. */
   callTool(server: string, tool: string, args: Record<string, unknown>): Promise<ToolResult> {
     return this.request('POST', `${toolPath(server, tool)}/call`, { body: { arguments: args } });
+  }
+
+  /**
+   * testLLMProvider calls a stored provider once — listing its models, or a
+   * one-token chat with `model` — and says in plain words what went wrong.
+   * A failed test is an answer (ok false), not an error.
+   */
+  testLLMProvider(name: string, model?: string): Promise<ProviderTestResult> {
+    return this.request('POST', `/llm-providers/${encodeURIComponent(name)}/test`, {
+      body: model ? { model } : {},
+    });
+  }
+
+  /** aiUsage sums the AI traffic of the last hour or day: tokens, time to first token, errors. */
+  aiUsage(window: UsageWindow, signal?: AbortSignal): Promise<AIUsage> {
+    return this.request('GET', `/ai/usage?window=${window}`, { signal });
   }
 
   redisSettings(signal?: AbortSignal): Promise<RedisSettingsView> {

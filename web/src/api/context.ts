@@ -29,4 +29,7 @@ export const queryKeys = {
   tokens: ['tokens'] as const,
   metricSeries: ['metrics', 'series'] as const,
   mcpStatus: (name: string) => ['mcp-servers', 'status', name] as const,
+  llmProviders: ['llm-providers'] as const,
+  aiRoutes: ['ai-routes'] as const,
+  aiUsage: (window: string) => ['ai', 'usage', window] as const,
 };

@@ -179,6 +179,10 @@ export interface Route extends Versioned {
   priority?: number;
   /** true when absent. */
   enabled?: boolean;
+  /** Set on the rows that stand for another object, such as an AI route; edit that object instead. */
+  readOnly?: boolean;
+  /** The object a read-only row stands for. */
+  source?: { kind: string; name: string };
 }
 
 export type ScopeType = 'global' | 'domain' | 'route' | 'mcp-server';
@@ -494,4 +498,131 @@ export interface MCPStatus {
   sessions: number;
   lastError?: string;
   lastErrorAt?: string;
+}
+
+// ---- AI gateway: LLM providers, AI routes, usage (docs/ai-gateway.md) ----
+
+/** The provider types ai-proxy implements. */
+export const llmProviderTypes = [
+  'openai',
+  'deepseek',
+  'qwen',
+  'moonshot',
+  'groq',
+  'mistral',
+  'openrouter',
+  'together',
+  'vllm',
+  'ollama',
+  'azure',
+  'claude',
+  'gemini',
+  'generic',
+] as const;
+
+export type LLMProviderType = (typeof llmProviderTypes)[number];
+
+/** How a provider is called: in OpenAI's protocol, or in its own. */
+export type LLMProtocol = 'openai' | 'original';
+
+/** Taking a failing token out of rotation and health-checking it back (Higress `failover`). */
+export interface TokenFailoverConfig {
+  enabled: boolean;
+  failureThreshold?: number;
+  successThreshold?: number;
+  /** Milliseconds. */
+  healthCheckInterval?: number;
+  /** Milliseconds. */
+  healthCheckTimeout?: number;
+  healthCheckModel?: string;
+}
+
+/**
+ * An LLM provider: where a model is served and the tokens to call it with.
+ * `tokens` are write-only: every answer masks each one as "********"; sending
+ * a mask back keeps the stored token while type and endpoint are unchanged.
+ */
+export interface LLMProvider extends Versioned {
+  name: string;
+  type: LLMProviderType | (string & {});
+  tokens: string[];
+  endpoint?: string;
+  protocol?: LLMProtocol;
+  tokenFailoverConfig?: TokenFailoverConfig;
+  /** Further Higress provider fields, as they are. */
+  rawConfigs?: Record<string, unknown>;
+}
+
+/** The mask the API puts in place of every stored token. */
+export const maskedToken = '********';
+
+/** Outcome codes of a provider test. */
+export type ProviderDiagnosisCode =
+  | 'ok'
+  | 'dns_not_found'
+  | 'connection_refused'
+  | 'timeout'
+  | 'tls_handshake_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'unknown_model'
+  | 'bad_response';
+
+/** The answer of POST /llm-providers/{name}/test. */
+export interface ProviderTestResult {
+  ok: boolean;
+  diagnosis: ProviderDiagnosisCode | (string & {});
+  message: string;
+  models?: string[];
+  latencyMs?: number;
+}
+
+export type ModelMatchType = 'EQUAL' | 'PRE' | 'REGULAR';
+
+/** An upstream of an AI route: a provider, its share of the traffic and model renames. */
+export interface AIRouteUpstream {
+  provider: string;
+  weight?: number;
+  modelMapping?: Record<string, string>;
+}
+
+/** An AI route: an OpenAI- and Anthropic-compatible endpoint in front of providers. */
+export interface AIRoute extends Versioned {
+  name: string;
+  domains?: string[];
+  pathPrefix: string;
+  upstreams: AIRouteUpstream[];
+  modelPredicates?: { matchType: ModelMatchType; matchValue: string }[];
+  authConfig?: { enabled: boolean; allowedConsumers?: string[] };
+  fallbackConfig?: {
+    enabled: boolean;
+    upstreams?: { provider: string; modelMapping?: Record<string, string> }[];
+    fallbackStrategy?: 'SEQUENCE' | 'RANDOM';
+    onStatus?: string[];
+  };
+  /** true when absent. */
+  enabled?: boolean;
+}
+
+/** The window of the AI usage view. */
+export type UsageWindow = '1h' | '24h';
+
+/** Tokens and requests of one model or one consumer. */
+export interface UsageRow {
+  inputTokens: number;
+  outputTokens: number;
+  requests: number;
+  errors?: number;
+}
+
+/** The answer of GET /ai/usage. */
+export interface AIUsage {
+  window: UsageWindow | (string & {});
+  byModel: (UsageRow & { model: string })[];
+  byConsumer: (UsageRow & { consumer: string })[];
+  firstTokenMs: { p50: number; p99: number };
+  errors: number;
+  fallbacks: number;
+  requests: number;
 }

@@ -8,7 +8,7 @@ import { LanguageSwitch } from '../components/LanguageSwitch';
 import { Loading } from '../components/Loading';
 import { ViewErrorBoundary } from '../components/ViewErrorBoundary';
 import { useI18n } from '../i18n/context';
-import { sectionFor, sections } from './sections';
+import { navEntries, sectionFor, sections, type Section } from './sections';
 import { useLogout } from './useLogout';
 
 const { Header, Sider, Content } = Layout;
@@ -40,6 +40,12 @@ export function AppLayout() {
     document.title = `${title} · ${t('common.appName')}`;
   }, [title, t]);
 
+  const item = (s: Section) => ({
+    key: s.path,
+    icon: s.icon,
+    label: <Link to={`/${s.path}`}>{t(s.label)}</Link>,
+  });
+
   const navigation = (
     <>
       <Link
@@ -60,11 +66,16 @@ export function AppLayout() {
           theme="dark"
           mode="inline"
           selectedKeys={current ? [current.path] : []}
-          items={sections.map((s) => ({
-            key: s.path,
-            icon: s.icon,
-            label: <Link to={`/${s.path}`}>{t(s.label)}</Link>,
-          }))}
+          items={navEntries(sections).map((e) =>
+            e.kind === 'section'
+              ? item(e.section)
+              : {
+                  type: 'group' as const,
+                  key: `group-${e.label}`,
+                  label: t(e.label),
+                  children: e.sections.map(item),
+                },
+          )}
           onClick={() => setDrawerOpen(false)}
         />
       </nav>

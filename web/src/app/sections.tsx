@@ -1,5 +1,8 @@
 import {
   ApiOutlined,
+  BarChartOutlined,
+  CloudServerOutlined,
+  MessageOutlined,
   AppstoreOutlined,
   BranchesOutlined,
   ClusterOutlined,
@@ -20,6 +23,8 @@ export interface Section {
   label: MessageKey;
   icon: ReactNode;
   Page: LazyExoticComponent<ComponentType>;
+  /** The heading the item is listed under in the navigation, if any. */
+  group?: MessageKey;
 }
 
 /** A page below a section, such as one MCP server; it highlights its section. */
@@ -55,6 +60,27 @@ export const sections: readonly Section[] = [
     label: 'nav.mcpServers',
     icon: <ApiOutlined />,
     Page: lazy(() => import('../features/mcp/McpServersPage')),
+  },
+  {
+    path: 'llm-providers',
+    label: 'nav.llmProviders',
+    icon: <CloudServerOutlined />,
+    group: 'nav.ai',
+    Page: lazy(() => import('../features/ai/LlmProvidersPage')),
+  },
+  {
+    path: 'ai-routes',
+    label: 'nav.aiRoutes',
+    icon: <MessageOutlined />,
+    group: 'nav.ai',
+    Page: lazy(() => import('../features/ai/AiRoutesPage')),
+  },
+  {
+    path: 'ai-usage',
+    label: 'nav.aiUsage',
+    icon: <BarChartOutlined />,
+    group: 'nav.ai',
+    Page: lazy(() => import('../features/ai/AiUsagePage')),
   },
   {
     path: 'plugin-instances',
@@ -100,10 +126,30 @@ export const subPages: readonly SubPage[] = [
     path: 'mcp-servers/:name',
     Page: lazy(() => import('../features/mcp/McpServerPage')),
   },
+  {
+    path: 'ai-routes/:name',
+    Page: lazy(() => import('../features/ai/AiRoutePage')),
+  },
 ];
 
 /** sectionFor finds the section a console path belongs to. */
 export function sectionFor(pathname: string): Section | undefined {
   const first = pathname.replace(/^\/+/, '').split('/')[0] ?? '';
   return sections.find((s) => s.path === first);
+}
+
+/** A navigation entry: a section, or a heading over consecutive sections of one group. */
+export type NavEntry =
+  { kind: 'section'; section: Section } | { kind: 'group'; label: MessageKey; sections: Section[] };
+
+/** navEntries puts consecutive sections of the same group under one heading. */
+export function navEntries(list: readonly Section[]): NavEntry[] {
+  const out: NavEntry[] = [];
+  for (const s of list) {
+    const last = out[out.length - 1];
+    if (s.group === undefined) out.push({ kind: 'section', section: s });
+    else if (last?.kind === 'group' && last.label === s.group) last.sections.push(s);
+    else out.push({ kind: 'group', label: s.group, sections: [s] });
+  }
+  return out;
 }

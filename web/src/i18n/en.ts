@@ -1,3 +1,5 @@
+import { aiEn } from './ai.en';
+
 // English messages: the reference set. Every other language must provide
 // exactly these keys (the type checker enforces it).
 export const en = {
@@ -28,6 +30,10 @@ export const en = {
     history: 'History',
     account: 'Account',
     menu: 'Navigation',
+    ai: 'AI',
+    llmProviders: 'LLM providers',
+    aiRoutes: 'AI routes',
+    aiUsage: 'AI usage',
   },
   header: {
     signedInAs: 'Signed in as {username}',
@@ -852,6 +858,7 @@ export const en = {
       revokedAll: 'All API tokens revoked.',
     },
   },
+  ai: aiEn,
 };
 
 /** The shape of a complete message set. */

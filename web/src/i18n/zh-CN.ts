@@ -1,3 +1,4 @@
+import { aiZhCN } from './ai.zh-CN';
 import type { Messages } from './en';
 
 // Simplified Chinese messages.
@@ -29,6 +30,10 @@ export const zhCN: Messages = {
     history: '变更历史',
     account: '账户',
     menu: '导航',
+    ai: 'AI',
+    llmProviders: 'LLM 提供方',
+    aiRoutes: 'AI 路由',
+    aiUsage: 'AI 用量',
   },
   header: {
     signedInAs: '当前用户：{username}',
@@ -826,4 +831,5 @@ export const zhCN: Messages = {
       revokedAll: '已吊销全部 API 令牌。',
     },
   },
+  ai: aiZhCN,
 };

@@ -6,6 +6,7 @@ import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
 import { useI18n } from '../../i18n/context';
 import { formatDuration } from '../../lib/format';
+import { AiUsageTile } from '../ai/AiUsageTile';
 import { useNow } from '../../lib/useNow';
 import { HealthCard } from './HealthCard';
 import { MetricsCharts } from './MetricsCharts';
@@ -95,6 +96,7 @@ export default function DashboardPage() {
           />
         </Card>
         <MetricsCharts />
+        <AiUsageTile />
         <Typography.Title level={4} style={{ margin: 0 }}>
           {t('dashboard.components')}
         </Typography.Title>

@@ -2,6 +2,7 @@ import { EditOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Space, Switch, Tag, Typography } from 'antd';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { queryKeys, useApi } from '../../api/context';
 import type { Route } from '../../api/types';
 import { CopyText } from '../../components/CopyText';
@@ -65,15 +66,23 @@ export default function RoutesPage() {
           {
             title: t('routes.name'),
             dataIndex: 'name',
-            render: (name: string, r) => (
-              <Button
-                type="link"
-                style={{ padding: 0 }}
-                onClick={() => setEditing({ mode: 'edit', route: r })}
-              >
-                {name}
-              </Button>
-            ),
+            render: (name: string, r) =>
+              r.readOnly ? (
+                <Space size={4}>
+                  <Typography.Text>{name}</Typography.Text>
+                  {r.source?.kind === 'ai-route' && (
+                    <Tag color="purple">{t('ai.routes.rowTag')}</Tag>
+                  )}
+                </Space>
+              ) : (
+                <Button
+                  type="link"
+                  style={{ padding: 0 }}
+                  onClick={() => setEditing({ mode: 'edit', route: r })}
+                >
+                  {name}
+                </Button>
+              ),
           },
           {
             title: t('routes.enabled'),
@@ -83,6 +92,7 @@ export default function RoutesPage() {
                 size="small"
                 aria-label={t('routes.enableThing', { name: r.name })}
                 checked={r.enabled ?? true}
+                disabled={r.readOnly}
                 loading={toggle.isPending && toggle.variables.route.name === r.name}
                 onChange={(enabled) => toggle.mutate({ route: r, enabled })}
               />
@@ -166,26 +176,33 @@ export default function RoutesPage() {
             title: t('config.actions'),
             key: 'actions',
             fixed: 'right',
-            render: (_, r) => (
-              <Space>
-                <Button
-                  size="small"
-                  icon={<EditOutlined />}
-                  aria-label={t('config.editThing', { name: r.name })}
-                  onClick={() => setEditing({ mode: 'edit', route: r })}
-                />
-                <DeleteButton
-                  text
-                  label={t('config.deleteThing', { name: r.name })}
-                  question={t('routes.deleteQuestion', { name: r.name })}
-                  done={t('routes.deleted', { name: r.name })}
-                  onDelete={async () => {
-                    await api.routes.remove(r.name, r.version);
-                    await queryClient.invalidateQueries({ queryKey: queryKeys.routes });
-                  }}
-                />
-              </Space>
-            ),
+            render: (_, r) =>
+              r.readOnly ? (
+                r.source?.kind === 'ai-route' && (
+                  <Link to={`/ai-routes/${encodeURIComponent(r.source.name)}`}>
+                    {t('ai.routes.rowOpen')}
+                  </Link>
+                )
+              ) : (
+                <Space>
+                  <Button
+                    size="small"
+                    icon={<EditOutlined />}
+                    aria-label={t('config.editThing', { name: r.name })}
+                    onClick={() => setEditing({ mode: 'edit', route: r })}
+                  />
+                  <DeleteButton
+                    text
+                    label={t('config.deleteThing', { name: r.name })}
+                    question={t('routes.deleteQuestion', { name: r.name })}
+                    done={t('routes.deleted', { name: r.name })}
+                    onDelete={async () => {
+                      await api.routes.remove(r.name, r.version);
+                      await queryClient.invalidateQueries({ queryKey: queryKeys.routes });
+                    }}
+                  />
+                </Space>
+              ),
           },
         ]}
       />
