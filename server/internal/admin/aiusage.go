@@ -12,6 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/series"
 )
 
 // aiState is the admin server's AI gateway state: the provider test's
@@ -274,7 +276,7 @@ func (u *aiUsage) report(window string, d time.Duration) aiUsageAnswer {
 		delta[le] = nonNeg(c - base.firstToken[le])
 	}
 	n := nonNeg(cur.ftCount - base.ftCount)
-	out.FirstTokenMs = aiQuantiles{P50: round1(histQuantile(delta, n, 0.50) * 1000), P99: round1(histQuantile(delta, n, 0.99) * 1000)}
+	out.FirstTokenMs = aiQuantiles{P50: round1(series.Quantile(delta, n, 0.50) * 1000), P99: round1(series.Quantile(delta, n, 0.99) * 1000)}
 	out.Fallbacks = nonNeg(cur.fallbacks - base.fallbacks)
 	return out
 }
@@ -299,32 +301,3 @@ func (s *Server) RunAIUsage(ctx context.Context) { s.ai.usage.Run(ctx) }
 func nonNeg(v float64) float64 { return math.Max(v, 0) }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
-
-// histQuantile estimates the q-quantile from cumulative bucket counts by
-// linear interpolation inside the bucket, like histogram_quantile.
-func histQuantile(buckets map[float64]float64, count, q float64) float64 {
-	if count <= 0 {
-		return 0
-	}
-	bounds := make([]float64, 0, len(buckets))
-	for le := range buckets {
-		bounds = append(bounds, le)
-	}
-	sort.Float64s(bounds)
-	rank := q * count
-	lower, prev := 0.0, 0.0
-	for _, le := range bounds {
-		c := buckets[le]
-		if c >= rank {
-			if math.IsInf(le, 1) {
-				return lower
-			}
-			if c == prev {
-				return le
-			}
-			return lower + (le-lower)*(rank-prev)/(c-prev)
-		}
-		lower, prev = le, c
-	}
-	return lower
-}

@@ -114,8 +114,8 @@ func (r *Recorder) Sample(now time.Time) {
 		delta[le] = nonNeg(c - prev.buckets[le])
 	}
 	n := nonNeg(cur.count - prev.count)
-	p.P50Ms = quantile(delta, n, 0.50) * 1000
-	p.P99Ms = quantile(delta, n, 0.99) * 1000
+	p.P50Ms = Quantile(delta, n, 0.50) * 1000
+	p.P99Ms = Quantile(delta, n, 0.99) * 1000
 	for server, c := range cur.tools {
 		if d := nonNeg(c - prev.tools[server]); d > 0 {
 			p.ToolCallRate[server] = d / secs
@@ -171,9 +171,10 @@ func label(m *dto.Metric, name string) string {
 
 func nonNeg(v float64) float64 { return math.Max(v, 0) }
 
-// quantile estimates the q-quantile from cumulative bucket counts by linear
-// interpolation inside the bucket, like Prometheus's histogram_quantile.
-func quantile(buckets map[float64]float64, count, q float64) float64 {
+// Quantile estimates the q-quantile from cumulative bucket counts (upper
+// bound → count) by linear interpolation inside the bucket, like
+// Prometheus's histogram_quantile; 0 when count is 0.
+func Quantile(buckets map[float64]float64, count, q float64) float64 {
 	if count <= 0 {
 		return 0
 	}
