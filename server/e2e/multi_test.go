@@ -69,5 +69,8 @@ func TestTwoInstancesShareConfiguration(t *testing.T) {
 		status, _, _ := gatewayGet(t, b, "", "/one/x")
 		return status == http.StatusNotFound
 	})
-	require.Contains(t, b.Stdout.String(), "trigger=poll")
+	// The table is swapped before the sync is logged: wait for the line.
+	testenv.WaitFor(t, 5*time.Second, "instance B to log the sync by polling", func() bool {
+		return strings.Contains(b.Stdout.String(), "trigger=poll")
+	})
 }
