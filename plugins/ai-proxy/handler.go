@@ -121,7 +121,7 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(io.LimitReader(r.Body, in.maxBody+1))
+		body, err := readRequestBody(r, in.maxBody+1)
 		if err != nil {
 			c.status = 499
 			return
@@ -510,7 +510,9 @@ func (c *call) readFailure(ctx context.Context, p *provider, err error) *failure
 }
 
 func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protocol, resp *http.Response) *failure {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	buf := getAnswerBuf()
+	defer putAnswerBuf(buf)
+	body, err := readAnswer(buf, resp)
 	if err != nil {
 		return c.readFailure(ctx, p, err)
 	}
@@ -534,7 +536,9 @@ func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protoc
 }
 
 func (c *call) relayEmbeddings(ctx context.Context, p *provider, resp *http.Response) *failure {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	buf := getAnswerBuf()
+	defer putAnswerBuf(buf)
+	body, err := readAnswer(buf, resp)
 	if err != nil {
 		return c.readFailure(ctx, p, err)
 	}
