@@ -215,6 +215,13 @@ func (c *call) proxy() {
 // request.
 func (c *call) candidates() []upstream {
 	in := c.in
+	if len(in.primary) == 1 && len(in.fallback) == 0 {
+		// The common case: one upstream, no choice to make.
+		if in.primary[0].p.serves(c.k, c.client, c.rest) {
+			return in.primary[:1:1]
+		}
+		return nil
+	}
 	var out []upstream
 	var primary []upstream
 	total := 0
@@ -418,7 +425,7 @@ func (c *call) attempt(p *provider, tok *token, target string, body []byte) *fai
 	}
 	copyRequestHeaders(req.Header, c.r.Header)
 	if len(body) > 0 {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonContentType
 	}
 	p.authorize(req.Header, tok)
 	resp, err := c.in.client.Do(req)
@@ -864,12 +871,20 @@ var strippedHeaders = map[string]bool{
 	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true, "Expect": true,
 }
 
+// jsonContentType is the Content-Type of a request body sent to a
+// provider, shared by every request (never changed in place).
+var jsonContentType = []string{"application/json"}
+
+// copyRequestHeaders copies the client's headers that may travel to a
+// provider. The value slices are shared with src, capped so that an
+// append to one of them cannot write into the client's request; nothing
+// on the way to the provider changes a value in place.
 func copyRequestHeaders(dst, src http.Header) {
 	for k, vs := range src {
 		if strippedHeaders[k] || strings.HasPrefix(k, "X-Gatehouse-") || strings.HasPrefix(k, "X-Forwarded-") {
 			continue
 		}
-		dst[k] = append([]string(nil), vs...)
+		dst[k] = vs[:len(vs):len(vs)]
 	}
 	for _, f := range src.Values("Connection") {
 		for _, name := range strings.Split(f, ",") {
