@@ -839,23 +839,24 @@ func (c *call) finish() {
 		}
 		in.metrics.service.WithLabelValues(labels...).Observe(d.Seconds())
 	}
-	in.log.Info("ai request",
-		"ai_route", c.route,
-		"provider", provID,
-		"gen_ai.request.model", capLen(c.info.Model, 200),
-		"gen_ai.response.model", capLen(c.mapped, 200),
-		"gen_ai.provider.name", provType,
-		"consumer", c.consumer,
-		"gen_ai.usage.input_tokens", c.usage.InputTokens,
-		"gen_ai.usage.output_tokens", c.usage.OutputTokens,
-		"gen_ai.usage.cached_tokens", c.usage.CachedTokens,
-		"gen_ai.usage.reasoning_tokens", c.usage.ReasoningTokens,
-		"first_token_ms", c.firstToken.Milliseconds(),
-		"duration_ms", d.Milliseconds(),
-		"status", c.status,
-		"attempts", c.attempts,
-		"stream", c.info.Stream,
-		"path", capLen(c.apiPath, 200),
+	// LogAttrs: typed attributes, not boxed ...any, on every request.
+	in.log.LogAttrs(context.Background(), slog.LevelInfo, "ai request",
+		slog.String("ai_route", c.route),
+		slog.String("provider", provID),
+		slog.String("gen_ai.request.model", capLen(c.info.Model, 200)),
+		slog.String("gen_ai.response.model", capLen(c.mapped, 200)),
+		slog.String("gen_ai.provider.name", provType),
+		slog.String("consumer", c.consumer),
+		slog.Int64("gen_ai.usage.input_tokens", c.usage.InputTokens),
+		slog.Int64("gen_ai.usage.output_tokens", c.usage.OutputTokens),
+		slog.Int64("gen_ai.usage.cached_tokens", c.usage.CachedTokens),
+		slog.Int64("gen_ai.usage.reasoning_tokens", c.usage.ReasoningTokens),
+		slog.Int64("first_token_ms", c.firstToken.Milliseconds()),
+		slog.Int64("duration_ms", d.Milliseconds()),
+		slog.Int("status", c.status),
+		slog.Int("attempts", c.attempts),
+		slog.Bool("stream", c.info.Stream),
+		slog.String("path", capLen(c.apiPath, 200)),
 	)
 }
 
