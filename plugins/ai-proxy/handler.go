@@ -25,8 +25,14 @@ const (
 	maxAnswerBytes = 64 << 20
 	// maxErrorBytes bounds a provider's error body.
 	maxErrorBytes = 64 << 10
-	// readBuf is the read size of a streamed answer.
+	// readBuf is the read size of a pass-through answer.
 	readBuf = 8 << 10
+	// streamReadBuf is the read size of a streamed chat answer. It is
+	// held for the whole life of a stream, mostly waiting for the next
+	// token, so it is small: SSE events are a few hundred bytes, the
+	// transport reads the socket through its own buffer, and an event
+	// larger than this is assembled by the stream translator.
+	streamReadBuf = 2 << 10
 )
 
 // errTimeout is the cause of an attempt cancelled by the provider timeout.
@@ -684,7 +690,7 @@ func (c *call) relayStream(ctx context.Context, p *provider, wire translate.Prot
 		emit(translate.ErrorEvent(c.client, "api_error", fmt.Sprintf("the answer of provider %q ended early: %s", p.id, causeOf(why))))
 		return nil
 	}
-	buf := make([]byte, readBuf)
+	buf := make([]byte, streamReadBuf)
 	for {
 		n, rerr := resp.Body.Read(buf)
 		timer.Reset(p.timeout)
