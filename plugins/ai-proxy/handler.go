@@ -25,8 +25,14 @@ const (
 	maxAnswerBytes = 64 << 20
 	// maxErrorBytes bounds a provider's error body.
 	maxErrorBytes = 64 << 10
-	// readBuf is the read size of a streamed answer.
+	// readBuf is the read size of a pass-through answer.
 	readBuf = 8 << 10
+	// streamReadBuf is the read size of a streamed chat answer. It is
+	// held for the whole life of a stream, mostly waiting for the next
+	// token, so it is small: SSE events are a few hundred bytes, the
+	// transport reads the socket through its own buffer, and an event
+	// larger than this is assembled by the stream translator.
+	streamReadBuf = 2 << 10
 )
 
 // errTimeout is the cause of an attempt cancelled by the provider timeout.
@@ -121,7 +127,7 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(io.LimitReader(r.Body, in.maxBody+1))
+		body, err := readRequestBody(r, in.maxBody+1)
 		if err != nil {
 			c.status = 499
 			return
@@ -215,6 +221,13 @@ func (c *call) proxy() {
 // request.
 func (c *call) candidates() []upstream {
 	in := c.in
+	if len(in.primary) == 1 && len(in.fallback) == 0 {
+		// The common case: one upstream, no choice to make.
+		if in.primary[0].p.serves(c.k, c.client, c.rest) {
+			return in.primary[:1:1]
+		}
+		return nil
+	}
 	var out []upstream
 	var primary []upstream
 	total := 0
@@ -418,7 +431,7 @@ func (c *call) attempt(p *provider, tok *token, target string, body []byte) *fai
 	}
 	copyRequestHeaders(req.Header, c.r.Header)
 	if len(body) > 0 {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonContentType
 	}
 	p.authorize(req.Header, tok)
 	resp, err := c.in.client.Do(req)
@@ -510,7 +523,9 @@ func (c *call) readFailure(ctx context.Context, p *provider, err error) *failure
 }
 
 func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protocol, resp *http.Response) *failure {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	buf := getAnswerBuf()
+	defer putAnswerBuf(buf)
+	body, err := readAnswer(buf, resp)
 	if err != nil {
 		return c.readFailure(ctx, p, err)
 	}
@@ -534,7 +549,9 @@ func (c *call) relayJSON(ctx context.Context, p *provider, wire translate.Protoc
 }
 
 func (c *call) relayEmbeddings(ctx context.Context, p *provider, resp *http.Response) *failure {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	buf := getAnswerBuf()
+	defer putAnswerBuf(buf)
+	body, err := readAnswer(buf, resp)
 	if err != nil {
 		return c.readFailure(ctx, p, err)
 	}
@@ -673,7 +690,7 @@ func (c *call) relayStream(ctx context.Context, p *provider, wire translate.Prot
 		emit(translate.ErrorEvent(c.client, "api_error", fmt.Sprintf("the answer of provider %q ended early: %s", p.id, causeOf(why))))
 		return nil
 	}
-	buf := make([]byte, readBuf)
+	buf := make([]byte, streamReadBuf)
 	for {
 		n, rerr := resp.Body.Read(buf)
 		timer.Reset(p.timeout)
@@ -828,23 +845,24 @@ func (c *call) finish() {
 		}
 		in.metrics.service.WithLabelValues(labels...).Observe(d.Seconds())
 	}
-	in.log.Info("ai request",
-		"ai_route", c.route,
-		"provider", provID,
-		"gen_ai.request.model", capLen(c.info.Model, 200),
-		"gen_ai.response.model", capLen(c.mapped, 200),
-		"gen_ai.provider.name", provType,
-		"consumer", c.consumer,
-		"gen_ai.usage.input_tokens", c.usage.InputTokens,
-		"gen_ai.usage.output_tokens", c.usage.OutputTokens,
-		"gen_ai.usage.cached_tokens", c.usage.CachedTokens,
-		"gen_ai.usage.reasoning_tokens", c.usage.ReasoningTokens,
-		"first_token_ms", c.firstToken.Milliseconds(),
-		"duration_ms", d.Milliseconds(),
-		"status", c.status,
-		"attempts", c.attempts,
-		"stream", c.info.Stream,
-		"path", capLen(c.apiPath, 200),
+	// LogAttrs: typed attributes, not boxed ...any, on every request.
+	in.log.LogAttrs(context.Background(), slog.LevelInfo, "ai request",
+		slog.String("ai_route", c.route),
+		slog.String("provider", provID),
+		slog.String("gen_ai.request.model", capLen(c.info.Model, 200)),
+		slog.String("gen_ai.response.model", capLen(c.mapped, 200)),
+		slog.String("gen_ai.provider.name", provType),
+		slog.String("consumer", c.consumer),
+		slog.Int64("gen_ai.usage.input_tokens", c.usage.InputTokens),
+		slog.Int64("gen_ai.usage.output_tokens", c.usage.OutputTokens),
+		slog.Int64("gen_ai.usage.cached_tokens", c.usage.CachedTokens),
+		slog.Int64("gen_ai.usage.reasoning_tokens", c.usage.ReasoningTokens),
+		slog.Int64("first_token_ms", c.firstToken.Milliseconds()),
+		slog.Int64("duration_ms", d.Milliseconds()),
+		slog.Int("status", c.status),
+		slog.Int("attempts", c.attempts),
+		slog.Bool("stream", c.info.Stream),
+		slog.String("path", capLen(c.apiPath, 200)),
 	)
 }
 
@@ -860,12 +878,20 @@ var strippedHeaders = map[string]bool{
 	"Forwarded": true, "X-Real-Ip": true, "Anthropic-Version": true, "Expect": true,
 }
 
+// jsonContentType is the Content-Type of a request body sent to a
+// provider, shared by every request (never changed in place).
+var jsonContentType = []string{"application/json"}
+
+// copyRequestHeaders copies the client's headers that may travel to a
+// provider. The value slices are shared with src, capped so that an
+// append to one of them cannot write into the client's request; nothing
+// on the way to the provider changes a value in place.
 func copyRequestHeaders(dst, src http.Header) {
 	for k, vs := range src {
 		if strippedHeaders[k] || strings.HasPrefix(k, "X-Gatehouse-") || strings.HasPrefix(k, "X-Forwarded-") {
 			continue
 		}
-		dst[k] = append([]string(nil), vs...)
+		dst[k] = vs[:len(vs):len(vs)]
 	}
 	for _, f := range src.Values("Connection") {
 		for _, name := range strings.Split(f, ",") {

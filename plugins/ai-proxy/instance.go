@@ -287,12 +287,18 @@ func (in *instance) healthCheck(ctx context.Context, p *provider, tok *token) bo
 }
 
 // authorize sets p's credential on h.
+// The values are built once per provider and shared by every request:
+// nothing in the request's path changes a header value in place.
 func (p *provider) authorize(h http.Header, tok *token) {
 	if tok != nil {
-		h.Set(p.authHeader, p.authPrefix+tok.value)
+		if tok.auth == nil {
+			h.Set(p.authHeader, p.authPrefix+tok.value)
+		} else {
+			h[p.authKey] = tok.auth
+		}
 	}
 	if p.claudeVersion != "" {
-		h.Set("Anthropic-Version", p.claudeVersion)
+		h["Anthropic-Version"] = p.claudeVersionHdr
 	}
 }
 

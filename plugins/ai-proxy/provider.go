@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -43,13 +44,16 @@ type provider struct {
 	azure         *azureURL
 	authHeader    string // the header that carries the token
 	authPrefix    string // "Bearer " or ""
+	authKey       string // authHeader in canonical form
 	claudeVersion string
-	mapping       *modelMapping
-	settings      []setting
-	timeout       time.Duration
-	subPath       string
-	tokens        *tokenPool
-	retry         *retryPolicy
+	// claudeVersionHdr is claudeVersion as a header value.
+	claudeVersionHdr []string
+	mapping          *modelMapping
+	settings         []setting
+	timeout          time.Duration
+	subPath          string
+	tokens           *tokenPool
+	retry            *retryPolicy
 }
 
 // passthrough reports whether p forwards the client's request unchanged
@@ -150,6 +154,13 @@ func compileProvider(pc *providerConfig) (*provider, error) {
 	}
 	if p.tokens, err = newTokenPool(pc.APITokens, pc.Failover); err != nil {
 		return nil, err
+	}
+	p.authKey = http.CanonicalHeaderKey(p.authHeader)
+	for _, t := range p.tokens.tokens {
+		t.auth = []string{p.authPrefix + t.value}
+	}
+	if p.claudeVersion != "" {
+		p.claudeVersionHdr = []string{p.claudeVersion}
 	}
 	if r := pc.RetryOnFailure; r != nil && r.Enabled {
 		p.retry = &retryPolicy{max: 1, timeout: defaultRetryTimeoutMS * time.Millisecond}

@@ -41,6 +41,9 @@ type failoverPolicy struct {
 type token struct {
 	value string
 	index int
+	// auth is the header value that carries the token (with its prefix),
+	// built with the provider.
+	auth []string
 
 	mu        sync.Mutex
 	until     time.Time // cooled down until
