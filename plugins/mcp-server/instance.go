@@ -52,16 +52,12 @@ type options struct {
 	// the client's GET stream only, and answers cannot be resumed.
 	jsonResponse bool
 	// memory holds sessions, events, the handoff and rate-limit counters
-	// while Redis is not configured.
+	// while Redis is not configured; nil: the host's shared store, which
+	// every instance of this plugin in the process shares, as instances of
+	// several processes share Redis (a configuration change replaces the
+	// instances, and the new ones serve the sessions of the old ones).
 	memory *session.Memory
 }
-
-// processMemory is what every instance of this plugin in the process
-// shares without Redis, as instances of several processes share Redis: a
-// configuration change replaces the instances (each MCP server gets a new
-// one), and the new ones must serve the sessions of the old ones, which
-// keep the legacy SSE streams they hold until those end.
-var processMemory = session.NewMemory()
 
 func defaultOptions() options {
 	return options{
@@ -74,7 +70,6 @@ func defaultOptions() options {
 		registryCheck: time.Second,
 		handoffWait:   time.Second,
 		closeTimeout:  30 * time.Second,
-		memory:        processMemory,
 	}
 }
 
@@ -190,6 +185,10 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 	}()
 	if in.path == "" {
 		in.path = "/"
+	}
+	if opts.memory == nil {
+		opts.memory = session.NewMemory(host.SharedStore())
+		in.opts.memory = opts.memory
 	}
 	in.registry = session.NewRegistry(host.Redis, opts.memory, opts.sessionTTL)
 	in.events = session.NewEventStore(host.Redis, opts.memory, opts.sessionTTL, opts.maxEvents)
