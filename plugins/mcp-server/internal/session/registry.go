@@ -30,6 +30,9 @@ var ErrNotFound = errors.New("session not found")
 // ErrUnavailable wraps every failure to reach Redis.
 var ErrUnavailable = errors.New("session store unavailable")
 
+// ErrForbidden is returned for a session that belongs to another consumer.
+var ErrForbidden = errors.New("session belongs to another consumer")
+
 // RedisFunc returns the current Redis client, or nil while Redis is not
 // configured. It is called for each use because the client can change.
 type RedisFunc func() redis.UniversalClient
