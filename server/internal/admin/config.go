@@ -160,17 +160,16 @@ func notFound(code, name, path string) error {
 // secrets masked.
 func (s *Server) change(c *gin.Context, k spec.Kind, r resource, ch control.Change, status int) {
 	user := c.MustGet(userKey).(*store.User).Username
-	if _, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch}); err != nil {
+	stored, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch})
+	if err != nil {
 		s.fail(c, configError(k.Code(), err))
 		return
 	}
-	if ch.Object == nil {
+	if len(stored) == 0 {
 		c.Status(status)
 		return
 	}
-	snap, _ := s.opts.Config.Snapshot()
-	obj, _ := k.Find(snap, ch.Name)
-	c.JSON(status, s.answer(c.Request.Context(), r, obj))
+	c.JSON(status, s.answer(c.Request.Context(), r, stored[0]))
 }
 
 // configError maps the errors of a configuration change to API errors:
