@@ -21,8 +21,8 @@ import (
 
 // resource adds what the admin API needs beyond spec.Kind to serve one
 // kind of configuration object with the generic list/get/create/update/
-// delete handlers. The zero value serves a kind as strict JSON without
-// secrets.
+// delete handlers. The zero value serves a kind as strict JSON; secrets
+// are the objects' own (spec.SecretHolder).
 type resource struct {
 	// decode reads a request body; nil reads strict JSON and applies the
 	// object's defaults (spec.Kind.DecodeWith).

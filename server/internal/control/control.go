@@ -127,9 +127,11 @@ func (c *Control) reloadLocked(ctx context.Context) error {
 		return fmt.Errorf("the stored configuration (revision %d) cannot be applied: %w", rev, err)
 	}
 	c.serve(table, &applied{revision: rev, snapshot: snap, mcp: mcp})
-	c.log.Info("configuration applied", "revision", rev, "routes", len(snap.Routes), "services", len(snap.Services),
-		"plugin_instances", len(snap.PluginInstances), "mcp_servers", len(snap.MCPServers),
-		"llm_providers", len(snap.LLMProviders), "ai_routes", len(snap.AIRoutes))
+	attrs := []any{"revision", rev}
+	for _, k := range c.kinds {
+		attrs = append(attrs, k.Code()+"s", len(k.Objects(snap))) // "plugin_instances"
+	}
+	c.log.Info("configuration applied", attrs...)
 	return nil
 }
 
