@@ -15,6 +15,9 @@ func (c *Control) applyChange(snap *spec.Snapshot, ch Change) (store.Change, err
 	if !ok {
 		return sc, fmt.Errorf("unknown object kind %q", ch.Kind)
 	}
+	if ch.Object != nil {
+		ch.Object = k.Normalize(ch.Object)
+	}
 	found, err := k.Put(snap, ch.Name, ch.Object)
 	if err != nil {
 		return sc, err
@@ -96,12 +99,18 @@ func versionsOf(kinds []spec.Kind, snap spec.Snapshot) map[string]int64 {
 }
 
 // withVersions returns snap with the version of each object listed in
-// versions ("kind/name") set from it; the others keep theirs.
-func (c *Control) withVersions(snap spec.Snapshot, versions map[string]int64) (spec.Snapshot, error) {
+// versions ("kind/name") set from it; the others keep theirs. With
+// normalize, every object is also normalized (spec.Kind.Normalize), as a
+// snapshot read from a file needs.
+func (c *Control) withVersions(snap spec.Snapshot, versions map[string]int64, normalize bool) (spec.Snapshot, error) {
 	for _, k := range c.kinds {
 		objs := k.Objects(snap)
-		changed := false
+		changed := normalize
 		for i, o := range objs {
+			if normalize {
+				o = k.Normalize(o)
+				objs[i] = o
+			}
 			if v, ok := versions[k.Name+"/"+o.ObjectName()]; ok && v != o.ObjectVersion() {
 				objs[i], changed = o.WithIdentity(o.ObjectName(), v), true
 			}

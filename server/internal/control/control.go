@@ -205,7 +205,7 @@ func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) 
 		return 0, nil
 	}
 	// The objects the file leaves unchanged keep their stored versions.
-	if snap, err = c.withVersions(snap, versionsOf(c.kinds, cur)); err != nil {
+	if snap, err = c.withVersions(snap, versionsOf(c.kinds, cur), true); err != nil {
 		return 0, err
 	}
 	_, err = c.commitLocked(ctx, user, snap, rev, changes)
@@ -244,7 +244,7 @@ func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snaps
 	for _, o := range out {
 		versions[o.Kind+"/"+o.Name] = o.Version
 	}
-	if next, err = c.withVersions(next, versions); err != nil {
+	if next, err = c.withVersions(next, versions, false); err != nil {
 		_ = table.Close()
 		return nil, err
 	}

@@ -34,6 +34,7 @@ func TestServedVersionsAreTheStoredOnes(t *testing.T) {
 		stored, err := c.Stored(ctx)
 		require.NoError(t, err)
 		require.ElementsMatch(t, stored.Services, served.Services)
+		require.ElementsMatch(t, stored.LLMProviders, served.LLMProviders)
 	}
 
 	n, err := c.Replace(ctx, "admin", spec.Snapshot{Services: []spec.Service{svc("a", "http://127.0.0.1:1"), svc("b", "http://127.0.0.1:2")}})
@@ -51,6 +52,13 @@ func TestServedVersionsAreTheStoredOnes(t *testing.T) {
 	served, _ := c.Snapshot()
 	require.Equal(t, int64(1), served.Services[0].Version)
 	require.Equal(t, int64(2), served.Services[1].Version)
+
+	// What a file leaves nil is served as the store reads it back: empty.
+	_, err = c.Replace(ctx, "admin", spec.Snapshot{Services: served.Services, LLMProviders: []spec.LLMProvider{{Name: "local", Type: "ollama", Endpoint: "http://127.0.0.1:11434"}}})
+	require.NoError(t, err)
+	served, _ = c.Snapshot()
+	require.NotNil(t, served.LLMProviders[0].Tokens)
+	servedIsStored()
 
 	objs, err := c.Apply(ctx, "admin", []Change{{Kind: spec.KindService, Name: "a", Object: svc("a", "http://127.0.0.1:4"), ExpectVersion: 1}})
 	require.NoError(t, err)

@@ -66,6 +66,7 @@ type kindOps interface {
 	decode(data []byte) (Object, error)
 	decodeWith(decode func(v any) error) (Object, error)
 	encode(obj Object) ([]byte, error)
+	normalize(obj Object) Object
 	zero() Object
 }
 
@@ -118,6 +119,11 @@ func (k Kind) DecodeWith(decode func(v any) error) (Object, error) { return k.op
 
 // Encode is the stored form of obj: its JSON without the version.
 func (k Kind) Encode(obj Object) ([]byte, error) { return k.ops.encode(obj) }
+
+// Normalize returns obj as it reads back from the store: a copy with
+// Normalize applied when its type has that method (empty lists instead of
+// nil), so that the served form does not depend on where it came from.
+func (k Kind) Normalize(obj Object) Object { return k.ops.normalize(obj) }
 
 // Zero is an empty object of kind k.
 func (k Kind) Zero() Object { return k.ops.zero() }
@@ -263,4 +269,17 @@ func (t typedKind[T]) decodeWith(decode func(v any) error) (Object, error) {
 		d.ApplyDefaults()
 	}
 	return v, nil
+}
+
+func (t typedKind[T]) normalize(obj Object) Object {
+	v, ok := obj.(T)
+	if !ok {
+		return obj
+	}
+	if _, ok := any(&v).(normalizer); !ok {
+		return obj
+	}
+	v = obj.WithIdentity(obj.ObjectName(), obj.ObjectVersion()).(T)
+	any(&v).(normalizer).Normalize()
+	return v
 }
