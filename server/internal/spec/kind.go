@@ -35,9 +35,17 @@ type Object interface {
 }
 
 // Kinds is the table of object kinds, in the order they are stored,
-// exported and reported. Adding a kind is one entry here plus its type
-// (which implements Object) and, to carry it in the declarative file and
-// in Snapshot.Validate's cross-object checks, a field of Snapshot.
+// exported and reported. Adding a kind is one entry here plus its type:
+//
+//   - the type implements Object (and SecretHolder when it holds secrets;
+//     ApplyDefaults and Normalize are called when it has them);
+//   - the entry names the kind (stored name, API path "/<name>s", error
+//     codes "<name>_invalid") and the Snapshot field that holds its
+//     objects, which puts them in the declarative file; checks across
+//     objects (references, duplicates) go in Snapshot.Validate.
+//
+// control stores, validates, versions and rolls back every kind of the
+// table, and admin serves it; neither needs a change.
 var Kinds = []Kind{
 	NewKind(KindService, func(s *Snapshot) *[]Service { return &s.Services }),
 	NewKind(KindRoute, func(s *Snapshot) *[]Route { return &s.Routes }),
