@@ -45,8 +45,11 @@ const (
 	PhaseDefault   Phase = "default"
 )
 
-// Phases lists every phase in chain order.
-var Phases = []Phase{PhaseAuthn, PhaseAuthz, PhaseTraffic, PhaseTransform, PhaseDefault}
+// Phases returns every phase in chain order. The slice is the caller's:
+// changing it changes no chain.
+func Phases() []Phase {
+	return []Phase{PhaseAuthn, PhaseAuthz, PhaseTraffic, PhaseTransform, PhaseDefault}
+}
 
 // Info describes a plugin. It must be constant for the life of the process.
 type Info struct {

@@ -42,10 +42,11 @@ func scopeOrder(scope string) int {
 }
 
 func phaseIndex(p pluginapi.Phase) int {
-	if i := slices.Index(pluginapi.Phases, p); i >= 0 {
+	phases := pluginapi.Phases()
+	if i := slices.Index(phases, p); i >= 0 {
 		return i
 	}
-	return slices.Index(pluginapi.Phases, pluginapi.PhaseDefault)
+	return slices.Index(phases, pluginapi.PhaseDefault)
 }
 
 // instanceOrder is the chain order: phase, then higher priority, then
@@ -71,7 +72,7 @@ func (in *instance) bind() {
 	in.handler = in.inst.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := r.Context().Value(chainKey{}).(*chain)
 		if c == nil {
-			writeError(w, http.StatusInternalServerError, "plugin_chain_broken",
+			pluginapi.WriteError(w, http.StatusInternalServerError, "plugin_chain_broken",
 				"plugin instance "+in.spec.Name+" called the next handler with a context that does not derive from the request's; fix the plugin")
 			return
 		}
