@@ -45,8 +45,11 @@ const (
 	PhaseDefault   Phase = "default"
 )
 
-// Phases lists every phase in chain order.
-var Phases = []Phase{PhaseAuthn, PhaseAuthz, PhaseTraffic, PhaseTransform, PhaseDefault}
+// Phases returns every phase in chain order. The slice is the caller's:
+// changing it changes no chain.
+func Phases() []Phase {
+	return []Phase{PhaseAuthn, PhaseAuthz, PhaseTraffic, PhaseTransform, PhaseDefault}
+}
 
 // Info describes a plugin. It must be constant for the life of the process.
 type Info struct {
@@ -82,8 +85,11 @@ type Plugin interface {
 // Instance is one configured use of a plugin.
 type Instance interface {
 	// Handler wraps next. A terminal plugin (such as mcp-server) may serve
-	// the request itself and never call next. Handler is called once per
-	// configuration version; the returned handler is called concurrently.
+	// the request itself and never call next. Handler is called when a
+	// configuration version is compiled, once for every chain the instance
+	// is part of (each route, and each domain that adds domain-scoped
+	// instances), never per request; keep it cheap and keep state in the
+	// instance. The returned handler is called concurrently.
 	Handler(next http.Handler) http.Handler
 	// Close releases what New acquired. The host calls it once, after the
 	// instance stopped receiving requests or when a later step of applying

@@ -154,6 +154,7 @@ func New(opts Options) (*Server, error) {
 			s.fail(c, newError(http.StatusNotFound, "not_found", "no admin API endpoint "+c.Request.Method+" "+c.Request.URL.Path+"; README.md lists them"))
 			return
 		}
+		c.Set(consoleFileKey, true)
 		console.ServeHTTP(c.Writer, c.Request)
 	})
 	s.engine = e
@@ -171,6 +172,9 @@ func (s *Server) Handler() http.Handler { return s.engine }
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
 const requestIDKey = "request_id"
+
+// consoleFileKey marks a request that the console's static files served.
+const consoleFileKey = "console_file"
 
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
@@ -199,7 +203,13 @@ func (s *Server) observe(c *gin.Context) {
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return
 	}
-	s.log.Log(c.Request.Context(), logAttrsForStatus(status), "admin request",
+	level := logAttrsForStatus(status)
+	if level == slog.LevelInfo && c.GetBool(consoleFileKey) {
+		// The console fetching its own files (scripts, styles, icons) would
+		// fill the log that the console shows.
+		level = slog.LevelDebug
+	}
+	s.log.Log(c.Request.Context(), level, "admin request",
 		"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
 		"duration_ms", float64(d.Microseconds())/1000, "client", s.clientIP(c), "request_id", c.GetString(requestIDKey))
 }

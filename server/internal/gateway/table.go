@@ -159,14 +159,14 @@ func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Tab
 			return nil, err
 		}
 		base := append(slices.Clone(global), byRoute[r.Name]...)
-		e.target = newTarget(r.Name, proxies[r.Service], base)
+		e.target = newTarget(r.Name, proxies[r.Service], base, t.domains)
 		t.router.add(r.Domains, r.Path.Type, r.Path.Value, e)
 		t.routes++
 	}
 	for _, m := range opts.Mounts {
 		e := &entry{name: "mount/" + m.Name, mount: true}
 		base := append(slices.Clone(global), byMount[m.Name]...)
-		e.target = newTarget(e.name, m.Handler, base)
+		e.target = newTarget(e.name, m.Handler, base, t.domains)
 		t.router.add(m.Domains, spec.PathPrefix, m.PathPrefix, e)
 	}
 	t.router.sort()
@@ -290,9 +290,6 @@ func (t *Table) createInstances(ctx context.Context, insts []spec.PluginInstance
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
-	}
-	for _, in := range t.instances {
-		in.bind()
 	}
 	return nil
 }
