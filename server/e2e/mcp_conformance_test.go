@@ -1,0 +1,380 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/testenv"
+)
+
+// The official MCP conformance suite (@modelcontextprotocol/conformance,
+// pinned in tests/mcp-conformance) against the Go SDK's conformance
+// everything-server, directly and through an mcp-proxy server on each
+// upstream transport: every scenario that passes directly must pass through
+// the gateway. The scenarios that apply to any MCP server also run against a
+// REST-to-MCP server.
+
+var (
+	conformanceOnce sync.Once
+	conformanceErr  error
+	conformanceNoNP bool
+)
+
+// conformanceDir returns tests/mcp-conformance with its node_modules
+// installed (npm ci once per test process when node_modules is missing or
+// older than package-lock.json). Without npm the test is skipped.
+func conformanceDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(testenv.Root(t), "tests", "mcp-conformance")
+	conformanceOnce.Do(func() {
+		if _, err := exec.LookPath("npm"); err != nil {
+			conformanceNoNP = true
+			return
+		}
+		lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
+		if err != nil {
+			conformanceErr = fmt.Errorf("tests/mcp-conformance/package-lock.json: %w", err)
+			return
+		}
+		// npm writes node_modules/.package-lock.json at every install.
+		if inst, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil && !inst.ModTime().Before(lock.ModTime()) {
+			return
+		}
+		start := time.Now()
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			conformanceErr = fmt.Errorf("npm ci in tests/mcp-conformance: %w (is the npm registry reachable?)\n%s", err, out)
+			return
+		}
+		t.Logf("npm ci in tests/mcp-conformance took %s", time.Since(start).Round(time.Millisecond))
+	})
+	if conformanceNoNP {
+		t.Skip("npm is not installed: the MCP conformance tests run @modelcontextprotocol/conformance from tests/mcp-conformance; " +
+			"install Node.js 20+ with npm (for example 'apt-get install nodejs npm') to run them")
+	}
+	if conformanceErr != nil {
+		t.Fatal(conformanceErr)
+	}
+	return dir
+}
+
+// startEverythingServer builds the Go SDK's conformance everything-server
+// (the go-sdk version in go.mod) with tests/mcp-conformance/testdata/
+// gatehouse_serve.go added by a build overlay, and starts it. It serves
+// Streamable HTTP at /mcp and legacy SSE at /sse; the base URL is returned.
+func startEverythingServer(t *testing.T) string {
+	t.Helper()
+	root := testenv.Root(t)
+	const pkg = "github.com/modelcontextprotocol/go-sdk/conformance/everything-server"
+	list := exec.Command("go", "list", "-f", "{{.Dir}}", pkg)
+	list.Dir = root
+	out, err := list.Output()
+	require.NoError(t, err, "go list %s: %s", pkg, exitStderr(err))
+	src := strings.TrimSpace(string(out))
+
+	// The package is main: it cannot be imported, so its main.go and our
+	// file are built as a package of this module that exists only in the
+	// overlay (nothing is written into the source tree).
+	virtual := filepath.Join(root, "tests", "mcp-conformance", "everything-server")
+	tmp := t.TempDir()
+	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{
+		filepath.Join(virtual, "main.go"):            filepath.Join(src, "main.go"),
+		filepath.Join(virtual, "gatehouse_serve.go"): filepath.Join(root, "tests", "mcp-conformance", "testdata", "gatehouse_serve.go"),
+	}})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(tmp, "overlay.json"), overlay, 0o600))
+	bin := filepath.Join(tmp, "everything-server")
+	build := exec.Command("go", "build", "-overlay", filepath.Join(tmp, "overlay.json"), "-o", bin, "./tests/mcp-conformance/everything-server")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the Go SDK's conformance everything-server: %v\n%s", err, out)
+	}
+
+	cmd := exec.Command(bin, "-gatehouse-listen", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr testenv.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	select {
+	case l := <-lines:
+		base, ok := strings.CutPrefix(l, "listening on ")
+		require.True(t, ok, "everything-server printed %q", l)
+		return base
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the everything-server did not start within 15s; stderr:\n%s", stderr.String())
+	}
+	return ""
+}
+
+func exitStderr(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// conformanceCheck is one entry of a scenario's checks.json.
+type conformanceCheck struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"` // SUCCESS, FAILURE, WARNING, INFO, SKIPPED
+	ErrorMessage string `json:"errorMessage"`
+}
+
+// scenarioResult is the outcome of one server scenario.
+type scenarioResult struct {
+	checks []conformanceCheck
+}
+
+// passed reports whether the scenario ran and no check failed (the suite's
+// own verdict).
+func (r scenarioResult) passed() bool {
+	for _, c := range r.checks {
+		if c.Status == "FAILURE" {
+			return false
+		}
+	}
+	return true
+}
+
+func (r scenarioResult) status(id string) string {
+	for _, c := range r.checks {
+		if c.ID == id {
+			return c.Status
+		}
+	}
+	return "missing"
+}
+
+// failures describes the failed checks.
+func (r scenarioResult) failures() string {
+	var out []string
+	for _, c := range r.checks {
+		if c.Status == "FAILURE" {
+			out = append(out, c.ID+": "+c.ErrorMessage)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// resultDir matches the folders the suite writes: server-<scenario>-<timestamp>.
+var resultDir = regexp.MustCompile(`^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$`)
+
+// runConformance runs server scenarios of the suite against url: the whole
+// suite (--suite all) without scenarios, else each one given. It returns
+// the results by scenario name.
+func runConformance(t *testing.T, dir, url string, scenarios ...string) map[string]scenarioResult {
+	t.Helper()
+	runs := [][]string{{"--suite", "all"}}
+	if len(scenarios) > 0 {
+		runs = nil
+		for _, s := range scenarios {
+			runs = append(runs, []string{"--scenario", s})
+		}
+	}
+	outDir := t.TempDir()
+	var log strings.Builder
+	start := time.Now()
+	for _, extra := range runs {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		// node20.mjs lets the suite run on Node.js 20 (see the file).
+		args := append([]string{"--import", "./node20.mjs", "node_modules/@modelcontextprotocol/conformance/dist/index.js",
+			"server", "--url", url, "-o", outDir}, extra...)
+		cmd := exec.CommandContext(ctx, "node", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		// The suite exits non-zero when a check failed; the results say
+		// which, so its exit status is not an error here.
+		out, _ := cmd.CombinedOutput()
+		timedOut := ctx.Err() != nil
+		cancel()
+		log.Write(out)
+		if timedOut {
+			t.Fatalf("the conformance suite %v against %s did not finish within 90s:\n%s", extra, url, out)
+		}
+	}
+	entries, err := os.ReadDir(outDir)
+	require.NoError(t, err)
+	results := map[string]scenarioResult{}
+	for _, e := range entries {
+		m := resultDir.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		var r scenarioResult
+		data, err := os.ReadFile(filepath.Join(outDir, e.Name(), "checks.json"))
+		require.NoError(t, err, "suite output:\n%s", log.String())
+		require.NoError(t, json.Unmarshal(data, &r.checks), "%s/checks.json", e.Name())
+		results[m[1]] = r
+	}
+	require.NotEmpty(t, results, "the conformance suite against %s wrote no results:\n%s", url, log.String())
+	t.Logf("conformance suite against %s: %d scenarios, %d passed, in %s", url, len(results), countPassed(results), time.Since(start).Round(time.Millisecond))
+	return results
+}
+
+func countPassed(results map[string]scenarioResult) int {
+	n := 0
+	for _, r := range results {
+		if r.passed() {
+			n++
+		}
+	}
+	return n
+}
+
+func sortedScenarios(results map[string]scenarioResult) []string {
+	names := make([]string, 0, len(results))
+	for name := range results {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// regressions lists every scenario that passed directly but not through
+// the gateway, and every check that succeeded directly but not through the
+// gateway.
+func regressions(direct, gateway map[string]scenarioResult) []string {
+	var out []string
+	for _, name := range sortedScenarios(direct) {
+		d := direct[name]
+		if !d.passed() {
+			continue
+		}
+		g, ok := gateway[name]
+		switch {
+		case !ok:
+			out = append(out, name+": no result through the gateway")
+		case !g.passed():
+			out = append(out, name+": "+g.failures())
+		default:
+			for _, c := range d.checks {
+				if c.Status == "SUCCESS" && g.status(c.ID) != "SUCCESS" {
+					out = append(out, fmt.Sprintf("%s: check %s succeeded directly, %s through the gateway", name, c.ID, g.status(c.ID)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestMCPConformance(t *testing.T) {
+	dir := conformanceDir(t)
+	everything := startEverythingServer(t)
+
+	direct := runConformance(t, dir, everything+"/mcp")
+	// The suite's own server is the reference: if it fails here, the
+	// harness is broken, not the gateway.
+	for _, name := range []string{"server-initialize", "ping", "tools-list", "tools-call-sampling", "dns-rebinding-protection"} {
+		require.True(t, direct[name].passed(), "%s fails against the everything-server itself: %s", name, direct[name].failures())
+	}
+
+	redis := testenv.StartRedis(t)
+	g, api := startMCPGatehouse(t, redis)
+	upstreams := map[string]string{"http": everything + "/mcp", "sse": everything + "/sse"}
+	through := map[string]map[string]scenarioResult{}
+	for _, transport := range []string{"http", "sse"} {
+		name := "conformance-" + transport
+		create(t, api, "/mcp-servers", map[string]any{
+			"name": name, "type": "mcp-proxy",
+			"server": map[string]any{"name": name, "transport": transport, "mcpServerURL": upstreams[transport]},
+		})
+		waitServes(t, g, "/mcp-servers/"+name)
+		t.Run("ProxyUpstream/"+transport, func(t *testing.T) {
+			got := runConformance(t, dir, g.GatewayURL+"/mcp-servers/"+name)
+			through[transport] = got
+			if lost := regressions(direct, got); len(lost) > 0 {
+				t.Errorf("%d of %d scenarios pass directly; through mcp-proxy with a %s upstream %d pass. Passed directly but not through the gateway:\n  %s",
+					countPassed(direct), len(direct), transport, countPassed(got), strings.Join(lost, "\n  "))
+			}
+		})
+	}
+	logConformanceTable(t, direct, through)
+
+	t.Run("RESTToMCP", func(t *testing.T) {
+		upstream := startWeatherUpstream(t)
+		createWeatherServer(t, api, upstream.URL)
+		waitServes(t, g, "/mcp-servers/"+weatherServer)
+		applicable := []string{"server-initialize", "ping", "tools-list", "dns-rebinding-protection"}
+		got := runConformance(t, dir, g.GatewayURL+"/mcp-servers/"+weatherServer, applicable...)
+		for _, name := range applicable {
+			r, ok := got[name]
+			if !assertRan(t, ok, name) {
+				continue
+			}
+			if !r.passed() {
+				t.Errorf("%s fails against a REST-to-MCP server: %s", name, r.failures())
+			}
+		}
+	})
+}
+
+func assertRan(t *testing.T, ok bool, name string) bool {
+	t.Helper()
+	if !ok {
+		t.Errorf("%s: the suite wrote no result", name)
+	}
+	return ok
+}
+
+// logConformanceTable logs scenario by scenario what passed where, the
+// table docs/mcp.md shows.
+func logConformanceTable(t *testing.T, direct map[string]scenarioResult, through map[string]map[string]scenarioResult) {
+	t.Helper()
+	mark := func(r map[string]scenarioResult, name string) string {
+		res, ok := r[name]
+		switch {
+		case r == nil || !ok:
+			return "—"
+		case res.passed():
+			return "pass"
+		default:
+			return "FAIL"
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| scenario | direct | mcp-proxy, Streamable HTTP upstream | mcp-proxy, SSE upstream |\n|---|---|---|---|\n")
+	names := sortedScenarios(direct)
+	for _, tr := range through {
+		for _, n := range sortedScenarios(tr) {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, n := range names {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", n, mark(direct, n), mark(through["http"], n), mark(through["sse"], n))
+	}
+	fmt.Fprintf(&b, "| **passed** | %d/%d | %d/%d | %d/%d |\n", countPassed(direct), len(direct),
+		countPassed(through["http"]), len(through["http"]), countPassed(through["sse"]), len(through["sse"]))
+	t.Logf("conformance results:\n%s", b.String())
+}
