@@ -150,6 +150,83 @@ func setMember(obj json.RawMessage, name string, v any) (json.RawMessage, error)
 	return json.Marshal(members)
 }
 
+// Member decodes the top-level member name of the result object into v;
+// a missing member leaves v as it is.
+func (r *Result) Member(name string, v any) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(r.JSON, &members); err != nil {
+		return fmt.Errorf("result is not a JSON object: %w", err)
+	}
+	m, ok := members[name]
+	if !ok {
+		return nil
+	}
+	return json.Unmarshal(m, v)
+}
+
+// FilterTools edits the result of a tools/list: keep says, by tool name,
+// whether a tool stays and which description it gets ("" keeps its own).
+// Every tool is otherwise left as the peer wrote it, and the result is not
+// re-encoded when nothing changes. It returns the number of tools kept.
+func (r *Result) FilterTools(keep func(name string) (ok bool, description string)) (int, error) {
+	var list struct {
+		Tools []json.RawMessage `json:"tools"`
+	}
+	if err := json.Unmarshal(r.JSON, &list); err != nil {
+		return 0, fmt.Errorf("tools/list result: %w", err)
+	}
+	kept := list.Tools[:0:0]
+	changed := false
+	for _, raw := range list.Tools {
+		var tool struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+		}
+		if err := json.Unmarshal(raw, &tool); err != nil {
+			return 0, fmt.Errorf("tools/list result: a tool: %w", err)
+		}
+		ok, desc := keep(tool.Name)
+		if !ok {
+			changed = true
+			continue
+		}
+		if desc != "" && desc != tool.Description {
+			edited, err := setMember(raw, "description", desc)
+			if err != nil {
+				return 0, err
+			}
+			raw, changed = edited, true
+		}
+		kept = append(kept, raw)
+	}
+	if changed {
+		if err := r.SetMember("tools", kept); err != nil {
+			return 0, err
+		}
+	}
+	return len(kept), nil
+}
+
+// AsIs are params sent as they are, for a sending middleware to put into a
+// request the SDK sends (the SDK has no other way to send raw params).
+type AsIs struct {
+	mcp.ParamsBase
+	JSON json.RawMessage
+}
+
+// MarshalJSON returns JSON ({} when empty), with _meta the SDK added merged
+// into its _meta.
+func (p *AsIs) MarshalJSON() ([]byte, error) {
+	params := p.JSON
+	if len(bytes.TrimSpace(params)) == 0 {
+		params = json.RawMessage("{}")
+	}
+	if len(p.Meta) > 0 {
+		return mergeMeta(params, p.Meta)
+	}
+	return params, nil
+}
+
 // mergeMeta adds meta's keys to the _meta of the params object.
 func mergeMeta(params json.RawMessage, meta map[string]any) (json.RawMessage, error) {
 	var v struct {
@@ -274,6 +351,7 @@ func Unwrap(body []byte) (out []byte, method string, ok bool) {
 // Interface guards.
 var (
 	_ mcp.Params        = (*Params)(nil)
+	_ mcp.Params        = (*AsIs)(nil)
 	_ mcp.Result        = (*Result)(nil)
 	_ http.RoundTripper = RT{}
 )

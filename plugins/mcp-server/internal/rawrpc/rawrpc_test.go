@@ -207,3 +207,58 @@ func TestUnwrapLeavesOtherMessages(t *testing.T) {
 		require.Equal(t, body, string(out))
 	}
 }
+
+func TestFilterTools(t *testing.T) {
+	const list = `{"tools":[` +
+		`{"name":"a","description":"A","inputSchema":{"type":"object"},"x-new":{"k":[1,2]},"icons":[{"src":"data:,"}]},` +
+		`{"name":"b","description":"B","inputSchema":{"type":"object"}},` +
+		`{"name":"c","inputSchema":{"type":"object"},"execution":{"taskSupport":"optional"}}` +
+		`],"nextCursor":"n2","x-list":true}`
+	t.Run("NothingChanges", func(t *testing.T) {
+		r := &Result{JSON: json.RawMessage(list)}
+		n, err := r.FilterTools(func(string) (bool, string) { return true, "" })
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		require.Equal(t, list, string(r.JSON), "not re-encoded")
+	})
+	t.Run("DropAndDescribe", func(t *testing.T) {
+		r := &Result{JSON: json.RawMessage(list)}
+		n, err := r.FilterTools(func(name string) (bool, string) {
+			switch name {
+			case "a":
+				return true, "A, described by the gateway"
+			case "c":
+				return true, ""
+			}
+			return false, ""
+		})
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		require.JSONEq(t, `{"tools":[`+
+			`{"name":"a","description":"A, described by the gateway","inputSchema":{"type":"object"},"x-new":{"k":[1,2]},"icons":[{"src":"data:,"}]},`+
+			`{"name":"c","inputSchema":{"type":"object"},"execution":{"taskSupport":"optional"}}`+
+			`],"nextCursor":"n2","x-list":true}`, string(r.JSON), "the kept tools and the other members as they were")
+		var next string
+		require.NoError(t, r.Member("nextCursor", &next))
+		require.Equal(t, "n2", next)
+	})
+	t.Run("NotAList", func(t *testing.T) {
+		r := &Result{JSON: json.RawMessage(`{"tools":{"name":"a"}}`)}
+		_, err := r.FilterTools(func(string) (bool, string) { return true, "" })
+		require.Error(t, err)
+	})
+}
+
+func TestAsIs(t *testing.T) {
+	p := &AsIs{JSON: json.RawMessage(`{"message":"m","requestedSchema":{"type":"object","x-ui":{"order":["b","a"]}}}`)}
+	data, err := p.MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, string(p.JSON), string(data))
+	p.Meta = map[string]any{"k": 1}
+	data, err = p.MarshalJSON()
+	require.NoError(t, err)
+	require.JSONEq(t, `{"message":"m","requestedSchema":{"type":"object","x-ui":{"order":["b","a"]}},"_meta":{"k":1}}`, string(data))
+	data, err = (&AsIs{}).MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, "{}", string(data))
+}
