@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -377,4 +381,161 @@ func logConformanceTable(t *testing.T, direct map[string]scenarioResult, through
 	fmt.Fprintf(&b, "| **passed** | %d/%d | %d/%d | %d/%d |\n", countPassed(direct), len(direct),
 		countPassed(through["http"]), len(through["http"]), countPassed(through["sse"]), len(through["sse"]))
 	t.Logf("conformance results:\n%s", b.String())
+}
+
+// rawUpstream is an MCP server written by hand (Streamable HTTP, JSON
+// answers) whose results carry what the Go SDK's types do not know: members
+// of newer or extended servers and a content type of its own.
+type rawUpstream struct {
+	*httptest.Server
+	mu       sync.Mutex
+	received map[string]json.RawMessage // method → params last received
+}
+
+var rawResults = map[string]string{
+	"tools/list": `{"tools":[{"name":"holo","title":"Hologram","description":"shows a hologram","inputSchema":{"type":"object","properties":{"n":{"type":"integer"}}},` +
+		`"x-vendor":{"cost":{"usd":0.25}},"icons":[{"src":"data:image/png;base64,AA==","mimeType":"image/png"}]}],"x-list":"kept"}`,
+	"tools/call": `{"content":[{"type":"hologram","frames":[1,2,3]},{"type":"text","text":"<b>&</b>","x-annotation":{"k":"v"}}],` +
+		`"structuredContent":{"n":1.5},"isError":false,"x-vendor":{"trace":"abc"},"_meta":{"com.example/cost":7}}`,
+	"resources/read": `{"contents":[{"uri":"x://a","mimeType":"text/plain","text":"t","x-hash":"abc"}],"x-r":1}`,
+	"prompts/get":    `{"description":"p","messages":[{"role":"user","content":{"type":"text","text":"hi","x-c":1}}],"x-p":2}`,
+}
+
+func startRawUpstream(t *testing.T) *rawUpstream {
+	t.Helper()
+	u := &rawUpstream{received: map[string]json.RawMessage{}}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		u.mu.Lock()
+		u.received[msg.Method] = msg.Params
+		u.mu.Unlock()
+		w.Header().Set("Mcp-Session-Id", "raw-upstream-session")
+		if len(msg.ID) == 0 {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		result, ok := rawResults[msg.Method]
+		switch msg.Method {
+		case "initialize":
+			result, ok = `{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"resources":{},"prompts":{}},"serverInfo":{"name":"raw-upstream","version":"1"}}`, true
+		case "ping":
+			result, ok = `{}`, true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			_, _ = fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"method not found"}}`, msg.ID)
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":%s}`, msg.ID, result)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *rawUpstream) params(method string) json.RawMessage {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.received[method]
+}
+
+// rawRPC posts one JSON-RPC message to a Streamable HTTP endpoint and
+// returns the answer with the request's id as raw JSON (from a JSON body or
+// an SSE stream), and the session id the endpoint set.
+func rawRPC(t *testing.T, endpoint, session string, id int, method, params string) (result json.RawMessage, sessionID string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, id, method, params)
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", method)
+	var msgs [][]byte
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data:"); ok {
+				msgs = append(msgs, []byte(strings.TrimSpace(data)))
+				if strings.Contains(data, fmt.Sprintf(`"id":%d`, id)) {
+					break
+				}
+			}
+		}
+	} else {
+		data, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		msgs = append(msgs, data)
+	}
+	for _, m := range msgs {
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(m, &msg) == nil && string(msg.ID) == strconv.Itoa(id) {
+			require.Empty(t, string(msg.Error), "%s answered an error", method)
+			return msg.Result, resp.Header.Get("Mcp-Session-Id")
+		}
+	}
+	t.Fatalf("%s: no answer with id %d in %q", method, id, msgs)
+	return nil, ""
+}
+
+// TestMCPProxyPassesUnknownFields checks that mcp-proxy passes upstream
+// results as they are: fields the Go SDK's types do not know, and a content
+// type it does not know (the SDK's typed client refuses the whole result).
+func TestMCPProxyPassesUnknownFields(t *testing.T) {
+	upstream := startRawUpstream(t)
+	redis := testenv.StartRedis(t)
+	g, api := startMCPGatehouse(t, redis)
+	create(t, api, "/mcp-servers", map[string]any{
+		"name": "raw-upstream", "type": "mcp-proxy",
+		"server": map[string]any{"name": "raw-upstream", "transport": "http", "mcpServerURL": upstream.URL},
+	})
+	endpoint := g.GatewayURL + "/mcp-servers/raw-upstream"
+	waitServes(t, g, "/mcp-servers/raw-upstream")
+
+	_, session := rawRPC(t, endpoint, "", 1, "initialize",
+		`{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw-client","version":"1"}}`)
+	require.NotEmpty(t, session)
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(`{"jsonrpc":"2.0","method":"notifications/initialized"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", session)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+
+	calls := []struct{ method, params string }{
+		{"tools/list", `{}`},
+		{"tools/call", `{"name":"holo","arguments":{"n":12345678901234567890},"_meta":{"progressToken":"p-1"}}`},
+		{"resources/read", `{"uri":"x://a"}`},
+		{"prompts/get", `{"name":"p","arguments":{"a":"<&>"}}`},
+	}
+	for i, c := range calls {
+		t.Run(c.method, func(t *testing.T) {
+			got, _ := rawRPC(t, endpoint, session, 10+i, c.method, c.params)
+			require.JSONEq(t, rawResults[c.method], string(got), "the upstream's result as it wrote it")
+			require.JSONEq(t, c.params, string(upstream.params(c.method)), "the client's params as it sent them")
+		})
+	}
 }
