@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -85,7 +86,11 @@ func startEverythingServer(t *testing.T) string {
 	t.Helper()
 	root := testenv.Root(t)
 	const pkg = "github.com/modelcontextprotocol/go-sdk/conformance/everything-server"
-	list := exec.Command("go", "list", "-f", "{{.Dir}}", pkg)
+	goTool := "go"
+	if _, err := exec.LookPath(goTool); err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	list := exec.Command(goTool, "list", "-f", "{{.Dir}}", pkg)
 	list.Dir = root
 	out, err := list.Output()
 	require.NoError(t, err, "go list %s: %s", pkg, exitStderr(err))
@@ -103,7 +108,7 @@ func startEverythingServer(t *testing.T) string {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(tmp, "overlay.json"), overlay, 0o600))
 	bin := filepath.Join(tmp, "everything-server")
-	build := exec.Command("go", "build", "-overlay", filepath.Join(tmp, "overlay.json"), "-o", bin, "./tests/mcp-conformance/everything-server")
+	build := exec.Command(goTool, "build", "-overlay", filepath.Join(tmp, "overlay.json"), "-o", bin, "./tests/mcp-conformance/everything-server")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the Go SDK's conformance everything-server: %v\n%s", err, out)
