@@ -211,25 +211,35 @@ func runConformance(t *testing.T, dir, url string, scenarios ...string) map[stri
 		}
 	}
 	outDir := t.TempDir()
-	var log strings.Builder
+	// One node process per scenario run, concurrently: the suite takes
+	// one scenario at a time, and node's start is most of a short run.
+	logs := make([][]byte, len(runs))
+	timedOut := make([]bool, len(runs))
+	var wg sync.WaitGroup
 	start := time.Now()
-	for _, extra := range runs {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		// node20.mjs lets the suite run on Node.js 20 (see the file).
-		args := append([]string{"--import", "./node20.mjs", "node_modules/@modelcontextprotocol/conformance/dist/index.js",
-			"server", "--url", url, "-o", outDir}, extra...)
-		cmd := exec.CommandContext(ctx, "node", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "NO_COLOR=1")
-		// The suite exits non-zero when a check failed; the results say
-		// which, so its exit status is not an error here.
-		out, _ := cmd.CombinedOutput()
-		timedOut := ctx.Err() != nil
-		cancel()
-		log.Write(out)
-		if timedOut {
-			t.Fatalf("the conformance suite %v against %s did not finish within 90s:\n%s", extra, url, out)
+	for i, extra := range runs {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			// node20.mjs lets the suite run on Node.js 20 (see the file).
+			args := append([]string{"--import", "./node20.mjs", "node_modules/@modelcontextprotocol/conformance/dist/index.js",
+				"server", "--url", url, "-o", outDir}, extra...)
+			cmd := exec.CommandContext(ctx, "node", args...)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			// The suite exits non-zero when a check failed; the results
+			// say which, so its exit status is not an error here.
+			logs[i], _ = cmd.CombinedOutput()
+			timedOut[i] = ctx.Err() != nil
+		})
+	}
+	wg.Wait()
+	var log strings.Builder
+	for i, extra := range runs {
+		if timedOut[i] {
+			t.Fatalf("the conformance suite %v against %s did not finish within 90s:\n%s", extra, url, logs[i])
 		}
+		log.Write(logs[i])
 	}
 	entries, err := os.ReadDir(outDir)
 	require.NoError(t, err)
