@@ -27,7 +27,7 @@ import (
 
 // ABIVersion is the version of this contract. A plugin reports the
 // ABIVersion it was built against in Info; the host refuses any other.
-const ABIVersion = 1
+const ABIVersion = 2
 
 // SymbolName is the name of the variable every plugin artifact exports.
 const SymbolName = "Plugin"
@@ -110,6 +110,10 @@ type Host interface {
 	// InstanceID identifies this gateway process among several that share
 	// one database and one Redis.
 	InstanceID() string
+	// SharedStore returns the plugin's process-wide in-memory store, the
+	// same for every instance of the plugin in the process (see
+	// SharedStore). Since ABI version 2.
+	SharedStore() SharedStore
 }
 
 // ConfigError is an invalid config value, named by its JSON path.

@@ -22,23 +22,6 @@ func (s *Server) registerAI(g *gin.RouterGroup) {
 	} else {
 		s.ai.usage = newAIUsage(nil)
 	}
-	registerResource(s, g, resource[spec.LLMProvider]{
-		kind: control.KindLLMProvider, path: "/llm-providers", code: "llm_provider",
-		list:    func(s spec.Snapshot) []spec.LLMProvider { return s.LLMProviders },
-		name:    func(v spec.LLMProvider) string { return v.Name },
-		setID:   func(v *spec.LLMProvider, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:     func(v spec.LLMProvider) int64 { return v.Version },
-		decode:  decodeJSON("llm_provider", func(v *spec.LLMProvider) { v.ApplyDefaults() }),
-		secrets: llmProviderSecrets,
-	})
-	registerResource(s, g, resource[spec.AIRoute]{
-		kind: control.KindAIRoute, path: "/ai-routes", code: "ai_route",
-		list:   func(s spec.Snapshot) []spec.AIRoute { return s.AIRoutes },
-		name:   func(v spec.AIRoute) string { return v.Name },
-		setID:  func(v *spec.AIRoute, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:    func(v spec.AIRoute) int64 { return v.Version },
-		decode: decodeJSON("ai_route", func(v *spec.AIRoute) { v.ApplyDefaults() }),
-	})
 	g.POST("/llm-providers/:name/test", s.testLLMProvider)
 	g.GET("/ai/usage", s.aiUsageReport)
 	g.GET("/routes/ai-route/:name", s.getAIRouteRow)
@@ -66,7 +49,7 @@ func newAIRouteRow(r spec.AIRoute) aiRouteRow {
 	if domains == nil {
 		domains = []string{}
 	}
-	return aiRouteRow{Name: control.AIMountPrefix + r.Name, ReadOnly: true, Source: aiRowSource{Kind: control.KindAIRoute, Name: r.Name},
+	return aiRouteRow{Name: control.AIMountPrefix + r.Name, ReadOnly: true, Source: aiRowSource{Kind: spec.KindAIRoute, Name: r.Name},
 		Domains: domains, Path: spec.PathMatch{Type: spec.PathPrefix, Value: r.EffectivePathPrefix()}, Enabled: r.IsEnabled()}
 }
 
@@ -109,10 +92,14 @@ var llmProviderRule = treeRule{fields: map[string]secretRule{
 	"rawConfigs": namedRule{},
 }}
 
-var llmProviderSecrets = secretCodec[spec.LLMProvider]{
-	mask: func(_ secretRules, p spec.LLMProvider) spec.LLMProvider { return maskLLMProvider(p) },
-	restore: func(_ secretRules, in spec.LLMProvider, stored *spec.LLMProvider) (spec.LLMProvider, error) {
-		return restoreLLMProvider(in, stored)
+var llmProviderSecrets = secretCodec{
+	mask: func(_ secretRules, o spec.Object) spec.Object { return maskLLMProvider(o.(spec.LLMProvider)) },
+	restore: func(_ secretRules, in, stored spec.Object) (spec.Object, error) {
+		var was *spec.LLMProvider
+		if p, ok := stored.(spec.LLMProvider); ok {
+			was = &p
+		}
+		return restoreLLMProvider(in.(spec.LLMProvider), was)
 	},
 }
 

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/server/internal/control"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -778,15 +777,15 @@ func restoreMCPServer(in spec.MCPServer, stored *spec.MCPServer) (spec.MCPServer
 // revision masks a revision's before or after object of kind.
 func (sr secretRules) revision(kind string, data []byte) []byte {
 	switch kind {
-	case control.KindPluginInstance:
+	case spec.KindPluginInstance:
 		var head struct {
 			Plugin string `json:"plugin"`
 		}
 		_ = json.Unmarshal(data, &head)
 		return maskJSON(data, treeRule{fields: map[string]secretRule{"config": sr.plugin(head.Plugin)}})
-	case control.KindMCPServer:
+	case spec.KindMCPServer:
 		return maskJSON(data, mcpServerRule)
-	case control.KindLLMProvider:
+	case spec.KindLLMProvider:
 		return maskJSON(data, llmProviderRule)
 	}
 	return data
@@ -794,35 +793,33 @@ func (sr secretRules) revision(kind string, data []byte) []byte {
 
 // secretCodec hides and keeps the secrets of one kind of object; its
 // functions are nil for kinds without secrets.
-type secretCodec[T any] struct {
+type secretCodec struct {
 	// mask hides the secrets of v.
-	mask func(sr secretRules, v T) T
+	mask func(sr secretRules, v spec.Object) spec.Object
 	// restore keeps stored secrets where in has the mask; stored is nil
 	// when the object is new.
-	restore func(sr secretRules, in T, stored *T) (T, error)
+	restore func(sr secretRules, in, stored spec.Object) (spec.Object, error)
 }
 
 // shown returns items as responses show them: secrets masked.
-func (r resource[T]) shown(ctx context.Context, s *Server, items []T) []T {
-	if r.secrets.mask == nil || len(items) == 0 {
-		return items
+func (r resource) shown(ctx context.Context, s *Server, items []spec.Object) []any {
+	out := make([]any, len(items))
+	var sr secretRules
+	if r.secrets.mask != nil && len(items) > 0 {
+		sr = s.secretRules(ctx)
 	}
-	sr := s.secretRules(ctx)
-	out := make([]T, len(items))
 	for i, it := range items {
-		out[i] = r.secrets.mask(sr, it)
+		if r.secrets.mask != nil {
+			it = r.secrets.mask(sr, it)
+		}
+		out[i] = it
 	}
 	return out
 }
 
-// shownOne is shown for one object.
-func (r resource[T]) shownOne(ctx context.Context, s *Server, v T) T {
-	return r.shown(ctx, s, []T{v})[0]
-}
-
 // kept returns obj, read from a request, with the stored secrets put back
 // where it sends the mask.
-func (r resource[T]) kept(ctx context.Context, s *Server, obj T, stored *T) (T, error) {
+func (r resource) kept(ctx context.Context, s *Server, obj, stored spec.Object) (spec.Object, error) {
 	if r.secrets.restore == nil {
 		return obj, nil
 	}
@@ -830,27 +827,36 @@ func (r resource[T]) kept(ctx context.Context, s *Server, obj T, stored *T) (T, 
 }
 
 var (
-	pluginInstanceSecrets = secretCodec[spec.PluginInstance]{
-		mask:    secretRules.maskPluginInstance,
-		restore: secretRules.restorePluginInstance,
+	pluginInstanceSecrets = secretCodec{
+		mask: func(sr secretRules, o spec.Object) spec.Object { return sr.maskPluginInstance(o.(spec.PluginInstance)) },
+		restore: func(sr secretRules, in, stored spec.Object) (spec.Object, error) {
+			var was *spec.PluginInstance
+			if p, ok := stored.(spec.PluginInstance); ok {
+				was = &p
+			}
+			return sr.restorePluginInstance(in.(spec.PluginInstance), was)
+		},
 	}
-	mcpServerSecrets = secretCodec[spec.MCPServer]{
-		mask: func(_ secretRules, m spec.MCPServer) spec.MCPServer { return maskMCPServer(m) },
-		restore: func(_ secretRules, in spec.MCPServer, stored *spec.MCPServer) (spec.MCPServer, error) {
-			return keepMCPSecrets(in, stored)
+	mcpServerSecrets = secretCodec{
+		mask: func(_ secretRules, o spec.Object) spec.Object { return maskMCPServer(o.(spec.MCPServer)) },
+		restore: func(_ secretRules, in, stored spec.Object) (spec.Object, error) {
+			var was *spec.MCPServer
+			if m, ok := stored.(spec.MCPServer); ok {
+				was = &m
+			}
+			return keepMCPSecrets(in.(spec.MCPServer), was)
 		},
 	}
 )
 
-// found is find with the object's secrets masked, for responses. An MCP
-// server also carries the warnings its running instance reports.
-func (r resource[T]) found(ctx context.Context, s *Server, name string) (any, bool) {
-	v, ok := find(s, r, name)
-	shown := r.shownOne(ctx, s, v)
-	if m, isMCP := any(shown).(spec.MCPServer); isMCP && ok {
-		return s.withMCPWarnings(m), true
+// answer is obj as a response shows it: secrets masked; an MCP server
+// also carries the warnings its running instance reports.
+func (s *Server) answer(ctx context.Context, r resource, obj spec.Object) any {
+	shown := r.shown(ctx, s, []spec.Object{obj})[0]
+	if m, isMCP := shown.(spec.MCPServer); isMCP {
+		return s.withMCPWarnings(m)
 	}
-	return shown, ok
+	return shown
 }
 
 // The MCP tool endpoints (render and call) answer with what the upstream

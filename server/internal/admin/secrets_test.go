@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/server/internal/control"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -214,26 +213,26 @@ func TestRevisionsAreMaskedByKind(t *testing.T) {
 	tests := []struct {
 		name, kind, in, want string
 	}{
-		{"plugin instance by its plugin's schema", control.KindPluginInstance,
+		{"plugin instance by its plugin's schema", spec.KindPluginInstance,
 			`{"name":"auth","plugin":"key-auth","config":{"consumers":[{"name":"a","key":"the-key-0123456789"}],"keys":["x-api-key"]}}`,
 			`{"name":"auth","plugin":"key-auth","config":{"consumers":[{"name":"a","key":"********"}],"keys":["x-api-key"]}}`},
-		{"a plugin without secrets", control.KindPluginInstance,
+		{"a plugin without secrets", spec.KindPluginInstance,
 			`{"name":"c","plugin":"cors","config":{"allowOrigins":["*"],"token":"x"}}`,
 			`{"name":"c","plugin":"cors","config":{"allowOrigins":["*"],"token":"x"}}`},
-		{"a plugin whose schema is unknown: by property name", control.KindPluginInstance,
+		{"a plugin whose schema is unknown: by property name", spec.KindPluginInstance,
 			`{"name":"u","plugin":"gone","config":{"apiKey":"gone-secret","region":"eu"}}`,
 			`{"name":"u","plugin":"gone","config":{"apiKey":"********","region":"eu"}}`},
-		{"MCP server", control.KindMCPServer,
+		{"MCP server", spec.KindMCPServer,
 			`{"name":"w","server":{"config":{"token":"tok-secret"},"securitySchemes":[{"id":"b","type":"http","scheme":"bearer","defaultCredential":"cred"}]}}`,
 			`{"name":"w","server":{"config":{"token":"********"},"securitySchemes":[{"id":"b","type":"http","scheme":"bearer","defaultCredential":"********"}]}}`},
-		{"routes have no secrets", control.KindRoute, `{"name":"r","token":"x"}`, `{"name":"r","token":"x"}`},
+		{"routes have no secrets", spec.KindRoute, `{"name":"r","token":"x"}`, `{"name":"r","token":"x"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.JSONEq(t, tt.want, string(sr.revision(tt.kind, []byte(tt.in))))
 		})
 	}
-	require.Nil(t, sr.revision(control.KindMCPServer, nil), "a create has no before")
+	require.Nil(t, sr.revision(spec.KindMCPServer, nil), "a create has no before")
 }
 
 func TestSecretNames(t *testing.T) {
@@ -322,7 +321,7 @@ func TestMCPProxyURLCredentialsAreMasked(t *testing.T) {
 			for _, s := range tt.secrets {
 				require.NotContains(t, string(shown.Definition), s)
 			}
-			rev := (secretRules{}).revision(control.KindMCPServer, m.Definition)
+			rev := (secretRules{}).revision(spec.KindMCPServer, m.Definition)
 			require.Equal(t, tt.shown, shownURL(t, rev), "revisions are masked the same way")
 
 			// What GET showed, sent back unchanged, keeps the credentials.

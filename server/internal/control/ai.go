@@ -202,7 +202,7 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 	var mounts []gateway.Mount
 	var errs []error
 	routeErr := func(name, field, msg string) error {
-		return &spec.FieldError{Object: spec.ObjectAIRoute, Name: name, Field: field, Code: spec.CodeAIRouteInvalid, Message: msg}
+		return &spec.FieldError{Object: spec.KindAIRoute, Name: name, Field: field, Code: spec.CodeAIRouteInvalid, Message: msg}
 	}
 	aiProxy, ok := c.opts.Plugins.Get(AIProxyPlugin)
 	if !ok {
@@ -323,14 +323,14 @@ func aiPluginErrors(r spec.AIRoute, used []spec.LLMProvider, err error) []error 
 		msg = scrub(msg)
 		if m := providerFieldRE.FindStringSubmatch(field); m != nil {
 			if i, _ := strconv.Atoi(m[1]); i < len(used) {
-				return &spec.FieldError{Object: spec.ObjectLLMProvider, Name: used[i].Name, Field: providerField(m[2]),
+				return &spec.FieldError{Object: spec.KindLLMProvider, Name: used[i].Name, Field: providerField(m[2]),
 					Code: spec.CodeLLMProviderInvalid, Message: msg + " (used by AI route " + strconv.Quote(r.Name) + ")"}
 			}
 		}
 		if field == "provider" {
 			field = "upstreams"
 		}
-		return &spec.FieldError{Object: spec.ObjectAIRoute, Name: r.Name, Field: routeField(field), Code: spec.CodeAIRouteInvalid, Message: msg}
+		return &spec.FieldError{Object: spec.KindAIRoute, Name: r.Name, Field: routeField(field), Code: spec.CodeAIRouteInvalid, Message: msg}
 	})
 }
 

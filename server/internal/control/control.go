@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,16 +21,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-)
-
-// Kinds of configuration objects, as stored and as named in the API.
-const (
-	KindService        = "service"
-	KindRoute          = "route"
-	KindPluginInstance = "plugin-instance"
-	KindMCPServer      = "mcp-server"
-	KindLLMProvider    = "llm-provider"
-	KindAIRoute        = "ai-route"
 )
 
 // MCPPlugin is the plugin that serves MCP servers.
@@ -53,13 +42,16 @@ type Options struct {
 	// Changed, if set, is called after this instance applied a change, to
 	// tell other instances (Redis pub/sub).
 	Changed func(revision int64)
+	// Kinds are the object kinds; spec.Kinds when nil.
+	Kinds []spec.Kind
 }
 
 // Control applies configuration changes. It is safe for concurrent use;
 // changes are serialized.
 type Control struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	kinds []spec.Kind
 
 	mu      sync.Mutex // serializes changes and reloads
 	current atomic.Pointer[applied]
@@ -74,15 +66,22 @@ type applied struct {
 
 // New returns a Control; call Load before serving.
 func New(opts Options) *Control {
-	return &Control{opts: opts, log: opts.Logger.With("component", "control")}
+	kinds := opts.Kinds
+	if kinds == nil {
+		kinds = spec.Kinds
+	}
+	return &Control{opts: opts, log: opts.Logger.With("component", "control"), kinds: kinds}
 }
 
-// Change is one object change: Object is a spec.Service, spec.Route,
-// spec.PluginInstance or spec.MCPServer; nil deletes Name.
+// Kinds returns the object kinds Control stores.
+func (c *Control) Kinds() []spec.Kind { return c.kinds }
+
+// Change is one object change: Object is of the kind named Kind (see
+// spec.Kinds); nil deletes Name.
 type Change struct {
 	Kind   string
 	Name   string
-	Object any
+	Object spec.Object
 	// ExpectVersion: 0 = any, -1 = must not exist, n = must be version n.
 	ExpectVersion int64
 }
@@ -172,7 +171,7 @@ func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]s
 	}
 	storeChanges := make([]store.Change, 0, len(changes))
 	for _, ch := range changes {
-		sc, err := applyChange(&snap, ch)
+		sc, err := c.applyChange(&snap, ch)
 		if err != nil {
 			return nil, err
 		}
@@ -191,14 +190,17 @@ func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) 
 	if err != nil {
 		return 0, err
 	}
-	changes, err := diff(cur, snap)
+	changes, err := c.diff(cur, snap)
 	if err != nil {
 		return 0, err
 	}
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	_, err = c.commitLocked(ctx, user, normalize(snap), rev, changes)
+	if snap, err = c.normalize(snap); err != nil {
+		return 0, err
+	}
+	_, err = c.commitLocked(ctx, user, snap, rev, changes)
 	return len(changes), err
 }
 
@@ -256,7 +258,11 @@ func (c *Control) Rollback(ctx context.Context, user string, id int64) (*store.R
 	}
 	ch := Change{Kind: rev.Kind, Name: rev.Name}
 	if rev.Before != nil {
-		obj, err := decodeObject(rev.Kind, rev.Before)
+		k, ok := spec.KindOf(c.kinds, rev.Kind)
+		if !ok {
+			return nil, fmt.Errorf("revision %d: unknown object kind %q", id, rev.Kind)
+		}
+		obj, err := k.Decode(rev.Before)
 		if err != nil {
 			return nil, err
 		}
@@ -280,31 +286,22 @@ func (c *Control) stored(ctx context.Context) (spec.Snapshot, int64, error) {
 	if err != nil {
 		return spec.Snapshot{}, 0, fmt.Errorf("read the configuration: %w", err)
 	}
-	var snap spec.Snapshot
+	byKind := map[string][]spec.Object{}
 	for _, o := range objs {
-		obj, err := decodeObject(o.Kind, o.Spec)
+		k, ok := spec.KindOf(c.kinds, o.Kind)
+		if !ok {
+			return spec.Snapshot{}, 0, fmt.Errorf("stored %s %q: unknown object kind", o.Kind, o.Name)
+		}
+		obj, err := k.Decode(o.Spec)
 		if err != nil {
 			return spec.Snapshot{}, 0, fmt.Errorf("stored %s %q: %w", o.Kind, o.Name, err)
 		}
-		switch v := obj.(type) {
-		case spec.Service:
-			v.Version = o.Version
-			snap.Services = append(snap.Services, v)
-		case spec.Route:
-			v.Version = o.Version
-			snap.Routes = append(snap.Routes, v)
-		case spec.PluginInstance:
-			v.Version = o.Version
-			snap.PluginInstances = append(snap.PluginInstances, v)
-		case spec.MCPServer:
-			v.Version = o.Version
-			snap.MCPServers = append(snap.MCPServers, v)
-		case spec.LLMProvider:
-			v.Version = o.Version
-			snap.LLMProviders = append(snap.LLMProviders, v)
-		case spec.AIRoute:
-			v.Version = o.Version
-			snap.AIRoutes = append(snap.AIRoutes, v)
+		byKind[o.Kind] = append(byKind[o.Kind], obj.WithIdentity(obj.ObjectName(), o.Version))
+	}
+	var snap spec.Snapshot
+	for _, k := range c.kinds {
+		if err := k.SetObjects(&snap, byKind[k.Name]); err != nil {
+			return spec.Snapshot{}, 0, err
 		}
 	}
 	return snap, rev, nil
@@ -325,7 +322,7 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 		}
 		p, ok := c.opts.Plugins.Get(MCPPlugin)
 		if !ok {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectMCPServer, Name: m.Name, Field: "type", Code: spec.CodeMCPServerInvalid,
+			errs = append(errs, &spec.FieldError{Object: spec.KindMCPServer, Name: m.Name, Field: "type", Code: spec.CodeMCPServerInvalid,
 				Message: "the mcp-server plugin is not loaded (see GET /api/v1/plugins); MCP servers cannot be served"})
 			continue
 		}
@@ -383,7 +380,7 @@ func mcpErrors(name string, err error) []error {
 		if field == "" {
 			field = "definition"
 		}
-		return &spec.FieldError{Object: spec.ObjectMCPServer, Name: name, Code: spec.CodeMCPServerInvalid, Field: field, Message: msg}
+		return &spec.FieldError{Object: spec.KindMCPServer, Name: name, Code: spec.CodeMCPServerInvalid, Field: field, Message: msg}
 	})
 }
 
@@ -391,38 +388,6 @@ func newBatchID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// decodeObject decodes stored JSON of kind.
-func decodeObject(kind string, data []byte) (any, error) {
-	var err error
-	switch kind {
-	case KindService:
-		var v spec.Service
-		err = json.Unmarshal(data, &v)
-		return v, err
-	case KindRoute:
-		var v spec.Route
-		err = json.Unmarshal(data, &v)
-		return v, err
-	case KindPluginInstance:
-		var v spec.PluginInstance
-		err = json.Unmarshal(data, &v)
-		return v, err
-	case KindMCPServer:
-		return spec.ParseMCPServer(data)
-	case KindLLMProvider:
-		var v spec.LLMProvider
-		err = json.Unmarshal(data, &v)
-		v.Normalize()
-		return v, err
-	case KindAIRoute:
-		var v spec.AIRoute
-		err = json.Unmarshal(data, &v)
-		v.Normalize()
-		return v, err
-	}
-	return nil, fmt.Errorf("unknown object kind %q", kind)
 }
 
 // ErrImportUnsupported means the loaded mcp-server plugin cannot import

@@ -133,7 +133,7 @@ func TestFailedCompileClosesInstancesAndKeepsServing(t *testing.T) {
 	fes := spec.FieldErrors(err)
 	got := map[string]string{}
 	for _, fe := range fes {
-		require.Equal(t, spec.ObjectPluginInstance, fe.Object)
+		require.Equal(t, spec.KindPluginInstance, fe.Object)
 		require.Equal(t, spec.CodePluginInstanceInvalid, fe.Code)
 		got[fe.Name+" "+fe.Field] = fe.Message
 	}

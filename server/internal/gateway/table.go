@@ -179,7 +179,7 @@ func newEntry(name string, priority int, methods []string, headers []spec.Header
 	if path.Type == spec.PathRegex {
 		re, lit, required, err := compileRegex(path.Value)
 		if err != nil {
-			return nil, &spec.FieldError{Object: spec.ObjectRoute, Name: name, Field: "path.value", Code: spec.CodeRouteInvalid,
+			return nil, &spec.FieldError{Object: spec.KindRoute, Name: name, Field: "path.value", Code: spec.CodeRouteInvalid,
 				Message: fmt.Sprintf("regex %q does not compile when anchored to the whole path: %v", path.Value, err)}
 		}
 		e.re, e.reLiteral, e.reRequired = re, lit, required
@@ -192,7 +192,7 @@ func validateMounts(mounts []Mount) error {
 	seen := make(map[string]bool, len(mounts))
 	for _, m := range mounts {
 		add := func(field, format string, args ...any) {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectMCPServer, Name: m.Name, Field: field,
+			errs = append(errs, &spec.FieldError{Object: spec.KindMCPServer, Name: m.Name, Field: field,
 				Code: spec.CodeMCPServerInvalid, Message: fmt.Sprintf(format, args...)})
 		}
 		if m.Name == "" {
@@ -253,7 +253,7 @@ func (t *Table) createInstances(ctx context.Context, insts []spec.PluginInstance
 			continue
 		}
 		fail := func(field, format string, args ...any) {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: pi.Name, Field: field,
+			errs = append(errs, &spec.FieldError{Object: spec.KindPluginInstance, Name: pi.Name, Field: field,
 				Code: spec.CodePluginInstanceInvalid, Message: fmt.Sprintf(format, args...)})
 		}
 		if opts.NewInstance == nil || opts.PluginInfo == nil {
@@ -304,11 +304,11 @@ func instanceErrors(name string, err error) []error {
 			return
 		}
 		if errors.As(e, &ce) {
-			out = append(out, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: name, Field: "config." + ce.Field,
+			out = append(out, &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: "config." + ce.Field,
 				Code: spec.CodePluginInstanceInvalid, Message: ce.Message})
 			return
 		}
-		out = append(out, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: name, Field: "config",
+		out = append(out, &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: "config",
 			Code: spec.CodePluginInstanceInvalid, Message: e.Error()})
 	}
 	walk(err)

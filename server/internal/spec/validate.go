@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -22,13 +23,6 @@ const (
 	CodePluginInstanceInvalid = "plugin_instance_invalid"
 )
 
-// Object kinds named in FieldError.Object.
-const (
-	ObjectService        = "service"
-	ObjectRoute          = "route"
-	ObjectPluginInstance = "plugin_instance"
-)
-
 // Limits enforced by validation.
 const (
 	MaxNameLength = 63
@@ -43,8 +37,7 @@ const (
 // returns every FieldError at once, joined with errors.Join; FieldErrors
 // takes them apart again.
 type FieldError struct {
-	// Object is the kind of object: ObjectService, ObjectRoute or
-	// ObjectPluginInstance.
+	// Object is the kind of object (Kind.Name): KindService, KindRoute, …
 	Object string
 	// Name is the object's name, as given (possibly empty or invalid).
 	Name string
@@ -59,7 +52,7 @@ type FieldError struct {
 
 // Error implements error.
 func (e *FieldError) Error() string {
-	return fmt.Sprintf("%s %q: %s: %s", strings.ReplaceAll(e.Object, "_", " "), e.Name, e.Field, e.Message)
+	return fmt.Sprintf("%s %q: %s: %s", strings.ReplaceAll(e.Object, "-", " "), e.Name, e.Field, e.Message)
 }
 
 // FieldErrors returns every *FieldError inside err, following
@@ -114,7 +107,7 @@ func checkName(p *problems, field, name, what string) {
 // Validate checks the service's own fields (not references) and returns
 // every problem as errors.Join of *FieldError, or nil.
 func (s Service) Validate() error {
-	p := &problems{object: ObjectService, name: s.Name, code: CodeServiceInvalid}
+	p := &problems{object: KindService, name: s.Name, code: CodeServiceInvalid}
 	s.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -254,7 +247,7 @@ func isToken(s string) bool {
 // Validate checks the route's own fields (not its service reference) and
 // returns every problem as errors.Join of *FieldError, or nil.
 func (r Route) Validate() error {
-	p := &problems{object: ObjectRoute, name: r.Name, code: CodeRouteInvalid}
+	p := &problems{object: KindRoute, name: r.Name, code: CodeRouteInvalid}
 	r.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -404,7 +397,7 @@ func cleanPathSlow(p string) string {
 // returns every problem as errors.Join of *FieldError, or nil. The config
 // itself is validated by the plugin when the configuration is compiled.
 func (pi PluginInstance) Validate() error {
-	p := &problems{object: ObjectPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
+	p := &problems{object: KindPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
 	pi.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -449,7 +442,7 @@ func (s Snapshot) Validate() error {
 	var errs []error
 	services := make(map[string]bool, len(s.Services))
 	for _, svc := range s.Services {
-		p := &problems{object: ObjectService, name: svc.Name, code: CodeServiceInvalid}
+		p := &problems{object: KindService, name: svc.Name, code: CodeServiceInvalid}
 		svc.validate(p)
 		if svc.Name != "" && services[svc.Name] {
 			p.add("name", "another service is named %q; names must be unique", svc.Name)
@@ -460,7 +453,7 @@ func (s Snapshot) Validate() error {
 	routes := make(map[string]bool, len(s.Routes))
 	conflicts := make(map[string]string, len(s.Routes))
 	for _, r := range s.Routes {
-		p := &problems{object: ObjectRoute, name: r.Name, code: CodeRouteInvalid}
+		p := &problems{object: KindRoute, name: r.Name, code: CodeRouteInvalid}
 		r.validate(p)
 		if r.Name != "" && routes[r.Name] {
 			p.add("name", "another route is named %q; names must be unique", r.Name)
@@ -485,7 +478,7 @@ func (s Snapshot) Validate() error {
 	errs = append(errs, s.validateAI()...)
 	instances := make(map[string]bool, len(s.PluginInstances))
 	for _, pi := range s.PluginInstances {
-		p := &problems{object: ObjectPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
+		p := &problems{object: KindPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
 		pi.validate(p)
 		if pi.Name != "" && instances[pi.Name] {
 			p.add("name", "another plugin instance is named %q; names must be unique", pi.Name)
@@ -500,6 +493,18 @@ func (s Snapshot) Validate() error {
 		errs = append(errs, p.errs...)
 	}
 	errs = append(errs, s.validateMCPPlacement()...)
+	for _, kind := range slices.Sorted(maps.Keys(s.Others)) {
+		objs := s.Others[kind]
+		names := make(map[string]bool, len(objs))
+		for _, o := range objs {
+			errs = append(errs, o.Validate())
+			if n := o.ObjectName(); names[n] {
+				errs = append(errs, &FieldError{Object: kind, Name: n, Field: "name", Code: strings.ReplaceAll(kind, "-", "_") + "_invalid",
+					Message: fmt.Sprintf("another %s is named %q; names must be unique", strings.ReplaceAll(kind, "-", " "), n)})
+			}
+			names[o.ObjectName()] = true
+		}
+	}
 	return errors.Join(errs...)
 }
 
