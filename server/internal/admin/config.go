@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,21 +14,19 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 )
 
 // resource adds what the admin API needs beyond spec.Kind to serve one
 // kind of configuration object with the generic list/get/create/update/
-// delete handlers. The zero value serves a kind as strict JSON without
-// secrets.
+// delete handlers. The zero value serves a kind as strict JSON; secrets
+// are the objects' own (spec.SecretHolder).
 type resource struct {
 	// decode reads a request body; nil reads strict JSON and applies the
 	// object's defaults (spec.Kind.DecodeWith).
 	decode func(c *gin.Context) (spec.Object, error)
-	// secrets masks the object's secrets in responses and keeps them on
-	// write (secrets.go); zero for kinds without secrets.
-	secrets secretCodec
 	// extra, if set, adds read-only rows to the list (the routes that AI
 	// routes compile to, ai.go) that match the query q.
 	extra func(snap spec.Snapshot, q string) []any
@@ -35,10 +35,8 @@ type resource struct {
 // resources are the admin API's parts of the kinds that have any.
 func (s *Server) resources() map[string]resource {
 	return map[string]resource{
-		spec.KindRoute:          {extra: aiRouteRows},
-		spec.KindPluginInstance: {secrets: pluginInstanceSecrets},
-		spec.KindMCPServer:      {decode: decodeMCPServer, secrets: mcpServerSecrets},
-		spec.KindLLMProvider:    {secrets: llmProviderSecrets},
+		spec.KindRoute:     {extra: aiRouteRows},
+		spec.KindMCPServer: {decode: decodeMCPServer},
 	}
 }
 
@@ -68,7 +66,7 @@ func (s *Server) registerResource(g *gin.RouterGroup, k spec.Kind, r resource) {
 		if q := strings.ToLower(c.Query("q")); q != "" {
 			items = slices.DeleteFunc(items, func(o spec.Object) bool { return !strings.Contains(strings.ToLower(o.ObjectName()), q) })
 		}
-		all := r.shown(c.Request.Context(), s, items)
+		all := s.shown(c.Request.Context(), items)
 		if r.extra != nil {
 			all = append(all, r.extra(snap, c.Query("q"))...)
 		}
@@ -82,7 +80,7 @@ func (s *Server) registerResource(g *gin.RouterGroup, k spec.Kind, r resource) {
 			s.fail(c, notFound(code, c.Param("name"), k.Path))
 			return
 		}
-		c.JSON(http.StatusOK, r.shown(c.Request.Context(), s, []spec.Object{it})[0])
+		c.JSON(http.StatusOK, s.shown(c.Request.Context(), []spec.Object{it})[0])
 	})
 	g.POST(k.Path, func(c *gin.Context) {
 		obj, err := r.decode(c)
@@ -98,11 +96,11 @@ func (s *Server) registerResource(g *gin.RouterGroup, k spec.Kind, r resource) {
 				fieldDetail{Field: "name", Message: "already taken"}))
 			return
 		}
-		if obj, err = r.kept(c.Request.Context(), s, obj, nil); err != nil {
+		if obj, err = s.kept(c.Request.Context(), obj, nil); err != nil {
 			s.fail(c, err)
 			return
 		}
-		s.change(c, k, r, control.Change{Kind: k.Name, Name: name, Object: obj, ExpectVersion: -1}, http.StatusCreated)
+		s.change(c, k, control.Change{Kind: k.Name, Name: name, Object: obj, ExpectVersion: -1}, http.StatusCreated)
 	})
 	g.PUT(k.Path+"/:name", func(c *gin.Context) {
 		obj, err := r.decode(c)
@@ -123,13 +121,13 @@ func (s *Server) registerResource(g *gin.RouterGroup, k spec.Kind, r resource) {
 			s.fail(c, notFound(code, name, k.Path))
 			return
 		}
-		if obj, err = r.kept(c.Request.Context(), s, obj, stored); err != nil {
+		if obj, err = s.kept(c.Request.Context(), obj, stored); err != nil {
 			s.fail(c, err)
 			return
 		}
 		version := obj.ObjectVersion()
 		obj = obj.WithIdentity(name, 0)
-		s.change(c, k, r, control.Change{Kind: k.Name, Name: name, Object: obj, ExpectVersion: version}, http.StatusOK)
+		s.change(c, k, control.Change{Kind: k.Name, Name: name, Object: obj, ExpectVersion: version}, http.StatusOK)
 	})
 	g.DELETE(k.Path+"/:name", func(c *gin.Context) {
 		name := c.Param("name")
@@ -147,7 +145,7 @@ func (s *Server) registerResource(g *gin.RouterGroup, k spec.Kind, r resource) {
 			s.fail(c, notFound(code, name, k.Path))
 			return
 		}
-		s.change(c, k, r, control.Change{Kind: k.Name, Name: name, ExpectVersion: version}, http.StatusNoContent)
+		s.change(c, k, control.Change{Kind: k.Name, Name: name, ExpectVersion: version}, http.StatusNoContent)
 	})
 }
 
@@ -158,19 +156,18 @@ func notFound(code, name, path string) error {
 
 // change applies one change and answers with the stored object, its
 // secrets masked.
-func (s *Server) change(c *gin.Context, k spec.Kind, r resource, ch control.Change, status int) {
+func (s *Server) change(c *gin.Context, k spec.Kind, ch control.Change, status int) {
 	user := c.MustGet(userKey).(*store.User).Username
-	if _, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch}); err != nil {
+	stored, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch})
+	if err != nil {
 		s.fail(c, configError(k.Code(), err))
 		return
 	}
-	if ch.Object == nil {
+	if len(stored) == 0 {
 		c.Status(status)
 		return
 	}
-	snap, _ := s.opts.Config.Snapshot()
-	obj, _ := k.Find(snap, ch.Name)
-	c.JSON(status, s.answer(c.Request.Context(), r, obj))
+	c.JSON(status, s.answer(c.Request.Context(), stored[0]))
 }
 
 // configError maps the errors of a configuration change to API errors:
@@ -264,10 +261,16 @@ func (s *Server) listRevisions(c *gin.Context) {
 		return
 	}
 	items := make([]revisionView, len(revs))
-	sr := s.secretRules(c.Request.Context())
+	plugins := s.secretPlugins(c.Request.Context())
+	mask := func(kind string, data []byte) any {
+		if k, ok := spec.KindOf(s.kinds(), kind); ok {
+			data = k.MaskStored(data, plugins)
+		}
+		return rawOrNil(data)
+	}
 	for i, r := range revs {
 		items[i] = revisionView{ID: r.ID, CreatedAt: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), User: r.User, Kind: r.Kind,
-			Name: r.Name, Action: r.Action, Before: rawOrNil(sr.revision(r.Kind, r.Before)), After: rawOrNil(sr.revision(r.Kind, r.After)), Batch: r.Batch}
+			Name: r.Name, Action: r.Action, Before: mask(r.Kind, r.Before), After: mask(r.Kind, r.After), Batch: r.Batch}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "total": total})
 }
@@ -290,4 +293,61 @@ func (s *Server) rollback(c *gin.Context) {
 	}
 	_, cur := s.opts.Config.Snapshot()
 	c.JSON(http.StatusOK, gin.H{"rolledBack": id, "kind": rev.Kind, "name": rev.Name, "revision": cur})
+}
+
+// secretPlugins loads the config schemas of the loaded plugins, which say
+// where plugin instances keep secrets. Without a catalog (or when it
+// fails) every plugin falls back to secret names, so that nothing is shown
+// that might be a secret.
+func (s *Server) secretPlugins(ctx context.Context) *secret.Plugins {
+	schemas := map[string]json.RawMessage{}
+	if s.opts.Plugins != nil {
+		items, err := s.opts.Plugins.List(ctx)
+		if err != nil {
+			s.log.Warn("plugin config schemas unavailable; masking plugin configs by property name", "error", err)
+		}
+		for _, p := range items {
+			if len(p.ConfigSchema) > 0 {
+				schemas[p.Name] = p.ConfigSchema
+			}
+		}
+	}
+	return secret.NewPlugins(schemas)
+}
+
+// shown returns items as responses show them: secrets masked
+// (spec.SecretHolder).
+func (s *Server) shown(ctx context.Context, items []spec.Object) []any {
+	out := make([]any, len(items))
+	var plugins *secret.Plugins
+	for i, it := range items {
+		if h, ok := it.(spec.SecretHolder); ok {
+			if plugins == nil {
+				plugins = s.secretPlugins(ctx)
+			}
+			it = h.MaskSecrets(plugins)
+		}
+		out[i] = it
+	}
+	return out
+}
+
+// kept returns obj, read from a request, with the secrets of stored (nil
+// for a new object) put back where it sends the mask.
+func (s *Server) kept(ctx context.Context, obj, stored spec.Object) (spec.Object, error) {
+	h, ok := obj.(spec.SecretHolder)
+	if !ok {
+		return obj, nil
+	}
+	return h.KeepSecrets(stored, s.secretPlugins(ctx))
+}
+
+// answer is obj as a response shows it: secrets masked; an MCP server
+// also carries the warnings its running instance reports.
+func (s *Server) answer(ctx context.Context, obj spec.Object) any {
+	shown := s.shown(ctx, []spec.Object{obj})[0]
+	if m, isMCP := shown.(spec.MCPServer); isMCP {
+		return s.withMCPWarnings(m)
+	}
+	return shown
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
@@ -27,9 +28,34 @@ import (
 // in the table of kinds are all it takes to be stored, validated, served
 // under /api/v1/widgets, versioned and rolled back.
 type widget struct {
-	Name    string `json:"name"`
-	Color   string `json:"color"`
+	Name  string `json:"name"`
+	Color string `json:"color"`
+	// Token is a secret, sent to the widget's color (its destination).
+	Token   string `json:"token,omitempty"`
 	Version int64  `json:"version"`
+}
+
+func (w widget) SecretRule(*secret.Plugins) secret.Rule {
+	return secret.Tree{Fields: map[string]secret.Rule{"token": secret.Leaf{}}}
+}
+
+func (w widget) MaskSecrets(*secret.Plugins) spec.Object {
+	if w.Token != "" {
+		w.Token = secret.Mask
+	}
+	return w
+}
+
+func (w widget) KeepSecrets(stored spec.Object, _ *secret.Plugins) (spec.Object, error) {
+	if w.Token != secret.Mask {
+		return w, nil
+	}
+	if s, ok := stored.(widget); ok && s.Color == w.Color && s.Token != "" {
+		w.Token = s.Token
+		return w, nil
+	}
+	return w, &secret.Error{Code: "widget_invalid", Message: "token is the mask but no token is kept for this color",
+		Details: []secret.Detail{{Field: "token", Message: "send the token itself"}}}
 }
 
 func (w widget) ObjectName() string   { return w.Name }
@@ -87,9 +113,9 @@ func TestANewKindIsOneTableEntry(t *testing.T) {
 		return w
 	}
 
-	code, body := a.do(t, "POST", "/api/v1/widgets", `{"name":"w1"}`)
+	code, body := a.do(t, "POST", "/api/v1/widgets", `{"name":"w1","token":"tok-0123456789"}`)
 	require.Equal(t, http.StatusCreated, code, body)
-	require.Equal(t, widget{Name: "w1", Color: "red", Version: 1}, decode(body), "defaults applied, version from the store")
+	require.Equal(t, widget{Name: "w1", Color: "red", Token: secret.Mask, Version: 1}, decode(body), "defaults applied, version from the store, secret masked")
 
 	code, body = a.do(t, "POST", "/api/v1/widgets", `{"name":"w2","color":"green"}`)
 	require.Equal(t, http.StatusBadRequest, code, body)
@@ -100,21 +126,27 @@ func TestANewKindIsOneTableEntry(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Contains(t, body, `"code":"widget_exists"`)
 
-	code, body = a.do(t, "PUT", "/api/v1/widgets/w1", `{"color":"blue","version":1}`)
+	code, body = a.do(t, "PUT", "/api/v1/widgets/w1", `{"color":"blue","token":"********","version":1}`)
+	require.Equal(t, http.StatusBadRequest, code, "the mask does not follow a changed destination: "+body)
+	require.Contains(t, body, `"field":"token"`)
+
+	code, body = a.do(t, "PUT", "/api/v1/widgets/w1", `{"color":"red","token":"********","version":1}`)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, widget{Name: "w1", Color: "blue", Version: 2}, decode(body))
+	code, body = a.do(t, "PUT", "/api/v1/widgets/w1", `{"color":"blue","version":2}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, widget{Name: "w1", Color: "blue", Version: 3}, decode(body))
 
 	code, body = a.do(t, "PUT", "/api/v1/widgets/w1", `{"color":"red","version":1}`)
 	require.Equal(t, http.StatusConflict, code, "a stale version is refused: "+body)
 
 	code, body = a.do(t, "GET", "/api/v1/widgets?q=w", "")
 	require.Equal(t, http.StatusOK, code, body)
-	require.JSONEq(t, `{"items":[{"name":"w1","color":"blue","version":2}],"total":1}`, body)
+	require.JSONEq(t, `{"items":[{"name":"w1","color":"blue","version":3}],"total":1}`, body)
 
-	// Stored: a second Control on the same database reads it back.
+	// Stored: read back from the database.
 	snap, err := a.ctl.Stored(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, []spec.Object{widget{Name: "w1", Color: "blue", Version: 2}}, snap.Others["widget"])
+	require.Equal(t, []spec.Object{widget{Name: "w1", Color: "blue", Version: 3}}, snap.Others["widget"])
 
 	// Revisions and rollback work for it like for every kind.
 	code, body = a.do(t, "GET", "/api/v1/revisions", "")
@@ -124,11 +156,16 @@ func TestANewKindIsOneTableEntry(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &revs))
 	require.Equal(t, "widget", revs.Items[0].Kind)
+	require.NotContains(t, body, "tok-0123456789", "revisions are masked by the kind's rule")
+	require.Contains(t, body, `"token":"********"`)
 	code, body = a.do(t, "POST", "/api/v1/revisions/"+jsonNumber(revs.Items[0].ID)+"/rollback", "")
 	require.Equal(t, http.StatusOK, code, body)
 	code, body = a.do(t, "GET", "/api/v1/widgets/w1", "")
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, "red", decode(body).Color, "rolled back to the color before the update")
+	require.Equal(t, widget{Name: "w1", Color: "red", Token: secret.Mask, Version: 4}, decode(body), "rolled back to before the update, token and all")
+	snap, err = a.ctl.Stored(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "tok-0123456789", snap.Others["widget"][0].(widget).Token, "the masked PUT kept the stored token")
 
 	code, body = a.do(t, "DELETE", "/api/v1/widgets/w1", "")
 	require.Equal(t, http.StatusNoContent, code, body)

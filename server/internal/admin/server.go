@@ -2,6 +2,12 @@
 // /api/v1 (JWT auth), /healthz, /readyz, /metrics and the embedded console.
 // It maps domain errors to HTTP statuses and stable error codes; no other
 // package knows about gin.
+//
+// Configuration objects are served by one set of generic handlers per
+// entry of the table of kinds (spec.Kinds, as control holds it): list,
+// get, create, update and delete under /api/v1/<kind>s. The objects mask
+// and keep their own secrets (spec.SecretHolder, package secret); admin
+// only turns a refused mask (*secret.Error) into a 400.
 package admin
 
 import (

@@ -84,12 +84,30 @@ func (c *Control) diff(cur, next spec.Snapshot) ([]store.Change, error) {
 	return out, nil
 }
 
-// normalize drops versions from a snapshot read from a file.
-func (c *Control) normalize(snap spec.Snapshot) (spec.Snapshot, error) {
+// versionsOf maps "kind/name" to the version of every object of snap.
+func versionsOf(kinds []spec.Kind, snap spec.Snapshot) map[string]int64 {
+	out := map[string]int64{}
+	for _, k := range kinds {
+		for _, o := range k.Objects(snap) {
+			out[k.Name+"/"+o.ObjectName()] = o.ObjectVersion()
+		}
+	}
+	return out
+}
+
+// withVersions returns snap with the version of each object listed in
+// versions ("kind/name") set from it; the others keep theirs.
+func (c *Control) withVersions(snap spec.Snapshot, versions map[string]int64) (spec.Snapshot, error) {
 	for _, k := range c.kinds {
 		objs := k.Objects(snap)
+		changed := false
 		for i, o := range objs {
-			objs[i] = o.WithIdentity(o.ObjectName(), 0)
+			if v, ok := versions[k.Name+"/"+o.ObjectName()]; ok && v != o.ObjectVersion() {
+				objs[i], changed = o.WithIdentity(o.ObjectName(), v), true
+			}
+		}
+		if !changed {
+			continue
 		}
 		if err := k.SetObjects(&snap, objs); err != nil {
 			return snap, err

@@ -1,9 +1,12 @@
 // Package control changes gatehouse's dynamic configuration. Every change
-// builds the whole new snapshot, validates it and compiles it into a
-// gateway table (which provisions every plugin instance, MCP servers
-// included) before anything is stored; only then are the objects and their
-// revisions written in one transaction and the new table swapped in. A
-// refused change leaves the database and the running gateway as they were.
+// reads the stored configuration once, builds the whole new snapshot,
+// validates it once and compiles it into a gateway table (which provisions
+// every plugin instance, MCP servers included) before anything is stored;
+// only then are the objects and their revisions written in one transaction
+// and the new table swapped in, with the snapshot it serves carrying the
+// versions the store answered. A refused change leaves the database and the
+// running gateway as they were. Every object kind is handled through the
+// table of kinds (spec.Kinds, or Options.Kinds).
 package control
 
 import (
@@ -124,9 +127,11 @@ func (c *Control) reloadLocked(ctx context.Context) error {
 		return fmt.Errorf("the stored configuration (revision %d) cannot be applied: %w", rev, err)
 	}
 	c.serve(table, &applied{revision: rev, snapshot: snap, mcp: mcp})
-	c.log.Info("configuration applied", "revision", rev, "routes", len(snap.Routes), "services", len(snap.Services),
-		"plugin_instances", len(snap.PluginInstances), "mcp_servers", len(snap.MCPServers),
-		"llm_providers", len(snap.LLMProviders), "ai_routes", len(snap.AIRoutes))
+	attrs := []any{"revision", rev}
+	for _, k := range c.kinds {
+		attrs = append(attrs, k.Code()+"s", len(k.Objects(snap))) // "plugin_instances"
+	}
+	c.log.Info("configuration applied", attrs...)
 	return nil
 }
 
@@ -161,8 +166,10 @@ func (c *Control) MCPInstance(name string) (pluginapi.Instance, bool) {
 	return in, ok
 }
 
-// Apply validates and applies changes as one: all of them or none.
-func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]store.Object, error) {
+// Apply validates and applies changes as one: all of them or none. It
+// returns the objects stored, with their new versions, in the order of
+// changes (deletions left out).
+func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]spec.Object, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap, rev, err := c.stored(ctx)
@@ -197,7 +204,8 @@ func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) 
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	if snap, err = c.normalize(snap); err != nil {
+	// The objects the file leaves unchanged keep their stored versions.
+	if snap, err = c.withVersions(snap, versionsOf(c.kinds, cur)); err != nil {
 		return 0, err
 	}
 	_, err = c.commitLocked(ctx, user, snap, rev, changes)
@@ -205,8 +213,9 @@ func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) 
 }
 
 // commitLocked compiles next, stores changes and swaps the table in. next
-// is the configuration read at revision base with changes made to it.
-func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snapshot, base int64, changes []store.Change) ([]store.Object, error) {
+// is the configuration read at revision base with changes made to it. It
+// returns the objects stored.
+func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snapshot, base int64, changes []store.Change) ([]spec.Object, error) {
 	table, mcp, err := c.compile(ctx, next)
 	if err != nil {
 		return nil, err
@@ -229,13 +238,17 @@ func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snaps
 	if others > 0 {
 		rev = base
 	}
-	// Versions were bumped by the store; reread so the served snapshot
+	// The store bumped the versions of what it wrote; the served snapshot
 	// carries them.
-	snap, _, err := c.stored(ctx)
-	if err != nil {
-		snap = next
+	versions := make(map[string]int64, len(out))
+	for _, o := range out {
+		versions[o.Kind+"/"+o.Name] = o.Version
 	}
-	c.serve(table, &applied{revision: rev, snapshot: snap, mcp: mcp})
+	if next, err = c.withVersions(next, versions); err != nil {
+		_ = table.Close()
+		return nil, err
+	}
+	c.serve(table, &applied{revision: rev, snapshot: next, mcp: mcp})
 	for _, ch := range changes {
 		action := "put"
 		if ch.Spec == nil {
@@ -246,7 +259,15 @@ func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snaps
 	if c.opts.Changed != nil {
 		c.opts.Changed(latest)
 	}
-	return out, nil
+	objs := make([]spec.Object, 0, len(out))
+	for _, o := range out {
+		if k, ok := spec.KindOf(c.kinds, o.Kind); ok {
+			if obj, found := k.Find(next, o.Name); found {
+				objs = append(objs, obj)
+			}
+		}
+	}
+	return objs, nil
 }
 
 // Rollback restores the object of revision id to what it was before that
@@ -364,9 +385,10 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 			}
 			return p.Info(), true
 		},
-		Mounts:   mounts,
-		Previous: prev,
-		Logger:   c.opts.Logger,
+		Mounts:    mounts,
+		Previous:  prev,
+		Logger:    c.opts.Logger,
+		Validated: true,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -376,7 +398,7 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 
 // mcpErrors turns the plugin's errors into field errors of the server.
 func mcpErrors(name string, err error) []error {
-	return pluginErrors(err, func(field, msg string) error {
+	return spec.PluginErrors(err, func(field, msg string) error {
 		if field == "" {
 			field = "definition"
 		}

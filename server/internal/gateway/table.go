@@ -60,6 +60,10 @@ type CompileOptions struct {
 	// Logger receives the data plane's logs (upstream errors, ejections,
 	// health changes); nil discards them.
 	Logger *slog.Logger
+	// Validated says that snap passed spec.Snapshot.Validate already (the
+	// caller validated it before provisioning its mounts), so Compile does
+	// not validate it again.
+	Validated bool
 }
 
 // Table is an immutable, compiled configuration: routes, upstream pools
@@ -87,15 +91,17 @@ type Table struct {
 	closeErr  error
 }
 
-// Compile validates snap and builds a Table from it. It creates the
+// Compile validates snap (unless opts.Validated) and builds a Table from it. It creates the
 // enabled plugin instances through opts.NewInstance; if anything fails,
 // every instance created so far is closed, nothing is left running, and
 // the error lists every problem found (errors.Join of *spec.FieldError
 // where a field is to blame). Compile does not change any running table.
 func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Table, error) {
-	if err := snap.Validate(); err != nil {
-		closeMounts(opts.Mounts)
-		return nil, err
+	if !opts.Validated {
+		if err := snap.Validate(); err != nil {
+			closeMounts(opts.Mounts)
+			return nil, err
+		}
 	}
 	if err := validateMounts(opts.Mounts); err != nil {
 		closeMounts(opts.Mounts)
@@ -293,26 +299,14 @@ func (t *Table) createInstances(ctx context.Context, insts []spec.PluginInstance
 
 // instanceErrors turns a plugin's error into FieldErrors on its config.
 func instanceErrors(name string, err error) []error {
-	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		var ce *pluginapi.ConfigError
-		if j, ok := e.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking a join by hand
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
+	return spec.PluginErrors(err, func(field, msg string) error {
+		if field == "" {
+			field = "config"
+		} else {
+			field = "config." + field
 		}
-		if errors.As(e, &ce) {
-			out = append(out, &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: "config." + ce.Field,
-				Code: spec.CodePluginInstanceInvalid, Message: ce.Message})
-			return
-		}
-		out = append(out, &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: "config",
-			Code: spec.CodePluginInstanceInvalid, Message: e.Error()})
-	}
-	walk(err)
-	return out
+		return &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: field, Code: spec.CodePluginInstanceInvalid, Message: msg}
+	})
 }
 
 func (t *Table) newProxy(p *pool) http.Handler {

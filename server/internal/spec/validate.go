@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // Error codes of FieldError. Clients branch on them; the admin API returns
@@ -59,26 +61,60 @@ func (e *FieldError) Error() string {
 // errors.Join trees and %w wrapping, in order.
 func FieldErrors(err error) []*FieldError {
 	var out []*FieldError
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if fe, ok := err.(*FieldError); ok { //nolint:errorlint // walking the tree by hand
+	walkErrors(err, func(e error) {
+		var fe *FieldError
+		if errors.As(e, &fe) {
 			out = append(out, fe)
-			return
 		}
-		switch u := err.(type) { //nolint:errorlint // walking the tree by hand
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
+	})
+	return out
+}
+
+// PluginErrors turns a plugin's error into field errors of the object
+// that configured it: each leaf of err (see walkErrors) becomes
+// mk(field, message), where field is the path a *pluginapi.ConfigError or
+// an error with FieldPath and FieldMessage names, and "" when the leaf
+// names none (mk then picks the object's field, such as "config").
+func PluginErrors(err error, mk func(field, msg string) error) []error {
+	var out []error
+	walkErrors(err, func(e error) {
+		field, msg := "", e.Error()
+		var ce *pluginapi.ConfigError
+		var fp interface {
+			FieldPath() string
+			FieldMessage() string
+		}
+		if errors.As(e, &ce) {
+			field, msg = ce.Field, ce.Message
+		} else if errors.As(e, &fp) && fp.FieldPath() != "" {
+			field, msg = fp.FieldPath(), fp.FieldMessage()
+		}
+		out = append(out, mk(field, msg))
+	})
+	return out
+}
+
+// walkErrors calls leaf with every error of err's tree that is not an
+// errors.Join, in order: joins are walked, and so is a join under %w
+// wraps (their context is dropped, each joined error names its own); any
+// other error is a leaf.
+func walkErrors(err error, leaf func(error)) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the tree by hand
+		for _, e := range j.Unwrap() {
+			walkErrors(e, leaf)
+		}
+		return
+	}
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(inner) {
+		if _, ok := inner.(interface{ Unwrap() []error }); ok { //nolint:errorlint // as above
+			walkErrors(inner, leaf)
+			return
 		}
 	}
-	walk(err)
-	return out
+	leaf(err)
 }
 
 // problems collects the FieldErrors of one object.
