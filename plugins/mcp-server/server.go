@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/mcpproxy"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/rawrpc"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 )
 
@@ -46,9 +47,14 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 			if err != nil {
 				return nil, err
 			}
-			if lt, ok := res.(*mcp.ListToolsResult); ok {
-				narrow := in.narrowing(s, req.GetExtra())
-				lt.Tools = slices.DeleteFunc(lt.Tools, func(t *mcp.Tool) bool { return !narrow.allows(t.Name) })
+			narrow := in.narrowing(s, req.GetExtra())
+			switch r := res.(type) {
+			case *mcp.ListToolsResult:
+				r.Tools = slices.DeleteFunc(r.Tools, func(t *mcp.Tool) bool { return !narrow.allows(t.Name) })
+			case *rawrpc.Result: // an mcp-proxy upstream's, as it wrote it
+				if _, err := r.FilterTools(func(name string) (bool, string) { return narrow.allows(name), "" }); err != nil {
+					return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "tools/list: " + err.Error()}
+				}
 			}
 			return res, nil
 		}
@@ -203,14 +209,26 @@ func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Reque
 	}
 	res, err := in.dispatch(ctx, s, "tools/call", req, next)
 	outcome := "ok"
-	switch r, _ := res.(*mcp.CallToolResult); {
-	case err != nil:
+	if err != nil {
 		outcome = "error"
-	case r != nil && r.IsError:
+	} else if isToolError(res) {
 		outcome = "tool_error"
 	}
 	in.metrics.observeCall(in.name, name, outcome, time.Since(start))
 	return res, err
+}
+
+// isToolError reports whether a tools/call result says the tool failed.
+func isToolError(res mcp.Result) bool {
+	switch r := res.(type) {
+	case *mcp.CallToolResult:
+		return r != nil && r.IsError
+	case *rawrpc.Result: // an mcp-proxy upstream's, as it wrote it
+		var isError bool
+		_ = r.Member("isError", &isError)
+		return isError
+	}
+	return false
 }
 
 // incomingRequest rebuilds enough of the client's HTTP request for tool

@@ -1,6 +1,7 @@
 package mcpproxy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/rawrpc"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
@@ -104,9 +106,11 @@ type upstream struct {
 	rt *resumeRT // Streamable HTTP upstreams
 	cs *mcp.ClientSession
 
-	client *mcp.Client
-	roots  bool
-	cancel context.CancelFunc // ends the connection's context
+	client  *mcp.Client
+	roots   bool
+	elicits bool               // the client answers elicitation requests
+	samples bool               // the client answers sampling requests
+	cancel  context.CancelFunc // ends the connection's context
 
 	rootsMu  sync.Mutex
 	rootURIs []string // the client's roots as last copied upstream
@@ -138,12 +142,12 @@ func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParam
 			if dc.Sampling != nil {
 				sc := *dc.Sampling
 				caps.Sampling = &sc
-				opts.CreateMessageWithToolsHandler = u.sample
+				u.samples = true
 			}
 			if dc.Elicitation != nil {
 				ec := *dc.Elicitation
 				caps.Elicitation = &ec
-				opts.ElicitationHandler = u.elicit
+				u.elicits = true
 			}
 			if dc.RootsV2 != nil || dc.Roots.ListChanged {
 				caps.RootsV2 = &mcp.RootCapabilities{ListChanged: true}
@@ -175,6 +179,12 @@ func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParam
 		}
 	}
 	u.client = mcp.NewClient(impl, opts)
+	if err := rawrpc.Register(u.client); err != nil {
+		return nil, fmt.Errorf("connect to upstream MCP server %s: %w", p.shown, err)
+	}
+	if s != nil {
+		u.client.AddReceivingMiddleware(u.passRequests)
+	}
 
 	base := p.env.HTTPClient().Transport
 	if base == nil {
@@ -194,6 +204,9 @@ func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParam
 		// forwards them before the result (see notesInFlight).
 		rt = &notingRT{base: rt, notes: &u.notes}
 	}
+	// Raw calls (see rawrpc) become the real requests before anything
+	// else sees them.
+	rt = rawrpc.RT{Base: rt}
 	if p.sse {
 		t = &mcp.SSEClientTransport{Endpoint: p.url, HTTPClient: &http.Client{Transport: rt, CheckRedirect: sameOriginRedirect}}
 	} else {
@@ -291,6 +304,10 @@ type forwardKey struct{}
 // forwarded is a notification to send to a client session as is; see
 // Forward.
 type forwarded struct {
+	// via is the method the SDK was asked to send, which Forward
+	// replaces: a request sent with placeholder params (see sendAsIs), or
+	// when empty a progress notification.
+	via    string
 	method string
 	build  func(*mcp.ServerSession) mcp.Request
 }
@@ -321,11 +338,11 @@ func forwardNotification[P mcp.Params](u *upstream, method string, params P, rel
 }
 
 // Forward is the sending middleware of every server: it turns the progress
-// notifications that carry a forwarded message (see NotifyAs) into that
-// message.
+// notifications that carry a forwarded message (see NotifyAs), and the
+// requests sent with placeholder params (see sendAsIs), into that message.
 func Forward(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		if f, ok := ctx.Value(forwardKey{}).(*forwarded); ok && method == "notifications/progress" {
+		if f, ok := ctx.Value(forwardKey{}).(*forwarded); ok && method == cmp.Or(f.via, "notifications/progress") {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 				return next(ctx, f.method, f.build(ss))
 			}
@@ -381,26 +398,57 @@ func (u *upstream) awaitAnswer(ctx context.Context) {
 	}
 }
 
-func (u *upstream) sample(ctx context.Context, r *mcp.CreateMessageWithToolsRequest) (*mcp.CreateMessageWithToolsResult, error) {
-	ss, dctx, done, err := u.downstream(ctx)
-	if err != nil {
-		return nil, err
+// passRequests is the receiving middleware of the upstream client: the
+// upstream's sampling and elicitation requests go to the client as the
+// upstream sent them. The SDK's own handling would first check them against
+// its reading of the spec (it refuses elicitation schemas that clients
+// accept, such as titled multi-select enums) and re-encode them.
+func (u *upstream) passRequests(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch r := req.(type) {
+		case *mcp.CreateMessageWithToolsRequest:
+			if u.samples && r.Params != nil {
+				res := &mcp.CreateMessageWithToolsResult{}
+				err := u.sendAsIs(ctx, method, r.Params, func(ctx context.Context, ss *mcp.ServerSession) (err error) {
+					res, err = ss.CreateMessageWithTools(ctx, &mcp.CreateMessageWithToolsParams{})
+					return err
+				})
+				return res, err
+			}
+		case *mcp.ElicitRequest:
+			if u.elicits && r.Params != nil {
+				res := &mcp.ElicitResult{}
+				err := u.sendAsIs(ctx, method, r.Params, func(ctx context.Context, ss *mcp.ServerSession) (err error) {
+					// The mode lets the SDK check the client's capabilities;
+					// without a schema it does not check the answer against it.
+					res, err = ss.Elicit(ctx, &mcp.ElicitParams{Mode: r.Params.Mode, URL: r.Params.URL, ElicitationID: r.Params.ElicitationID})
+					return err
+				})
+				return res, err
+			}
+		}
+		return next(ctx, method, req)
 	}
-	defer done()
-	u.awaitAnswer(dctx)
-	res, err := ss.CreateMessageWithTools(dctx, r.Params)
-	return res, wireError(err)
 }
 
-func (u *upstream) elicit(ctx context.Context, r *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+// sendAsIs sends the client a request of method with params as they are:
+// send makes the SDK send it with placeholder params, which Forward
+// replaces. The SDK has no way to send a request it did not build.
+func (u *upstream) sendAsIs(ctx context.Context, method string, params mcp.Params, send func(context.Context, *mcp.ServerSession) error) error {
+	data, err := json.Marshal(params)
+	if err != nil {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: %v", method, err)}
+	}
 	ss, dctx, done, err := u.downstream(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer done()
 	u.awaitAnswer(dctx)
-	res, err := ss.Elicit(dctx, r.Params)
-	return res, wireError(err)
+	f := &forwarded{via: method, method: method, build: func(ss *mcp.ServerSession) mcp.Request {
+		return &mcp.ServerRequest[*rawrpc.AsIs]{Session: ss, Params: &rawrpc.AsIs{JSON: data}}
+	}}
+	return wireError(send(context.WithValue(dctx, forwardKey{}, f), ss))
 }
 
 // syncRoots copies the client's roots to the upstream client.
@@ -639,65 +687,71 @@ func (p *Proxy) Handle(ctx context.Context, s Session, method string, req mcp.Re
 		return res, nil
 	case "tools/list":
 		params, _ := req.GetParams().(*mcp.ListToolsParams)
-		res, err := p.run(ctx, s, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.ListTools(ctx, params)
-		})
+		res, err := p.pass(ctx, s, method, params, nil)
 		if err != nil {
 			return nil, err
 		}
-		lt := res.(*mcp.ListToolsResult)
-		lt.Tools = p.filterTools(lt.Tools)
-		if params == nil || params.Cursor == "" {
-			if lt.NextCursor == "" {
-				p.toolsSeen.Store(int64(len(lt.Tools)))
-			}
+		n, err := res.FilterTools(func(name string) (bool, string) { return p.Allowed(name), p.overrides[name] })
+		if err != nil {
+			return nil, p.badUpstream(err)
 		}
-		return lt, nil
+		var nextCursor string
+		_ = res.Member("nextCursor", &nextCursor)
+		if (params == nil || params.Cursor == "") && nextCursor == "" {
+			p.toolsSeen.Store(int64(n))
+		}
+		return res, nil
 	case "tools/call":
 		raw, _ := req.GetParams().(*mcp.CallToolParamsRaw)
 		if raw == nil {
 			return next(ctx, method, req)
 		}
-		params := &mcp.CallToolParams{Meta: raw.Meta, Name: raw.Name, Arguments: raw.Arguments, InputResponses: raw.InputResponses}
-		return p.run(ctx, s, raw.GetProgressToken(), func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.CallTool(ctx, params)
-		})
-	case "resources/list":
-		params, _ := req.GetParams().(*mcp.ListResourcesParams)
-		return p.run(ctx, s, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.ListResources(ctx, params)
-		})
-	case "resources/templates/list":
-		params, _ := req.GetParams().(*mcp.ListResourceTemplatesParams)
-		return p.run(ctx, s, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.ListResourceTemplates(ctx, params)
-		})
-	case "resources/read":
-		params, _ := req.GetParams().(*mcp.ReadResourceParams)
-		return p.run(ctx, s, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.ReadResource(ctx, params)
-		})
-	case "prompts/list":
-		params, _ := req.GetParams().(*mcp.ListPromptsParams)
-		return p.run(ctx, s, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.ListPrompts(ctx, params)
-		})
+		return p.pass(ctx, s, method, raw, raw.GetProgressToken())
 	case "prompts/get":
 		params, _ := req.GetParams().(*mcp.GetPromptParams)
 		var token any
 		if params != nil {
 			token = params.GetProgressToken()
 		}
-		return p.run(ctx, s, token, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.GetPrompt(ctx, params)
-		})
-	case "completion/complete":
-		params, _ := req.GetParams().(*mcp.CompleteParams)
-		return p.run(ctx, s, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
-			return cs.Complete(ctx, params)
-		})
+		return p.pass(ctx, s, method, params, token)
+	case "resources/list", "resources/templates/list", "resources/read", "prompts/list", "completion/complete":
+		return p.pass(ctx, s, method, req.GetParams(), nil)
 	}
 	return next(ctx, method, req)
+}
+
+// pass sends a client's request upstream and returns the upstream's result
+// as it is (see rawrpc): the SDK's result types would drop what they do not
+// know, refuse content types they do not know and check structured content
+// against the tool's output schema. Params are the SDK's decoding of the
+// client's.
+func (p *Proxy) pass(ctx context.Context, s Session, method string, params mcp.Params, token any) (*rawrpc.Result, error) {
+	var raw json.RawMessage
+	if params != nil && !reflect.ValueOf(params).IsNil() {
+		data, err := json.Marshal(params)
+		if err != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: %v", method, err)}
+		}
+		raw = data
+	}
+	res, err := p.run(ctx, s, token, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
+		r, err := rawrpc.Call(ctx, cs, method, raw)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.(*rawrpc.Result), nil
+}
+
+// badUpstream is the error for an upstream answer the proxy needs to read
+// and cannot.
+func (p *Proxy) badUpstream(err error) error {
+	p.env.NoteError(err)
+	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream MCP server %s: %v", p.shown, p.redactErr(err))}
 }
 
 // mirror makes the client see the upstream's capabilities, instructions
