@@ -95,7 +95,7 @@ func newInstances(t *testing.T, n int, notifier Notifier, interval time.Duration
 
 func addService(t *testing.T, c *Control, name string) {
 	t.Helper()
-	_, err := c.Apply(context.Background(), "admin", []Change{{Kind: KindService, Name: name,
+	_, err := c.Apply(context.Background(), "admin", []Change{{Kind: spec.KindService, Name: name,
 		Object: spec.Service{Name: name, Endpoints: []spec.Endpoint{{URL: "http://127.0.0.1:9"}}}, ExpectVersion: -1}})
 	require.NoError(t, err)
 }
