@@ -1,0 +1,404 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/legacysse"
+)
+
+// The tools/call fast path (issue #10 §1). The official SDK costs hundreds
+// of microseconds of CPU per message; a single JSON-RPC tools/call of a
+// REST tool, on a Streamable HTTP session or posted to a legacy SSE
+// session, is served here instead, answering exactly as the SDK path would:
+// the same answer bytes, event ids and stored events (Last-Event-ID), the
+// same session records, metrics and rate-limit counts. Session lookup,
+// auth, allowTools, limits, the event store and the tool itself are the
+// code the SDK path runs (guardCall, restTools.call, session.EventStore);
+// only the JSON-RPC framing is done here. Anything the fast path is not
+// sure to answer as the SDK does — batches, other methods, _meta (progress
+// tokens), unusual params, sessions not initialized, the 2026-07-28
+// protocol — goes to the SDK. The differential test (fastpath_test.go)
+// holds both paths against each other; the definition's toolCallFastPath:
+// false turns the fast path off.
+
+// fastCall is one tools/call the fast path serves.
+type fastCall struct {
+	id   jsonrpc.ID
+	name string
+	args json.RawMessage
+}
+
+// maxFastDepth bounds the nesting of params the fast path takes; deeper
+// ones go to the SDK, which refuses beyond 1000 levels.
+const maxFastDepth = 200
+
+// fastCallOf returns the call in msg when the fast path serves it for
+// session s (whose SDK session must be initialized), else false.
+func (in *instance) fastCallOf(s *localSession, msg jsonrpc.Message) (fastCall, bool) {
+	if !in.fast {
+		return fastCall{}, false
+	}
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || !req.IsCall() || req.Method != "tools/call" {
+		return fastCall{}, false
+	}
+	ss := s.ss.Load()
+	if ss == nil {
+		return fastCall{}, false
+	}
+	// Clients of 2026-07-28 get multi-round-trip results from the SDK.
+	if ip := ss.InitializeParams(); ip == nil || ip.ProtocolVersion >= front.StatelessVersion {
+		return fastCall{}, false
+	}
+	name, args, ok := parseCallParams(req.Params)
+	if !ok {
+		return fastCall{}, false
+	}
+	return fastCall{id: req.ID, name: name, args: args}, true
+}
+
+// parseCallParams reads the params of a tools/call: an object with a
+// string name and, optionally, an object of arguments, and nothing else
+// (no _meta, no repeated keys). It reports false for anything else.
+func parseCallParams(raw json.RawMessage) (string, json.RawMessage, bool) {
+	if len(raw) == 0 || !utf8.Valid(raw) || depth(raw) > maxFastDepth {
+		return "", nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", nil, false
+	}
+	var name string
+	var args json.RawMessage
+	var haveName, haveArgs bool
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", nil, false
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", nil, false
+		}
+		switch {
+		case key == "name" && !haveName:
+			if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &name) != nil {
+				return "", nil, false
+			}
+			haveName = true
+		case key == "arguments" && !haveArgs:
+			if len(v) == 0 || v[0] != '{' {
+				return "", nil, false
+			}
+			args, haveArgs = v, true
+		default:
+			return "", nil, false
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return "", nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF || !haveName {
+		return "", nil, false
+	}
+	return name, args, true
+}
+
+// depth is the deepest nesting of objects and arrays in data.
+func depth(data []byte) int {
+	d, most := 0, 0
+	inString, escaped := false, false
+	for _, b := range data {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			inString = true
+		case '{', '[':
+			d++
+			most = max(most, d)
+		case '}', ']':
+			d--
+		}
+	}
+	return most
+}
+
+// runFast runs call c for session s through guardCall and restTools.call,
+// as the SDK path does, and returns the encoded JSON-RPC response.
+func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h http.Header) []byte {
+	rest := in.backend.(*restTools)
+	res, err := in.guardCall(ctx, s, c.name, h, func(ctx context.Context) (mcp.Result, error) {
+		return rest.call(ctx, c.name, c.args, h)
+	})
+	resp := &jsonrpc.Response{ID: c.id}
+	if err != nil {
+		resp.Error = err
+	} else {
+		// Encoded as the SDK's JSON-RPC layer encodes results.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			resp.Error = fmt.Errorf("encode tool result: %w", err)
+		} else {
+			resp.Result = json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n"))
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Error: err})
+	}
+	return data
+}
+
+// inflight tracks the fast calls of one session, so that a client's
+// notifications/cancelled reaches them and a repeated request id is
+// refused as the SDK refuses it.
+type inflight struct {
+	mu    sync.Mutex
+	calls map[string]context.CancelFunc
+}
+
+func idKey(id jsonrpc.ID) string {
+	switch v := id.Raw().(type) {
+	case string:
+		return strconv.Quote(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return fmt.Sprint(id.Raw())
+}
+
+// start registers the call with id and returns its context (not ended by
+// the client's HTTP request: like the SDK's, the call runs on for a client
+// that resumes) and the func that unregisters it. It reports false when a
+// call with id is in flight.
+func (f *inflight) start(parent context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
+	key := idKey(id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, dup := f.calls[key]; dup {
+		return nil, nil, false
+	}
+	if f.calls == nil {
+		f.calls = make(map[string]context.CancelFunc)
+	}
+	ctx, cancel := context.WithCancel(parent)
+	f.calls[key] = cancel
+	return ctx, func() {
+		f.mu.Lock()
+		delete(f.calls, key)
+		f.mu.Unlock()
+		cancel()
+	}, true
+}
+
+// cancel cancels the call with id, if in flight.
+func (f *inflight) cancel(id jsonrpc.ID) {
+	f.mu.Lock()
+	c := f.calls[idKey(id)]
+	f.mu.Unlock()
+	if c != nil {
+		c()
+	}
+}
+
+// cancelAll cancels every call (the session closed).
+func (f *inflight) cancelAll() {
+	f.mu.Lock()
+	cs := make([]context.CancelFunc, 0, len(f.calls))
+	for _, c := range f.calls {
+		cs = append(cs, c)
+	}
+	f.mu.Unlock()
+	for _, c := range cs {
+		c()
+	}
+}
+
+// noteCancel passes a client's notifications/cancelled in msg to the fast
+// calls of s. The SDK sees the notification too, for its own calls.
+func noteCancel(s *localSession, msg jsonrpc.Message) {
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || req.IsCall() || req.Method != "notifications/cancelled" {
+		return
+	}
+	var p struct {
+		RequestID any `json:"requestId"`
+	}
+	if json.Unmarshal(req.Params, &p) != nil {
+		return
+	}
+	if id, err := jsonrpc.MakeID(p.RequestID); err == nil {
+		s.fast.cancel(id)
+	}
+}
+
+// serveFastPOST serves a POST of one fast call on a Streamable HTTP
+// session, as the SDK's streamable transport serves a POST of one call:
+// an SSE stream of its own (with a priming event from 2025-11-25), the
+// answer stored in the event store for Last-Event-ID, or a JSON answer in
+// JSON response mode. The call goes on when the client's request ends
+// (drain, disconnect); its answer then waits in the event store.
+func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *localSession, c fastCall) {
+	ctx, done, ok := s.fast.start(sessionCallContext(r.Context(), in.ctx), c.id)
+	if !ok {
+		sdkJSONRPCError(w, http.StatusBadRequest, c.id, &jsonrpc.Error{
+			Code:    jsonrpc.CodeInvalidRequest,
+			Message: fmt.Sprintf("duplicate in-flight request ID %v", c.id.Raw()),
+		})
+		return
+	}
+	version := r.Header.Get(front.ProtocolVersionHeader)
+	if version == "" {
+		version = "2025-03-26"
+	}
+	streamID := rand.Text()
+	sse := !in.opts.jsonResponse
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache, no-transform")
+	if sse {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Connection", "keep-alive")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	lastIdx := -1
+	if sse && version >= "2025-11-25" {
+		if err := in.events.Append(ctx, s.id, streamID, nil); err != nil {
+			in.logger.Warn("storing priming event", "session_id", s.id, "error", err)
+		}
+		lastIdx++
+		writeSSE(w, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
+	}
+
+	answer := make(chan []byte, 1)
+	in.wg.Go(func() {
+		defer done()
+		data := in.runFast(ctx, s, c, r.Header)
+		// Stored before it is sent, as the SDK stores it; the SDK stores
+		// the answers of JSON response mode too.
+		if err := in.events.Append(ctx, s.id, streamID, data); err != nil {
+			in.logger.Warn("storing answer for resumption", "session_id", s.id, "error", err)
+		}
+		answer <- data
+	})
+	select {
+	case data := <-answer:
+		if sse {
+			writeSSE(w, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data)
+		} else {
+			_, _ = w.Write(data)
+		}
+	case <-r.Context().Done():
+		// Drained or gone: the client resumes with Last-Event-ID.
+	case <-in.ctx.Done():
+	}
+}
+
+// sessionCallContext is the context of a fast call: the values of the
+// request's (identity) but not its end, which the session's shutdown
+// brings instead.
+func sessionCallContext(req, instance context.Context) context.Context {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
+	context.AfterFunc(instance, cancel)
+	return ctx
+}
+
+// writeSSE writes one event as the SDK writes it.
+func writeSSE(w http.ResponseWriter, name, id string, data []byte) {
+	var b bytes.Buffer
+	b.Grow(len(name) + len(id) + len(data) + 32)
+	if name != "" {
+		b.WriteString("event: ")
+		b.WriteString(name)
+		b.WriteByte('\n')
+	}
+	if id != "" {
+		b.WriteString("id: ")
+		b.WriteString(id)
+		b.WriteByte('\n')
+	}
+	b.WriteString("data: ")
+	b.Write(data)
+	b.WriteString("\n\n")
+	_, _ = w.Write(b.Bytes())
+	_ = http.NewResponseController(w).Flush()
+}
+
+// sdkJSONRPCError writes a JSON-RPC error as the SDK's transport does.
+func sdkJSONRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, jerr *jsonrpc.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: jerr}); err == nil {
+		_, _ = w.Write(data)
+	}
+}
+
+// readSDKBody reads a POST body within the size limit, answering as the
+// SDK does when it cannot.
+func (in *instance) readSDKBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.opts.maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "failed to read body", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// fastMessage decodes a POST body that may hold one fast call: a single
+// JSON-RPC message (not a batch) that mentions tools/call. Anything else
+// is left to the SDK without decoding.
+func fastMessage(body []byte) (jsonrpc.Message, bool) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || !bytes.Contains(body, []byte(`"tools/call"`)) || !utf8.Valid(body) {
+		return nil, false
+	}
+	msg, err := jsonrpc.DecodeMessage(body)
+	return msg, err == nil
+}
+
+// serveFastLegacy serves a fast call posted to legacy SSE session s: the
+// answer is a message event on the session's stream, as the SDK writes
+// it. It does not block.
+func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *legacysse.Stream, c fastCall, h http.Header) bool {
+	ctx, done, ok := s.fast.start(sessionCallContext(r, in.ctx), c.id)
+	if !ok {
+		return false // the SDK answers a repeated id
+	}
+	in.wg.Go(func() {
+		defer done()
+		_ = st.Send(in.runFast(ctx, s, c, h))
+	})
+	return true
+}
