@@ -151,6 +151,7 @@ func depth(data []byte) int {
 // runFast runs call c for session s through guardCall and restTools.call,
 // as the SDK path does, and returns the encoded JSON-RPC response.
 func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h http.Header) []byte {
+	in.fastServed.Add(1)
 	rest := in.backend.(*restTools)
 	res, err := in.guardCall(ctx, s, c.name, h, func(ctx context.Context) (mcp.Result, error) {
 		return rest.call(ctx, c.name, c.args, h)
@@ -401,4 +402,199 @@ func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *lega
 		_ = st.Send(in.runFast(ctx, s, c, h))
 	})
 	return true
+}
+
+// Keys of the _meta of a stateless (2026-07-28) request.
+const (
+	metaClientInfo         = "io.modelcontextprotocol/clientInfo"
+	metaClientCapabilities = "io.modelcontextprotocol/clientCapabilities"
+	metaServerInfo         = "io.modelcontextprotocol/serverInfo"
+)
+
+// statelessFastCall returns the call of a stateless (2026-07-28) POST
+// when the fast path serves it: one tools/call whose headers name it
+// (Mcp-Method, Mcp-Name) and whose _meta holds the protocol version of the
+// request's header, the client's capabilities and at most its name and
+// version, and nothing else.
+func (in *instance) statelessFastCall(r *http.Request, body []byte) (fastCall, bool) {
+	pv := r.Header.Get(front.ProtocolVersionHeader)
+	if !in.fast || r.Method != http.MethodPost || pv != front.StatelessVersion ||
+		!front.IsJSONContent(r) || r.Header.Get("Mcp-Method") != "tools/call" {
+		return fastCall{}, false
+	}
+	if jsonOK, sseOK := front.Accepts(r); !jsonOK || !sseOK {
+		return fastCall{}, false
+	}
+	for k := range r.Header {
+		if len(k) >= len("Mcp-Param-") && http.CanonicalHeaderKey(k[:len("Mcp-Param-")]) == "Mcp-Param-" {
+			return fastCall{}, false
+		}
+	}
+	msg, ok := fastMessage(body)
+	if !ok {
+		return fastCall{}, false
+	}
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || !req.IsCall() || req.Method != "tools/call" {
+		return fastCall{}, false
+	}
+	var p struct {
+		Name      string                     `json:"name"`
+		Arguments json.RawMessage            `json:"arguments"`
+		Meta      map[string]json.RawMessage `json:"_meta"`
+	}
+	if len(req.Params) == 0 || depth(req.Params) > maxFastDepth || strictKeys(req.Params, "name", "arguments", "_meta") != nil ||
+		json.Unmarshal(req.Params, &p) != nil || p.Meta == nil {
+		return fastCall{}, false
+	}
+	if p.Name == "" || p.Name != r.Header.Get("Mcp-Name") || !plainName(p.Name) {
+		return fastCall{}, false
+	}
+	if p.Arguments != nil && (len(p.Arguments) == 0 || p.Arguments[0] != '{') {
+		return fastCall{}, false
+	}
+	var version string
+	if json.Unmarshal(p.Meta[metaProtocolKey], &version) != nil || version != pv {
+		return fastCall{}, false
+	}
+	for k, v := range p.Meta {
+		switch k {
+		case metaProtocolKey:
+		case metaClientCapabilities:
+			var caps map[string]json.RawMessage
+			if json.Unmarshal(v, &caps) != nil || caps == nil {
+				return fastCall{}, false
+			}
+			for _, c := range caps {
+				if len(c) == 0 || c[0] != '{' {
+					return fastCall{}, false
+				}
+			}
+		case metaClientInfo:
+			var info map[string]json.RawMessage
+			if json.Unmarshal(v, &info) != nil || info == nil {
+				return fastCall{}, false
+			}
+			for ik, iv := range info {
+				if (ik != "name" && ik != "version" && ik != "title") || len(iv) == 0 || iv[0] != '"' {
+					return fastCall{}, false
+				}
+			}
+		default:
+			return fastCall{}, false
+		}
+	}
+	if _, ok := p.Meta[metaClientCapabilities]; !ok {
+		return fastCall{}, false
+	}
+	return fastCall{id: req.ID, name: p.Name, args: p.Arguments}, true
+}
+
+// strictKeys checks that the object raw has only the given keys, each at
+// most once, with exactly that spelling.
+func strictKeys(raw json.RawMessage, keys ...string) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("not an object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k, _ := t.(string)
+		if seen[k] || !slicesContains(keys, k) {
+			return fmt.Errorf("key %q", k)
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return errors.New("not an object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// plainName reports whether a tool name is sent in the Mcp-Name header as
+// is (printable ASCII).
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// serveFastStateless serves a stateless (2026-07-28) fast call as the
+// SDK's stateless handler does: an SSE stream with one message event and
+// no event ids, or, for the protocol errors SEP-2575 maps to an HTTP
+// status, that status with the JSON-RPC error as the body.
+func (in *instance) serveFastStateless(w http.ResponseWriter, r *http.Request, c fastCall) {
+	in.fastServed.Add(1)
+	rest := in.backend.(*restTools)
+	h := r.Header
+	res, err := in.guardCall(r.Context(), nil, c.name, h, func(ctx context.Context) (mcp.Result, error) {
+		return rest.call(ctx, c.name, c.args, h)
+	})
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-cache, no-transform")
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Connection", "keep-alive")
+	resp := &jsonrpc.Response{ID: c.id}
+	if err != nil {
+		resp.Error = err
+		var we *jsonrpc.Error
+		if errors.As(err, &we) {
+			status := 0
+			switch we.Code {
+			case jsonrpc.CodeMethodNotFound:
+				status = http.StatusNotFound
+			case jsonrpc.CodeInvalidParams:
+				status = http.StatusBadRequest
+			}
+			if status != 0 {
+				data, _ := jsonrpc.EncodeMessage(resp)
+				hdr.Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				_, _ = w.Write(data)
+				return
+			}
+		}
+	} else {
+		// What the SDK adds to results of the new protocol: the server's
+		// identity in _meta and the result type.
+		res.SetMeta(map[string]any{metaServerInfo: &mcp.Implementation{Name: in.name, Version: pluginVersion}})
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			resp.Error = fmt.Errorf("encode tool result: %w", err)
+		} else {
+			b := bytes.TrimRight(buf.Bytes(), "\n")
+			b = append(b[:len(b)-1], `,"resultType":"complete"}`...)
+			resp.Result = b
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Error: err})
+	}
+	writeSSE(w, "message", "", data)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -69,6 +70,7 @@ type step struct {
 	version string // Mcp-Protocol-Version; "": the sequence's
 	resume  int    // GET: Last-Event-ID of this earlier step's first event (1-based)
 	async   bool   // sent without waiting; the next step goes on, collected at the end
+	header  map[string]string
 }
 
 // transcript is what a client saw of one sequence, normalized: session
@@ -83,7 +85,7 @@ type transcript struct {
 var (
 	eventIDRe = regexp.MustCompile(`id: ([A-Z2-7]{26})_(\d+)`)
 	// retryRe matches the time a rate-limited client is told to wait.
-	retryRe = regexp.MustCompile(`retry in \d+s|"retryAfterSeconds":\d+`)
+	retryRe = regexp.MustCompile(`retry in [0-9hms.]+|"retryAfterSeconds":\d+`)
 )
 
 func (tr *transcript) norm(s string) string {
@@ -138,6 +140,9 @@ func runSequence(t *testing.T, g *gateway, version string, steps []step) *transc
 		case "none":
 		default:
 			req.Header.Set(front.SessionIDHeader, st.session)
+		}
+		for k, v := range st.header {
+			req.Header.Set(k, v)
 		}
 		if st.resume > 0 {
 			req.Header.Set("Last-Event-ID", tr.events[st.resume-1])
@@ -292,6 +297,8 @@ func TestFastPathAnswersAsTheSDK(t *testing.T) {
 			require.Equal(t, metricsOf(t, p.sdk.host.reg), metricsOf(t, p.fast.host.reg), "metrics")
 			// The fast path did serve: the answers are the same, not the code.
 			require.Contains(t, strings.Join(fast.lines, "\n"), `"text":"echo 7"`)
+			require.EqualValues(t, 13, p.fast.inst.fastServed.Load(), "tools/call served by the fast path")
+			require.Zero(t, p.sdk.inst.fastServed.Load())
 		})
 	}
 }
@@ -358,26 +365,39 @@ func TestFastPathAnswersAsTheSDKOnLegacySSE(t *testing.T) {
 	fast := legacyTranscript(t, p.fast, bodies)
 	require.Equal(t, sdk, fast)
 	require.Contains(t, strings.Join(fast, "\n"), `echo 7`)
+	require.EqualValues(t, 5, p.fast.inst.fastServed.Load(), "tools/call served by the fast path")
+	require.Zero(t, p.sdk.inst.fastServed.Load())
 	require.Equal(t, metricsOf(t, p.sdk.host.reg), metricsOf(t, p.fast.host.reg), "metrics")
 }
 
-// FuzzFastPath sends one arbitrary tools/call params to both paths on an
-// established session: the answers must be the same.
+// FuzzFastPath sends one arbitrary tools/call to both paths, on an
+// established session or (stateless) as a 2026-07-28 request named by its
+// headers: the answers must be the same.
 func FuzzFastPath(f *testing.F) {
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
 	for _, p := range []string{
 		`{"name":"echo","arguments":{"n":1}}`, `{"name":"echo"}`, `{"name":"get_weather","arguments":{"city":"x y"}}`,
 		`{"name":"nope","arguments":{}}`, `{"name":"echo","arguments":{"n":1.5}}`, `{"name":"echo","arguments":null}`,
 		`{"name":"echo","arguments":{"n":1},"arguments":{"n":2}}`, `{"name":"e\u0063ho","arguments":{"n":3}}`,
 		`{"Name":"echo"}`, `{"name":"echo","arguments":{"n":[[[[1]]]]}}`, `{}`, `[]`, `"x"`,
+		`{"name":"echo","arguments":{"n":1},` + meta + `}`,
+		`{"name":"echo","arguments":{"n":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"roots":{"listChanged":true}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1","title":"t"}}}`,
+		`{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":[]}}`,
 	} {
-		f.Add(p, "1")
+		f.Add(p, "1", false, "echo")
+		f.Add(p, "1", true, "echo")
 	}
-	f.Add(`{"name":"echo","arguments":{"n":1}}`, `"id"`)
-	f.Add(`{"name":"echo","arguments":{"n":1}}`, `1.0`)
-	f.Add(`{"name":"echo","arguments":{"n":1}}`, `null`)
+	f.Add(`{"name":"echo","arguments":{"n":1}}`, `"id"`, false, "echo")
+	f.Add(`{"name":"echo","arguments":{"n":1}}`, `1.0`, false, "echo")
+	f.Add(`{"name":"echo","arguments":{"n":1}}`, `null`, false, "echo")
 	backend := startBackend(f)
-	fast := startGateway(f, newTestHost(f, "gw", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
-	sdk := startGateway(f, newTestHost(f, "gw", nil), restDefinition("weather", backend.srv.URL, `, "toolCallFastPath": false`), testOptions())
+	quiet := func() *testHost {
+		h := newTestHost(f, "gw", nil)
+		h.logger = slog.New(slog.DiscardHandler)
+		return h
+	}
+	fast := startGateway(f, quiet(), restDefinition("weather", backend.srv.URL, ""), testOptions())
+	sdk := startGateway(f, quiet(), restDefinition("weather", backend.srv.URL, `, "toolCallFastPath": false`), testOptions())
 	open := func(g *gateway) string {
 		req, _ := http.NewRequest(http.MethodPost, g.url("/mcp-servers/weather"), strings.NewReader(initializeFor("2025-11-25")))
 		req.Header.Set("Content-Type", "application/json")
@@ -389,12 +409,20 @@ func FuzzFastPath(f *testing.F) {
 		return resp.Header.Get(front.SessionIDHeader)
 	}
 	fsid, ssid := open(fast), open(sdk)
-	send := func(t *testing.T, g *gateway, sid, body string) string {
+	send := func(t *testing.T, g *gateway, sid, body string, stateless bool, name string) string {
 		req, _ := http.NewRequest(http.MethodPost, g.url("/mcp-servers/weather"), strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set(front.SessionIDHeader, sid)
-		req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
+		if stateless {
+			req.Header.Set(front.ProtocolVersionHeader, "2026-07-28")
+			req.Header.Set("Mcp-Method", "tools/call")
+			if validHeaderValue(name) {
+				req.Header.Set("Mcp-Name", name)
+			}
+		} else {
+			req.Header.Set(front.SessionIDHeader, sid)
+			req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
@@ -402,8 +430,63 @@ func FuzzFastPath(f *testing.F) {
 		tr := &transcript{sid: sid}
 		return fmt.Sprintf("%d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), tr.norm(string(b)))
 	}
-	f.Fuzz(func(t *testing.T, params, id string) {
+	f.Fuzz(func(t *testing.T, params, id string, stateless bool, name string) {
 		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":%s}`, id, params)
-		require.Equal(t, send(t, sdk, ssid, body), send(t, fast, fsid, body), "body %s", body)
+		require.Equal(t, send(t, sdk, ssid, body, stateless, name), send(t, fast, fsid, body, stateless, name), "body %s", body)
 	})
+}
+
+// statelessCall is a 2026-07-28 tools/call with its headers.
+func statelessCall(id any, name, args, meta string, header map[string]string) step {
+	if meta == "" {
+		meta = `{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	}
+	params := fmt.Sprintf(`{"name":%q,"_meta":%s}`, name, meta)
+	if args != "" {
+		params = fmt.Sprintf(`{"name":%q,"arguments":%s,"_meta":%s}`, name, args, meta)
+	}
+	h := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": name}
+	for k, v := range header {
+		if v == "" {
+			delete(h, k)
+		} else {
+			h[k] = v
+		}
+	}
+	return step{method: http.MethodPost, body: call(id, params), session: "none", header: h}
+}
+
+func TestFastPathAnswersAsTheSDKStateless(t *testing.T) {
+	p := startDiffPair(t)
+	steps := []step{
+		statelessCall(1, "echo", `{"n":7}`, "", nil),
+		statelessCall("two", "get_weather", `{"city":"Rome"}`, "", nil),
+		statelessCall(3, "nope", `{}`, "", nil),
+		statelessCall(4, "echo", `{"n":"x"}`, "", nil),
+		statelessCall(5, "echo", ``, "", nil),
+		statelessCall(6, "echo", `{"n":6}`, "", map[string]string{"Mcp-Name": "get_weather"}),
+		statelessCall(7, "echo", `{"n":7}`, "", map[string]string{"Mcp-Name": ""}),
+		statelessCall(8, "echo", `{"n":8}`, "", map[string]string{"Mcp-Method": ""}),
+		statelessCall(9, "echo", `{"n":9}`, `{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`, nil),
+		statelessCall(10, "echo", `{"n":10}`, `{"io.modelcontextprotocol/protocolVersion":"2025-11-25","io.modelcontextprotocol/clientCapabilities":{}}`, nil),
+		statelessCall(11, "echo", `{"n":11}`, `{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"roots":5}}`, nil),
+		statelessCall(12, "echo", `{"n":12}`, `{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":3}}`, nil),
+		statelessCall(13, "secret_tool", ``, "", nil),
+		statelessCall(14, "echo", `[1]`, "", nil),
+		statelessCall(15, "echo", `{"n":15}`, `{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"progressToken":1}`, nil),
+	}
+	for i := range 8 {
+		steps = append(steps, statelessCall(20+i, "echo", `{"n":1}`, "", nil))
+	}
+	if next := time.Now().Truncate(time.Minute).Add(time.Minute); time.Until(next) < 10*time.Second {
+		time.Sleep(time.Until(next))
+	}
+	sdk := runSequence(t, p.sdk, "2026-07-28", steps)
+	fast := runSequence(t, p.fast, "2026-07-28", steps)
+	require.Equal(t, sdk.lines, fast.lines)
+	require.Contains(t, strings.Join(fast.lines, "\n"), `"text":"echo 7"`)
+	require.Contains(t, strings.Join(fast.lines, "\n"), `-32029`, "the sequence reaches the rate limit")
+	require.EqualValues(t, 14, p.fast.inst.fastServed.Load(), "tools/call served by the fast path")
+	require.Zero(t, p.sdk.inst.fastServed.Load())
+	require.Equal(t, metricsOf(t, p.sdk.host.reg), metricsOf(t, p.fast.host.reg), "metrics")
 }

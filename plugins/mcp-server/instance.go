@@ -105,8 +105,10 @@ type instance struct {
 	door       *front.Door       // origin, auth, routing to the transports
 	legacy     *legacysse.Server // legacy HTTP+SSE
 	metrics    *metrics
-	// fast: tools/call of REST tools takes the fast path (fastpath.go).
-	fast bool
+	// fast: tools/call of REST tools takes the fast path (fastpath.go);
+	// fastServed counts the calls it served.
+	fast       bool
+	fastServed atomic.Int64
 
 	stores // shared by the instances: registry, events, handoff, limits
 	table  // the sessions held here

@@ -64,6 +64,10 @@ func (in *instance) serveStateless(w http.ResponseWriter, r *http.Request, body 
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		if c, ok := in.statelessFastCall(r, body); ok {
+			in.serveFastStateless(w, r, c)
+			return
+		}
 		if id, ok := listenRequest(body); ok {
 			if in.drained.Err() != nil {
 				front.WriteError(w, http.StatusServiceUnavailable, id, front.CodeUnavailable,
