@@ -290,12 +290,14 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		h.Set("Content-Type", "application/json")
 	}
 	lastIdx := -1
+	var prime []byte
 	if sse && version >= "2025-11-25" {
 		if err := in.events.Append(ctx, s.id, streamID, nil); err != nil {
 			in.logger.Warn("storing priming event", "session_id", s.id, "error", err)
 		}
 		lastIdx++
-		writeSSE(w, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
+		// Sent with the answer: one write instead of two.
+		prime = appendSSE(nil, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
 	}
 
 	answer := make(chan []byte, 1)
@@ -312,11 +314,15 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 	select {
 	case data := <-answer:
 		if sse {
-			writeSSE(w, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data)
+			_, _ = w.Write(appendSSE(prime, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data))
+			_ = http.NewResponseController(w).Flush()
 		} else {
 			_, _ = w.Write(data)
 		}
 	case <-r.Context().Done():
+		if prime != nil {
+			_, _ = w.Write(prime)
+		}
 		// Drained or gone: the client resumes with Last-Event-ID.
 	case <-in.ctx.Done():
 	}
@@ -333,23 +339,25 @@ func sessionCallContext(req, instance context.Context) context.Context {
 
 // writeSSE writes one event as the SDK writes it.
 func writeSSE(w http.ResponseWriter, name, id string, data []byte) {
-	var b bytes.Buffer
-	b.Grow(len(name) + len(id) + len(data) + 32)
+	_, _ = w.Write(appendSSE(nil, name, id, data))
+	_ = http.NewResponseController(w).Flush()
+}
+
+// appendSSE appends one event, framed as the SDK frames it, to b.
+func appendSSE(b []byte, name, id string, data []byte) []byte {
 	if name != "" {
-		b.WriteString("event: ")
-		b.WriteString(name)
-		b.WriteByte('\n')
+		b = append(b, "event: "...)
+		b = append(b, name...)
+		b = append(b, '\n')
 	}
 	if id != "" {
-		b.WriteString("id: ")
-		b.WriteString(id)
-		b.WriteByte('\n')
+		b = append(b, "id: "...)
+		b = append(b, id...)
+		b = append(b, '\n')
 	}
-	b.WriteString("data: ")
-	b.Write(data)
-	b.WriteString("\n\n")
-	_, _ = w.Write(b.Bytes())
-	_ = http.NewResponseController(w).Flush()
+	b = append(b, "data: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
 }
 
 // sdkJSONRPCError writes a JSON-RPC error as the SDK's transport does.
@@ -378,15 +386,67 @@ func (in *instance) readSDKBody(w http.ResponseWriter, r *http.Request) ([]byte,
 }
 
 // fastMessage decodes a POST body that may hold one fast call: a single
-// JSON-RPC message (not a batch) that mentions tools/call. Anything else
-// is left to the SDK without decoding.
+// JSON-RPC request (not a batch) for tools/call, with exactly the keys
+// jsonrpc ("2.0"), id (a string, or an integer a float64 holds exactly,
+// as the SDK decodes ids), method and params, each once. It decodes them
+// itself (the SDK's decoder allocates a 32 KiB buffer per message) and
+// leaves anything else to the SDK.
 func fastMessage(body []byte) (jsonrpc.Message, bool) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' || !bytes.Contains(body, []byte(`"tools/call"`)) || !utf8.Valid(body) {
 		return nil, false
 	}
-	msg, err := jsonrpc.DecodeMessage(body)
-	return msg, err == nil
+	var env struct {
+		JSONRPC json.RawMessage `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  json.RawMessage `json:"method"`
+		Params  json.RawMessage `json:"params"`
+	}
+	if depth(body) > maxFastDepth || strictKeys(body, "jsonrpc", "id", "method", "params") != nil || json.Unmarshal(body, &env) != nil {
+		return nil, false
+	}
+	if string(env.JSONRPC) != `"2.0"` || string(env.Method) != `"tools/call"` || len(env.Params) == 0 {
+		return nil, false
+	}
+	id, ok := fastID(env.ID)
+	if !ok {
+		return nil, false
+	}
+	return &jsonrpc.Request{ID: id, Method: "tools/call", Params: env.Params}, true
+}
+
+// fastID decodes a request id the fast path takes: a JSON string, or an
+// integer of at most 15 digits.
+func fastID(raw json.RawMessage) (jsonrpc.ID, bool) {
+	if len(raw) == 0 {
+		return jsonrpc.ID{}, false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return jsonrpc.ID{}, false
+		}
+		id, err := jsonrpc.MakeID(s)
+		return id, err == nil
+	}
+	digits := raw
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && len(raw) > 1) {
+		return jsonrpc.ID{}, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return jsonrpc.ID{}, false
+		}
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return jsonrpc.ID{}, false
+	}
+	id, err := jsonrpc.MakeID(float64(n))
+	return id, err == nil
 }
 
 // serveFastLegacy serves a fast call posted to legacy SSE session s: the
