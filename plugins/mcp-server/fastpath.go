@@ -290,14 +290,14 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		h.Set("Content-Type", "application/json")
 	}
 	lastIdx := -1
-	var prime []byte
 	if sse && version >= "2025-11-25" {
 		if err := in.events.Append(ctx, s.id, streamID, nil); err != nil {
 			in.logger.Warn("storing priming event", "session_id", s.id, "error", err)
 		}
 		lastIdx++
-		// Sent with the answer: one write instead of two.
-		prime = appendSSE(nil, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
+		// Sent at once, as the SDK sends it: a client whose answer takes
+		// long resumes from it.
+		writeSSE(w, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
 	}
 
 	answer := make(chan []byte, 1)
@@ -314,15 +314,11 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 	select {
 	case data := <-answer:
 		if sse {
-			_, _ = w.Write(appendSSE(prime, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data))
-			_ = http.NewResponseController(w).Flush()
+			writeSSE(w, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data)
 		} else {
 			_, _ = w.Write(data)
 		}
 	case <-r.Context().Done():
-		if prime != nil {
-			_, _ = w.Write(prime)
-		}
 		// Drained or gone: the client resumes with Last-Event-ID.
 	case <-in.ctx.Done():
 	}
