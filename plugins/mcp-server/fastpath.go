@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -306,7 +307,10 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		data := in.runFast(ctx, s, c, r.Header)
 		// Stored before it is sent, as the SDK stores it; the SDK stores
 		// the answers of JSON response mode too.
-		if err := in.events.Append(ctx, s.id, streamID, data); err != nil {
+		// Not with ctx: a cancelled call's answer is stored too.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := in.events.Append(sctx, s.id, streamID, data); err != nil {
 			in.logger.Warn("storing answer for resumption", "session_id", s.id, "error", err)
 		}
 		answer <- data

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
@@ -45,8 +46,15 @@ type diffPair struct {
 	fast, sdk *gateway
 }
 
-func startDiffPair(t testing.TB) *diffPair {
+// startDiffPair starts the two gateways, each on its own Redis when
+// onRedis, else each on its own memory.
+func startDiffPair(t testing.TB, onRedis ...bool) *diffPair {
 	t.Helper()
+	var rcFast, rcSDK redis.UniversalClient
+	if len(onRedis) > 0 && onRedis[0] {
+		_, rcFast = startRedis(t)
+		_, rcSDK = startRedis(t)
+	}
 	backend := startBackend(t)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -56,8 +64,8 @@ func startDiffPair(t testing.TB) *diffPair {
 	}))
 	t.Cleanup(slow.Close)
 	return &diffPair{
-		fast: startGateway(t, newTestHost(t, "gw", nil), diffDefinition(backend.srv.URL, slow.URL+"/slow", true), testOptions()),
-		sdk:  startGateway(t, newTestHost(t, "gw", nil), diffDefinition(backend.srv.URL, slow.URL+"/slow", false), testOptions()),
+		fast: startGateway(t, newTestHost(t, "gw", rcFast), diffDefinition(backend.srv.URL, slow.URL+"/slow", true), testOptions()),
+		sdk:  startGateway(t, newTestHost(t, "gw", rcSDK), diffDefinition(backend.srv.URL, slow.URL+"/slow", false), testOptions()),
 	}
 }
 
@@ -280,9 +288,10 @@ func diffSequence(version string) []step {
 }
 
 func TestFastPathAnswersAsTheSDK(t *testing.T) {
-	for _, version := range []string{"2025-11-25", "2025-06-18", "2025-03-26"} {
-		t.Run(version, func(t *testing.T) {
-			p := startDiffPair(t)
+	for _, run := range []string{"2025-11-25", "2025-06-18", "2025-03-26", "2025-11-25/redis"} {
+		version, store, _ := strings.Cut(run, "/")
+		t.Run(run, func(t *testing.T) {
+			p := startDiffPair(t, store == "redis")
 			steps := diffSequence(version)
 			// Both runs count their calls in the same rate-limit minute.
 			if next := time.Now().Truncate(time.Minute).Add(time.Minute); time.Until(next) < 10*time.Second {
