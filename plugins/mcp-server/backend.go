@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -91,19 +92,26 @@ func (b *restTools) close() {}
 // toolHandler is the SDK handler of REST tool name.
 func (b *restTools) toolHandler(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args, err := decodeArgs(req.Params.Arguments)
-		if err != nil {
+		return b.call(ctx, name, req.Params.Arguments, extraHeader(req.Extra))
+	}
+}
+
+// call runs REST tool name with the raw arguments of a tools/call whose
+// HTTP request had header h. The SDK path (toolHandler) and the fast path
+// both call tools through it.
+func (b *restTools) call(ctx context.Context, name string, rawArgs json.RawMessage, h http.Header) (*mcp.CallToolResult, error) {
+	args, err := decodeArgs(rawArgs)
+	if err != nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+	}
+	res, err := b.rest.Call(ctx, b.in.host.HTTPClient(), name, args, b.in.incomingRequest(h))
+	if err != nil {
+		if errors.Is(err, restmcp.ErrInvalidArguments) || errors.Is(err, restmcp.ErrUnknownTool) {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 		}
-		res, err := b.rest.Call(ctx, b.in.host.HTTPClient(), name, args, b.in.incomingRequest(req.Extra))
-		if err != nil {
-			if errors.Is(err, restmcp.ErrInvalidArguments) || errors.Is(err, restmcp.ErrUnknownTool) {
-				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
-			}
-			return nil, err
-		}
-		return callResult(res), nil
+		return nil, err
 	}
+	return callResult(res), nil
 }
 
 func (b *restTools) tools(context.Context) ([]pluginapi.ToolInfo, error) {

@@ -105,6 +105,10 @@ type instance struct {
 	door       *front.Door       // origin, auth, routing to the transports
 	legacy     *legacysse.Server // legacy HTTP+SSE
 	metrics    *metrics
+	// fast: tools/call of REST tools takes the fast path (fastpath.go);
+	// fastServed counts the calls it served.
+	fast       bool
+	fastServed atomic.Int64
 
 	stores // shared by the instances: registry, events, handoff, limits
 	table  // the sessions held here
@@ -212,6 +216,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 		}
 		in.backend = &proxied{p: p}
 	}
+	in.fast = def.FastPath()
 	in.legacy = &legacysse.Server{
 		Name:        in.name,
 		SSEPath:     in.ssePath,

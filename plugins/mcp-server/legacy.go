@@ -55,8 +55,16 @@ func (l legacySessions) Lookup(id string) (*legacysse.Stream, string, bool) {
 	return s.sse, s.consumer, true
 }
 
-// Message implements legacysse.Sessions.
-func (l legacySessions) Message(context.Context, string, *legacysse.Stream, jsonrpc.Message, http.Header) bool {
+// Message implements legacysse.Sessions: the tools/call fast path.
+func (l legacySessions) Message(ctx context.Context, id string, st *legacysse.Stream, msg jsonrpc.Message, h http.Header) bool {
+	s := l.in.localSession(id)
+	if s == nil || s.sse != st {
+		return false
+	}
+	if c, ok := l.in.fastCallOf(s, msg); ok {
+		return l.in.serveFastLegacy(ctx, s, st, c, h)
+	}
+	noteCancel(s, msg)
 	return false
 }
 

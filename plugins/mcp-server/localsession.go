@@ -148,6 +148,7 @@ type localSession struct {
 	rec   session.Record
 
 	upstream mcpproxy.Slot // mcp-proxy, connected on first use
+	fast     inflight      // tools/call served by the fast path
 
 	lastUsed   atomic.Int64 // unix nanoseconds
 	lastTouch  atomic.Int64
@@ -267,6 +268,7 @@ func (s *localSession) close(global bool) {
 		if ss := s.ss.Load(); ss != nil {
 			_ = ss.Close()
 		}
+		s.fast.cancelAll()
 		s.upstream.Close(global)
 		if s.counted.Load() {
 			s.in.metrics.sessions.WithLabelValues(s.in.name, string(s.transport)).Dec()

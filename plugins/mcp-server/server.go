@@ -47,7 +47,7 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 			if err != nil {
 				return nil, err
 			}
-			narrow := in.narrowing(s, req.GetExtra())
+			narrow := in.narrowing(s, extraHeader(req.GetExtra()))
 			switch r := res.(type) {
 			case *mcp.ListToolsResult:
 				r.Tools = slices.DeleteFunc(r.Tools, func(t *mcp.Tool) bool { return !narrow.allows(t.Name) })
@@ -154,31 +154,47 @@ func splitTools(v string) []string {
 
 // narrowing combines the allow-tools header of the session's first
 // request and of this request.
-func (in *instance) narrowing(s *localSession, extra *mcp.RequestExtra) toolNarrowing {
+func (in *instance) narrowing(s *localSession, h http.Header) toolNarrowing {
 	n := toolNarrowing{in: in}
 	if s != nil {
 		if v := s.Record().AllowTools; v != "" {
 			n.lists = append(n.lists, splitTools(v))
 		}
 	}
-	if extra != nil && extra.Header != nil {
-		if v := extra.Header.Get(front.AllowToolsHeader); v != "" {
+	if h != nil {
+		if v := h.Get(front.AllowToolsHeader); v != "" {
 			n.lists = append(n.lists, splitTools(v))
 		}
 	}
 	return n
 }
 
-// callTool checks that the tool may be called, counts the call against the
-// consumer's rate limit, runs it and records metrics.
+// callTool is the SDK path of tools/call: guardCall around the backend.
 func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
 	params, _ := req.GetParams().(*mcp.CallToolParamsRaw)
 	if params == nil {
 		return next(ctx, "tools/call", req)
 	}
-	name := params.Name
+	return in.guardCall(ctx, s, params.Name, extraHeader(req.GetExtra()), func(ctx context.Context) (mcp.Result, error) {
+		return in.dispatch(ctx, s, "tools/call", req, next)
+	})
+}
+
+func extraHeader(e *mcp.RequestExtra) http.Header {
+	if e == nil {
+		return nil
+	}
+	return e.Header
+}
+
+// guardCall checks that tool name may be called (allowTools and the
+// allow-tools headers of the session and of the request, whose header is
+// h), counts the call against the consumer's rate limit, runs it and
+// records metrics. Both the SDK path and the fast path (fastpath.go) call
+// tools through it.
+func (in *instance) guardCall(ctx context.Context, s *localSession, name string, h http.Header, run func(context.Context) (mcp.Result, error)) (mcp.Result, error) {
 	start := time.Now()
-	if !in.narrowing(s, req.GetExtra()).allows(name) {
+	if !in.narrowing(s, h).allows(name) {
 		in.metrics.observeCall(in.name, "unknown", "denied", 0)
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
 	}
@@ -207,7 +223,7 @@ func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Reque
 			}
 		}
 	}
-	res, err := in.dispatch(ctx, s, "tools/call", req, next)
+	res, err := run(ctx)
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
@@ -233,10 +249,10 @@ func isToolError(res mcp.Result) bool {
 
 // incomingRequest rebuilds enough of the client's HTTP request for tool
 // templates and passthrough credentials.
-func (in *instance) incomingRequest(extra *mcp.RequestExtra) *http.Request {
+func (in *instance) incomingRequest(h http.Header) *http.Request {
 	r := &http.Request{Method: http.MethodPost, Header: http.Header{}}
-	if extra != nil && extra.Header != nil {
-		r.Header = extra.Header.Clone()
+	if h != nil {
+		r.Header = h.Clone()
 	}
 	r.RemoteAddr = r.Header.Get(front.PeerHeader)
 	r.Header.Del(front.PeerHeader)

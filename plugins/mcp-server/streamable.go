@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
@@ -62,6 +63,10 @@ func (in *instance) serveStateless(w http.ResponseWriter, r *http.Request, body 
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		if c, ok := in.statelessFastCall(r, body); ok {
+			in.serveFastStateless(w, r, c)
+			return
 		}
 		if id, ok := listenRequest(body); ok {
 			if in.drained.Err() != nil {
@@ -228,6 +233,23 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 		stop := context.AfterFunc(in.drained, cancel)
 		defer stop()
 		r = r.WithContext(ctx)
+	}
+	if in.fast && len(r.Header.Values("Last-Event-ID")) == 0 {
+		body, ok := in.readSDKBody(w, r)
+		if !ok {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if msg, ok := fastMessage(body); ok {
+			if c, ok := in.fastCallOf(s, msg); ok {
+				in.serveFastPOST(w, r, s, c)
+				return
+			}
+		} else if bytes.Contains(body, []byte(`"notifications/cancelled"`)) {
+			if msg, err := jsonrpc.DecodeMessage(body); err == nil {
+				noteCancel(s, msg)
+			}
+		}
 	}
 	in.streamable.ServeHTTP(w, r)
 }

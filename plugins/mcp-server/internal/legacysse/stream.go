@@ -192,6 +192,9 @@ func (t *Stream) Write(ctx context.Context, msg jsonrpc.Message) error {
 	return t.writeEvent("message", data)
 }
 
+// Send writes an encoded JSON-RPC message as Write does.
+func (t *Stream) Send(data []byte) error { return t.writeEvent("message", data) }
+
 func (t *Stream) writeEvent(name string, data []byte) error {
 	buf := make([]byte, 0, len("event: \ndata: \n\n")+len(name)+len(data))
 	buf = append(buf, "event: "...)
