@@ -48,6 +48,7 @@ type testApp struct {
 	t     *testing.T
 	s     *Server
 	ctl   *control.Control
+	gw    *gateway.Gateway // the data plane the control serves
 	st    *store.Store
 	user  *store.User
 	logs  *syncBuffer
@@ -109,7 +110,7 @@ func newTestApp(t *testing.T, o appOptions) *testApp {
 	})
 	require.NoError(t, err)
 	t.Cleanup(s.EndStreams)
-	a := &testApp{t: t, s: s, ctl: ctl, st: st, logs: logs}
+	a := &testApp{t: t, s: s, ctl: ctl, gw: gw, st: st, logs: logs}
 	if !o.NoAdmin {
 		// The lowest cost keeps the logins of the scenarios fast.
 		hash, err := bcrypt.GenerateFromPassword([]byte(scenarioPass), bcrypt.MinCost)
@@ -147,6 +148,15 @@ func (a *testApp) call(method, url, token string, body any) *httptest.ResponseRe
 	rec := httptest.NewRecorder()
 	a.s.Handler().ServeHTTP(rec, req)
 	return rec
+}
+
+// through sends a request through the gateway (the data plane) and
+// returns its status and body.
+func (a *testApp) through(method, url string) (int, string) {
+	a.t.Helper()
+	rec := httptest.NewRecorder()
+	a.gw.ServeHTTP(rec, httptest.NewRequest(method, url, nil))
+	return rec.Code, rec.Body.String()
 }
 
 // mustCall is call that requires the status want.
