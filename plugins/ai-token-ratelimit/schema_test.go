@@ -58,7 +58,7 @@ func TestErrorsNameTheField(t *testing.T) {
 		`{"rule_name":"r","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"*","token_per_minute":1}]}],"redis":{"service_name":"redis"}}`: "redis: is not supported",
 		`{"rule_name":"r","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"not-an-ip","token_per_minute":1}]}]}`:                          "rule_items[0].limit_keys[0].key: \"not-an-ip\" is not an IP address",
 		`{"rule_name":"r","rule_items":[{"limit_by_per_header":"x","limit_keys":[{"key":"regexp:(","token_per_minute":1}]}]}`:                      "rule_items[0].limit_keys[0].key",
-		`{"rule_name":"r","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"*","token_per_minute":1}]}],"rejected_cod":1}`:                   "rejected_cod",
+		`{"rule_name":"r","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"*","token_per_minute":1}]}],"rejected_cod":1}`:                 "rejected_cod",
 	} {
 		_, err := parseConfig([]byte(cfg))
 		require.Error(t, err, cfg)
