@@ -838,6 +838,12 @@ func (c *call) finish() {
 		if c.usage.ReasoningTokens > 0 {
 			in.metrics.reasoningTokens.WithLabelValues(labels...).Add(float64(c.usage.ReasoningTokens))
 		}
+		// The plugins before ai-proxy (token limits, budgets) settle on
+		// it; finish runs after the stream's last event.
+		pluginapi.RecordAIUsage(c.r.Context(), pluginapi.AIUsage{
+			Provider: provID, RequestedModel: c.info.Model, Model: c.mapped,
+			InputTokens: c.usage.InputTokens, OutputTokens: c.usage.OutputTokens, CachedInputTokens: c.usage.CachedTokens,
+		})
 	}
 	if c.prov != nil && c.status < 400 {
 		if c.firstToken > 0 {

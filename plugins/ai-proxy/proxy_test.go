@@ -83,8 +83,23 @@ func TestUsageCountedForEveryAnswer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t)
 			g := newGW(t, `{"provider":{"id":"p1","type":"`+tc.typ+`","apiTokens":["pk"],"endpoint":`+quote(f.URL)+`,"modelMapping":{"gpt-4o":"mapped"}},"routeName":"r1"}`)
+			// A plugin in front of ai-proxy (a token limit) reads the
+			// usage after next returned.
+			var recorder *pluginapi.AIUsageRecorder
+			inner := g.h
+			g.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, rc := pluginapi.WithAIUsageRecorder(r.Context())
+				recorder = rc
+				inner.ServeHTTP(w, r.WithContext(ctx))
+			})
 			rec := g.do("POST", tc.path, tc.body)
 			require.Equal(t, 200, rec.Code, rec.Body.String())
+			u, ok := recorder.Usage()
+			require.True(t, ok, "ai-proxy records the usage of the answer for the plugins before it")
+			require.EqualValues(t, fakeInput, u.InputTokens)
+			require.Equal(t, "p1", u.Provider)
+			require.Equal(t, "gpt-4o", u.RequestedModel)
+			require.Equal(t, "mapped", u.Model)
 			if tc.stream {
 				require.Equal(t, "text/event-stream", rec.Header().Get("Content-Type"))
 				require.Contains(t, rec.Body.String(), "hello")
@@ -96,6 +111,7 @@ func TestUsageCountedForEveryAnswer(t *testing.T) {
 				wantOut = 0
 			}
 			require.EqualValues(t, wantOut, g.counter(t, "route_upstream_model_consumer_metric_output_token", labels))
+			require.EqualValues(t, wantOut, u.OutputTokens)
 			require.EqualValues(t, 1, g.counter(t, "gatehouse_ai_requests_total", map[string]string{"ai_route": "r1", "status": "200"}))
 			lines := g.logLines(t)
 			require.Len(t, lines, 1, "one access-log line per AI request")

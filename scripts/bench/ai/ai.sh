@@ -7,6 +7,7 @@
 #              scripts/bench/ai/portkey), x-portkey-provider: openai with
 #              x-portkey-custom-host pointing at the same stand-in
 # The load generator is scripts/bench/ai/aiload (Go), the same for all.
+# What the ai-token-ratelimit check adds: scripts/bench/ai/ratelimit.sh.
 #
 # Prints: peak req/s at CONNS clients; latency at a fixed rate of half
 # Gatehouse's peak and what each gateway adds to the direct p99; streamed

@@ -241,6 +241,13 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 			}
 			insts = append(insts, keyAuth)
 		}
+		before, after, uerrs := c.aiRouteInstances(ctx, snap, g)
+		insts = append(insts, before...)
+		insts = append(insts, after...)
+		if len(uerrs) > 0 {
+			fail(uerrs...)
+			continue
+		}
 		var proxies []pluginapi.Instance
 		var groupErrs []error
 		for _, r := range g.routes {
@@ -265,8 +272,14 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 		for i := len(proxies) - 1; i >= 0; i-- {
 			h = proxies[i].Handler(h)
 		}
+		for i := len(after) - 1; i >= 0; i-- {
+			h = after[i].Handler(h)
+		}
 		if keyAuth != nil {
 			h = keyAuth.Handler(h)
+		}
+		for i := len(before) - 1; i >= 0; i-- {
+			h = before[i].Handler(h)
 		}
 		mounts = append(mounts, gateway.Mount{Name: AIMountPrefix + first.Name, Domains: first.Domains,
 			PathPrefix: first.EffectivePathPrefix(), Handler: h, Closer: insts})
@@ -276,6 +289,75 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 		return nil, errs
 	}
 	return mounts, nil
+}
+
+// aiRouteInstances creates the enabled plugin instances scoped to the AI
+// routes of g (spec.ScopeAIRoute), in chain order: by phase, then higher
+// priority, then name. before holds the authn-phase ones, which run ahead
+// of the compiled key-auth; after the others, which run after it and
+// ahead of ai-proxy.
+func (c *Control) aiRouteInstances(ctx context.Context, snap spec.Snapshot, g aiGroup) (before, after []pluginapi.Instance, errs []error) {
+	type made struct {
+		inst     pluginapi.Instance
+		phase    int
+		priority int
+		name     string
+	}
+	var all []made
+	for _, pi := range snap.PluginInstances {
+		if pi.Scope.Type != spec.ScopeAIRoute || !pi.IsEnabled() ||
+			!slices.ContainsFunc(g.routes, func(r spec.AIRoute) bool { return r.Name == pi.Scope.Value }) {
+			continue
+		}
+		instErr := func(field, msg string) error {
+			if field != "" {
+				field = "config." + field
+			} else {
+				field = "config"
+			}
+			return &spec.FieldError{Object: spec.ObjectPluginInstance, Name: pi.Name, Field: field, Code: spec.CodePluginInstanceInvalid, Message: msg}
+		}
+		p, ok := c.opts.Plugins.Get(pi.Plugin)
+		if !ok {
+			errs = append(errs, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: pi.Name, Field: "plugin",
+				Code: spec.CodePluginInstanceInvalid, Message: fmt.Sprintf("plugin %q is not loaded; check its name, or install its artifact and restart", pi.Plugin)})
+			continue
+		}
+		cfg := pi.Config
+		if len(bytes.TrimSpace(cfg)) == 0 {
+			cfg = json.RawMessage("{}")
+		}
+		inst, err := p.New(ctx, cfg, c.opts.Host(pi.Plugin))
+		if err != nil {
+			errs = append(errs, pluginErrors(err, instErr)...)
+			continue
+		}
+		info := p.Info()
+		all = append(all, made{inst, max(slices.Index(pluginapi.Phases, info.Phase), 0), info.Priority, pi.Name})
+	}
+	if len(errs) > 0 {
+		for _, m := range all {
+			_ = m.inst.Close()
+		}
+		return nil, nil, errs
+	}
+	slices.SortFunc(all, func(a, b made) int {
+		if a.phase != b.phase {
+			return a.phase - b.phase
+		}
+		if a.priority != b.priority {
+			return b.priority - a.priority
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	for _, m := range all {
+		if m.phase == 0 { // pluginapi.PhaseAuthn
+			before = append(before, m.inst)
+		} else {
+			after = append(after, m.inst)
+		}
+	}
+	return before, after, nil
 }
 
 func closeMounts(mounts []gateway.Mount) {

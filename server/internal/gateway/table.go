@@ -255,7 +255,9 @@ func (t *Table) buildPools(services []spec.Service, prev *Table) error {
 func (t *Table) createInstances(ctx context.Context, insts []spec.PluginInstance, opts CompileOptions) error {
 	var errs []error
 	for _, pi := range insts {
-		if !pi.IsEnabled() {
+		// AI-route-scoped instances are created by control, into the
+		// chain of their AI route's mount.
+		if !pi.IsEnabled() || pi.Scope.Type == spec.ScopeAIRoute {
 			continue
 		}
 		fail := func(field, format string, args ...any) {

@@ -70,6 +70,12 @@ const (
 	// ScopeMCPServer attaches an instance to the MCP server named
 	// Scope.Value.
 	ScopeMCPServer = "mcp-server"
+	// ScopeAIRoute puts an instance (ai-token-ratelimit, ai-cache, …) into
+	// the chain of the AI route named Scope.Value, ordered by phase and
+	// priority with the chain's compiled key-auth and ai-proxy. AI routes
+	// that share domains and path prefix share one chain, so such an
+	// instance sees the requests of all of them.
+	ScopeAIRoute = "ai-route"
 )
 
 // Defaults applied by ApplyDefaults and by the gateway when a field is

@@ -458,10 +458,14 @@ func (pi PluginInstance) validate(p *problems) {
 		if pi.Scope.Value == "" {
 			p.add("scope.value", "an mcp-server-scoped instance needs the MCP server name in scope.value")
 		}
+	case ScopeAIRoute:
+		if pi.Scope.Value == "" {
+			p.add("scope.value", "an ai-route-scoped instance needs the AI route name in scope.value")
+		}
 	case "":
-		p.add("scope.type", "scope type is required; use %q, %q, %q or %q", ScopeGlobal, ScopeDomain, ScopeRoute, ScopeMCPServer)
+		p.add("scope.type", "scope type is required; use %q, %q, %q, %q or %q", ScopeGlobal, ScopeDomain, ScopeRoute, ScopeMCPServer, ScopeAIRoute)
 	default:
-		p.add("scope.type", "unknown scope type %q; use %q, %q, %q or %q", pi.Scope.Type, ScopeGlobal, ScopeDomain, ScopeRoute, ScopeMCPServer)
+		p.add("scope.type", "unknown scope type %q; use %q, %q, %q, %q or %q", pi.Scope.Type, ScopeGlobal, ScopeDomain, ScopeRoute, ScopeMCPServer, ScopeAIRoute)
 	}
 	if c := bytes.TrimSpace(pi.Config); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
 		if c[0] != '{' || !json.Valid(c) {
@@ -525,6 +529,9 @@ func (s Snapshot) Validate() error {
 		}
 		if pi.Scope.Type == ScopeMCPServer && pi.Scope.Value != "" && !mcpServers[pi.Scope.Value] {
 			p.add("scope.value", "MCP server %q does not exist; create it first or fix the name", pi.Scope.Value)
+		}
+		if pi.Scope.Type == ScopeAIRoute && pi.Scope.Value != "" && !slices.ContainsFunc(s.AIRoutes, func(r AIRoute) bool { return r.Name == pi.Scope.Value }) {
+			p.add("scope.value", "AI route %q does not exist; create it first (POST /api/v1/ai-routes) or fix the name", pi.Scope.Value)
 		}
 		errs = append(errs, p.errs...)
 	}

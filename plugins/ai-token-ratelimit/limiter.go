@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+)
+
+// KeyPrefix starts every key the plugin writes in Redis.
+const KeyPrefix = "gatehouse:ai-token-ratelimit:"
+
+// maxKeyValue is the longest request value kept readable in a key; longer
+// ones are replaced by their SHA-256.
+const maxKeyValue = 128
+
+// maxEstimateBody is how much of a body is read to estimate its tokens;
+// the rest streams through and is estimated from its length.
+const maxEstimateBody = 32 << 20
+
+// redisTimeout bounds one Redis call; retryRedisAfter is how long
+// requests skip a failing Redis before one tries it again.
+const (
+	redisTimeout    = time.Second
+	retryRedisAfter = time.Second
+)
+
+// reserveScript reserves ARGV[1] tokens in the current fixed window of
+// KEYS[1] (windows of ARGV[3] ms aligned on Redis's clock, so that every
+// instance agrees) if they fit under the limit ARGV[2]. A window that is
+// still empty takes any reservation, so that a request larger than the
+// limit is not refused forever. It returns {reserved (1|0), count after,
+// ms left in the window, window index}.
+var reserveScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local w = tonumber(ARGV[3])
+local idx = math.floor(now / w)
+local left = (idx + 1) * w - now
+local key = KEYS[1] .. ':' .. idx
+local est = tonumber(ARGV[1])
+local cur = tonumber(redis.call('GET', key) or '0')
+if cur > 0 and cur + est > tonumber(ARGV[2]) then
+  return {0, cur, left, idx}
+end
+local n = redis.call('INCRBY', key, est)
+if n == est then
+  redis.call('PEXPIRE', key, left + 1000)
+end
+return {1, n, left, idx}
+`)
+
+// settleScript adds ARGV[1] (real usage minus the reservation, often
+// negative) to the window the reservation was made in, if it still exists.
+var settleScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return 0
+`)
+
+var errRedisNotConfigured = errors.New("redis is not configured (set it in Settings → Redis or with GATEHOUSE_REDIS_ADDR)")
+
+// instance is one configured ai-token-ratelimit. It is safe for
+// concurrent use.
+type instance struct {
+	host pluginapi.Host
+	log  *slog.Logger
+	cfg  *config
+
+	down      atomic.Bool  // Redis failed and has not answered since (one log line per outage)
+	downUntil atomic.Int64 // unix nanoseconds until which Redis is skipped
+}
+
+func newInstance(c *config, host pluginapi.Host) *instance {
+	return &instance{host: host, log: host.Logger().With("rule", c.RuleName), cfg: c}
+}
+
+// reservation is what a request reserved: settled when its answer ended.
+type reservation struct {
+	key      string // the window's key
+	estimate int64
+}
+
+// Handler implements pluginapi.Instance.
+func (in *instance) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r) // /v1/models and the like cost no tokens
+			return
+		}
+		lk, counter := in.match(r)
+		if lk == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		est := in.estimate(r)
+		res, retry, err := in.reserve(r.Context(), counter, lk, est)
+		if err != nil {
+			if r.Context().Err() != nil {
+				return // the client left
+			}
+			if in.cfg.FailureMode == failureClosed {
+				aiwire.WriteError(w, r, http.StatusServiceUnavailable, "token_rate_limit_unavailable",
+					"the token rate limit of this API cannot be checked because its Redis store is unavailable; retry later", time.Second)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if res == nil {
+			aiwire.WriteError(w, r, in.cfg.RejectedCode, "", in.cfg.RejectedMsg, retry)
+			return
+		}
+		ctx, rec := pluginapi.WithAIUsageRecorder(r.Context())
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			in.settle(r.Context(), res, rec, sw.status)
+		}()
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// match returns the limit key the request falls under (the first that
+// matches, item by item as Higress does) and the counter it is counted in,
+// or nil when no rule applies.
+func (in *instance) match(r *http.Request) (*limitKey, string) {
+	for i := range in.cfg.RuleItems {
+		it := &in.cfg.RuleItems[i]
+		v, ok := requestValue(r, it)
+		if !ok {
+			continue
+		}
+		for j := range it.LimitKeys {
+			k := &it.LimitKeys[j]
+			if !k.matches(v) {
+				continue
+			}
+			// A limit_by_* key is one counter for every request with
+			// that value; limit_by_per_* counts each value apart.
+			counter := KeyPrefix + in.cfg.RuleName + ":" + it.kind + ":" + it.name + ":" + strconv.Itoa(j) + ":" + strconv.FormatInt(k.window.Milliseconds(), 10)
+			if it.per {
+				counter += ":" + keyValue(v)
+			}
+			return k, counter
+		}
+	}
+	return nil, ""
+}
+
+// requestValue is what the item limits by, false when the request has none.
+func requestValue(r *http.Request, it *ruleItem) (string, bool) {
+	var v string
+	switch it.kind {
+	case "header", "per_header":
+		v = r.Header.Get(it.name)
+	case "param", "per_param":
+		v = r.URL.Query().Get(it.name)
+	case "consumer", "per_consumer":
+		v, _ = pluginapi.ConsumerFromContext(r.Context())
+	case "cookie", "per_cookie":
+		if c, err := r.Cookie(it.name); err == nil {
+			v = c.Value
+		}
+	case "per_ip":
+		v = clientAddress(r)
+	}
+	return v, v != ""
+}
+
+// clientAddress is the client's address as the gateway resolved it (with
+// its trusted proxies) into X-Real-IP; a client's own X-Forwarded-For is
+// never read. Without the gateway (tests) it is the connection's peer.
+func clientAddress(r *http.Request) string {
+	if v := r.Header.Get("X-Real-Ip"); v != "" {
+		return v
+	}
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// keyValue keeps short values readable in keys and bounds long ones.
+func keyValue(v string) string {
+	if len(v) <= maxKeyValue {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// estimate is the tokens reserved for r: its prompt, over-estimated as
+// one token per 4 bytes of body, plus the output it may produce
+// (max_tokens or max_completion_tokens, else defaultMaxTokens).
+func (in *instance) estimate(r *http.Request) int64 {
+	if r.Body == nil || r.Body == http.NoBody {
+		return in.cfg.defaultMax
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEstimateBody+1))
+	size := int64(len(body))
+	if err != nil || size > maxEstimateBody {
+		// Too large to read whole (or broken): the rest streams on, the
+		// prompt is estimated from the declared length.
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		if r.ContentLength > size {
+			size = r.ContentLength
+		}
+		return (size+3)/4 + in.cfg.defaultMax
+	}
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var fields struct {
+		MaxTokens           *int64 `json:"max_tokens"`
+		MaxCompletionTokens *int64 `json:"max_completion_tokens"`
+	}
+	out := in.cfg.defaultMax
+	if json.Unmarshal(body, &fields) == nil {
+		switch {
+		case fields.MaxCompletionTokens != nil && *fields.MaxCompletionTokens > 0:
+			out = *fields.MaxCompletionTokens
+		case fields.MaxTokens != nil && *fields.MaxTokens > 0:
+			out = *fields.MaxTokens
+		}
+	}
+	return (size+3)/4 + out
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// reserve reserves est tokens in the counter of k. It returns nil and how
+// long to wait when they do not fit, or an error when Redis fails.
+func (in *instance) reserve(ctx context.Context, counter string, k *limitKey, est int64) (*reservation, time.Duration, error) {
+	rdb, err := in.redis()
+	if err != nil {
+		return nil, 0, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	defer cancel()
+	v, err := reserveScript.Run(cctx, rdb, []string{counter}, est, k.limit, k.window.Milliseconds()).Int64Slice()
+	if err == nil && len(v) != 4 {
+		err = fmt.Errorf("the reserve script answered %v", v)
+	}
+	if err != nil {
+		in.failed(ctx, err)
+		return nil, 0, err
+	}
+	in.recovered()
+	if v[0] == 0 {
+		return nil, time.Duration(v[2]) * time.Millisecond, nil
+	}
+	return &reservation{key: counter + ":" + strconv.FormatInt(v[3], 10), estimate: est}, 0, nil
+}
+
+// settle corrects the reservation to the answer's real usage; a call that
+// failed (an error status, or the client left before an answer) without
+// usage gives its reservation back, and an answer whose usage is unknown
+// keeps it.
+func (in *instance) settle(ctx context.Context, res *reservation, rec *pluginapi.AIUsageRecorder, status int) {
+	var delta int64
+	if u, ok := rec.Usage(); ok {
+		delta = u.InputTokens + u.OutputTokens - res.estimate
+	} else if status >= 400 || (status == 0 && ctx.Err() != nil) {
+		delta = -res.estimate
+	}
+	if delta == 0 {
+		return
+	}
+	rdb, err := in.redis()
+	if err != nil {
+		return
+	}
+	// The client may have left: the settlement still counts.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
+	defer cancel()
+	if err := settleScript.Run(cctx, rdb, []string{res.key}, delta).Err(); err != nil {
+		in.failed(cctx, err)
+		return
+	}
+	in.recovered()
+}
+
+// redis returns the host's client, or an error while Redis is skipped.
+func (in *instance) redis() (redis.UniversalClient, error) {
+	rdb := in.host.Redis()
+	if rdb == nil {
+		in.failed(context.Background(), errRedisNotConfigured)
+		return nil, errRedisNotConfigured
+	}
+	if until := in.downUntil.Load(); until != 0 {
+		now := time.Now().UnixNano()
+		if now < until || !in.downUntil.CompareAndSwap(until, now+int64(retryRedisAfter)) {
+			return nil, errors.New("redis failed recently")
+		}
+	}
+	return rdb, nil
+}
+
+// failed notes a Redis failure, logged once per outage.
+func (in *instance) failed(ctx context.Context, err error) {
+	if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return // the client left: nothing about Redis
+	}
+	in.downUntil.Store(time.Now().Add(retryRedisAfter).UnixNano())
+	if in.down.CompareAndSwap(false, true) {
+		what := "requests pass unlimited until it answers (failureMode open)"
+		if in.cfg.FailureMode == failureClosed {
+			what = "requests are refused with 503 until it answers (failureMode closed)"
+		}
+		in.log.Warn("token rate limit: Redis failed; "+what, "error", err.Error())
+	}
+}
+
+// recovered notes that Redis answered.
+func (in *instance) recovered() {
+	in.downUntil.Store(0)
+	if in.down.CompareAndSwap(true, false) {
+		in.log.Info("token rate limit: Redis answers again; limits are enforced")
+	}
+}
+
+// Close implements pluginapi.Instance. Counters stay in Redis for the
+// instances of the next configuration.
+func (in *instance) Close() error { return nil }
+
+// statusWriter remembers the status of the answer. It keeps the writer's
+// Flush (streams) and Unwrap (http.ResponseController).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+var _ pluginapi.Instance = (*instance)(nil)
