@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/plugins/ai-proxy/internal/translate"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/translate"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
