@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -32,6 +33,19 @@ type answer struct {
 }
 
 const answerVersion = 1
+
+// decodeAnswer reads a stored answer (gjson: a hit is on the hot path and
+// encoding/json's reflection costs more than the rest of the lookup).
+func decodeAnswer(raw []byte) (*answer, bool) {
+	if !gjson.ValidBytes(raw) {
+		return nil, false
+	}
+	f := gjson.GetManyBytes(raw, "v", "content", "finish", "model", "in", "out")
+	if f[0].Int() != answerVersion || f[1].Type != gjson.String || f[1].Str == "" {
+		return nil, false
+	}
+	return &answer{V: answerVersion, Content: f[1].Str, Finish: f[2].Str, Model: f[3].Str, InputTokens: f[4].Int(), OutputTokens: f[5].Int()}, true
+}
 
 // errNotCacheable says why an answer is not stored.
 var errNotCacheable = errors.New("not cacheable")
@@ -152,8 +166,10 @@ type replay struct {
 func newReplay(a *answer, model string) replay {
 	content, _ := json.Marshal(a.Content)
 	m, _ := json.Marshal(model)
+	// The id only tells answers apart; it need not be unpredictable.
 	var id [12]byte
-	_, _ = rand.Read(id[:])
+	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(id[8:], rand.Uint32())
 	return replay{content: content, model: m, finish: finishOr(a.Finish), id: hex.EncodeToString(id[:]),
 		created: strconv.FormatInt(time.Now().Unix(), 10)}
 }

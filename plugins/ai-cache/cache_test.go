@@ -30,7 +30,7 @@ type testHost struct {
 	rdb  redis.UniversalClient
 }
 
-func newHost(t *testing.T, addr string) *testHost {
+func newHost(t testing.TB, addr string) *testHost {
 	t.Helper()
 	h := &testHost{logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	h.log = slog.New(slog.NewTextHandler(h.logs, nil))

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/schematest"
 )
@@ -95,4 +96,17 @@ func TestKeyIsTheSameQuestionWhateverTheProtocol(t *testing.T) {
 		return []byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"` + url + `"}}]}]}`)
 	}
 	require.NotEqual(t, c.questionOf(img("data:a")), c.questionOf(img("data:b")))
+}
+
+func TestDefaultKeyPathFastPathMatchesGJSON(t *testing.T) {
+	c, err := parseConfig([]byte(`{"cache":{"type":"redis"}}`))
+	require.NoError(t, err)
+	for _, body := range []string{
+		`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":" c "}]}`,
+		`{"messages":[{"role":"user","content":[{"type":"text","text":"x"},{"type":"text","text":"y"}]}]}`,
+		`{"messages":[]}`, `{"messages":"no"}`, `{}`, `not json`,
+		`{"messages":[{"role":"user"}]}`,
+	} {
+		require.Equal(t, normalize(gjson.Get(body, defaultKeyFrom)), c.questionOf([]byte(body)), body)
+	}
 }

@@ -166,11 +166,11 @@ func (in *instance) lookup(ctx context.Context, key string) (*answer, error) {
 		return nil, in.failed(ctx, err)
 	}
 	in.recovered()
-	var a answer
-	if json.Unmarshal(raw, &a) != nil || a.V != answerVersion || a.Content == "" {
+	a, ok := decodeAnswer(raw)
+	if !ok {
 		return nil, nil // a value of another format is a miss; the answer replaces it
 	}
-	return &a, nil
+	return a, nil
 }
 
 // redis returns the host's client unless Redis failed within the last

@@ -18,6 +18,15 @@ import (
 func (c *config) questionOf(body []byte) string {
 	switch c.CacheKeyStrategy {
 	case strategyLastQuestion:
+		if c.CacheKeyFrom == defaultKeyFrom {
+			// The same as the path, without @reverse copying the array.
+			var last gjson.Result
+			gjson.GetBytes(body, "messages").ForEach(func(_, m gjson.Result) bool {
+				last = m
+				return true
+			})
+			return normalize(last.Get("content"))
+		}
 		return normalize(gjson.GetBytes(body, c.CacheKeyFrom))
 	case strategyAllQuestions:
 		var qs []string

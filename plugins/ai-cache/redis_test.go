@@ -16,7 +16,7 @@ import (
 
 // redisServer is a redis-server started by a test on a free port.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	Addr string
 	port int
 	dir  string
@@ -24,7 +24,7 @@ type redisServer struct {
 	done chan struct{}
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server is not installed: run 'make deps-test' or 'apt-get install redis-server'")
@@ -77,7 +77,7 @@ func (s *redisServer) stop() {
 }
 
 // waitFor polls cond every 20 ms until it is true or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
