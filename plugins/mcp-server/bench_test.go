@@ -11,6 +11,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // The benchmarks compare a REST-to-MCP tools/call over Streamable HTTP
@@ -108,8 +110,8 @@ func BenchmarkToolCallRawClient(b *testing.B) {
 					req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Accept", "application/json, text/event-stream")
-					req.Header.Set(sessionIDHeader, cs.ID())
-					req.Header.Set(protocolVersionHeader, "2025-11-25")
+					req.Header.Set(front.SessionIDHeader, cs.ID())
+					req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 					resp, err := hc.Do(req)
 					if err != nil {
 						b.Error(err)

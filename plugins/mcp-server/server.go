@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,49 +12,24 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/mcpproxy"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 )
-
-// allowToolsHeader narrows the tools a request (or, on the request that
-// creates a session, the whole session) may list and call: a comma-separated
-// list of tool names.
-const allowToolsHeader = "X-Gatehouse-Allow-Tools"
-
-// peerHeader carries the client's address to tool handlers; the front sets
-// it on every request and tools never send it upstream.
-const peerHeader = "X-Gatehouse-Peer-Addr"
 
 // buildServer builds the SDK server of this definition: REST tools as MCP
 // tools, or the forwarding of an mcp-proxy, wrapped in the middleware that
 // records session state, narrows tools and limits calls. sessionID, when
 // set, gives the id of the next session (see rebuild).
-func (in *instance) buildServer(sessionID func() string) (_ *mcp.Server, err error) {
+func (in *instance) buildServer(sessionID func() string) (*mcp.Server, error) {
 	opts := &mcp.ServerOptions{Logger: sdkLogger(in.logger), GetSessionID: sessionID}
-	if in.proxy != nil {
-		opts.Capabilities = &mcp.ServerCapabilities{}
-		opts.SubscribeHandler = in.proxy.subscribe
-		opts.UnsubscribeHandler = in.proxy.unsubscribe
-	} else {
-		opts.Capabilities = &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
-	}
+	in.backend.options(opts)
 	s := mcp.NewServer(&mcp.Implementation{Name: in.name, Version: pluginVersion}, opts)
-	if in.proxy == nil {
-		defer func() {
-			// AddTool panics on a schema it cannot use.
-			if p := recover(); p != nil {
-				err = fmt.Errorf("register tools of %q: %v", in.name, p)
-			}
-		}()
-		for _, t := range in.rest.Tools() {
-			tool := &mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}
-			if t.OutputSchema != nil {
-				tool.OutputSchema = t.OutputSchema
-			}
-			s.AddTool(tool, in.restToolHandler(t.Name))
-		}
+	if err := in.backend.register(s); err != nil {
+		return nil, err
 	}
 	s.AddReceivingMiddleware(in.receive)
-	s.AddSendingMiddleware(in.forward)
+	s.AddSendingMiddleware(mcpproxy.Forward)
 	return s, nil
 }
 
@@ -84,7 +58,7 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 		}
 		res, err := in.dispatch(ctx, s, method, req, next)
-		if err != nil || s == nil || s.transport != session.TransportStreamable || isReplay(req) {
+		if err != nil || s == nil || s.transport != session.TransportStreamable || front.IsReplay(req) {
 			return res, err
 		}
 		if err := in.recordState(ctx, s, method, req, res); err != nil {
@@ -100,10 +74,7 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 func (in *instance) dispatch(ctx context.Context, s *localSession, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
-	if in.proxy != nil {
-		return in.proxy.handle(ctx, s, method, req, next)
-	}
-	return next(ctx, method, req)
+	return in.backend.handle(ctx, s, method, req, next)
 }
 
 // recordState keeps the registry's copy of the session state current, so
@@ -116,15 +87,15 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 		if params == nil || ir == nil {
 			return nil
 		}
-		err := s.update(ctx, func(r *session.Record) {
+		err := s.Update(ctx, func(r *session.Record) {
 			r.State = &mcp.ServerSessionState{InitializeParams: params, NegotiatedProtocolVersion: ir.ProtocolVersion}
 		})
 		if err != nil {
 			s.initFailed.Store(true)
-			return &jsonrpc.Error{Code: codeUnavailable, Message: err.Error()}
+			return &jsonrpc.Error{Code: front.CodeUnavailable, Message: err.Error()}
 		}
 	case "notifications/initialized":
-		_ = s.update(ctx, func(r *session.Record) {
+		_ = s.Update(ctx, func(r *session.Record) {
 			if r.State != nil {
 				// A new State: copies of the record (record()) share the old one.
 				st := *r.State
@@ -134,7 +105,7 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 		})
 	case "logging/setLevel":
 		if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok {
-			_ = s.update(ctx, func(r *session.Record) {
+			_ = s.Update(ctx, func(r *session.Record) {
 				if r.State != nil {
 					st := *r.State
 					st.LogLevel = p.Level
@@ -146,17 +117,6 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 	return nil
 }
 
-// replayHeader marks the messages rebuild replays to the SDK handler.
-// The front removes it from client requests.
-const replayHeader = "X-Gatehouse-Replay"
-
-// isReplay reports whether a message was replayed by rebuild rather than
-// sent by the client now: it has no side effects beyond the SDK's state.
-func isReplay(req mcp.Request) bool {
-	e := req.GetExtra()
-	return e != nil && e.Header != nil && e.Header.Get(replayHeader) != ""
-}
-
 // toolNarrowing is the set of tools the allow-tools headers leave; nil
 // sets mean no narrowing.
 type toolNarrowing struct {
@@ -165,11 +125,7 @@ type toolNarrowing struct {
 }
 
 func (n toolNarrowing) allows(name string) bool {
-	if n.in.proxy != nil {
-		if !n.in.proxy.allowed(name) {
-			return false
-		}
-	} else if _, ok := n.in.rest.Tool(name); !ok {
+	if !n.in.backend.allows(name) {
 		return false
 	}
 	for _, l := range n.lists {
@@ -195,12 +151,12 @@ func splitTools(v string) []string {
 func (in *instance) narrowing(s *localSession, extra *mcp.RequestExtra) toolNarrowing {
 	n := toolNarrowing{in: in}
 	if s != nil {
-		if v := s.record().AllowTools; v != "" {
+		if v := s.Record().AllowTools; v != "" {
 			n.lists = append(n.lists, splitTools(v))
 		}
 	}
 	if extra != nil && extra.Header != nil {
-		if v := extra.Header.Get(allowToolsHeader); v != "" {
+		if v := extra.Header.Get(front.AllowToolsHeader); v != "" {
 			n.lists = append(n.lists, splitTools(v))
 		}
 	}
@@ -221,12 +177,12 @@ func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Reque
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
 	}
 	if in.limiter != nil {
-		consumer := identityFrom(ctx).consumer
+		consumer := front.IdentityFrom(ctx).Consumer
 		d, err := in.limiter.Allow(ctx, in.name, consumer)
 		if err != nil {
 			in.noteError(err)
 			in.metrics.observeCall(in.name, name, "error", 0)
-			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: "rate limit counter unavailable: " + err.Error()}
+			return nil, &jsonrpc.Error{Code: front.CodeUnavailable, Message: "rate limit counter unavailable: " + err.Error()}
 		}
 		if !d.Allowed {
 			in.metrics.observeCall(in.name, name, "rate_limited", 0)
@@ -238,7 +194,7 @@ func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Reque
 			}
 			data, _ := json.Marshal(map[string]any{"retryAfterSeconds": int(d.RetryAfter.Round(time.Second) / time.Second)})
 			return nil, &jsonrpc.Error{
-				Code: codeRateLimited,
+				Code: front.CodeRateLimited,
 				Message: fmt.Sprintf("rate limit exceeded: %s may make %d tool calls per minute on %q; retry in %s",
 					who, d.Limit, in.name, d.RetryAfter.Round(time.Second)),
 				Data: data,
@@ -264,12 +220,10 @@ func (in *instance) incomingRequest(extra *mcp.RequestExtra) *http.Request {
 	if extra != nil && extra.Header != nil {
 		r.Header = extra.Header.Clone()
 	}
-	r.RemoteAddr = r.Header.Get(peerHeader)
-	r.Header.Del(peerHeader)
-	if !in.auth.passthrough() {
-		in.auth.stripCredentials(r.Header)
+	r.RemoteAddr = r.Header.Get(front.PeerHeader)
+	r.Header.Del(front.PeerHeader)
+	if !in.auth.Passthrough() {
+		in.auth.StripCredentials(r.Header)
 	}
 	return r
 }
-
-var errNotJSONObject = errors.New("arguments must be a JSON object")

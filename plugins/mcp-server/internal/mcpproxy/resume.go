@@ -1,4 +1,4 @@
-package main
+package mcpproxy
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // resumeRT is the round tripper of one upstream Streamable HTTP session.
@@ -87,7 +89,7 @@ func (rt *resumeRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	case rt.resuming && head.Method == "initialize":
 		resp := synthesize(req, http.StatusOK, "application/json",
 			fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"result":%s}`, head.ID, rt.initResult))
-		resp.Header.Set(sessionIDHeader, rt.sessionID)
+		resp.Header.Set(front.SessionIDHeader, rt.sessionID)
 		rt.mu.Unlock()
 		return resp, nil
 	case rt.resuming && head.Method == "notifications/initialized":
@@ -127,9 +129,9 @@ func (rt *resumeRT) send(req *http.Request, body []byte, sid string) (*http.Resp
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	if sid != "" {
-		r.Header.Set(sessionIDHeader, sid)
+		r.Header.Set(front.SessionIDHeader, sid)
 	} else {
-		r.Header.Del(sessionIDHeader)
+		r.Header.Del(front.SessionIDHeader)
 	}
 	return rt.base.RoundTrip(r)
 }
@@ -147,7 +149,7 @@ func (rt *resumeRT) initialize(req *http.Request, body []byte) (*http.Response, 
 		return nil, fmt.Errorf("read upstream initialize response: %w", err)
 	}
 	result := initializeResult(resp.Header.Get("Content-Type"), data)
-	id := resp.Header.Get(sessionIDHeader)
+	id := resp.Header.Get(front.SessionIDHeader)
 	rt.mu.Lock()
 	rt.sessionID, rt.initRequest, rt.initResult = id, body, result
 	changed := rt.changed
@@ -212,7 +214,7 @@ func (rt *resumeRT) reinitializeLocked(ctx context.Context, orig *http.Request, 
 			r.Header.Set("Authorization", v)
 		}
 		if sid != "" {
-			r.Header.Set(sessionIDHeader, sid)
+			r.Header.Set(front.SessionIDHeader, sid)
 		}
 		return rt.base.RoundTrip(r)
 	}
@@ -225,7 +227,7 @@ func (rt *resumeRT) reinitializeLocked(ctx context.Context, orig *http.Request, 
 	if resp.StatusCode != http.StatusOK {
 		return "", nil, nil, fmt.Errorf("re-initialize upstream session: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data))
 	}
-	id := resp.Header.Get(sessionIDHeader)
+	id := resp.Header.Get(front.SessionIDHeader)
 	result := initializeResult(resp.Header.Get("Content-Type"), data)
 	resp, err = post([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), id)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package legacysse
 
 import (
 	"context"
@@ -15,11 +15,11 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// maxQueuedMessages bounds the client messages waiting for one legacy SSE
+// MaxQueuedMessages bounds the client messages waiting for one legacy SSE
 // session; a client that floods beyond it loses the excess.
-const maxQueuedMessages = 8192
+const MaxQueuedMessages = 8192
 
-// sseTransport is the server side of one legacy HTTP+SSE (2024-11-05)
+// Stream is the server side of one legacy HTTP+SSE (2024-11-05)
 // session: writes become "message" events on the hanging GET response,
 // reads come from messages posted to <path>/message, on this instance or
 // handed over from another one. Unlike the SDK's SSEServerTransport it
@@ -31,8 +31,8 @@ const maxQueuedMessages = 8192
 // when the connection was taken over (hijacked, see detach), straight to
 // the connection with chunked framing written here: then no goroutine of
 // net/http waits for the stream, and a client that went away is noticed
-// at the next keep-alive pass (see releaseIfGone), or when a write fails.
-type sseTransport struct {
+// at the next keep-alive pass (see ReleaseIfGone), or when a write fails.
+type Stream struct {
 	id       string
 	endpoint string
 
@@ -57,8 +57,10 @@ type sseTransport struct {
 // that reads nothing for this long is taken for gone.
 const streamWriteTimeout = 30 * time.Second
 
-func newSSETransport(id, endpoint string, w http.ResponseWriter) *sseTransport {
-	return &sseTransport{
+// NewStream returns the stream of session id, announcing endpoint as
+// where to post messages, written to w.
+func NewStream(id, endpoint string, w http.ResponseWriter) *Stream {
+	return &Stream{
 		id:       id,
 		endpoint: endpoint,
 		w:        w,
@@ -68,14 +70,14 @@ func newSSETransport(id, endpoint string, w http.ResponseWriter) *sseTransport {
 	}
 }
 
-// detach takes the connection of the GET over from net/http and writes
+// Detach takes the connection of the GET over from net/http and writes
 // the response header on it, so that the handler can return while the
 // stream stays open. It reports false, with nothing written, when the
 // connection cannot be taken over (HTTP/2, HTTP/1.0, a writer without
 // Hijack): the stream then lives on the handler path. header holds the
 // headers to send besides the ones of an SSE stream; ended runs once when
 // the stream ends.
-func (t *sseTransport) detach(r *http.Request, header http.Header, ended func()) (bool, error) {
+func (t *Stream) Detach(r *http.Request, header http.Header, ended func()) (bool, error) {
 	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
 		return false, nil
 	}
@@ -118,7 +120,7 @@ func (t *sseTransport) detach(r *http.Request, header http.Header, ended func())
 }
 
 // Connect implements mcp.Transport: it sends the endpoint event.
-func (t *sseTransport) Connect(context.Context) (mcp.Connection, error) {
+func (t *Stream) Connect(context.Context) (mcp.Connection, error) {
 	if err := t.writeEvent("endpoint", []byte(t.endpoint)); err != nil {
 		return nil, err
 	}
@@ -127,20 +129,20 @@ func (t *sseTransport) Connect(context.Context) (mcp.Connection, error) {
 
 // SupportsProtocolVersion implements mcp.ProtocolVersionSupporter: the
 // HTTP+SSE transport is not part of 2026-07-28.
-func (t *sseTransport) SupportsProtocolVersion(version string) bool {
+func (t *Stream) SupportsProtocolVersion(version string) bool {
 	return version < "2026-07-28"
 }
 
-// deliver queues a client message. It never blocks; it reports false when
+// Deliver queues a client message. It never blocks; it reports false when
 // the session is closed or its queue is full.
-func (t *sseTransport) deliver(msg jsonrpc.Message) bool {
+func (t *Stream) Deliver(msg jsonrpc.Message) bool {
 	select {
 	case <-t.done:
 		return false
 	default:
 	}
 	t.qmu.Lock()
-	if len(t.queue) >= maxQueuedMessages {
+	if len(t.queue) >= MaxQueuedMessages {
 		t.qmu.Unlock()
 		return false
 	}
@@ -154,7 +156,7 @@ func (t *sseTransport) deliver(msg jsonrpc.Message) bool {
 }
 
 // Read implements mcp.Connection.
-func (t *sseTransport) Read(ctx context.Context) (jsonrpc.Message, error) {
+func (t *Stream) Read(ctx context.Context) (jsonrpc.Message, error) {
 	for {
 		t.qmu.Lock()
 		if len(t.queue) > 0 {
@@ -179,7 +181,7 @@ func (t *sseTransport) Read(ctx context.Context) (jsonrpc.Message, error) {
 }
 
 // Write implements mcp.Connection.
-func (t *sseTransport) Write(ctx context.Context, msg jsonrpc.Message) error {
+func (t *Stream) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -190,7 +192,7 @@ func (t *sseTransport) Write(ctx context.Context, msg jsonrpc.Message) error {
 	return t.writeEvent("message", data)
 }
 
-func (t *sseTransport) writeEvent(name string, data []byte) error {
+func (t *Stream) writeEvent(name string, data []byte) error {
 	buf := make([]byte, 0, len("event: \ndata: \n\n")+len(name)+len(data))
 	buf = append(buf, "event: "...)
 	buf = append(buf, name...)
@@ -200,16 +202,16 @@ func (t *sseTransport) writeEvent(name string, data []byte) error {
 	return t.write(buf)
 }
 
-// ping writes an SSE comment so that proxies keep an idle stream open.
-func (t *sseTransport) ping() error { return t.write([]byte(": ping\n\n")) }
+// Ping writes an SSE comment so that proxies keep an idle stream open.
+func (t *Stream) Ping() error { return t.write([]byte(": ping\n\n")) }
 
-// releaseIfGone ends a taken-over stream whose client closed its
+// ReleaseIfGone ends a taken-over stream whose client closed its
 // connection, and reports whether it did. Nothing reads a taken-over
 // connection, so without this check a client that went away would be
 // noticed only when a write fails, one or two keep-alive comments later
 // (the first write after the close often still succeeds). It does not
 // block and consumes nothing.
-func (t *sseTransport) releaseIfGone() bool {
+func (t *Stream) ReleaseIfGone() bool {
 	t.mu.Lock()
 	if t.closed || t.conn == nil || !peerClosed(t.conn) {
 		t.mu.Unlock()
@@ -254,7 +256,7 @@ func peerClosed(c net.Conn) bool {
 	return err == nil && closed
 }
 
-func (t *sseTransport) write(b []byte) error {
+func (t *Stream) write(b []byte) error {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -292,7 +294,7 @@ var headerNewlines = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
 // endLocked marks the transport closed and closes a taken-over
 // connection, with the last chunk first when clean. It returns what to
 // run once t.mu is released.
-func (t *sseTransport) endLocked(clean bool) func() {
+func (t *Stream) endLocked(clean bool) func() {
 	if t.closed {
 		return func() {}
 	}
@@ -314,7 +316,7 @@ func (t *sseTransport) endLocked(clean bool) func() {
 }
 
 // Close implements mcp.Connection. It ends the stream.
-func (t *sseTransport) Close() error {
+func (t *Stream) Close() error {
 	t.mu.Lock()
 	ended := t.endLocked(true)
 	t.mu.Unlock()
@@ -322,11 +324,14 @@ func (t *sseTransport) Close() error {
 	return nil
 }
 
+// Done is closed when the stream ends.
+func (t *Stream) Done() <-chan struct{} { return t.done }
+
 // SessionID implements mcp.Connection.
-func (t *sseTransport) SessionID() string { return t.id }
+func (t *Stream) SessionID() string { return t.id }
 
 var (
-	_ mcp.Transport                = (*sseTransport)(nil)
-	_ mcp.Connection               = (*sseTransport)(nil)
-	_ mcp.ProtocolVersionSupporter = (*sseTransport)(nil)
+	_ mcp.Transport                = (*Stream)(nil)
+	_ mcp.Connection               = (*Stream)(nil)
+	_ mcp.ProtocolVersionSupporter = (*Stream)(nil)
 )

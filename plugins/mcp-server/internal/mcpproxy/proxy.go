@@ -1,4 +1,4 @@
-package main
+package mcpproxy
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
@@ -25,12 +26,12 @@ import (
 // newest one with sessions, so that server-to-client requests work.
 const upstreamProtocol = "2025-11-25"
 
-// proxy fronts an existing MCP server (type mcp-proxy). Each client session
+// Proxy fronts an existing MCP server (type mcp-proxy). Each client session
 // has its own upstream session, whose id lives in the client session's
 // registry record; stateless requests and the admin API share one upstream
 // session per instance.
-type proxy struct {
-	in  *instance
+type Proxy struct {
+	env Env
 	url string
 	// shown is url with its credentials masked, for messages.
 	shown     string
@@ -45,13 +46,13 @@ type proxy struct {
 	wg        sync.WaitGroup
 }
 
-func newProxy(in *instance) (*proxy, error) {
-	d := in.def
+// New returns the proxy of definition d (type mcp-proxy).
+func New(d *restmcp.Definition, env Env) (*Proxy, error) {
 	if d.Server.MCPServerURL == "" {
 		return nil, &pluginapi.ConfigError{Field: "server.mcpServerURL", Message: "required for an mcp-proxy server: the upstream MCP endpoint"}
 	}
-	p := &proxy{
-		in:    in,
+	p := &Proxy{
+		env:   env,
 		url:   d.Server.MCPServerURL,
 		shown: restmcp.MaskURLCredentials(d.Server.MCPServerURL),
 		sse:   d.Server.Transport == "sse",
@@ -69,9 +70,9 @@ func newProxy(in *instance) (*proxy, error) {
 	return p, nil
 }
 
-// allowed reports whether clients may see and call an upstream tool.
-func (p *proxy) allowed(name string) bool {
-	if !p.in.rest.AllowsTool(name) {
+// Allowed reports whether clients may see and call an upstream tool.
+func (p *Proxy) Allowed(name string) bool {
+	if !p.env.AllowsTool(name) {
 		return false
 	}
 	if p.overrides != nil {
@@ -81,9 +82,11 @@ func (p *proxy) allowed(name string) bool {
 	return true
 }
 
-func (p *proxy) toolCount() int { return int(p.toolsSeen.Load()) }
+// ToolCount is the number of tools clients saw last (-1: not listed yet).
+func (p *Proxy) ToolCount() int { return int(p.toolsSeen.Load()) }
 
-func (p *proxy) close() {
+// Close ends the shared upstream session and waits for background work.
+func (p *Proxy) Close() {
 	p.sharedMu.Lock()
 	u := p.shared
 	p.shared = nil
@@ -96,9 +99,9 @@ func (p *proxy) close() {
 
 // upstream is one upstream client session.
 type upstream struct {
-	p  *proxy
-	s  *localSession // nil for the shared session
-	rt *resumeRT     // Streamable HTTP upstreams
+	p  *Proxy
+	s  Session   // nil for the shared session
+	rt *resumeRT // Streamable HTTP upstreams
 	cs *mcp.ClientSession
 
 	client *mcp.Client
@@ -120,11 +123,11 @@ type upstream struct {
 // dial connects an upstream session for s (nil: the shared one). With
 // resume, a Streamable HTTP upstream adopts the recorded session instead
 // of starting one.
-func (p *proxy) dial(ctx context.Context, s *localSession, params *mcp.InitializeParams, resume *session.Record) (*upstream, error) {
+func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParams, resume *session.Record) (*upstream, error) {
 	u := &upstream{p: p, s: s, progress: map[any]context.Context{}}
-	impl := &mcp.Implementation{Name: "gatehouse", Version: pluginVersion}
+	impl := &mcp.Implementation{Name: "gatehouse", Version: p.env.Version}
 	caps := &mcp.ClientCapabilities{}
-	opts := &mcp.ClientOptions{Logger: sdkLogger(p.in.logger), Capabilities: caps}
+	opts := &mcp.ClientOptions{Logger: p.env.SDKLogger, Capabilities: caps}
 	if params != nil && params.ClientInfo != nil {
 		ci := *params.ClientInfo
 		impl = &ci
@@ -173,7 +176,7 @@ func (p *proxy) dial(ctx context.Context, s *localSession, params *mcp.Initializ
 	}
 	u.client = mcp.NewClient(impl, opts)
 
-	base := p.in.host.HTTPClient().Transport
+	base := p.env.HTTPClient().Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
@@ -198,7 +201,7 @@ func (p *proxy) dial(ctx context.Context, s *localSession, params *mcp.Initializ
 	}
 	// The connection outlives this request (a legacy SSE upstream keeps
 	// the context of its GET): it ends with the instance or with close.
-	connCtx, cancel := context.WithCancel(p.in.ctx)
+	connCtx, cancel := context.WithCancel(p.env.Ctx)
 	u.cancel = cancel
 	timer := time.AfterFunc(30*time.Second, cancel)
 	stop := context.AfterFunc(ctx, cancel) // the client gave up on initialize
@@ -209,7 +212,7 @@ func (p *proxy) dial(ctx context.Context, s *localSession, params *mcp.Initializ
 	}
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("connect to upstream MCP server %s: %w", p.shown, p.in.redactErr(err))
+		return nil, fmt.Errorf("connect to upstream MCP server %s: %w", p.shown, p.redactErr(err))
 	}
 	u.cs = cs
 	if u.rt == nil && s != nil && resume == nil {
@@ -227,9 +230,9 @@ func (u *upstream) changed(id string, initRequest []byte, initResult json.RawMes
 	if u.s == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(u.p.in.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(u.p.env.Ctx, 5*time.Second)
 	defer cancel()
-	_ = u.s.update(ctx, func(r *session.Record) {
+	_ = u.s.Update(ctx, func(r *session.Record) {
 		r.UpstreamSessionID = id
 		r.UpstreamInitRequest = initRequest
 		r.UpstreamInit = initResult
@@ -286,7 +289,7 @@ func (u *upstream) related() (context.Context, bool) {
 type forwardKey struct{}
 
 // forwarded is a notification to send to a client session as is; see
-// instance.forward.
+// Forward.
 type forwarded struct {
 	method string
 	build  func(*mcp.ServerSession) mcp.Request
@@ -294,12 +297,12 @@ type forwarded struct {
 
 // forwardNotification sends an upstream notification to the client. The SDK
 // has no method to send arbitrary notifications from a server session, so
-// it sends a progress notification that instance.forward turns into this one.
+// it sends a progress notification that Forward turns into this one.
 func forwardNotification[P mcp.Params](u *upstream, method string, params P, related bool) {
 	if u.s == nil {
 		return
 	}
-	ss := u.s.ss.Load()
+	ss := u.s.ServerSession()
 	if ss == nil {
 		return
 	}
@@ -307,7 +310,7 @@ func forwardNotification[P mcp.Params](u *upstream, method string, params P, rel
 	if related {
 		ctx, inRequest = u.related()
 	}
-	if !inRequest && u.p.in.pushToStreamHolder(u.s, method, params) {
+	if !inRequest && u.p.env.Push(u.s, method, params) {
 		// For the standalone stream, which another instance holds.
 		return
 	}
@@ -317,9 +320,10 @@ func forwardNotification[P mcp.Params](u *upstream, method string, params P, rel
 	_ = ss.NotifyProgress(context.WithValue(ctx, forwardKey{}, f), &mcp.ProgressNotificationParams{})
 }
 
-// forward is the sending middleware of every server: it turns the progress
-// notifications that carry a forwarded message into that message.
-func (in *instance) forward(next mcp.MethodHandler) mcp.MethodHandler {
+// Forward is the sending middleware of every server: it turns the progress
+// notifications that carry a forwarded message (see NotifyAs) into that
+// message.
+func Forward(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		if f, ok := ctx.Value(forwardKey{}).(*forwarded); ok && method == "notifications/progress" {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
@@ -334,7 +338,7 @@ func (u *upstream) progressed(params *mcp.ProgressNotificationParams) {
 	if u.s == nil || params == nil {
 		return
 	}
-	ss := u.s.ss.Load()
+	ss := u.s.ServerSession()
 	if ss == nil {
 		return
 	}
@@ -342,7 +346,7 @@ func (u *upstream) progressed(params *mcp.ProgressNotificationParams) {
 	ctx, ok := u.progress[params.ProgressToken]
 	u.mu.Unlock()
 	if !ok {
-		if u.p.in.pushToStreamHolder(u.s, "notifications/progress", params) {
+		if u.p.env.Push(u.s, "notifications/progress", params) {
 			return
 		}
 		ctx = context.Background()
@@ -357,7 +361,7 @@ func (u *upstream) downstream(upCtx context.Context) (*mcp.ServerSession, contex
 	if u.s == nil {
 		return nil, nil, nil, errors.New("no client session to forward to")
 	}
-	ss := u.s.ss.Load()
+	ss := u.s.ServerSession()
 	if ss == nil {
 		return nil, nil, nil, errors.New("client session not connected")
 	}
@@ -370,9 +374,9 @@ func (u *upstream) downstream(upCtx context.Context) (*mcp.ServerSession, contex
 // awaitAnswer notes that this instance sends the client a request: its
 // answer may be posted to another instance, which hands it over here.
 func (u *upstream) awaitAnswer(ctx context.Context) {
-	if s := u.s; s.transport == session.TransportStreamable {
-		if err := u.p.in.registry.SetRequester(ctx, s.id, u.p.in.owner); err != nil {
-			u.p.in.noteError(err)
+	if s := u.s; s.Streamable() {
+		if err := u.p.env.Registry.SetRequester(ctx, s.ID(), u.p.env.Owner); err != nil {
+			u.p.env.NoteError(err)
 		}
 	}
 }
@@ -404,16 +408,16 @@ func (u *upstream) syncRoots() {
 	if !u.roots || u.s == nil {
 		return
 	}
-	ss := u.s.ss.Load()
+	ss := u.s.ServerSession()
 	if ss == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(u.p.in.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(u.p.env.Ctx, 30*time.Second)
 	defer cancel()
 	u.awaitAnswer(ctx)
 	res, err := ss.ListRoots(ctx, nil)
 	if err != nil {
-		u.p.in.logger.Debug("list client roots for the upstream", "session_id", u.s.id, "error", err)
+		u.p.env.Logger.Debug("list client roots for the upstream", "session_id", u.s.ID(), "error", err)
 		return
 	}
 	u.rootsMu.Lock()
@@ -442,7 +446,7 @@ func wireError(err error) error {
 // upstreamFor returns the upstream session for s, connecting (or, on
 // another instance than the one that created it, resuming) it on first
 // use.
-func (p *proxy) upstreamFor(ctx context.Context, s *localSession) (*upstream, error) {
+func (p *Proxy) upstreamFor(ctx context.Context, s Session) (*upstream, error) {
 	if s == nil {
 		p.sharedMu.Lock()
 		defer p.sharedMu.Unlock()
@@ -459,18 +463,19 @@ func (p *proxy) upstreamFor(ctx context.Context, s *localSession) (*upstream, er
 		p.shared = u
 		return u, nil
 	}
-	s.upMu.Lock()
-	defer s.upMu.Unlock()
-	if s.up != nil && !s.up.dead.Load() {
-		return s.up, nil
+	slot := s.Upstream()
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.up != nil && !slot.up.dead.Load() {
+		return slot.up, nil
 	}
-	rec := s.record()
-	if s.up != nil && s.up.rt != nil {
+	rec := s.Record()
+	if old := slot.up; old != nil && old.rt != nil {
 		// Resume what the broken connection last used.
-		s.up.rt.mu.Lock()
-		rec.UpstreamSessionID, rec.UpstreamInitRequest, rec.UpstreamInit = s.up.rt.sessionID, s.up.rt.initRequest, s.up.rt.initResult
-		s.up.rt.mu.Unlock()
-		s.up.close(false)
+		old.rt.mu.Lock()
+		rec.UpstreamSessionID, rec.UpstreamInitRequest, rec.UpstreamInit = old.rt.sessionID, old.rt.initRequest, old.rt.initResult
+		old.rt.mu.Unlock()
+		old.close(false)
 	}
 	var params *mcp.InitializeParams
 	if rec.State != nil {
@@ -480,13 +485,13 @@ func (p *proxy) upstreamFor(ctx context.Context, s *localSession) (*upstream, er
 	if err != nil {
 		return nil, err
 	}
-	s.up = u
+	slot.up = u
 	return u, nil
 }
 
 // run calls fn on the upstream session of s, reconnecting once when the
 // connection broke.
-func (p *proxy) run(ctx context.Context, s *localSession, token any, fn func(context.Context, *mcp.ClientSession) (mcp.Result, error)) (mcp.Result, error) {
+func (p *Proxy) run(ctx context.Context, s Session, token any, fn func(context.Context, *mcp.ClientSession) (mcp.Result, error)) (mcp.Result, error) {
 	if p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
@@ -495,8 +500,8 @@ func (p *proxy) run(ctx context.Context, s *localSession, token any, fn func(con
 	for attempt := 0; ; attempt++ {
 		u, err := p.upstreamFor(ctx, s)
 		if err != nil {
-			p.in.noteError(err)
-			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: p.in.redactor.Redact(err.Error())}
+			p.env.NoteError(err)
+			return nil, &jsonrpc.Error{Code: front.CodeUnavailable, Message: p.env.Redactor.Redact(err.Error())}
 		}
 		leave := u.enter(ctx, token)
 		uctx, done := upstreamContext(ctx)
@@ -511,9 +516,9 @@ func (p *proxy) run(ctx context.Context, s *localSession, token any, fn func(con
 			continue
 		}
 		if err != nil && !isWire(err) && ctx.Err() == nil {
-			p.in.noteError(err)
+			p.env.NoteError(err)
 		}
-		return res, p.in.redactErr(wireError(err))
+		return res, p.redactErr(wireError(err))
 	}
 }
 
@@ -550,8 +555,8 @@ func isWire(err error) bool {
 	return errors.As(err, &we)
 }
 
-// handle forwards one client message of an mcp-proxy server.
-func (p *proxy) handle(ctx context.Context, s *localSession, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
+// Handle forwards one client message of an mcp-proxy server.
+func (p *Proxy) Handle(ctx context.Context, s Session, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
 	if params := req.GetParams(); params != nil && method != "initialize" && method != "server/discover" {
 		stripHopMeta(params)
 	}
@@ -560,11 +565,11 @@ func (p *proxy) handle(ctx context.Context, s *localSession, method string, req 
 		if s == nil {
 			return next(ctx, method, req)
 		}
-		if isReplay(req) {
+		if front.IsReplay(req) {
 			// The upstream session exists: it is resumed on first use.
 			res, err := next(ctx, method, req)
 			var up mcp.InitializeResult
-			if ir, ok := res.(*mcp.InitializeResult); ok && err == nil && json.Unmarshal(s.record().UpstreamInit, &up) == nil {
+			if ir, ok := res.(*mcp.InitializeResult); ok && err == nil && json.Unmarshal(s.Record().UpstreamInit, &up) == nil {
 				mirror(ir, &up)
 			}
 			return res, err
@@ -572,14 +577,15 @@ func (p *proxy) handle(ctx context.Context, s *localSession, method string, req 
 		params, _ := req.GetParams().(*mcp.InitializeParams)
 		u, err := p.dial(ctx, s, params, nil)
 		if err != nil {
-			p.in.noteError(err)
-			p.in.logger.Warn("upstream MCP server unavailable", "upstream", p.shown, "error", err)
-			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: p.in.redactor.Redact(err.Error())}
+			p.env.NoteError(err)
+			p.env.Logger.Warn("upstream MCP server unavailable", "upstream", p.shown, "error", err)
+			return nil, &jsonrpc.Error{Code: front.CodeUnavailable, Message: p.env.Redactor.Redact(err.Error())}
 		}
-		s.upMu.Lock()
-		old := s.up
-		s.up = u
-		s.upMu.Unlock()
+		slot := s.Upstream()
+		slot.mu.Lock()
+		old := slot.up
+		slot.up = u
+		slot.mu.Unlock()
 		if old != nil {
 			old.close(true)
 		}
@@ -593,7 +599,7 @@ func (p *proxy) handle(ctx context.Context, s *localSession, method string, req 
 		if dr, ok := res.(*mcp.DiscoverResult); ok && err == nil {
 			u, uerr := p.upstreamFor(ctx, nil)
 			if uerr != nil {
-				return nil, &jsonrpc.Error{Code: codeUnavailable, Message: p.in.redactor.Redact(uerr.Error())}
+				return nil, &jsonrpc.Error{Code: front.CodeUnavailable, Message: p.env.Redactor.Redact(uerr.Error())}
 			}
 			up := u.cs.InitializeResult()
 			dr.Capabilities = up.Capabilities
@@ -602,7 +608,7 @@ func (p *proxy) handle(ctx context.Context, s *localSession, method string, req 
 		return res, err
 	case "notifications/initialized", "notifications/roots/list_changed":
 		res, err := next(ctx, method, req)
-		if s != nil && !isReplay(req) {
+		if s != nil && !front.IsReplay(req) {
 			if u, uerr := p.upstreamFor(ctx, s); uerr == nil && u.roots {
 				// Not inline: handlers of notifications run on the session's
 				// read loop, which must go on to read the client's answer.
@@ -709,27 +715,27 @@ func mirror(ir, up *mcp.InitializeResult) {
 	}
 }
 
-// subscribe is the server's SubscribeHandler: subscriptions go upstream.
-func (p *proxy) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
-	_, err := p.run(ctx, sessionFrom(ctx), nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
+// Subscribe is the server's SubscribeHandler: subscriptions go upstream.
+func (p *Proxy) Subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
+	_, err := p.run(ctx, p.env.SessionFrom(ctx), nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
 		return nil, cs.Subscribe(ctx, req.Params)
 	})
 	return err
 }
 
-// unsubscribe is the server's UnsubscribeHandler.
-func (p *proxy) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
-	_, err := p.run(ctx, sessionFrom(ctx), nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
+// Unsubscribe is the server's UnsubscribeHandler.
+func (p *Proxy) Unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
+	_, err := p.run(ctx, p.env.SessionFrom(ctx), nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
 		return nil, cs.Unsubscribe(ctx, req.Params)
 	})
 	return err
 }
 
 // filterTools applies the allowlist and its description overrides.
-func (p *proxy) filterTools(tools []*mcp.Tool) []*mcp.Tool {
+func (p *Proxy) filterTools(tools []*mcp.Tool) []*mcp.Tool {
 	out := make([]*mcp.Tool, 0, len(tools))
 	for _, t := range tools {
-		if !p.allowed(t.Name) {
+		if !p.Allowed(t.Name) {
 			continue
 		}
 		if d := p.overrides[t.Name]; d != "" {
@@ -742,8 +748,8 @@ func (p *proxy) filterTools(tools []*mcp.Tool) []*mcp.Tool {
 	return out
 }
 
-// tools lists the upstream's tools for the admin API.
-func (p *proxy) tools(ctx context.Context) ([]pluginapi.ToolInfo, error) {
+// Tools lists the upstream's tools for the admin API.
+func (p *Proxy) Tools(ctx context.Context) ([]pluginapi.ToolInfo, error) {
 	var out []pluginapi.ToolInfo
 	params := &mcp.ListToolsParams{}
 	for {
@@ -771,8 +777,8 @@ func (p *proxy) tools(ctx context.Context) ([]pluginapi.ToolInfo, error) {
 	return out, nil
 }
 
-// callShared calls a tool on the shared upstream session (admin API).
-func (p *proxy) callShared(ctx context.Context, params *mcp.CallToolParams) (*mcp.CallToolResult, error) {
+// CallShared calls a tool on the shared upstream session (admin API).
+func (p *Proxy) CallShared(ctx context.Context, params *mcp.CallToolParams) (*mcp.CallToolResult, error) {
 	res, err := p.run(ctx, nil, nil, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
 		return cs.CallTool(ctx, params)
 	})

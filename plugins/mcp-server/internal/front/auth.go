@@ -1,4 +1,4 @@
-package main
+package front
 
 import (
 	"context"
@@ -32,10 +32,10 @@ import (
 
 const wellKnownPRM = "/.well-known/oauth-protected-resource"
 
-// authenticator enforces a server's auth: none, api-key (a consumer that
+// Authenticator enforces a server's auth: none, api-key (a consumer that
 // the key-auth plugin identified earlier in the chain) or jwt (an OAuth 2.1
 // resource server validating bearer tokens against the issuer's JWKS).
-type authenticator struct {
+type Authenticator struct {
 	typ       string
 	consumers []string
 	issuer    string
@@ -46,8 +46,10 @@ type authenticator struct {
 	logger    *slog.Logger
 }
 
-func newAuthenticator(a *restmcp.Auth, path string, client func() *http.Client, logger *slog.Logger) (*authenticator, error) {
-	au := &authenticator{typ: restmcp.AuthNone, path: path, logger: logger}
+// NewAuthenticator returns the Authenticator of a server at path; client
+// fetches the JWKS of jwt auth.
+func NewAuthenticator(a *restmcp.Auth, path string, client func() *http.Client, logger *slog.Logger) (*Authenticator, error) {
+	au := &Authenticator{typ: restmcp.AuthNone, path: path, logger: logger}
 	if a == nil || a.Type == "" {
 		return au, nil
 	}
@@ -65,21 +67,22 @@ func newAuthenticator(a *restmcp.Auth, path string, client func() *http.Client, 
 	return au, nil
 }
 
-func (a *authenticator) passthrough() bool { return a.passthru }
+// Passthrough reports whether client credentials reach tools upstream.
+func (a *Authenticator) Passthrough() bool { return a.passthru }
 
-// stripCredentials removes the client's bearer token before a request
+// StripCredentials removes the client's bearer token before a request
 // goes upstream.
-func (a *authenticator) stripCredentials(h http.Header) {
+func (a *Authenticator) StripCredentials(h http.Header) {
 	if a.typ == restmcp.AuthJWT {
 		h.Del("Authorization")
 	}
 }
 
-// isMetadataPath reports whether p is this server's protected resource
+// IsMetadataPath reports whether p is this server's protected resource
 // metadata: the RFC 9728 location (/.well-known/oauth-protected-resource
 // followed by the server's path), or the same document under the server's
 // path, which is what WWW-Authenticate points at.
-func (a *authenticator) isMetadataPath(p string) bool {
+func (a *Authenticator) IsMetadataPath(p string) bool {
 	if a.typ != restmcp.AuthJWT {
 		return false
 	}
@@ -87,11 +90,12 @@ func (a *authenticator) isMetadataPath(p string) bool {
 }
 
 // metadataURL is the document's URL as clients should fetch it.
-func (a *authenticator) metadataURL(r *http.Request) string {
+func (a *Authenticator) metadataURL(r *http.Request) string {
 	return requestOrigin(r) + a.path + wellKnownPRM
 }
 
-func (a *authenticator) serveMetadata(w http.ResponseWriter, r *http.Request) {
+// ServeMetadata serves the protected resource metadata (RFC 9728).
+func (a *Authenticator) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 	auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
 		Resource:               requestOrigin(r) + a.path,
 		AuthorizationServers:   []string{a.issuer},
@@ -116,22 +120,22 @@ func requestOrigin(r *http.Request) string {
 	return scheme + "://" + host
 }
 
-// authenticate identifies the client, or answers 401/403 itself.
-func (a *authenticator) authenticate(w http.ResponseWriter, r *http.Request) (identity, bool) {
+// Authenticate identifies the client, or answers 401/403 itself.
+func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Identity, bool) {
 	switch a.typ {
 	case restmcp.AuthAPIKey:
 		c, ok := pluginapi.ConsumerFromContext(r.Context())
 		if !ok {
-			writeJSONRPCError(w, http.StatusUnauthorized, nil, codeForbidden,
+			WriteError(w, http.StatusUnauthorized, nil, CodeForbidden,
 				"an API key is required: this MCP server accepts key-auth consumers; send the consumer's key as the key-auth plugin on this route expects")
-			return identity{}, false
+			return Identity{}, false
 		}
 		if len(a.consumers) > 0 && !slices.Contains(a.consumers, c) {
-			writeJSONRPCError(w, http.StatusForbidden, nil, codeForbidden,
+			WriteError(w, http.StatusForbidden, nil, CodeForbidden,
 				fmt.Sprintf("consumer %q may not use this MCP server", c))
-			return identity{}, false
+			return Identity{}, false
 		}
-		return identity{consumer: c}, true
+		return Identity{Consumer: c}, true
 	case restmcp.AuthJWT:
 		id, err := a.verifyBearer(r)
 		if err != nil {
@@ -140,21 +144,21 @@ func (a *authenticator) authenticate(w http.ResponseWriter, r *http.Request) (id
 				challenge += `, error="invalid_token"`
 			}
 			w.Header().Set("WWW-Authenticate", challenge)
-			writeJSONRPCError(w, http.StatusUnauthorized, nil, codeForbidden, err.Error())
-			return identity{}, false
+			WriteError(w, http.StatusUnauthorized, nil, CodeForbidden, err.Error())
+			return Identity{}, false
 		}
 		return id, true
 	}
-	return identity{}, true
+	return Identity{}, true
 }
 
 var errNoBearer = errors.New("a bearer token is required (Authorization: Bearer <token> from " +
 	"the authorization server named in the protected resource metadata)")
 
-func (a *authenticator) verifyBearer(r *http.Request) (identity, error) {
+func (a *Authenticator) verifyBearer(r *http.Request) (Identity, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
-		return identity{}, errNoBearer
+		return Identity{}, errNoBearer
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithIssuer(a.issuer),
@@ -171,7 +175,7 @@ func (a *authenticator) verifyBearer(r *http.Request) (identity, error) {
 		return a.jwks.key(r.Context(), kid)
 	}, opts...)
 	if err != nil {
-		return identity{}, fmt.Errorf("invalid bearer token: %w", err)
+		return Identity{}, fmt.Errorf("invalid bearer token: %w", err)
 	}
 	sub, _ := claims.GetSubject()
 	if sub == "" {
@@ -179,7 +183,7 @@ func (a *authenticator) verifyBearer(r *http.Request) (identity, error) {
 			sub = cid
 		}
 	}
-	return identity{consumer: sub}, nil
+	return Identity{Consumer: sub}, nil
 }
 
 // jwksCache holds an issuer's signing keys, fetched on first use and again
@@ -334,12 +338,12 @@ func (k jwk) publicKey() (crypto.PublicKey, error) {
 	return nil, fmt.Errorf("unsupported key type %q", k.Kty)
 }
 
-// checkHostAndOrigin protects against DNS rebinding and cross-site
+// CheckHostAndOrigin protects against DNS rebinding and cross-site
 // requests: a request that reached a loopback address must name a loopback
 // host (or one of the server's domains), and an Origin header, when
 // present, must be the request's own origin, one of the domains, or
 // loopback talking to loopback.
-func checkHostAndOrigin(r *http.Request, domains []string) error {
+func CheckHostAndOrigin(r *http.Request, domains []string) error {
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && la != nil {
 		if isLoopback(la.String()) && !isLoopback(r.Host) && !matchDomain(hostOnly(r.Host), domains) {
 			return fmt.Errorf("host %q is not allowed on a loopback listener (DNS rebinding protection); use localhost or one of the server's domains", r.Host)
