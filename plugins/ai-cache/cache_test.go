@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 type testHost struct {
@@ -46,6 +47,9 @@ func (h *testHost) Redis() redis.UniversalClient   { return h.rdb }
 func (h *testHost) HTTPClient() *http.Client       { return http.DefaultClient }
 func (h *testHost) Metrics() prometheus.Registerer { return h.reg }
 func (h *testHost) InstanceID() string             { return "test" }
+func (h *testHost) SharedStore() pluginapi.SharedStore {
+	return memstore.New(0)
+}
 
 type syncBuffer struct {
 	mu sync.Mutex
