@@ -4,7 +4,8 @@
 //
 // Every function is pure: bytes in, bytes out. Requests and responses are
 // JSON bodies; streams are Server-Sent Events fed in arbitrary pieces as
-// they arrive from the network. The ai-proxy plugin calls only this API.
+// they arrive from the network. The ai-proxy plugin calls only this API;
+// ai-cache uses it to read answers in OpenAI's form.
 //
 // What maps to what (OpenAI chat ⇄ Anthropic messages, OpenAI → Gemini;
 // Anthropic → Gemini goes through the OpenAI form):
