@@ -124,8 +124,8 @@ func (*fakeKeyAuth) ConfigSchema() json.RawMessage { return json.RawMessage(`{"t
 func (k *fakeKeyAuth) New(_ context.Context, raw json.RawMessage, _ pluginapi.Host) (pluginapi.Instance, error) {
 	var cfg struct {
 		Consumers       []spec.KeyAuthConsumer `json:"consumers"`
-		Keys            []string        `json:"keys"`
-		HideCredentials bool            `json:"hideCredentials"`
+		Keys            []string               `json:"keys"`
+		HideCredentials bool                   `json:"hideCredentials"`
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, err

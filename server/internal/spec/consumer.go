@@ -510,3 +510,6 @@ func (s Snapshot) validateConsumers() []error {
 	}
 	return errs
 }
+
+// CredentialIDOf is the ID a credential gets for key when none is given.
+func CredentialIDOf(key string) string { return credentialID(HashKey(key)) }
