@@ -152,6 +152,7 @@ func serve(version string, s config.Settings, stdout, stderr io.Writer) (code in
 		}
 	}
 
+	seedModelPrices(ctx, ctl, log)
 	checker.Add(gatewayHealth(ctl))
 
 	recorder := series.New(reg, 10*time.Second, 360)
