@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 func fieldsOf(err error) []string {
@@ -102,4 +103,24 @@ func TestPriceOfPrefersExactThenLongestPrefix(t *testing.T) {
 	for _, sp := range SeedModelPrices {
 		require.NoError(t, sp.Validate())
 	}
+}
+
+// The declarative export carries the digest (not the key) so that it
+// round-trips; a key written in clear in a file is hashed when stored.
+func TestConsumerYAMLRoundTrips(t *testing.T) {
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	key := NewConsumerKey()
+	c := Consumer{Name: "team-a", Credentials: []Credential{{Key: key, ExpiresAt: &exp}}, Budget: &Budget{USD: 5, Period: PeriodMonth}}
+	c.Normalize()
+	in := Snapshot{Consumers: []Consumer{c}, ModelPrices: SeedModelPrices[:1]}
+	data, err := yaml.Marshal(in)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), key)
+	require.Contains(t, string(data), HashKey(key))
+	var back Snapshot
+	require.NoError(t, yaml.Unmarshal(data, &back))
+	back.Consumers[0].Normalize()
+	require.Equal(t, in.Consumers, back.Consumers)
+	require.Equal(t, in.ModelPrices, back.ModelPrices)
+	require.NoError(t, back.Validate())
 }
