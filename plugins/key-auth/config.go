@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/strictjson"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
@@ -25,6 +26,12 @@ type config struct {
 type consumerConfig struct {
 	Name string `json:"name"`
 	Key  string `json:"key"`
+	// KeySHA256 and ExpiresAt are Gatehouse extensions: the hex SHA-256
+	// of the key in place of the key (a name may then have several keys,
+	// for rotation), and when the key stops being accepted.
+	KeySHA256 string `json:"keySha256"`
+	ExpiresAt string `json:"expiresAt"`
+	expires   time.Time
 }
 
 const (
@@ -37,6 +44,7 @@ const (
 var (
 	consumerNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 	tokenRE        = regexp.MustCompile("^[!#$%&'*+.^_|~0-9A-Za-z-]+$")
+	sha256HexRE    = regexp.MustCompile("^[0-9a-f]{64}$")
 )
 
 // parseConfig unmarshals data strictly, applies the defaults and validates
@@ -77,8 +85,38 @@ func (c *config) validate() error {
 	}
 	names := map[string]int{}
 	keys := map[string]int{}
-	for i, cc := range c.Consumers {
+	digests := map[string]int{}
+	for i := range c.Consumers {
+		cc := &c.Consumers[i]
 		at := "consumers[" + strconv.Itoa(i) + "]"
+		if cc.ExpiresAt != "" {
+			t, err := time.Parse(time.RFC3339, cc.ExpiresAt)
+			if err != nil {
+				bad(at+".expiresAt", "%q is not an RFC 3339 time such as 2027-01-31T00:00:00Z", cc.ExpiresAt)
+			}
+			cc.expires = t
+		}
+		if cc.KeySHA256 != "" {
+			// A hashed key: the name may repeat (one entry per key).
+			switch {
+			case cc.Name == "":
+				bad(at+".name", "is required")
+			case !consumerNameRE.MatchString(cc.Name):
+				bad(at+".name", "%q is not a valid consumer name: use up to 128 letters, digits and . _ @ -, starting with a letter or digit", cc.Name)
+			}
+			switch {
+			case cc.Key != "":
+				bad(at+".key", "and keySha256 are both set; give one of them")
+			case !sha256HexRE.MatchString(cc.KeySHA256):
+				bad(at+".keySha256", "must be 64 lowercase hex digits, the SHA-256 of the key")
+			default:
+				if j, dup := digests[cc.KeySHA256]; dup {
+					bad(at+".keySha256", "is the same key as consumers[%d].keySha256; every key must be different", j)
+				}
+				digests[cc.KeySHA256] = i
+			}
+			continue
+		}
 		switch {
 		case cc.Name == "":
 			bad(at+".name", "is required")

@@ -3,10 +3,12 @@ package main
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -18,7 +20,9 @@ const ConsumerHeader = "X-Gatehouse-Consumer"
 
 type consumer struct {
 	name string
-	key  []byte
+	key  []byte // nil for a hashed key: the digest lookup is the check
+	// expires, when not zero, is when the key stops being accepted.
+	expires time.Time
 }
 
 // instance is one configured key-auth. It is immutable after New and safe
@@ -39,7 +43,15 @@ type instance struct {
 func newInstance(c *config, log *slog.Logger) *instance {
 	in := &instance{log: log, byDigest: make(map[[sha256.Size]byte]*consumer, len(c.Consumers)), hide: c.HideCredentials}
 	for _, cc := range c.Consumers {
-		in.byDigest[sha256.Sum256([]byte(cc.Key))] = &consumer{name: cc.Name, key: []byte(cc.Key)}
+		if cc.KeySHA256 != "" {
+			var d [sha256.Size]byte
+			if _, err := hex.Decode(d[:], []byte(cc.KeySHA256)); err != nil {
+				continue // validated before
+			}
+			in.byDigest[d] = &consumer{name: cc.Name, expires: cc.expires}
+			continue
+		}
+		in.byDigest[sha256.Sum256([]byte(cc.Key))] = &consumer{name: cc.Name, key: []byte(cc.Key), expires: cc.expires}
 	}
 	var places []string
 	bearer := false
@@ -85,6 +97,10 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 		c := in.lookup(key)
 		if c == nil {
 			in.refuse(w, r, "the API key is not valid; check the key you were given")
+			return
+		}
+		if !c.expires.IsZero() && !time.Now().Before(c.expires) {
+			in.refuse(w, r, "the API key has expired; ask for a new key")
 			return
 		}
 		if in.hide {
@@ -141,7 +157,7 @@ func (in *instance) extract(r *http.Request) (key, problem string) {
 // lookup returns the consumer whose key is key, or nil.
 func (in *instance) lookup(key string) *consumer {
 	c := in.byDigest[sha256.Sum256([]byte(key))]
-	if c == nil || subtle.ConstantTimeCompare(c.key, []byte(key)) != 1 {
+	if c == nil || c.key != nil && subtle.ConstantTimeCompare(c.key, []byte(key)) != 1 {
 		return nil
 	}
 	return c

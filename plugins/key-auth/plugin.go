@@ -93,11 +93,14 @@ var configSchema = json.RawMessage(`{
       "description": "Who may call, each with their own key. Names and keys are unique.",
       "items": {
         "type": "object",
-        "required": ["name", "key"],
+        "required": ["name"],
+        "anyOf": [{"required": ["key"]}, {"required": ["keySha256"]}],
         "additionalProperties": false,
         "properties": {
           "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$", "description": "The consumer's name, given to later plugins and to the upstream in X-Gatehouse-Consumer."},
-          "key": {"type": "string", "minLength": 16, "maxLength": 4096, "pattern": "^[!-~]+$", "writeOnly": true, "description": "The API key: printable ASCII without spaces, at least 16 characters (for example: openssl rand -hex 24)."}
+          "key": {"type": "string", "minLength": 16, "maxLength": 4096, "pattern": "^[!-~]+$", "writeOnly": true, "description": "The API key: printable ASCII without spaces, at least 16 characters (for example: openssl rand -hex 24). Give key or keySha256."},
+          "keySha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "writeOnly": true, "description": "Gatehouse extension: the hex SHA-256 of the key instead of the key (how Gatehouse consumers' keys are stored). A name may have several hashed keys."},
+          "expiresAt": {"type": "string", "format": "date-time", "description": "Gatehouse extension: when the key stops being accepted (RFC 3339)."}
         }
       }
     },

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -324,4 +327,44 @@ func TestConcurrentRequests(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func sha256Hex(s string) string {
+	d := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(d[:])
+}
+
+// Gatehouse consumers' keys reach key-auth as digests: a name may have
+// several (rotation), and an expired one is refused naming the expiry.
+func TestHashedAndExpiringKeys(t *testing.T) {
+	newKey, oldKey, expiredKey := "gh-new-0123456789abcdef", "gh-old-0123456789abcdef", "gh-exp-0123456789abcdef"
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	h, logs, up := newHandler(t, `{"consumers":[
+		{"name":"alice","key":"`+aliceKey+`"},
+		{"name":"team-a","keySha256":"`+sha256Hex(newKey)+`"},
+		{"name":"team-a","keySha256":"`+sha256Hex(oldKey)+`","expiresAt":"`+future+`"},
+		{"name":"team-b","keySha256":"`+sha256Hex(expiredKey)+`","expiresAt":"`+past+`"}]}`)
+	for key, want := range map[string]string{aliceKey: "alice", newKey: "team-a", oldKey: "team-a"} {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("X-Api-Key", key)
+		rec := serve(h, r)
+		require.Equal(t, 200, rec.Code)
+		require.Equal(t, want, up.consumer)
+	}
+	for key, msg := range map[string]string{expiredKey: "the API key has expired", sha256Hex(newKey): "not valid"} {
+		before := up.calls
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("X-Api-Key", key)
+		rec := serve(h, r)
+		require.Equal(t, 401, rec.Code, "the digest itself is not a key")
+		require.Contains(t, rec.Body.String(), msg)
+		require.NotContains(t, rec.Body.String(), "team-b", "a refusal does not say whose key it was")
+		require.Equal(t, before, up.calls)
+	}
+	require.NotContains(t, logs.String(), expiredKey)
+
+	_, err := Plugin.New(context.Background(), json.RawMessage(`{"consumers":[{"name":"a","keySha256":"XYZ"},{"name":"b","key":"`+aliceKey+`","keySha256":"`+sha256Hex(aliceKey)+`"}]}`), testHost{log: slog.New(slog.DiscardHandler)})
+	require.ErrorContains(t, err, "consumers[0].keySha256")
+	require.ErrorContains(t, err, "consumers[1].key")
 }

@@ -37,6 +37,7 @@ func (s *Server) resources() map[string]resource {
 	return map[string]resource{
 		spec.KindRoute:     {extra: aiRouteRows},
 		spec.KindMCPServer: {decode: decodeMCPServer},
+		spec.KindConsumer:  {decode: decodeConsumer(spec.Kinds[slices.IndexFunc(spec.Kinds, func(k spec.Kind) bool { return k.Name == spec.KindConsumer })])},
 	}
 }
 
@@ -167,7 +168,7 @@ func (s *Server) change(c *gin.Context, k spec.Kind, ch control.Change, status i
 		c.Status(status)
 		return
 	}
-	c.JSON(status, s.answer(c.Request.Context(), stored[0]))
+	c.JSON(status, withNewKeys(c, s.answer(c.Request.Context(), stored[0])))
 }
 
 // configError maps the errors of a configuration change to API errors:
@@ -220,6 +221,7 @@ func (s *Server) registerConfig(g *gin.RouterGroup) {
 		s.registerResource(g, k, res[k.Name])
 	}
 	s.registerAI(g)
+	s.registerConsumers(g)
 	g.GET("/revisions", s.listRevisions)
 	g.POST("/revisions/:id/rollback", s.rollback)
 }

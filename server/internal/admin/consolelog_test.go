@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -18,23 +17,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The console reading its own files is logged at DEBUG, so that at the
 // default INFO level gateway.log (and the console's Logs view) shows what

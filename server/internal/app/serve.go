@@ -225,6 +225,7 @@ func (p *process) applyConfiguration(ctx context.Context) int {
 			return p.startFailed(ExitConfig, "apply_config_file", err.Error())
 		}
 	}
+	seedModelPrices(ctx, p.ctl, p.log)
 	p.checker.Add(gatewayHealth(p.ctl))
 	return ExitOK
 }

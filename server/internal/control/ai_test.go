@@ -123,9 +123,9 @@ func (*fakeKeyAuth) Info() pluginapi.Info {
 func (*fakeKeyAuth) ConfigSchema() json.RawMessage { return json.RawMessage(`{"type":"object"}`) }
 func (k *fakeKeyAuth) New(_ context.Context, raw json.RawMessage, _ pluginapi.Host) (pluginapi.Instance, error) {
 	var cfg struct {
-		Consumers       []spec.Consumer `json:"consumers"`
-		Keys            []string        `json:"keys"`
-		HideCredentials bool            `json:"hideCredentials"`
+		Consumers       []spec.KeyAuthConsumer `json:"consumers"`
+		Keys            []string               `json:"keys"`
+		HideCredentials bool                   `json:"hideCredentials"`
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func (k *fakeKeyAuth) New(_ context.Context, raw json.RawMessage, _ pluginapi.Ho
 	return fakeKeyAuthInstance(cfg.Consumers), nil
 }
 
-type fakeKeyAuthInstance []spec.Consumer
+type fakeKeyAuthInstance []spec.KeyAuthConsumer
 
 func (c fakeKeyAuthInstance) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +348,7 @@ func TestAIRouteRefusalsChangeNothing(t *testing.T) {
 			spec.KindAIRoute, "chat", "upstreams[0].provider", `LLM provider "openai-1" does not exist`},
 		{"allowed consumer that key-auth does not know",
 			[]Change{putObj(spec.KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/z", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}, AuthConfig: &spec.AIAuthConfig{Enabled: true, AllowedConsumers: []string{"carol"}}})},
-			spec.KindAIRoute, "r2", "authConfig.allowedConsumers[0]", `consumer "carol" is not a consumer`},
+			spec.KindAIRoute, "r2", "authConfig.allowedConsumers[0]", `consumer "carol" does not exist`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,6 +90,15 @@ func newInstances(t *testing.T, n int, notifier Notifier, interval time.Duration
 		wg.Go(func() { f.Run(runCtx) })
 		out = append(out, followed{ctl: c, gw: gw, log: buf})
 	}
+	// An announcement sent before a follower watches is lost (as one sent
+	// before a Redis subscription is); wait until every follower watches.
+	if m, ok := notifier.(*memoryNotifier); ok {
+		testenv.WaitFor(t, 10*time.Second, "every follower watches", func() bool {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return len(m.watchers) == n
+		})
+	}
 	return out
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Error codes of the AI gateway's objects.
@@ -509,35 +510,56 @@ func checkModelMapping(p *problems, field string, m map[string]string) {
 // KeyAuthPlugin is the plugin whose consumers AI routes admit.
 const KeyAuthPlugin = "key-auth"
 
-// Consumer is a key-auth consumer found in a snapshot.
-type Consumer struct {
-	Name string `json:"name"`
-	Key  string `json:"key"`
+// KeyAuthConsumer is a key-auth consumer found in a snapshot: an inline
+// consumer of a key-auth plugin instance (Key) or a key of a Consumer
+// object (KeySHA256, ExpiresAt; a Gatehouse extension of key-auth).
+type KeyAuthConsumer struct {
+	Name      string     `json:"name"`
+	Key       string     `json:"key,omitempty"`
+	KeySHA256 string     `json:"keySha256,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // KeyAuthConsumers returns the consumers of the snapshot's enabled
 // key-auth plugin instances, each name once (the first instance that
-// names it wins), in order. A config that does not parse gives none; the
-// plugin reports it.
-func (s Snapshot) KeyAuthConsumers() []Consumer {
-	var out []Consumer
+// names it wins), in order, then every key of the Consumer objects whose
+// name no plugin instance took. A config that does not parse gives none;
+// the plugin reports it.
+func (s Snapshot) KeyAuthConsumers() []KeyAuthConsumer {
+	var out []KeyAuthConsumer
 	names, keys := map[string]bool{}, map[string]bool{}
 	for _, pi := range s.PluginInstances {
 		if pi.Plugin != KeyAuthPlugin || !pi.IsEnabled() || len(pi.Config) == 0 {
 			continue
 		}
 		var cfg struct {
-			Consumers []Consumer `json:"consumers"`
+			Consumers []KeyAuthConsumer `json:"consumers"`
 		}
 		if json.Unmarshal(pi.Config, &cfg) != nil {
 			continue
 		}
 		for _, c := range cfg.Consumers {
-			if c.Name == "" || c.Key == "" || names[c.Name] || keys[c.Key] {
+			if c.Name == "" || c.Key == "" || names[c.Name] || keys[HashKey(c.Key)] {
 				continue
 			}
-			names[c.Name], keys[c.Key] = true, true
-			out = append(out, c)
+			names[c.Name], keys[HashKey(c.Key)] = true, true
+			out = append(out, KeyAuthConsumer{Name: c.Name, Key: c.Key})
+		}
+	}
+	for _, c := range s.Consumers {
+		if names[c.Name] {
+			continue
+		}
+		for _, cr := range c.Credentials {
+			digest := cr.KeySHA256
+			if digest == "" && cr.Key != "" {
+				digest = HashKey(cr.Key)
+			}
+			if digest == "" || keys[digest] {
+				continue
+			}
+			keys[digest] = true
+			out = append(out, KeyAuthConsumer{Name: c.Name, KeySHA256: digest, ExpiresAt: cr.ExpiresAt})
 		}
 	}
 	return out
@@ -585,11 +607,11 @@ func (s Snapshot) validateAI() []error {
 		}
 		if r.AuthEnabled() {
 			if len(consumers) == 0 {
-				p.add("authConfig.enabled", "no key-auth consumers exist to admit; create a key-auth plugin instance with consumers first, or disable authConfig")
+				p.add("authConfig.enabled", "no consumers exist to admit; create one first (POST /api/v1/consumers), or disable authConfig")
 			}
 			for i, c := range r.AuthConfig.AllowedConsumers {
 				if c != "" && len(consumers) > 0 && !consumers[c] {
-					p.add(fmt.Sprintf("authConfig.allowedConsumers[%d]", i), "consumer %q is not a consumer of any enabled key-auth plugin instance; add it there first or fix the name", c)
+					p.add(fmt.Sprintf("authConfig.allowedConsumers[%d]", i), "consumer %q does not exist; create it first (POST /api/v1/consumers) or fix the name", c)
 				}
 			}
 		}

@@ -88,11 +88,11 @@ func TestAIValidation(t *testing.T) {
 		}, KindAIRoute, "fallbackConfig.onStatus", "at least one status"},
 		{"unknown consumer", func(s *Snapshot) {
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true, AllowedConsumers: []string{"team-b"}}
-		}, KindAIRoute, "authConfig.allowedConsumers[0]", `consumer "team-b" is not a consumer of any enabled key-auth plugin instance`},
+		}, KindAIRoute, "authConfig.allowedConsumers[0]", `consumer "team-b" does not exist`},
 		{"auth without any key-auth consumers", func(s *Snapshot) {
 			s.PluginInstances = nil
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true}
-		}, KindAIRoute, "authConfig.enabled", "no key-auth consumers exist"},
+		}, KindAIRoute, "authConfig.enabled", "no consumers exist"},
 		{"routes on one path disagree on auth", func(s *Snapshot) {
 			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", PathPrefix: "/", Upstreams: []AIUpstream{{Provider: "claude-1"}}, AuthConfig: &AIAuthConfig{Enabled: true}})
 		}, KindAIRoute, "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
@@ -241,5 +241,5 @@ func TestKeyAuthConsumersCollectsEnabledInstances(t *testing.T) {
 		{Name: "c", Plugin: KeyAuthPlugin, Enabled: &off, Config: json.RawMessage(`{"consumers":[{"name":"w","key":"k5"}]}`)},
 		{Name: "d", Plugin: "cors", Config: json.RawMessage(`{"consumers":[{"name":"v","key":"k6"}]}`)},
 	}}
-	require.Equal(t, []Consumer{{"x", "k1"}, {"y", "k2"}, {"z", "k4"}}, s.KeyAuthConsumers())
+	require.Equal(t, []KeyAuthConsumer{{Name: "x", Key: "k1"}, {Name: "y", Key: "k2"}, {Name: "z", Key: "k4"}}, s.KeyAuthConsumers())
 }

@@ -53,6 +53,8 @@ var Kinds = []Kind{
 	NewKind(KindMCPServer, func(s *Snapshot) *[]MCPServer { return &s.MCPServers }),
 	NewKind(KindLLMProvider, func(s *Snapshot) *[]LLMProvider { return &s.LLMProviders }),
 	NewKind(KindAIRoute, func(s *Snapshot) *[]AIRoute { return &s.AIRoutes }),
+	NewKind(KindConsumer, func(s *Snapshot) *[]Consumer { return &s.Consumers }),
+	NewKind(KindModelPrice, func(s *Snapshot) *[]ModelPrice { return &s.ModelPrices }),
 }
 
 // Kind describes one kind of configuration object: its names and how its

@@ -37,6 +37,8 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		KindPluginInstance: PluginInstance{Name: "p", Plugin: "cors", Scope: Scope{Type: ScopeGlobal}, Config: []byte(`{"a":1}`), Enabled: &off, Version: 3},
 		KindLLMProvider:    LLMProvider{Name: "l", Type: "openai", Version: 3},
 		KindAIRoute:        AIRoute{Name: "ai", AuthConfig: &AIAuthConfig{Enabled: true}, Version: 3},
+		KindConsumer:       Consumer{Name: "c", Credentials: []Credential{{Key: "gh-0123456789abcdef"}}, Version: 3},
+		KindModelPrice:     ModelPrice{Name: "mp", Model: "gpt-4o*", Input: 2.5, Output: 10, Date: "2026-12-01", Version: 3},
 	}
 	m, err := ParseMCPServer([]byte(`{"name":"m","server":{"name":"m"}}`))
 	require.NoError(t, err)

@@ -108,6 +108,10 @@ type Snapshot struct {
 	LLMProviders []LLMProvider `json:"llmProviders,omitempty" yaml:"llmProviders,omitempty"`
 	// AIRoutes are served through gateway mounts by the ai-proxy plugin.
 	AIRoutes []AIRoute `json:"aiRoutes,omitempty" yaml:"aiRoutes,omitempty"`
+	// Consumers are the AI gateway's callers (keys stored hashed).
+	Consumers []Consumer `json:"consumers,omitempty" yaml:"consumers,omitempty"`
+	// ModelPrices price the tokens of AI answers for budgets.
+	ModelPrices []ModelPrice `json:"modelPrices,omitempty" yaml:"modelPrices,omitempty"`
 	// Others holds, by kind name, the objects of kinds without a field of
 	// their own (see NewKind). The declarative file does not carry them.
 	Others map[string][]Object `json:"-" yaml:"-"`

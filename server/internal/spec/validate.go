@@ -536,6 +536,7 @@ func (s Snapshot) Validate() error {
 		errs = append(errs, p.errs...)
 	}
 	errs = append(errs, s.validateMCPPlacement()...)
+	errs = append(errs, s.validateConsumers()...)
 	for _, kind := range slices.Sorted(maps.Keys(s.Others)) {
 		objs := s.Others[kind]
 		names := make(map[string]bool, len(objs))
