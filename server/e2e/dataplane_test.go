@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/testenv"
 )
 
@@ -112,7 +113,8 @@ func TestRouteServesAtOnceAndRefusedChangesChangeNothing(t *testing.T) {
 		Total int
 	}
 	api.Do(t, "GET", "/revisions", nil, &revs)
-	require.Equal(t, 3, revs.Total)
+	// The model prices seeded on first start come first (docs/consumers.md).
+	require.Equal(t, 3+len(spec.SeedModelPrices), revs.Total)
 	require.Equal(t, adminUser, revs.Items[0].User)
 	var routeRev int64
 	for _, r := range revs.Items {
@@ -223,7 +225,8 @@ func TestConfigExportThenApplyOnAFreshInstance(t *testing.T) {
 	apply = exec.Command(bin, "config", "apply", "-f", file, "--data-dir", fresh, "--plugin-dir", filepath.Join(testenv.BuildDir(t), "plugins"))
 	msg, err = apply.CombinedOutput()
 	require.NoError(t, err, string(msg))
-	require.Contains(t, string(msg), "2 objects changed")
+	// The service, the route and the model prices seeded on first start.
+	require.Contains(t, string(msg), fmt.Sprintf("%d objects changed", 2+len(spec.SeedModelPrices)))
 
 	g2 := testenv.StartGatehouse(t, testenv.Options{DataDir: fresh})
 	status, body, _ := gatewayGet(t, g2, "exp.test", "/exp/1")
