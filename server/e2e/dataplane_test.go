@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/testenv"
 )
 
@@ -193,7 +194,8 @@ func TestConfigExportThenApplyOnAFreshInstance(t *testing.T) {
 	apply = exec.Command(bin, "config", "apply", "-f", file, "--data-dir", fresh, "--plugin-dir", filepath.Join(testenv.BuildDir(t), "plugins"))
 	msg, err = apply.CombinedOutput()
 	require.NoError(t, err, string(msg))
-	require.Contains(t, string(msg), "2 objects changed")
+	// The service, the route and the model prices seeded on first start.
+	require.Contains(t, string(msg), fmt.Sprintf("%d objects changed", 2+len(spec.SeedModelPrices)))
 
 	g2 := testenv.StartGatehouse(t, testenv.Options{DataDir: fresh})
 	status, body, _ := gatewayGet(t, g2, "exp.test", "/exp/1")

@@ -15,7 +15,7 @@ import (
 )
 
 const configUsage = `usage:
-  gatehouse config export [settings flags]            write services, routes, plugin instances, MCP servers, LLM providers and AI routes as YAML to stdout
+  gatehouse config export [settings flags]            write services, routes, plugin instances, MCP servers, LLM providers, AI routes, consumers (key digests) and model prices as YAML to stdout
   gatehouse config apply -f FILE [settings flags]     validate FILE whole and make it the stored configuration, in one transaction
 `
 

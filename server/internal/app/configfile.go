@@ -41,7 +41,7 @@ func decodeConfig(path string, r io.Reader) (spec.Snapshot, error) {
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(&snap); err != nil {
-		return spec.Snapshot{}, fmt.Errorf("configuration file %s: %w (the file holds services, routes, pluginInstances, mcpServers, llmProviders and aiRoutes)", path, err)
+		return spec.Snapshot{}, fmt.Errorf("configuration file %s: %w (the file holds services, routes, pluginInstances, mcpServers, llmProviders, aiRoutes, consumers and modelPrices)", path, err)
 	}
 	return snap, nil
 }
