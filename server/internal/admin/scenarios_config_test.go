@@ -113,6 +113,24 @@ func TestScenariosConfigObjects(t *testing.T) {
 			},
 		},
 		{
+			Name: "a route that does not exist", Method: "GET", URL: "/api/v1/routes/nope", Auth: authSession,
+			ExpectedStatus: 404, ExpectedCode: "route_not_found", ExpectedContent: []string{"nope"},
+		},
+		{
+			Name: "deleting a service that does not exist", Method: "DELETE", URL: "/api/v1/services/nope", Auth: authSession,
+			ExpectedStatus: 404, ExpectedCode: "service_not_found",
+		},
+		{
+			Name: "a body that is not JSON is refused unread and changes nothing", Method: "POST", URL: "/api/v1/services", Auth: authSession,
+			Body:           "name=x",
+			Headers:        map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			ExpectedStatus: 415, ExpectedCode: "unsupported_media_type",
+			AfterTestFunc: func(t *testing.T, app *testApp, _ *httptest.ResponseRecorder) {
+				res := app.mustCall(200, "GET", "/api/v1/services", app.token, nil)
+				require.Contains(t, res.Body.String(), `"total":0`)
+			},
+		},
+		{
 			Name: "rolling back a revision that does not exist", Method: "POST", URL: "/api/v1/revisions/999/rollback", Auth: authSession,
 			ExpectedStatus: 404, ExpectedCode: "revision_not_found",
 		},
