@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/plugins/ai-proxy/internal/translate"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/translate"
 )
 
 // Several AI routes on one path form a chain: ai-proxy(route 1) →
@@ -142,6 +143,9 @@ func (w *notFoundWriter) answer() {
 	}
 	desc := slices.Compact(slices.Sorted(slices.Values(w.rec.desc)))
 	msg := fmt.Sprintf("model %q is not offered on this path", c.info.Model)
+	if want, ok := aiwire.ProviderFrom(c.r.Context()); ok {
+		msg = fmt.Sprintf("model %q of provider %q is not offered on this path", c.info.Model, want)
+	}
 	if len(desc) > 0 {
 		msg += "; the models offered are " + strings.Join(desc, ", ")
 	}

@@ -17,6 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 // The fake provider's answer is "hello there" with this usage.
@@ -182,11 +185,12 @@ type testHost struct {
 	reg *prometheus.Registry
 }
 
-func (h testHost) Logger() *slog.Logger           { return h.log }
-func (h testHost) Redis() redis.UniversalClient   { return nil }
-func (h testHost) HTTPClient() *http.Client       { return http.DefaultClient }
-func (h testHost) Metrics() prometheus.Registerer { return h.reg }
-func (h testHost) InstanceID() string             { return "test" }
+func (h testHost) Logger() *slog.Logger               { return h.log }
+func (h testHost) Redis() redis.UniversalClient       { return nil }
+func (h testHost) HTTPClient() *http.Client           { return http.DefaultClient }
+func (h testHost) Metrics() prometheus.Registerer     { return h.reg }
+func (h testHost) InstanceID() string                 { return "test" }
+func (h testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
 
 // gw is an ai-proxy instance under test, with its logs and metrics.
 type gw struct {

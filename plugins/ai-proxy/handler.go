@@ -16,7 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/plugins/ai-proxy/internal/translate"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/translate"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -52,6 +53,7 @@ type call struct {
 	consumer string
 	route    string
 	start    time.Time
+	provider string // picked by model-router, "" for any
 
 	// what happened, for the access log and metrics
 	status     int
@@ -159,6 +161,16 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		c.deferToNext(next)
 		return
 	}
+	// A provider picked by model-router ("openai/gpt-4o") is served only
+	// by this route's upstreams of that provider; else by another route.
+	if want, ok := aiwire.ProviderFrom(r.Context()); ok {
+		if !in.hasProvider(want) {
+			deferred = true
+			c.deferToNext(next)
+			return
+		}
+		c.provider = want
+	}
 	if c.deny() {
 		return
 	}
@@ -221,6 +233,9 @@ func (c *call) proxy() {
 // request.
 func (c *call) candidates() []upstream {
 	in := c.in
+	if c.provider != "" {
+		return c.providerCandidates()
+	}
 	if len(in.primary) == 1 && len(in.fallback) == 0 {
 		// The common case: one upstream, no choice to make.
 		if in.primary[0].p.serves(c.k, c.client, c.rest) {
@@ -257,6 +272,58 @@ func (c *call) candidates() []upstream {
 		rand.Shuffle(len(fb), func(i, j int) { fb[i], fb[j] = fb[j], fb[i] })
 	}
 	return append(out, fb...)
+}
+
+// hasProvider reports whether the route has an upstream (primary or
+// fallback) of provider want, by id or else by type.
+func (in *instance) hasProvider(want string) bool {
+	for _, list := range [][]upstream{in.primary, in.fallback} {
+		for _, u := range list {
+			if u.p.is(want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// is reports whether p is the provider a model router named.
+func (p *provider) is(want string) bool { return p.id == want || p.typ == want }
+
+// providerCandidates are the upstreams of the provider model-router
+// picked: its primary upstreams by weight (else its fallback ones), then
+// the route's fallback upstreams.
+func (c *call) providerCandidates() []upstream {
+	var picked []upstream
+	total := 0
+	for _, list := range [][]upstream{c.in.primary, c.in.fallback} {
+		for _, u := range list {
+			if u.p.is(c.provider) && u.p.serves(c.k, c.client, c.rest) {
+				picked = append(picked, u)
+				total += max(u.weight, 1)
+			}
+		}
+		if len(picked) > 0 {
+			break
+		}
+	}
+	var out []upstream
+	if len(picked) > 0 {
+		n := rand.IntN(total)
+		for _, u := range picked {
+			if n < max(u.weight, 1) {
+				out = append(out, u)
+				break
+			}
+			n -= max(u.weight, 1)
+		}
+	}
+	for _, u := range c.in.fallback {
+		if (len(out) == 0 || u.p != out[0].p) && u.p.serves(c.k, c.client, c.rest) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // fallsBack reports whether failure f lets the next upstream be tried.

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/plugins/ai-proxy/internal/translate"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/translate"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 

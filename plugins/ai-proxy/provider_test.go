@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/plugins/ai-proxy/internal/translate"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/translate"
 )
 
 func compileFor(t *testing.T, provider string) *provider {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,7 +129,7 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 		if count > in.cfg.Requests {
 			in.decided.WithLabelValues(in.cfg.RuleName, "limited").Inc()
 			h.Set("Retry-After", reset)
-			writeError(w, http.StatusTooManyRequests, "rate_limited",
+			pluginapi.WriteError(w, http.StatusTooManyRequests, "rate_limited",
 				fmt.Sprintf("rate limit exceeded: %d requests per %s; retry after %s s", in.cfg.Requests, in.cfg.Window, reset))
 			return
 		}
@@ -237,7 +236,7 @@ func (in *instance) unavailable(w http.ResponseWriter, r *http.Request, next htt
 	}
 	in.decided.WithLabelValues(in.cfg.RuleName, "failed_closed").Inc()
 	in.warn("requests refused with 503: the rate limit cannot be checked without Redis (failOpen is false)", err)
-	writeError(w, http.StatusServiceUnavailable, "rate_limit_unavailable",
+	pluginapi.WriteError(w, http.StatusServiceUnavailable, "rate_limit_unavailable",
 		"the rate limit of this API cannot be checked because its Redis store is unavailable; retry later")
 }
 
@@ -255,27 +254,6 @@ func (in *instance) warn(msg string, err error) {
 // Close implements pluginapi.Instance. The Redis client is the host's;
 // counters stay in Redis for the instances of the next configuration.
 func (in *instance) Close() error { return nil }
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with the gateway's JSON error shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
-	body = append(body, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
 
 var (
 	_ pluginapi.Plugin   = rateLimitPlugin{}

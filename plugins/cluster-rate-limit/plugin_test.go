@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 // testHost is one simulated gateway instance with its own Redis client.
@@ -70,9 +71,10 @@ func (h *testHost) Redis() redis.UniversalClient {
 	defer h.mu.Unlock()
 	return h.rdb
 }
-func (h *testHost) HTTPClient() *http.Client       { return http.DefaultClient }
-func (h *testHost) Metrics() prometheus.Registerer { return h.reg }
-func (h *testHost) InstanceID() string             { return "test" }
+func (h *testHost) HTTPClient() *http.Client           { return http.DefaultClient }
+func (h *testHost) Metrics() prometheus.Registerer     { return h.reg }
+func (h *testHost) InstanceID() string                 { return "test" }
+func (h *testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
 
 type syncBuffer struct {
 	mu sync.Mutex

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -211,7 +210,7 @@ func requestedHeaders(values []string) []string {
 // refuse answers a refused preflight: 403 with no CORS headers.
 func (in *instance) refuse(w http.ResponseWriter, message string) {
 	in.log.Debug("cors preflight refused", "reason", message)
-	writeError(w, http.StatusForbidden, codeCORSRefused, message)
+	pluginapi.WriteError(w, http.StatusForbidden, codeCORSRefused, message)
 }
 
 // Close implements pluginapi.Instance; cors holds nothing to release.
@@ -287,27 +286,6 @@ func addVary(h http.Header, name string) {
 		}
 	}
 	h.Add(hVary, name)
-}
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with the gateway's JSON error shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
-	body = append(body, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 var (

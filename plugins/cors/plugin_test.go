@@ -17,15 +17,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 type testHost struct{}
 
-func (testHost) Logger() *slog.Logger           { return slog.New(slog.DiscardHandler) }
-func (testHost) Redis() redis.UniversalClient   { return nil }
-func (testHost) HTTPClient() *http.Client       { return http.DefaultClient }
-func (testHost) Metrics() prometheus.Registerer { return prometheus.NewRegistry() }
-func (testHost) InstanceID() string             { return "test" }
+func (testHost) Logger() *slog.Logger               { return slog.New(slog.DiscardHandler) }
+func (testHost) Redis() redis.UniversalClient       { return nil }
+func (testHost) HTTPClient() *http.Client           { return http.DefaultClient }
+func (testHost) Metrics() prometheus.Registerer     { return prometheus.NewRegistry() }
+func (testHost) InstanceID() string                 { return "test" }
+func (testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
 
 // upstream answers like a backend with its own (wrong) CORS policy.
 type upstream struct{ calls int }

@@ -3,11 +3,9 @@ package main
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
@@ -181,7 +179,7 @@ func (in *instance) refuse(w http.ResponseWriter, r *http.Request, message strin
 	for _, c := range in.challenges {
 		w.Header().Add("WWW-Authenticate", c)
 	}
-	writeError(w, http.StatusUnauthorized, "unauthorized", message)
+	pluginapi.WriteError(w, http.StatusUnauthorized, "unauthorized", message)
 }
 
 // Close implements pluginapi.Instance; key-auth holds nothing to release.
@@ -192,27 +190,6 @@ func clientHost(r *http.Request) string {
 		return h
 	}
 	return r.RemoteAddr
-}
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with the gateway's JSON error shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
-	body = append(body, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 var (

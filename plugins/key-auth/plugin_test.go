@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 const (
@@ -46,11 +47,12 @@ func (s *syncBuffer) String() string {
 
 type testHost struct{ log *slog.Logger }
 
-func (h testHost) Logger() *slog.Logger           { return h.log }
-func (h testHost) Redis() redis.UniversalClient   { return nil }
-func (h testHost) HTTPClient() *http.Client       { return http.DefaultClient }
-func (h testHost) Metrics() prometheus.Registerer { return prometheus.NewRegistry() }
-func (h testHost) InstanceID() string             { return "test" }
+func (h testHost) Logger() *slog.Logger               { return h.log }
+func (h testHost) Redis() redis.UniversalClient       { return nil }
+func (h testHost) HTTPClient() *http.Client           { return http.DefaultClient }
+func (h testHost) Metrics() prometheus.Registerer     { return prometheus.NewRegistry() }
+func (h testHost) InstanceID() string                 { return "test" }
+func (h testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
 
 // newHandler builds an instance from config in front of an upstream that
 // records what it received.

@@ -3,9 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // admitSession decides whether the client of r may open one more session
@@ -24,29 +25,20 @@ func (in *instance) admitSession(w http.ResponseWriter, r *http.Request, rpcID j
 		in.metrics.rejected.WithLabelValues(in.name, "sessions_full").Inc()
 		in.logger.Warn("session refused: the server holds the most sessions it keeps", "sessions", held, "max", limits.Max)
 		w.Header().Set("Retry-After", "30")
-		writeJSONRPCError(w, http.StatusServiceUnavailable, rpcID, codeUnavailable,
+		front.WriteError(w, http.StatusServiceUnavailable, rpcID, front.CodeUnavailable,
 			fmt.Sprintf("MCP server %q holds %d sessions, the most it keeps (sessions.max); retry later, end unused sessions with DELETE, or raise sessions.max", in.name, limits.Max))
 		return nil, false
 	}
-	addr := clientAddress(r)
+	addr := front.ClientAddress(r)
 	d, err := in.initLimiter.Allow(r.Context(), in.name, "initialize@"+addr)
 	if err == nil && !d.Allowed {
 		in.initializing.Add(-1)
 		in.metrics.rejected.WithLabelValues(in.name, "initialize_rate").Inc()
 		secs := int(d.RetryAfter.Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeJSONRPCError(w, http.StatusTooManyRequests, rpcID, codeRateLimited,
+		front.WriteError(w, http.StatusTooManyRequests, rpcID, front.CodeRateLimited,
 			fmt.Sprintf("too many new sessions from %s: at most %d per minute (sessions.initializePerMinute); retry in %d s or reuse a session", addr, d.Limit, secs))
 		return nil, false
 	}
 	return func() { in.initializing.Add(-1) }, true
-}
-
-// clientAddress is the peer's IP address. Headers such as X-Forwarded-For
-// are not read: a client could name any address in them.
-func clientAddress(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }

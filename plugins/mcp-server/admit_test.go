@@ -8,6 +8,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // A flood of unauthenticated initialize calls cannot make a server hold
@@ -29,8 +31,8 @@ func TestSessionFloodIsBounded(t *testing.T) {
 		code     int
 		contains string
 	}{
-		{"initialize rate per address", `"sessions": {"initializePerMinute": 5, "max": 100}`, http.StatusTooManyRequests, codeRateLimited, "sessions.initializePerMinute"},
-		{"sessions per server", `"sessions": {"initializePerMinute": 100, "max": 5}`, http.StatusServiceUnavailable, codeUnavailable, "sessions.max"},
+		{"initialize rate per address", `"sessions": {"initializePerMinute": 5, "max": 100}`, http.StatusTooManyRequests, front.CodeRateLimited, "sessions.initializePerMinute"},
+		{"sessions per server", `"sessions": {"initializePerMinute": 100, "max": 5}`, http.StatusServiceUnavailable, front.CodeUnavailable, "sessions.max"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

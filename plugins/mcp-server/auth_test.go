@@ -20,6 +20,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -142,7 +143,7 @@ func TestJWTAuthAsOAuthResourceServer(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Authorization", "Bearer "+bobToken)
-	req.Header.Set(sessionIDHeader, cs.ID())
+	req.Header.Set(front.SessionIDHeader, cs.ID())
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -219,7 +220,7 @@ func TestRateLimitPerConsumerIsSharedByInstances(t *testing.T) {
 func TestAllowToolsHeaderNarrowsTools(t *testing.T) {
 	backend := startBackend(t)
 	g := startGateway(t, newTestHost(t, "gw-a", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
-	hc := &http.Client{Transport: headerTransport{http.DefaultTransport, map[string]string{allowToolsHeader: "echo, secret_tool"}}}
+	hc := &http.Client{Transport: headerTransport{http.DefaultTransport, map[string]string{front.AllowToolsHeader: "echo, secret_tool"}}}
 	cs := connect(t, g.url("/mcp-servers/weather"), hc, nil)
 	ctx := context.Background()
 	lt, err := cs.ListTools(ctx, nil)
@@ -243,8 +244,8 @@ func TestJSONResponseMode(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"n":5}}}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(sessionIDHeader, cs.ID())
-	req.Header.Set(protocolVersionHeader, "2025-11-25")
+	req.Header.Set(front.SessionIDHeader, cs.ID())
+	req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

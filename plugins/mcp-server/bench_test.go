@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // The benchmarks compare a REST-to-MCP tools/call over Streamable HTTP
@@ -82,14 +85,19 @@ func BenchmarkToolCallStreamable(b *testing.B) {
 // BenchmarkToolCallRawClient measures the gateway alone: each client posts
 // a prepared tools/call on its session and reads the answer.
 func BenchmarkToolCallRawClient(b *testing.B) {
-	for _, store := range []string{"memory", "redis"} {
-		b.Run(store, func(b *testing.B) {
+	for _, name := range []string{"memory/fast", "memory/sdk", "redis/fast", "redis/sdk"} {
+		store, path, _ := strings.Cut(name, "/")
+		b.Run(name, func(b *testing.B) {
 			backend := startBackend(b)
 			var rc redis.UniversalClient
 			if store == "redis" {
 				_, rc = startRedis(b)
 			}
-			g := startGateway(b, newTestHost(b, "gw-a", rc), restDefinition("weather", backend.srv.URL, ""), defaultOptions())
+			extra := ""
+			if path == "sdk" {
+				extra = `, "toolCallFastPath": false`
+			}
+			g := startGateway(b, newTestHost(b, "gw-a", rc), restDefinition("weather", backend.srv.URL, extra), defaultOptions())
 			endpoint := g.url("/mcp-servers/weather")
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			body := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_weather","arguments":{"city":"Paris"}}}`)
@@ -108,8 +116,8 @@ func BenchmarkToolCallRawClient(b *testing.B) {
 					req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Accept", "application/json, text/event-stream")
-					req.Header.Set(sessionIDHeader, cs.ID())
-					req.Header.Set(protocolVersionHeader, "2025-11-25")
+					req.Header.Set(front.SessionIDHeader, cs.ID())
+					req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 					resp, err := hc.Do(req)
 					if err != nil {
 						b.Error(err)

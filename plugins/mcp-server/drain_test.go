@@ -12,6 +12,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // openStream sends req and returns its SSE events; the test fails unless
@@ -78,7 +80,7 @@ func TestDrainEndsStreamsAndKeepsSessions(t *testing.T) {
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	sid := resp.Header.Get(sessionIDHeader)
+	sid := resp.Header.Get(front.SessionIDHeader)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	require.NotEmpty(t, sid)
@@ -88,16 +90,16 @@ func TestDrainEndsStreamsAndKeepsSessions(t *testing.T) {
 	// A GET stream, a tool call answering over SSE and a legacy SSE stream.
 	get, _ := http.NewRequest(http.MethodGet, endpoint, nil)
 	get.Header.Set("Accept", "text/event-stream")
-	get.Header.Set(sessionIDHeader, sid)
-	get.Header.Set(protocolVersionHeader, "2025-11-25")
+	get.Header.Set(front.SessionIDHeader, sid)
+	get.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 	getEvents := openStream(t, get)
 
 	call, _ := http.NewRequest(http.MethodPost, endpoint,
 		strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_weather","arguments":{"city":"Bern"}}}`))
 	call.Header.Set("Content-Type", "application/json")
 	call.Header.Set("Accept", "application/json, text/event-stream")
-	call.Header.Set(sessionIDHeader, sid)
-	call.Header.Set(protocolVersionHeader, "2025-11-25")
+	call.Header.Set(front.SessionIDHeader, sid)
+	call.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 	callEvents := openStream(t, call)
 	prime := <-callEvents
 	require.Equal(t, "prime", prime.name)
@@ -176,7 +178,7 @@ func listenRequest2026(t *testing.T, endpoint string) *http.Request {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(protocolVersionHeader, "2026-07-28")
+	req.Header.Set(front.ProtocolVersionHeader, "2026-07-28")
 	req.Header.Set("Mcp-Method", "subscriptions/listen")
 	return req
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 // testHost is a pluginapi.Host for one simulated gateway instance.
@@ -33,8 +34,9 @@ type testHost struct {
 	reg    *prometheus.Registry
 	client *http.Client
 
-	mu sync.Mutex
-	rc redis.UniversalClient
+	mu     sync.Mutex
+	rc     redis.UniversalClient
+	shared pluginapi.SharedStore
 }
 
 func newTestHost(t testing.TB, id string, rc redis.UniversalClient) *testHost {
@@ -45,6 +47,7 @@ func newTestHost(t testing.TB, id string, rc redis.UniversalClient) *testHost {
 		reg:    prometheus.NewRegistry(),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		rc:     rc,
+		shared: memstore.New(0),
 	}
 }
 
@@ -54,10 +57,11 @@ func (h *testHost) Redis() redis.UniversalClient {
 	defer h.mu.Unlock()
 	return h.rc
 }
-func (h *testHost) HTTPClient() *http.Client          { return h.client }
-func (h *testHost) Metrics() prometheus.Registerer    { return h.reg }
-func (h *testHost) InstanceID() string                { return h.id }
-func (h *testHost) setRedis(rc redis.UniversalClient) { h.mu.Lock(); h.rc = rc; h.mu.Unlock() }
+func (h *testHost) HTTPClient() *http.Client           { return h.client }
+func (h *testHost) Metrics() prometheus.Registerer     { return h.reg }
+func (h *testHost) InstanceID() string                 { return h.id }
+func (h *testHost) SharedStore() pluginapi.SharedStore { return h.shared }
+func (h *testHost) setRedis(rc redis.UniversalClient)  { h.mu.Lock(); h.rc = rc; h.mu.Unlock() }
 
 var _ pluginapi.Host = (*testHost)(nil)
 
@@ -76,7 +80,7 @@ func testOptions() options {
 	o.touchEvery = 0
 	o.closeTimeout = 5 * time.Second
 	// Each test's instances share their own memory, not other tests'.
-	o.memory = session.NewMemory()
+	o.memory = session.NewMemory(memstore.New(0))
 	return o
 }
 

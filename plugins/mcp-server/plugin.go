@@ -131,6 +131,7 @@ var configSchema = json.RawMessage(`{
         "initializePerMinute": {"type": "integer", "minimum": 0, "description": "Sessions one client address may start per minute (default 120); beyond it 429."}
       }
     },
+    "toolCallFastPath": {"type": "boolean", "default": true, "description": "Serve a single tools/call of a REST tool without the MCP SDK (same answers, less CPU); false sends every message through the SDK."},
     "rateLimit": {
       "type": "object",
       "required": ["toolCallsPerMinute"],

@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 )
 
@@ -354,8 +355,8 @@ func TestProxyForwardsProgressBeforeTheResult(t *testing.T) {
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Accept", "application/json, text/event-stream")
 				if sid != "" {
-					req.Header.Set(sessionIDHeader, sid)
-					req.Header.Set(protocolVersionHeader, "2025-11-25")
+					req.Header.Set(front.SessionIDHeader, sid)
+					req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 				}
 				resp, err := http.DefaultClient.Do(req)
 				require.NoError(t, err)
@@ -366,7 +367,7 @@ func TestProxyForwardsProgressBeforeTheResult(t *testing.T) {
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			for range events {
 			}
-			sid := resp.Header.Get(sessionIDHeader)
+			sid := resp.Header.Get(front.SessionIDHeader)
 			require.NotEmpty(t, sid)
 			resp, _ = post(sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 			require.Equal(t, http.StatusAccepted, resp.StatusCode)
@@ -435,7 +436,7 @@ func TestProxyNotificationReachesTheStreamHeldByAnotherInstance(t *testing.T) {
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	sid := resp.Header.Get(sessionIDHeader)
+	sid := resp.Header.Get(front.SessionIDHeader)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	require.NotEmpty(t, sid)
@@ -450,8 +451,8 @@ func TestProxyNotificationReachesTheStreamHeldByAnotherInstance(t *testing.T) {
 	// The client's standalone stream is on A.
 	get, _ := http.NewRequest(http.MethodGet, a.url("/mcp-servers/upstream"), nil)
 	get.Header.Set("Accept", "text/event-stream")
-	get.Header.Set(sessionIDHeader, sid)
-	get.Header.Set(protocolVersionHeader, "2025-11-25")
+	get.Header.Set(front.SessionIDHeader, sid)
+	get.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 	events := openStream(t, get)
 	next := func(what string) sseEvent {
 		t.Helper()

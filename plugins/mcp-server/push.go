@@ -10,6 +10,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/legacysse"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/mcpproxy"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 )
 
@@ -21,6 +23,11 @@ import (
 // produces such a message for a stream held elsewhere pushes it to the
 // holder through the handoff, which sends it on the stream (and stores it
 // for Last-Event-ID replay, as for its own messages).
+
+// maxQueuedPushes bounds the notifications waiting, for one session, to be
+// handed to the instance holding its stream or sent on the stream held
+// here.
+const maxQueuedPushes = legacysse.MaxQueuedMessages
 
 // holderTTL is how long the registry remembers a stream holder that
 // stopped refreshing it (its heartbeat): an instance that died without
@@ -81,7 +88,7 @@ func (in *instance) pushToStreamHolder(s *localSession, method string, params an
 	s.outMu.Lock()
 	if s.outRetrying {
 		// Earlier messages wait: keep the order.
-		if len(s.outQ) >= maxQueuedMessages {
+		if len(s.outQ) >= maxQueuedPushes {
 			s.outMu.Unlock()
 			in.metrics.handoffs.WithLabelValues(in.name, "dropped").Inc()
 			in.logger.Warn("notification dropped: too many wait for the instance holding the session's stream", "session_id", s.id)
@@ -211,7 +218,7 @@ func (in *instance) receivePush(m session.Message) {
 		return
 	}
 	s.pushMu.Lock()
-	if len(s.pushQ) >= maxQueuedMessages {
+	if len(s.pushQ) >= maxQueuedPushes {
 		s.pushMu.Unlock()
 		in.metrics.handoffs.WithLabelValues(in.name, "dropped").Inc()
 		in.logger.Warn("pushed notification dropped: too many queued for the session's stream", "session_id", s.id)
@@ -272,11 +279,10 @@ func (s *localSession) sendPush(body []byte) error {
 		return fmt.Errorf("session closed")
 	}
 	// Without a request in the context, the SDK sends it on the standalone
-	// stream; see instance.forward for how it becomes req.Method.
+	// stream; see mcpproxy.NotifyAs for how it becomes req.Method.
 	ctx, cancel := context.WithTimeout(s.in.ctx, 10*time.Second)
 	defer cancel()
-	f := &forwarded{method: req.Method, build: build}
-	return ss.NotifyProgress(context.WithValue(ctx, forwardKey{}, f), &mcp.ProgressNotificationParams{})
+	return mcpproxy.NotifyAs(ctx, ss, req.Method, build)
 }
 
 // pushable lists the notifications one instance may push to another, with

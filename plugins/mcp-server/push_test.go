@@ -10,6 +10,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 // A notification for a stream another instance holds is never stored
@@ -34,7 +36,7 @@ func TestFailedHandoffDoesNotPutEventIDsOutOfStep(t *testing.T) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	sid := resp.Header.Get(sessionIDHeader)
+	sid := resp.Header.Get(front.SessionIDHeader)
 	require.NotEmpty(t, sid)
 	status, body := rawPOST(t, endpoint, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	require.Equal(t, http.StatusAccepted, status, body)

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 )
@@ -16,25 +13,6 @@ import (
 // HTTP client and the SDK quote the URL they failed to reach in their
 // errors. The instance's logger, noteError and the errors of proxied calls
 // replace them by restmcp.Mask.
-
-// redactErr returns err with the upstream URL's credentials masked in its
-// text; a JSON-RPC error keeps its code and data.
-func (in *instance) redactErr(err error) error {
-	if err == nil || in.redactor.Empty() {
-		return err
-	}
-	var we *jsonrpc.Error
-	if errors.As(err, &we) {
-		c := *we
-		c.Message = in.redactor.Redact(c.Message)
-		return &c
-	}
-	msg := err.Error()
-	if red := in.redactor.Redact(msg); red != msg {
-		return errors.New(red)
-	}
-	return err
-}
 
 // redactingHandler masks credentials in every log record before its
 // handler sees it.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,49 +12,25 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/mcpproxy"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/rawrpc"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 )
-
-// allowToolsHeader narrows the tools a request (or, on the request that
-// creates a session, the whole session) may list and call: a comma-separated
-// list of tool names.
-const allowToolsHeader = "X-Gatehouse-Allow-Tools"
-
-// peerHeader carries the client's address to tool handlers; the front sets
-// it on every request and tools never send it upstream.
-const peerHeader = "X-Gatehouse-Peer-Addr"
 
 // buildServer builds the SDK server of this definition: REST tools as MCP
 // tools, or the forwarding of an mcp-proxy, wrapped in the middleware that
 // records session state, narrows tools and limits calls. sessionID, when
 // set, gives the id of the next session (see rebuild).
-func (in *instance) buildServer(sessionID func() string) (_ *mcp.Server, err error) {
+func (in *instance) buildServer(sessionID func() string) (*mcp.Server, error) {
 	opts := &mcp.ServerOptions{Logger: sdkLogger(in.logger), GetSessionID: sessionID}
-	if in.proxy != nil {
-		opts.Capabilities = &mcp.ServerCapabilities{}
-		opts.SubscribeHandler = in.proxy.subscribe
-		opts.UnsubscribeHandler = in.proxy.unsubscribe
-	} else {
-		opts.Capabilities = &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
-	}
+	in.backend.options(opts)
 	s := mcp.NewServer(&mcp.Implementation{Name: in.name, Version: pluginVersion}, opts)
-	if in.proxy == nil {
-		defer func() {
-			// AddTool panics on a schema it cannot use.
-			if p := recover(); p != nil {
-				err = fmt.Errorf("register tools of %q: %v", in.name, p)
-			}
-		}()
-		for _, t := range in.rest.Tools() {
-			tool := &mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}
-			if t.OutputSchema != nil {
-				tool.OutputSchema = t.OutputSchema
-			}
-			s.AddTool(tool, in.restToolHandler(t.Name))
-		}
+	if err := in.backend.register(s); err != nil {
+		return nil, err
 	}
 	s.AddReceivingMiddleware(in.receive)
-	s.AddSendingMiddleware(in.forward)
+	s.AddSendingMiddleware(mcpproxy.Forward)
 	return s, nil
 }
 
@@ -72,9 +47,14 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 			if err != nil {
 				return nil, err
 			}
-			if lt, ok := res.(*mcp.ListToolsResult); ok {
-				narrow := in.narrowing(s, req.GetExtra())
-				lt.Tools = slices.DeleteFunc(lt.Tools, func(t *mcp.Tool) bool { return !narrow.allows(t.Name) })
+			narrow := in.narrowing(s, extraHeader(req.GetExtra()))
+			switch r := res.(type) {
+			case *mcp.ListToolsResult:
+				r.Tools = slices.DeleteFunc(r.Tools, func(t *mcp.Tool) bool { return !narrow.allows(t.Name) })
+			case *rawrpc.Result: // an mcp-proxy upstream's, as it wrote it
+				if _, err := r.FilterTools(func(name string) (bool, string) { return narrow.allows(name), "" }); err != nil {
+					return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "tools/list: " + err.Error()}
+				}
 			}
 			return res, nil
 		}
@@ -84,7 +64,7 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 		}
 		res, err := in.dispatch(ctx, s, method, req, next)
-		if err != nil || s == nil || s.transport != session.TransportStreamable || isReplay(req) {
+		if err != nil || s == nil || s.transport != session.TransportStreamable || front.IsReplay(req) {
 			return res, err
 		}
 		if err := in.recordState(ctx, s, method, req, res); err != nil {
@@ -100,10 +80,7 @@ func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 func (in *instance) dispatch(ctx context.Context, s *localSession, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
-	if in.proxy != nil {
-		return in.proxy.handle(ctx, s, method, req, next)
-	}
-	return next(ctx, method, req)
+	return in.backend.handle(ctx, s, method, req, next)
 }
 
 // recordState keeps the registry's copy of the session state current, so
@@ -116,15 +93,15 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 		if params == nil || ir == nil {
 			return nil
 		}
-		err := s.update(ctx, func(r *session.Record) {
+		err := s.Update(ctx, func(r *session.Record) {
 			r.State = &mcp.ServerSessionState{InitializeParams: params, NegotiatedProtocolVersion: ir.ProtocolVersion}
 		})
 		if err != nil {
 			s.initFailed.Store(true)
-			return &jsonrpc.Error{Code: codeUnavailable, Message: err.Error()}
+			return &jsonrpc.Error{Code: front.CodeUnavailable, Message: err.Error()}
 		}
 	case "notifications/initialized":
-		_ = s.update(ctx, func(r *session.Record) {
+		_ = s.Update(ctx, func(r *session.Record) {
 			if r.State != nil {
 				// A new State: copies of the record (record()) share the old one.
 				st := *r.State
@@ -134,7 +111,7 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 		})
 	case "logging/setLevel":
 		if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok {
-			_ = s.update(ctx, func(r *session.Record) {
+			_ = s.Update(ctx, func(r *session.Record) {
 				if r.State != nil {
 					st := *r.State
 					st.LogLevel = p.Level
@@ -146,17 +123,6 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 	return nil
 }
 
-// replayHeader marks the messages rebuild replays to the SDK handler.
-// The front removes it from client requests.
-const replayHeader = "X-Gatehouse-Replay"
-
-// isReplay reports whether a message was replayed by rebuild rather than
-// sent by the client now: it has no side effects beyond the SDK's state.
-func isReplay(req mcp.Request) bool {
-	e := req.GetExtra()
-	return e != nil && e.Header != nil && e.Header.Get(replayHeader) != ""
-}
-
 // toolNarrowing is the set of tools the allow-tools headers leave; nil
 // sets mean no narrowing.
 type toolNarrowing struct {
@@ -165,11 +131,7 @@ type toolNarrowing struct {
 }
 
 func (n toolNarrowing) allows(name string) bool {
-	if n.in.proxy != nil {
-		if !n.in.proxy.allowed(name) {
-			return false
-		}
-	} else if _, ok := n.in.rest.Tool(name); !ok {
+	if !n.in.backend.allows(name) {
 		return false
 	}
 	for _, l := range n.lists {
@@ -192,41 +154,57 @@ func splitTools(v string) []string {
 
 // narrowing combines the allow-tools header of the session's first
 // request and of this request.
-func (in *instance) narrowing(s *localSession, extra *mcp.RequestExtra) toolNarrowing {
+func (in *instance) narrowing(s *localSession, h http.Header) toolNarrowing {
 	n := toolNarrowing{in: in}
 	if s != nil {
-		if v := s.record().AllowTools; v != "" {
+		if v := s.Record().AllowTools; v != "" {
 			n.lists = append(n.lists, splitTools(v))
 		}
 	}
-	if extra != nil && extra.Header != nil {
-		if v := extra.Header.Get(allowToolsHeader); v != "" {
+	if h != nil {
+		if v := h.Get(front.AllowToolsHeader); v != "" {
 			n.lists = append(n.lists, splitTools(v))
 		}
 	}
 	return n
 }
 
-// callTool checks that the tool may be called, counts the call against the
-// consumer's rate limit, runs it and records metrics.
+// callTool is the SDK path of tools/call: guardCall around the backend.
 func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
 	params, _ := req.GetParams().(*mcp.CallToolParamsRaw)
 	if params == nil {
 		return next(ctx, "tools/call", req)
 	}
-	name := params.Name
+	return in.guardCall(ctx, s, params.Name, extraHeader(req.GetExtra()), func(ctx context.Context) (mcp.Result, error) {
+		return in.dispatch(ctx, s, "tools/call", req, next)
+	})
+}
+
+func extraHeader(e *mcp.RequestExtra) http.Header {
+	if e == nil {
+		return nil
+	}
+	return e.Header
+}
+
+// guardCall checks that tool name may be called (allowTools and the
+// allow-tools headers of the session and of the request, whose header is
+// h), counts the call against the consumer's rate limit, runs it and
+// records metrics. Both the SDK path and the fast path (fastpath.go) call
+// tools through it.
+func (in *instance) guardCall(ctx context.Context, s *localSession, name string, h http.Header, run func(context.Context) (mcp.Result, error)) (mcp.Result, error) {
 	start := time.Now()
-	if !in.narrowing(s, req.GetExtra()).allows(name) {
+	if !in.narrowing(s, h).allows(name) {
 		in.metrics.observeCall(in.name, "unknown", "denied", 0)
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
 	}
 	if in.limiter != nil {
-		consumer := identityFrom(ctx).consumer
+		consumer := front.IdentityFrom(ctx).Consumer
 		d, err := in.limiter.Allow(ctx, in.name, consumer)
 		if err != nil {
 			in.noteError(err)
 			in.metrics.observeCall(in.name, name, "error", 0)
-			return nil, &jsonrpc.Error{Code: codeUnavailable, Message: "rate limit counter unavailable: " + err.Error()}
+			return nil, &jsonrpc.Error{Code: front.CodeUnavailable, Message: "rate limit counter unavailable: " + err.Error()}
 		}
 		if !d.Allowed {
 			in.metrics.observeCall(in.name, name, "rate_limited", 0)
@@ -238,38 +216,48 @@ func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Reque
 			}
 			data, _ := json.Marshal(map[string]any{"retryAfterSeconds": int(d.RetryAfter.Round(time.Second) / time.Second)})
 			return nil, &jsonrpc.Error{
-				Code: codeRateLimited,
+				Code: front.CodeRateLimited,
 				Message: fmt.Sprintf("rate limit exceeded: %s may make %d tool calls per minute on %q; retry in %s",
 					who, d.Limit, in.name, d.RetryAfter.Round(time.Second)),
 				Data: data,
 			}
 		}
 	}
-	res, err := in.dispatch(ctx, s, "tools/call", req, next)
+	res, err := run(ctx)
 	outcome := "ok"
-	switch r, _ := res.(*mcp.CallToolResult); {
-	case err != nil:
+	if err != nil {
 		outcome = "error"
-	case r != nil && r.IsError:
+	} else if isToolError(res) {
 		outcome = "tool_error"
 	}
 	in.metrics.observeCall(in.name, name, outcome, time.Since(start))
 	return res, err
 }
 
+// isToolError reports whether a tools/call result says the tool failed.
+func isToolError(res mcp.Result) bool {
+	switch r := res.(type) {
+	case *mcp.CallToolResult:
+		return r != nil && r.IsError
+	case *rawrpc.Result: // an mcp-proxy upstream's, as it wrote it
+		var isError bool
+		_ = r.Member("isError", &isError)
+		return isError
+	}
+	return false
+}
+
 // incomingRequest rebuilds enough of the client's HTTP request for tool
 // templates and passthrough credentials.
-func (in *instance) incomingRequest(extra *mcp.RequestExtra) *http.Request {
+func (in *instance) incomingRequest(h http.Header) *http.Request {
 	r := &http.Request{Method: http.MethodPost, Header: http.Header{}}
-	if extra != nil && extra.Header != nil {
-		r.Header = extra.Header.Clone()
+	if h != nil {
+		r.Header = h.Clone()
 	}
-	r.RemoteAddr = r.Header.Get(peerHeader)
-	r.Header.Del(peerHeader)
-	if !in.auth.passthrough() {
-		in.auth.stripCredentials(r.Header)
+	r.RemoteAddr = r.Header.Get(front.PeerHeader)
+	r.Header.Del(front.PeerHeader)
+	if !in.auth.Passthrough() {
+		in.auth.StripCredentials(r.Header)
 	}
 	return r
 }
-
-var errNotJSONObject = errors.New("arguments must be a JSON object")

@@ -7,35 +7,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 )
 
-const (
-	sessionIDHeader       = "Mcp-Session-Id"
-	protocolVersionHeader = "Mcp-Protocol-Version"
-	// statelessVersion is the first protocol version without sessions.
-	statelessVersion = "2026-07-28"
-	metaProtocolKey  = "io.modelcontextprotocol/protocolVersion"
-)
+// metaProtocolKey is the _meta key of a stateless (2026-07-28) request.
+const metaProtocolKey = "io.modelcontextprotocol/protocolVersion"
 
 // serveStreamable serves POST, GET and DELETE at the server's path.
 func (in *instance) serveStreamable(w http.ResponseWriter, r *http.Request) {
-	pv := r.Header.Get(protocolVersionHeader)
-	if pv != "" && pv < statelessVersion && !slices.Contains(mcp.SupportedProtocolVersions(), pv) {
-		writeJSONRPCError(w, http.StatusBadRequest, nil, jsonrpcInvalidRequest,
-			fmt.Sprintf("unsupported %s %q; supported: %s", protocolVersionHeader, pv, strings.Join(mcp.SupportedProtocolVersions(), ", ")))
+	pv := r.Header.Get(front.ProtocolVersionHeader)
+	if pv != "" && pv < front.StatelessVersion && !slices.Contains(mcp.SupportedProtocolVersions(), pv) {
+		front.WriteError(w, http.StatusBadRequest, nil, front.CodeInvalidRequest,
+			fmt.Sprintf("unsupported %s %q; supported: %s", front.ProtocolVersionHeader, pv, strings.Join(mcp.SupportedProtocolVersions(), ", ")))
 		return
 	}
-	if pv >= statelessVersion {
+	if pv >= front.StatelessVersion {
 		// 2026-07-28 and later: every request stands alone.
 		in.serveStateless(w, r, nil)
 		return
@@ -49,14 +45,9 @@ func (in *instance) serveStreamable(w http.ResponseWriter, r *http.Request) {
 		in.serveDELETE(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
-		writeJSONRPCError(w, http.StatusMethodNotAllowed, nil, jsonrpcInvalidRequest, "method not allowed: use POST, GET or DELETE")
+		front.WriteError(w, http.StatusMethodNotAllowed, nil, front.CodeInvalidRequest, "method not allowed: use POST, GET or DELETE")
 	}
 }
-
-const (
-	jsonrpcParseError     = -32700
-	jsonrpcInvalidRequest = -32600
-)
 
 // serveStateless serves a request of the stateless protocol (2026-07-28).
 // body is the request body when the caller read it already, else nil. A
@@ -68,14 +59,18 @@ func (in *instance) serveStateless(w http.ResponseWriter, r *http.Request, body 
 	if r.Method == http.MethodPost {
 		if body == nil {
 			var ok bool
-			if body, ok = in.readBody(w, r); !ok {
+			if body, ok = front.ReadBody(w, r, in.opts.maxBodyBytes); !ok {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		if c, ok := in.statelessFastCall(r, body); ok {
+			in.serveFastStateless(w, r, c)
+			return
+		}
 		if id, ok := listenRequest(body); ok {
 			if in.drained.Err() != nil {
-				writeJSONRPCError(w, http.StatusServiceUnavailable, id, codeUnavailable,
+				front.WriteError(w, http.StatusServiceUnavailable, id, front.CodeUnavailable,
 					fmt.Sprintf("MCP server %q on this gateway instance is shutting down; retry to reach another instance", in.name))
 				return
 			}
@@ -121,46 +116,6 @@ func listenRequest(body []byte) (json.RawMessage, bool) {
 		}
 	}
 	return nil, false
-}
-
-// acceptsBoth reports whether the Accept header allows JSON and SSE.
-func acceptsBoth(r *http.Request) (jsonOK, sseOK bool) {
-	for _, v := range r.Header.Values("Accept") {
-		for part := range strings.SplitSeq(v, ",") {
-			base, _, _ := strings.Cut(part, ";")
-			switch strings.ToLower(strings.TrimSpace(base)) {
-			case "application/json", "application/*":
-				jsonOK = true
-			case "text/event-stream", "text/*":
-				sseOK = true
-			case "*/*":
-				jsonOK, sseOK = true, true
-			}
-		}
-	}
-	return jsonOK, sseOK
-}
-
-func isJSONContent(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/json"
-}
-
-// readBody reads a request body within the size limit, answering 413 or
-// 400 itself when it fails.
-func (in *instance) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.opts.maxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, jsonrpcInvalidRequest,
-				fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
-			return nil, false
-		}
-		writeJSONRPCError(w, http.StatusBadRequest, nil, jsonrpcParseError, "cannot read request body: "+err.Error())
-		return nil, false
-	}
-	return body, true
 }
 
 // bodyKind says what a POST without a session id carries.
@@ -216,18 +171,18 @@ func classify(body []byte) (bodyKind, json.RawMessage, json.RawMessage) {
 }
 
 func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
-	if !isJSONContent(r) {
-		writeJSONRPCError(w, http.StatusUnsupportedMediaType, nil, jsonrpcInvalidRequest, "Content-Type must be application/json")
+	if !front.IsJSONContent(r) {
+		front.WriteError(w, http.StatusUnsupportedMediaType, nil, front.CodeInvalidRequest, "Content-Type must be application/json")
 		return
 	}
-	if jsonOK, sseOK := acceptsBoth(r); !jsonOK || !sseOK {
-		writeJSONRPCError(w, http.StatusNotAcceptable, nil, jsonrpcInvalidRequest,
+	if jsonOK, sseOK := front.Accepts(r); !jsonOK || !sseOK {
+		front.WriteError(w, http.StatusNotAcceptable, nil, front.CodeInvalidRequest,
 			"Accept must list both application/json and text/event-stream")
 		return
 	}
-	sid := r.Header.Get(sessionIDHeader)
+	sid := r.Header.Get(front.SessionIDHeader)
 	if sid == "" {
-		body, ok := in.readBody(w, r)
+		body, ok := front.ReadBody(w, r, in.opts.maxBodyBytes)
 		if !ok {
 			return
 		}
@@ -235,19 +190,19 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 		kind, id, params := classify(body)
 		switch kind {
 		case kindMalformed:
-			writeJSONRPCError(w, http.StatusBadRequest, nil, jsonrpcParseError, "body is not a JSON-RPC message")
+			front.WriteError(w, http.StatusBadRequest, nil, front.CodeParseError, "body is not a JSON-RPC message")
 		case kindStateless:
 			in.serveStateless(w, r, body)
 		case kindInitialize:
 			in.newStreamableSession(w, r, id, params)
 		default:
-			writeJSONRPCError(w, http.StatusBadRequest, id, jsonrpcInvalidRequest,
+			front.WriteError(w, http.StatusBadRequest, id, front.CodeInvalidRequest,
 				"Mcp-Session-Id header is required: send initialize first to start a session")
 		}
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, in.opts.maxBodyBytes)
-	s, err := in.lookup(r.Context(), sid, identityFrom(r.Context()))
+	s, err := in.lookup(r.Context(), sid, front.IdentityFrom(r.Context()))
 	if err != nil {
 		in.writeSessionError(w, sid, err)
 		return
@@ -257,8 +212,8 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 		in.writeSessionError(w, sid, err)
 		return
 	}
-	if in.proxy != nil {
-		body, ok := in.readBody(w, r)
+	if in.backend.stateful() {
+		body, ok := front.ReadBody(w, r, in.opts.maxBodyBytes)
 		if !ok {
 			return
 		}
@@ -278,6 +233,23 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 		stop := context.AfterFunc(in.drained, cancel)
 		defer stop()
 		r = r.WithContext(ctx)
+	}
+	if in.fast && len(r.Header.Values("Last-Event-ID")) == 0 {
+		body, ok := in.readSDKBody(w, r)
+		if !ok {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if msg, ok := fastMessage(body); ok {
+			if c, ok := in.fastCallOf(s, msg); ok {
+				in.serveFastPOST(w, r, s, c)
+				return
+			}
+		} else if bytes.Contains(body, []byte(`"notifications/cancelled"`)) {
+			if msg, err := jsonrpc.DecodeMessage(body); err == nil {
+				noteCancel(s, msg)
+			}
+		}
 	}
 	in.streamable.ServeHTTP(w, r)
 }
@@ -346,13 +318,13 @@ func (in *instance) newStreamableSession(w http.ResponseWriter, r *http.Request,
 		in.writeSessionErrorFor(w, "", rpcID, err)
 		return
 	}
-	id := identityFrom(ctx)
+	id := front.IdentityFrom(ctx)
 	s := newLocalSession(in, session.Record{
 		Server:           in.name,
 		Transport:        session.TransportStreamable,
 		Owner:            in.owner,
-		Consumer:         id.consumer,
-		AllowTools:       r.Header.Get(allowToolsHeader),
+		Consumer:         id.Consumer,
+		AllowTools:       r.Header.Get(front.AllowToolsHeader),
 		InitializeParams: params,
 		CreatedAt:        time.Now().UTC(),
 	})
@@ -369,7 +341,7 @@ func (in *instance) newStreamableSession(w http.ResponseWriter, r *http.Request,
 
 // lookup returns this instance's copy of session sid, rebuilding it from
 // the registry when another instance created it.
-func (in *instance) lookup(ctx context.Context, sid string, id identity) (*localSession, error) {
+func (in *instance) lookup(ctx context.Context, sid string, id front.Identity) (*localSession, error) {
 	in.mu.Lock()
 	for {
 		if s := in.sessions[sid]; s != nil {
@@ -377,8 +349,8 @@ func (in *instance) lookup(ctx context.Context, sid string, id identity) (*local
 			if s.transport != session.TransportStreamable {
 				return nil, session.ErrNotFound
 			}
-			if s.consumer != id.consumer {
-				return nil, errSessionForbidden
+			if s.consumer != id.Consumer {
+				return nil, session.ErrForbidden
 			}
 			return s, nil
 		}
@@ -428,8 +400,8 @@ func (in *instance) lookup(ctx context.Context, sid string, id identity) (*local
 	if b.err != nil {
 		return nil, b.err
 	}
-	if b.sess.consumer != id.consumer {
-		return nil, errSessionForbidden
+	if b.sess.consumer != id.Consumer {
+		return nil, session.ErrForbidden
 	}
 	return b.sess, nil
 }
@@ -463,7 +435,7 @@ func (in *instance) rebuild(ctx context.Context, sid string) (*localSession, err
 	version := rec.State.NegotiatedProtocolVersion
 
 	status, hdr, body := in.replay(base, "", "", `{"jsonrpc":"2.0","id":"gatehouse-rebuild","method":"initialize","params":`+string(params)+`}`)
-	if status != http.StatusOK || hdr.Get(sessionIDHeader) != sid {
+	if status != http.StatusOK || hdr.Get(front.SessionIDHeader) != sid {
 		if ss := s.ss.Load(); ss != nil {
 			_ = ss.Close()
 		}
@@ -511,12 +483,12 @@ func (in *instance) replay(ctx context.Context, sid, version, body string) (int,
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(replayHeader, "1")
+	req.Header.Set(front.ReplayHeader, "1")
 	if sid != "" {
-		req.Header.Set(sessionIDHeader, sid)
+		req.Header.Set(front.SessionIDHeader, sid)
 	}
 	if version != "" {
-		req.Header.Set(protocolVersionHeader, version)
+		req.Header.Set(front.ProtocolVersionHeader, version)
 	}
 	rw := &recorder{header: http.Header{}}
 	in.streamable.ServeHTTP(rw, req)
@@ -550,17 +522,17 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) Flush() {}
 
 func (in *instance) serveGET(w http.ResponseWriter, r *http.Request) {
-	if _, sseOK := acceptsBoth(r); !sseOK {
-		writeJSONRPCError(w, http.StatusNotAcceptable, nil, jsonrpcInvalidRequest, "Accept must list text/event-stream for GET")
+	if _, sseOK := front.Accepts(r); !sseOK {
+		front.WriteError(w, http.StatusNotAcceptable, nil, front.CodeInvalidRequest, "Accept must list text/event-stream for GET")
 		return
 	}
-	sid := r.Header.Get(sessionIDHeader)
+	sid := r.Header.Get(front.SessionIDHeader)
 	if sid == "" {
-		writeJSONRPCError(w, http.StatusBadRequest, nil, jsonrpcInvalidRequest,
+		front.WriteError(w, http.StatusBadRequest, nil, front.CodeInvalidRequest,
 			"GET needs an Mcp-Session-Id header (or use the legacy SSE endpoint "+in.ssePath+")")
 		return
 	}
-	s, err := in.lookup(r.Context(), sid, identityFrom(r.Context()))
+	s, err := in.lookup(r.Context(), sid, front.IdentityFrom(r.Context()))
 	if err != nil {
 		in.writeSessionError(w, sid, err)
 		return
@@ -590,41 +562,41 @@ func (in *instance) serveGET(w http.ResponseWriter, r *http.Request) {
 }
 
 func (in *instance) serveDELETE(w http.ResponseWriter, r *http.Request) {
-	sid := r.Header.Get(sessionIDHeader)
+	sid := r.Header.Get(front.SessionIDHeader)
 	if sid == "" {
-		writeJSONRPCError(w, http.StatusBadRequest, nil, jsonrpcInvalidRequest, "DELETE needs an Mcp-Session-Id header")
+		front.WriteError(w, http.StatusBadRequest, nil, front.CodeInvalidRequest, "DELETE needs an Mcp-Session-Id header")
 		return
 	}
 	ctx := r.Context()
-	id := identityFrom(ctx)
+	id := front.IdentityFrom(ctx)
 	s := in.localSession(sid)
 	if s == nil {
 		rec, err := in.registry.Get(ctx, sid)
 		if err == nil && (rec.Server != in.name || rec.Transport != session.TransportStreamable) {
 			err = session.ErrNotFound
 		}
-		if err == nil && rec.Consumer != id.consumer {
-			err = errSessionForbidden
+		if err == nil && rec.Consumer != id.Consumer {
+			err = session.ErrForbidden
 		}
 		if err != nil {
 			in.writeSessionError(w, sid, err)
 			return
 		}
-		if in.proxy != nil {
+		if in.backend.stateful() {
 			// Rebuild, to end the upstream session too.
 			if s, err = in.lookup(ctx, sid, id); err != nil {
 				in.writeSessionError(w, sid, err)
 				return
 			}
 		}
-	} else if s.consumer != id.consumer || s.transport != session.TransportStreamable {
-		in.writeSessionError(w, sid, errSessionForbidden)
+	} else if s.consumer != id.Consumer || s.transport != session.TransportStreamable {
+		in.writeSessionError(w, sid, session.ErrForbidden)
 		return
 	}
-	if s != nil && in.proxy != nil {
+	if s != nil && in.backend.stateful() {
 		// Resume the upstream session if this copy never used it, so that
 		// ending the session ends it upstream.
-		if _, err := in.proxy.upstreamFor(ctx, s); err != nil {
+		if err := in.backend.endSession(ctx, s); err != nil {
 			in.logger.Warn("upstream session not ended; the upstream will expire it", "session_id", sid, "error", err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 )
 
 func TestStreamableSessionServesRESTTools(t *testing.T) {
@@ -136,7 +138,7 @@ func rawPOST(t *testing.T, url, sid, body string) (int, string) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	if sid != "" {
-		req.Header.Set(sessionIDHeader, sid)
+		req.Header.Set(front.SessionIDHeader, sid)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -276,7 +278,7 @@ func TestStreamResumesOnAnotherInstanceWithLastEventID(t *testing.T) {
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	sid := resp.Header.Get(sessionIDHeader)
+	sid := resp.Header.Get(front.SessionIDHeader)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	require.NotEmpty(t, sid)
@@ -289,8 +291,8 @@ func TestStreamResumesOnAnotherInstanceWithLastEventID(t *testing.T) {
 		strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_weather","arguments":{"city":"Lima"}}}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(sessionIDHeader, sid)
-	req.Header.Set(protocolVersionHeader, "2025-11-25")
+	req.Header.Set(front.SessionIDHeader, sid)
+	req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	events := readEvents(resp.Body)
@@ -303,8 +305,8 @@ func TestStreamResumesOnAnotherInstanceWithLastEventID(t *testing.T) {
 	require.Eventually(t, func() bool {
 		req, _ := http.NewRequest(http.MethodGet, b.url("/mcp-servers/weather"), nil)
 		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set(sessionIDHeader, sid)
-		req.Header.Set(protocolVersionHeader, "2025-11-25")
+		req.Header.Set(front.SessionIDHeader, sid)
+		req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
 		req.Header.Set("Last-Event-ID", prime.id)
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)

@@ -68,52 +68,22 @@ func TestRouteServesAtOnceAndRefusedChangesChangeNothing(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, "echo /echo/hi", body)
 
-	// A refused change: a regex that does not compile, plus a route to a
-	// missing service. Both are named; nothing changes.
-	var e apiErr
-	resp = api.Do(t, "POST", "/routes", map[string]any{"name": "bad", "path": map[string]string{"type": "regex", "value": "/x/(["}, "service": "nope"}, &e)
+	// A refused change leaves live traffic undisturbed. What the answer
+	// names, version conflicts and the revision list are scenarios in
+	// server/internal/admin/scenarios_config_test.go.
+	resp = api.Do(t, "POST", "/routes", map[string]any{"name": "bad", "path": map[string]string{"type": "regex", "value": "/x/(["}, "service": "nope"}, nil)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Equal(t, "route_invalid", e.Error.Code)
-	fields := map[string]bool{}
-	for _, d := range e.Error.Details {
-		fields[d.Field] = true
-	}
-	require.True(t, fields["path.value"], "the bad regex is named: %+v", e.Error.Details)
-	require.True(t, fields["service"], "the missing service is named: %+v", e.Error.Details)
-	var routes struct {
-		Items []struct{ Name string }
-		Total int
-	}
-	api.Do(t, "GET", "/routes", nil, &routes)
-	require.Equal(t, 1, routes.Total, "the refused route was not stored")
 	status, _, _ = gatewayGet(t, g, "", "/echo/still")
 	require.Equal(t, http.StatusOK, status, "live traffic is undisturbed")
 
-	// Deleting a service a route uses is refused.
-	resp = api.Do(t, "DELETE", "/services/echo", nil, &e)
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Contains(t, e.Error.Message, "echo")
-
-	// Optimistic concurrency: a stale version is a 409.
-	resp = api.Do(t, "PUT", "/services/echo", map[string]any{"name": "echo", "version": 1, "endpoints": []map[string]any{{"url": echo.URL}}, "timeout": "5s"}, &svc)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, int64(2), svc.Version)
-	resp = api.Do(t, "PUT", "/services/echo", map[string]any{"name": "echo", "version": 1, "endpoints": []map[string]any{{"url": echo.URL}}}, &e)
-	require.Equal(t, http.StatusConflict, resp.StatusCode)
-	require.Equal(t, "version_conflict", e.Error.Code)
-
-	// Every change is a revision; rolling back the route creation removes it.
+	// Rolling back the route creation removes it from the running gateway.
 	var revs struct {
 		Items []struct {
 			ID           int64
 			Kind, Action string
-			User         string
 		}
-		Total int
 	}
 	api.Do(t, "GET", "/revisions", nil, &revs)
-	require.Equal(t, 3, revs.Total)
-	require.Equal(t, adminUser, revs.Items[0].User)
 	var routeRev int64
 	for _, r := range revs.Items {
 		if r.Kind == "route" && r.Action == "create" {

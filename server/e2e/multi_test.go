@@ -35,7 +35,7 @@ func TestTwoInstancesShareConfiguration(t *testing.T) {
 		return status == http.StatusOK
 	})
 	t.Logf("change on A served by B after %s", time.Since(start))
-	require.Contains(t, b.Stdout.String(), `msg="configuration synced from another instance" component=app trigger=pubsub`,
+	require.Contains(t, b.Stdout.String(), `msg="configuration synced from another instance" component=control trigger=pubsub`,
 		"B learned of the change through Redis pub/sub, not by polling")
 
 	// The token of A works on B: one database, one secret.

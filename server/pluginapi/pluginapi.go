@@ -27,7 +27,7 @@ import (
 
 // ABIVersion is the version of this contract. A plugin reports the
 // ABIVersion it was built against in Info; the host refuses any other.
-const ABIVersion = 1
+const ABIVersion = 2
 
 // SymbolName is the name of the variable every plugin artifact exports.
 const SymbolName = "Plugin"
@@ -45,8 +45,11 @@ const (
 	PhaseDefault   Phase = "default"
 )
 
-// Phases lists every phase in chain order.
-var Phases = []Phase{PhaseAuthn, PhaseAuthz, PhaseTraffic, PhaseTransform, PhaseDefault}
+// Phases returns every phase in chain order. The slice is the caller's:
+// changing it changes no chain.
+func Phases() []Phase {
+	return []Phase{PhaseAuthn, PhaseAuthz, PhaseTraffic, PhaseTransform, PhaseDefault}
+}
 
 // Info describes a plugin. It must be constant for the life of the process.
 type Info struct {
@@ -82,8 +85,11 @@ type Plugin interface {
 // Instance is one configured use of a plugin.
 type Instance interface {
 	// Handler wraps next. A terminal plugin (such as mcp-server) may serve
-	// the request itself and never call next. Handler is called once per
-	// configuration version; the returned handler is called concurrently.
+	// the request itself and never call next. Handler is called when a
+	// configuration version is compiled, once for every chain the instance
+	// is part of (each route, and each domain that adds domain-scoped
+	// instances), never per request; keep it cheap and keep state in the
+	// instance. The returned handler is called concurrently.
 	Handler(next http.Handler) http.Handler
 	// Close releases what New acquired. The host calls it once, after the
 	// instance stopped receiving requests or when a later step of applying
@@ -110,6 +116,10 @@ type Host interface {
 	// InstanceID identifies this gateway process among several that share
 	// one database and one Redis.
 	InstanceID() string
+	// SharedStore returns the plugin's process-wide in-memory store, the
+	// same for every instance of the plugin in the process (see
+	// SharedStore). Since ABI version 2.
+	SharedStore() SharedStore
 }
 
 // ConfigError is an invalid config value, named by its JSON path.

@@ -532,7 +532,16 @@ describe('console against the real binary', { concurrent: false }, () => {
     await page.getByLabel('Level').click();
     await page.getByTitle('Warnings and errors').click();
     await lines.getByText(paused).waitFor();
-    await expect.poll(() => lines.getByText('level=INFO').count()).toBe(0);
+    await expect.poll(() => lines.locator('[data-level="info"]').count()).toBe(0);
+    await expect.poll(() => lines.locator('[data-level="warn"]').count()).toBeGreaterThan(0);
+
+    // A line shows time, level, component and message as columns; the
+    // other fields open on demand.
+    const row = lines.locator('.gh-log-row', { hasText: paused }).first();
+    expect(await row.locator('.gh-log-level').textContent()).toBe('WARN');
+    expect(await row.locator('.gh-log-component').textContent()).toBe('admin');
+    await row.getByRole('button', { name: 'Show all fields' }).click();
+    await row.getByTestId('log-fields').getByText(`/api/v1/${paused}`).waitFor();
     await shot(page, '06-logs');
 
     // Download saves what is shown.

@@ -25,7 +25,10 @@ type Definition struct {
 	RateLimit  *RateLimit   `json:"rateLimit,omitempty" yaml:"rateLimit,omitempty"` // toolCallsPerMinute per consumer, failOpen
 	// Sessions bounds the sessions clients may open (defaults when nil).
 	Sessions *SessionLimits `json:"sessions,omitempty" yaml:"sessions,omitempty"`
-	Version  int64          `json:"version,omitempty" yaml:"-"`
+	// ToolCallFastPath false serves every tools/call of a REST tool through
+	// the official MCP SDK instead of Gatehouse's fast path (default true).
+	ToolCallFastPath *bool `json:"toolCallFastPath,omitempty" yaml:"toolCallFastPath,omitempty"`
+	Version          int64 `json:"version,omitempty" yaml:"-"`
 	// Service names the Gatehouse service that relative request URLs
 	// ("/users/{id}") are sent to, as Higress sends them to the route's
 	// upstream.
@@ -258,6 +261,12 @@ func (d *Definition) SetDefaults() {
 			d.Tools[i].RequestTemplate.Method = "GET"
 		}
 	}
+}
+
+// FastPath reports whether tools/call of REST tools may take the fast
+// path (ToolCallFastPath unset means yes).
+func (d *Definition) FastPath() bool {
+	return d.Type != TypeMCPProxy && (d.ToolCallFastPath == nil || *d.ToolCallFastPath)
 }
 
 // IsEnabled reports whether the server is enabled (Enabled unset means yes).

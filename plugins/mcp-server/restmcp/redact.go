@@ -5,97 +5,18 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // Mask is what MaskURLCredentials and Redactor show in place of a
-// credential; the admin API shows the same.
-const Mask = "********"
-
-// secretWords are the parts of a query parameter name, lowercased, that
-// make its value a credential; secretNames are whole names that do.
-var (
-	secretWords = []string{"key", "token", "secret", "password", "passwd", "credential", "appcode", "authorization", "cookie"}
-	secretNames = []string{"auth", "sig", "signature", "pass", "pwd"}
-)
-
-func secretQueryName(raw string) bool {
-	name, err := url.QueryUnescape(raw)
-	if err != nil {
-		name = raw
-	}
-	n := strings.ToLower(name)
-	for _, w := range secretWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return slices.Contains(secretNames, n)
-}
-
-// urlCredentials finds the credentials of a URL: the password of its
-// userinfo (the user when there is no password: a token) and the values of
-// query parameters whose name looks secret. It calls fn with each one's
-// raw text and a setter that replaces it, and returns the URL as rebuilt
-// from the pieces, the rest byte for byte. It splits as net/url does: the
-// fragment first, then the query, then the authority.
-func urlCredentials(s string, fn func(raw string, unescape func(string) (string, error), set func(string))) string {
-	rest, frag := s, ""
-	if k := strings.IndexByte(rest, '#'); k >= 0 {
-		rest, frag = rest[:k], rest[k:]
-	}
-	query, hasQuery := "", false
-	if k := strings.IndexByte(rest, '?'); k >= 0 {
-		rest, query, hasQuery = rest[:k], rest[k+1:], true
-	}
-	var b strings.Builder
-	if k := strings.Index(rest, "://"); k >= 0 {
-		b.WriteString(rest[:k+3])
-		auth, path := rest[k+3:], ""
-		if j := strings.IndexByte(auth, '/'); j >= 0 {
-			auth, path = auth[:j], auth[j:]
-		}
-		if at := strings.LastIndexByte(auth, '@'); at >= 0 {
-			user, pass, hasPass := strings.Cut(auth[:at], ":")
-			if hasPass {
-				if pass != "" {
-					fn(pass, url.PathUnescape, func(v string) { pass = v })
-				}
-				b.WriteString(user + ":" + pass + "@")
-			} else {
-				if user != "" {
-					fn(user, url.PathUnescape, func(v string) { user = v })
-				}
-				b.WriteString(user + "@")
-			}
-			auth = auth[at+1:]
-		}
-		b.WriteString(auth + path)
-	} else {
-		b.WriteString(rest)
-	}
-	if hasQuery {
-		b.WriteByte('?')
-		for i, kv := range strings.Split(query, "&") {
-			if i > 0 {
-				b.WriteByte('&')
-			}
-			if k, v, ok := strings.Cut(kv, "="); ok && v != "" && secretQueryName(k) {
-				fn(v, url.QueryUnescape, func(nv string) { v = nv })
-				kv = k + "=" + v
-			}
-			b.WriteString(kv)
-		}
-	}
-	b.WriteString(frag)
-	return b.String()
-}
+// credential: pluginapi.SecretMask, as the admin API shows.
+const Mask = pluginapi.SecretMask
 
 // MaskURLCredentials returns URL s with the credentials it carries
 // (userinfo, query parameters whose name looks secret: api_key, token, …)
 // replaced by Mask, for messages and logs.
-func MaskURLCredentials(s string) string {
-	return urlCredentials(s, func(_ string, _ func(string) (string, error), set func(string)) { set(Mask) })
-}
+func MaskURLCredentials(s string) string { return pluginapi.MaskURLCredentials(s) }
 
 // Redactor replaces known credentials in text by Mask. The zero value
 // replaces nothing.
@@ -116,13 +37,14 @@ func NewRedactor(urls ...string) *Redactor {
 		}
 	}
 	for _, u := range urls {
-		urlCredentials(u, func(raw string, unescape func(string) (string, error), _ func(string)) {
-			add(raw)
-			if d, err := unescape(raw); err == nil {
+		pluginapi.ScanURLCredentials(u, func(c pluginapi.URLCredential) string {
+			add(c.Raw)
+			if d, err := c.Unescaped(); err == nil {
 				add(d)
 				add(url.QueryEscape(d))
 				add(url.PathEscape(d))
 			}
+			return c.Raw
 		})
 	}
 	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
@@ -145,15 +67,7 @@ func (r *Redactor) Redact(text string) string {
 
 // secretName reports whether a config key looks like the name of a
 // secret (apiKey, accessToken, password, appCode, …).
-func secretName(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range secretWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return slices.Contains(secretNames, n)
-}
+func secretName(name string) bool { return pluginapi.SecretParamName(name) }
 
 // withoutSecrets returns a copy of v (decoded JSON) without the members
 // whose names look secret, at any depth.

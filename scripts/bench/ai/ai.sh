@@ -17,7 +17,13 @@
 # in-flight stream (HOLD streams open at once). Portkey is measured on the
 # non-streamed runs only (its streamed answers fail on Node 20, see below).
 #
+# MODE=cache runs only the AI cache benchmark instead (needs redis-server):
+# an ai-cache hit (the answer replayed from Redis, never reaching the
+# stand-in) against a plain route to a static backend, in the same run,
+# both through the real binary; it prints both peaks and their ratio.
+#
 # Usage: scripts/bench/ai/ai.sh            (from the repository root)
+#        MODE=cache scripts/bench/ai/ai.sh
 # Knobs (environment): DURATION=10s CONNS=32 ROUNDS=3 HOLD=1000
 #   STREAM_RATE=200  requests/s of the streamed runs
 #   PROXY_CPUS=1  CPUs (taskset list) of the gateway under test (Gatehouse
@@ -41,6 +47,7 @@ CONSOLE_PORT=$((BASE_PORT + 2))
 PORTKEY_PORT=$((BASE_PORT + 3))
 
 command -v taskset >/dev/null || { echo "ai.sh: taskset (util-linux) is needed to pin CPUs" >&2; exit 1; }
+if [[ ${MODE:-} == cache ]]; then exec scripts/bench/ai/cache.sh; fi
 command -v npm >/dev/null || { echo "ai.sh: npm is needed to install Portkey's gateway (install Node.js 20+)" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,23 +21,6 @@ func (s *Server) registerAI(g *gin.RouterGroup) {
 	} else {
 		s.ai.usage = newAIUsage(nil)
 	}
-	registerResource(s, g, resource[spec.LLMProvider]{
-		kind: control.KindLLMProvider, path: "/llm-providers", code: "llm_provider",
-		list:    func(s spec.Snapshot) []spec.LLMProvider { return s.LLMProviders },
-		name:    func(v spec.LLMProvider) string { return v.Name },
-		setID:   func(v *spec.LLMProvider, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:     func(v spec.LLMProvider) int64 { return v.Version },
-		decode:  decodeJSON("llm_provider", func(v *spec.LLMProvider) { v.ApplyDefaults() }),
-		secrets: llmProviderSecrets,
-	})
-	registerResource(s, g, resource[spec.AIRoute]{
-		kind: control.KindAIRoute, path: "/ai-routes", code: "ai_route",
-		list:   func(s spec.Snapshot) []spec.AIRoute { return s.AIRoutes },
-		name:   func(v spec.AIRoute) string { return v.Name },
-		setID:  func(v *spec.AIRoute, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:    func(v spec.AIRoute) int64 { return v.Version },
-		decode: decodeJSON("ai_route", func(v *spec.AIRoute) { v.ApplyDefaults() }),
-	})
 	g.POST("/llm-providers/:name/test", s.testLLMProvider)
 	g.GET("/ai/usage", s.aiUsageReport)
 	g.GET("/routes/ai-route/:name", s.getAIRouteRow)
@@ -66,7 +48,7 @@ func newAIRouteRow(r spec.AIRoute) aiRouteRow {
 	if domains == nil {
 		domains = []string{}
 	}
-	return aiRouteRow{Name: control.AIMountPrefix + r.Name, ReadOnly: true, Source: aiRowSource{Kind: control.KindAIRoute, Name: r.Name},
+	return aiRouteRow{Name: control.AIMountPrefix + r.Name, ReadOnly: true, Source: aiRowSource{Kind: spec.KindAIRoute, Name: r.Name},
 		Domains: domains, Path: spec.PathMatch{Type: spec.PathPrefix, Value: r.EffectivePathPrefix()}, Enabled: r.IsEnabled()}
 }
 
@@ -100,104 +82,4 @@ func (s *Server) aiRouteRowReadOnly(c *gin.Context) {
 	s.fail(c, newError(http.StatusConflict, "route_read_only",
 		fmt.Sprintf("route %q is the route of AI route %q and is read-only here; change or delete it with %s /api/v1/ai-routes/%s", control.AIMountPrefix+name, name, c.Request.Method, name),
 		fieldDetail{Field: "name", Message: "read-only: edit /api/v1/ai-routes/" + name}))
-}
-
-// llmProviderRule is where an LLM provider keeps secrets: every token, and
-// the values of rawConfigs whose names look secret.
-var llmProviderRule = treeRule{fields: map[string]secretRule{
-	"tokens":     treeRule{items: leafRule{}},
-	"rawConfigs": namedRule{},
-}}
-
-var llmProviderSecrets = secretCodec[spec.LLMProvider]{
-	mask: func(_ secretRules, p spec.LLMProvider) spec.LLMProvider { return maskLLMProvider(p) },
-	restore: func(_ secretRules, in spec.LLMProvider, stored *spec.LLMProvider) (spec.LLMProvider, error) {
-		return restoreLLMProvider(in, stored)
-	},
-}
-
-// maskLLMProvider shows one mask per token, so that the count shows, and
-// masks the secret-looking values of rawConfigs.
-func maskLLMProvider(p spec.LLMProvider) spec.LLMProvider {
-	tokens := make([]string, len(p.Tokens))
-	for i := range tokens {
-		tokens[i] = secretMask
-	}
-	p.Tokens = tokens
-	if len(p.RawConfigs) > 0 {
-		p.RawConfigs = maskedMap(p.RawConfigs)
-	}
-	return p
-}
-
-// maskedMap is a copy of m with its secret-looking values masked; a map
-// that cannot be copied is masked whole.
-func maskedMap(m map[string]any) map[string]any {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return map[string]any{}
-	}
-	out := map[string]any{}
-	if err := json.Unmarshal(maskJSON(data, namedRule{}), &out); err != nil {
-		return map[string]any{}
-	}
-	return out
-}
-
-// restoreLLMProvider puts the stored tokens back where in sends the mask.
-// A token is sent only to the endpoint it was entered for: the stored one
-// is kept only while type and endpoint are unchanged, else the mask is
-// refused naming tokens[i]. The same holds for secrets in rawConfigs.
-func restoreLLMProvider(in spec.LLMProvider, stored *spec.LLMProvider) (spec.LLMProvider, error) {
-	same := stored != nil && stored.Type == in.Type && stored.Endpoint == in.Endpoint
-	var details []fieldDetail
-	tokens := append([]string(nil), in.Tokens...)
-	for i, t := range tokens {
-		if t != secretMask {
-			continue
-		}
-		field := fmt.Sprintf("tokens[%d]", i)
-		switch {
-		case same && i < len(stored.Tokens) && stored.Tokens[i] != "" && stored.Tokens[i] != secretMask:
-			tokens[i] = stored.Tokens[i]
-		case stored != nil && !same:
-			details = append(details, fieldDetail{Field: field, Message: fmt.Sprintf(
-				"is the mask %q, but the type or endpoint changed (%s %q → %s %q): a stored token is only sent to the endpoint it was entered for; send the token itself",
-				secretMask, stored.Type, stored.Endpoint, in.Type, in.Endpoint)})
-		default:
-			details = append(details, fieldDetail{Field: field, Message: fmt.Sprintf(
-				"is the mask %q, but no token is stored at this position to keep; send the token itself", secretMask)})
-		}
-	}
-	if len(details) > 0 {
-		names := make([]string, len(details))
-		for i, d := range details {
-			names[i] = d.Field
-		}
-		return in, newError(http.StatusBadRequest, "llm_provider_invalid",
-			"the change was refused and nothing was changed: "+strings.Join(names, ", ")+" hold the mask "+secretMask+" where no token can be kept; send the tokens themselves", details...)
-	}
-	in.Tokens = tokens
-	if len(in.RawConfigs) > 0 {
-		raw, err := json.Marshal(in.RawConfigs)
-		if err != nil {
-			return in, newError(http.StatusBadRequest, "llm_provider_invalid", "rawConfigs cannot be expressed as JSON", fieldDetail{Field: "rawConfigs", Message: err.Error()})
-		}
-		var was []byte
-		if same && len(stored.RawConfigs) > 0 {
-			if was, err = json.Marshal(stored.RawConfigs); err != nil {
-				return in, err
-			}
-		}
-		out, err := restoreJSON("llm_provider", raw, was, namedRule{}, "rawConfigs")
-		if err != nil {
-			return in, err
-		}
-		m := map[string]any{}
-		if err := json.Unmarshal(out, &m); err != nil {
-			return in, err
-		}
-		in.RawConfigs = m
-	}
-	return in, nil
 }

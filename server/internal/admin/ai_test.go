@@ -351,7 +351,10 @@ func TestAIUsageOverAWindow(t *testing.T) {
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricAIRequests}, append(labels, "status"))
 	fb := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricAIFallbacks}, []string{"ai_route", "from", "to"})
 	ft := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: metricAIFirstToken, Buckets: []float64{0.01, 0.02, 0.05, 0.1, 1}}, labels)
-	a.reg.MustRegister(in, out, reqs, fb, ft)
+	cacheLabels := []string{"ai_route", "ai_model", "ai_consumer"}
+	hits := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricAICacheHits}, cacheLabels)
+	misses := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricAICacheMisses}, cacheLabels)
+	a.reg.MustRegister(in, out, reqs, fb, ft, hits, misses)
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	u := a.s.ai.usage
 	u.now = func() time.Time { return now }
@@ -364,12 +367,15 @@ func TestAIUsageOverAWindow(t *testing.T) {
 	}
 	// Two hours ago.
 	call("gpt-4o", "team-a", "200", 100, 10, 0.5)
+	misses.WithLabelValues("chat", "gpt-4o", "team-a").Inc()
 	u.sample(now.Add(-2 * time.Hour))
 	// Within the last hour.
 	call("gpt-4o", "team-a", "200", 5, 7, 0.015)
 	call("gpt-4o", "team-b", "429", 0, 0, 0.015)
 	call("claude-sonnet-4-5", "team-a", "200", 20, 30, 0.015)
 	fb.WithLabelValues("chat", "p", "q").Inc()
+	hits.WithLabelValues("chat", "gpt-4o", "team-a").Add(3)
+	misses.WithLabelValues("chat", "gpt-4o", "team-b").Inc()
 	u.sample(now.Add(-30 * time.Minute))
 
 	code, body := a.do(t, "GET", "/api/v1/ai/usage?window=1h", "")
@@ -379,7 +385,8 @@ func TestAIUsageOverAWindow(t *testing.T) {
 		           {"model":"gpt-4o","inputTokens":5,"outputTokens":7,"requests":2,"errors":1}],
 		"byConsumer":[{"consumer":"team-a","inputTokens":25,"outputTokens":37,"requests":2},
 		              {"consumer":"team-b","inputTokens":0,"outputTokens":0,"requests":1}],
-		"firstTokenMs":{"p50":15,"p99":19.9},"errors":1,"fallbacks":1,"requests":3}`, body)
+		"firstTokenMs":{"p50":15,"p99":19.9},"errors":1,"fallbacks":1,"requests":3,
+		"cache":{"hits":3,"misses":1,"hitRate":0.75}}`, body)
 
 	code, body = a.do(t, "GET", "/api/v1/ai/usage?window=24h", "")
 	require.Equal(t, http.StatusOK, code, body)
@@ -388,6 +395,7 @@ func TestAIUsageOverAWindow(t *testing.T) {
 	require.Equal(t, float64(4), day.Requests, "the process is younger than a day: everything since it started")
 	require.Equal(t, "gpt-4o", day.ByModel[0].Model)
 	require.Equal(t, float64(105), day.ByModel[0].InputTokens)
+	require.Equal(t, aiCacheUsage{Hits: 3, Misses: 2, HitRate: 0.6}, day.Cache)
 
 	code, body = a.do(t, "GET", "/api/v1/ai/usage?window=7d", "")
 	require.Equal(t, http.StatusBadRequest, code, body)

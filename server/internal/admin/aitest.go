@@ -21,6 +21,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -366,7 +367,7 @@ func scrubTokens(text string, tokens []string) string {
 	slices.SortFunc(sorted, func(a, b string) int { return len(b) - len(a) })
 	for _, t := range sorted {
 		if len(t) >= 4 {
-			text = strings.ReplaceAll(text, t, secretMask)
+			text = strings.ReplaceAll(text, t, secret.Mask)
 		}
 	}
 	return text

@@ -32,6 +32,9 @@ const (
 	metricAIFirstToken   = "route_upstream_model_consumer_metric_llm_first_token_duration"
 	metricAIRequests     = "gatehouse_ai_requests_total"
 	metricAIFallbacks    = "gatehouse_ai_fallbacks_total"
+	// The ai-cache plugin's counters (plugins/ai-cache/metrics.go).
+	metricAICacheHits   = "route_model_consumer_metric_ai_cache_hit"
+	metricAICacheMisses = "route_model_consumer_metric_ai_cache_miss"
 )
 
 // Usage windows of GET /api/v1/ai/usage.
@@ -70,6 +73,8 @@ type aiTotals struct {
 	firstToken map[float64]float64 // upper bound (s) → cumulative count
 	ftCount    float64
 	fallbacks  float64
+	cacheHits  float64
+	cacheMiss  float64
 }
 
 func newAIUsage(g prometheus.Gatherer) *aiUsage {
@@ -169,6 +174,14 @@ func (u *aiUsage) read() aiTotals {
 			for _, m := range f.GetMetric() {
 				t.fallbacks += m.GetCounter().GetValue()
 			}
+		case metricAICacheHits:
+			for _, m := range f.GetMetric() {
+				t.cacheHits += m.GetCounter().GetValue()
+			}
+		case metricAICacheMisses:
+			for _, m := range f.GetMetric() {
+				t.cacheMiss += m.GetCounter().GetValue()
+			}
 		}
 	}
 	return t
@@ -204,6 +217,15 @@ type aiQuantiles struct {
 	P99 float64 `json:"p99"`
 }
 
+// aiCacheUsage is what the AI cache did over the window: hits were
+// answered from Redis without a provider call, misses went to the
+// provider. HitRate is hits / (hits + misses), 0 without lookups.
+type aiCacheUsage struct {
+	Hits    float64 `json:"hits"`
+	Misses  float64 `json:"misses"`
+	HitRate float64 `json:"hitRate"`
+}
+
 type aiUsageAnswer struct {
 	Window       string            `json:"window"`
 	ByModel      []aiModelUsage    `json:"byModel"`
@@ -212,6 +234,7 @@ type aiUsageAnswer struct {
 	Errors       float64           `json:"errors"`
 	Fallbacks    float64           `json:"fallbacks"`
 	Requests     float64           `json:"requests"`
+	Cache        aiCacheUsage      `json:"cache"`
 }
 
 // report is the usage over the window ending now.
@@ -278,12 +301,16 @@ func (u *aiUsage) report(window string, d time.Duration) aiUsageAnswer {
 	n := nonNeg(cur.ftCount - base.ftCount)
 	out.FirstTokenMs = aiQuantiles{P50: round1(series.Quantile(delta, n, 0.50) * 1000), P99: round1(series.Quantile(delta, n, 0.99) * 1000)}
 	out.Fallbacks = nonNeg(cur.fallbacks - base.fallbacks)
+	out.Cache.Hits, out.Cache.Misses = nonNeg(cur.cacheHits-base.cacheHits), nonNeg(cur.cacheMiss-base.cacheMiss)
+	if n := out.Cache.Hits + out.Cache.Misses; n > 0 {
+		out.Cache.HitRate = math.Round(out.Cache.Hits/n*1000) / 1000
+	}
 	return out
 }
 
 // aiUsageReport answers GET /api/v1/ai/usage?window=1h|24h: tokens in and
 // out and requests per model and per consumer, time to first token p50
-// and p99, errors and fallbacks over the window.
+// and p99, errors, fallbacks and AI cache hits and misses over the window.
 func (s *Server) aiUsageReport(c *gin.Context) {
 	window := c.DefaultQuery("window", "1h")
 	d, ok := aiUsageWindows[window]

@@ -1,127 +1,135 @@
 package admin
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 )
 
-// resource describes one kind of configuration object for the generic
-// list/get/create/update/delete handlers.
-type resource[T any] struct {
-	kind  string // control.Kind*
-	path  string // "/services"
-	code  string // error code prefix: "service"
-	list  func(spec.Snapshot) []T
-	name  func(T) string
-	setID func(*T, string, int64) // sets name and version
-	ver   func(T) int64
-	// decode reads a request body; it applies the object's defaults.
-	decode func(c *gin.Context) (T, error)
-	// secrets masks the object's secrets in responses and keeps them on
-	// write (secrets.go); zero for kinds without secrets.
-	secrets secretCodec[T]
+// resource adds what the admin API needs beyond spec.Kind to serve one
+// kind of configuration object with the generic list/get/create/update/
+// delete handlers. The zero value serves a kind as strict JSON; secrets
+// are the objects' own (spec.SecretHolder).
+type resource struct {
+	// decode reads a request body; nil reads strict JSON and applies the
+	// object's defaults (spec.Kind.DecodeWith).
+	decode func(c *gin.Context) (spec.Object, error)
 	// extra, if set, adds read-only rows to the list (the routes that AI
 	// routes compile to, ai.go) that match the query q.
 	extra func(snap spec.Snapshot, q string) []any
 }
 
-func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
-	g.GET(r.path, func(c *gin.Context) {
+// resources are the admin API's parts of the kinds that have any.
+func (s *Server) resources() map[string]resource {
+	return map[string]resource{
+		spec.KindRoute:     {extra: aiRouteRows},
+		spec.KindMCPServer: {decode: decodeMCPServer},
+	}
+}
+
+// kinds are the object kinds served under /api/v1.
+func (s *Server) kinds() []spec.Kind {
+	if s.opts.Config == nil {
+		return spec.Kinds
+	}
+	return s.opts.Config.Kinds()
+}
+
+func (s *Server) registerResource(g *gin.RouterGroup, k spec.Kind, r resource) {
+	code := k.Code()
+	if r.decode == nil {
+		r.decode = func(c *gin.Context) (spec.Object, error) {
+			obj, err := k.DecodeWith(func(v any) error { return bindJSON(c, v) })
+			var ae *apiError
+			if errors.As(err, &ae) {
+				ae.Code = code + "_invalid"
+			}
+			return obj, err
+		}
+	}
+	g.GET(k.Path, func(c *gin.Context) {
 		snap, rev := s.opts.Config.Snapshot()
-		items := r.list(snap)
+		items := k.Objects(snap)
 		if q := strings.ToLower(c.Query("q")); q != "" {
-			var kept []T
-			for _, it := range items {
-				if strings.Contains(strings.ToLower(r.name(it)), q) {
-					kept = append(kept, it)
-				}
-			}
-			items = kept
+			items = slices.DeleteFunc(items, func(o spec.Object) bool { return !strings.Contains(strings.ToLower(o.ObjectName()), q) })
 		}
-		if items == nil {
-			items = []T{}
-		}
-		items = r.shown(c.Request.Context(), s, items)
-		c.Header("X-Config-Revision", strconv.FormatInt(rev, 10))
+		all := s.shown(c.Request.Context(), items)
 		if r.extra != nil {
-			all := make([]any, 0, len(items))
-			for _, it := range items {
-				all = append(all, it)
-			}
 			all = append(all, r.extra(snap, c.Query("q"))...)
-			c.JSON(http.StatusOK, gin.H{"items": all, "total": len(all)})
-			return
 		}
-		c.JSON(http.StatusOK, gin.H{"items": items, "total": len(items)})
+		c.Header("X-Config-Revision", strconv.FormatInt(rev, 10))
+		c.JSON(http.StatusOK, gin.H{"items": all, "total": len(all)})
 	})
-	g.GET(r.path+"/:name", func(c *gin.Context) {
-		it, ok := find(s, r, c.Param("name"))
+	g.GET(k.Path+"/:name", func(c *gin.Context) {
+		snap, _ := s.opts.Config.Snapshot()
+		it, ok := k.Find(snap, c.Param("name"))
 		if !ok {
-			s.fail(c, notFound(r.code, c.Param("name"), r.path))
+			s.fail(c, notFound(code, c.Param("name"), k.Path))
 			return
 		}
-		c.JSON(http.StatusOK, r.shownOne(c.Request.Context(), s, it))
+		c.JSON(http.StatusOK, s.shown(c.Request.Context(), []spec.Object{it})[0])
 	})
-	g.POST(r.path, func(c *gin.Context) {
+	g.POST(k.Path, func(c *gin.Context) {
 		obj, err := r.decode(c)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		name := r.name(obj)
-		if _, ok := find(s, r, name); ok {
-			s.fail(c, newError(http.StatusConflict, r.code+"_exists",
-				fmt.Sprintf("a %s named %q exists already; update it with PUT %s/%s or choose another name", strings.ReplaceAll(r.code, "_", " "), name, "/api/v1"+r.path, name),
+		name := obj.ObjectName()
+		snap, _ := s.opts.Config.Snapshot()
+		if _, ok := k.Find(snap, name); ok {
+			s.fail(c, newError(http.StatusConflict, code+"_exists",
+				fmt.Sprintf("a %s named %q exists already; update it with PUT %s/%s or choose another name", k.Title(), name, "/api/v1"+k.Path, name),
 				fieldDetail{Field: "name", Message: "already taken"}))
 			return
 		}
-		if obj, err = r.kept(c.Request.Context(), s, obj, nil); err != nil {
+		if obj, err = s.kept(c.Request.Context(), obj, nil); err != nil {
 			s.fail(c, err)
 			return
 		}
-		s.change(c, r.code, control.Change{Kind: r.kind, Name: name, Object: obj, ExpectVersion: -1}, http.StatusCreated, func() (any, bool) {
-			return r.found(c.Request.Context(), s, name)
-		})
+		s.change(c, k, control.Change{Kind: k.Name, Name: name, Object: obj, ExpectVersion: -1}, http.StatusCreated)
 	})
-	g.PUT(r.path+"/:name", func(c *gin.Context) {
+	g.PUT(k.Path+"/:name", func(c *gin.Context) {
 		obj, err := r.decode(c)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
 		name := c.Param("name")
-		if n := r.name(obj); n != "" && n != name {
-			s.fail(c, newError(http.StatusBadRequest, r.code+"_invalid",
+		if n := obj.ObjectName(); n != "" && n != name {
+			s.fail(c, newError(http.StatusBadRequest, code+"_invalid",
 				fmt.Sprintf("the body names %q but the URL names %q; objects cannot be renamed — create a new one and delete the old", n, name),
 				fieldDetail{Field: "name", Message: "must match the URL"}))
 			return
 		}
-		stored, ok := find(s, r, name)
+		snap, _ := s.opts.Config.Snapshot()
+		stored, ok := k.Find(snap, name)
 		if !ok {
-			s.fail(c, notFound(r.code, name, r.path))
+			s.fail(c, notFound(code, name, k.Path))
 			return
 		}
-		if obj, err = r.kept(c.Request.Context(), s, obj, &stored); err != nil {
+		if obj, err = s.kept(c.Request.Context(), obj, stored); err != nil {
 			s.fail(c, err)
 			return
 		}
-		version := r.ver(obj)
-		r.setID(&obj, name, 0)
-		s.change(c, r.code, control.Change{Kind: r.kind, Name: name, Object: obj, ExpectVersion: version}, http.StatusOK, func() (any, bool) {
-			return r.found(c.Request.Context(), s, name)
-		})
+		version := obj.ObjectVersion()
+		obj = obj.WithIdentity(name, 0)
+		s.change(c, k, control.Change{Kind: k.Name, Name: name, Object: obj, ExpectVersion: version}, http.StatusOK)
 	})
-	g.DELETE(r.path+"/:name", func(c *gin.Context) {
+	g.DELETE(k.Path+"/:name", func(c *gin.Context) {
 		name := c.Param("name")
 		var version int64
 		if v := c.Query("version"); v != "" {
@@ -132,23 +140,13 @@ func registerResource[T any](s *Server, g *gin.RouterGroup, r resource[T]) {
 			}
 			version = n
 		}
-		if _, ok := find(s, r, name); !ok {
-			s.fail(c, notFound(r.code, name, r.path))
+		snap, _ := s.opts.Config.Snapshot()
+		if _, ok := k.Find(snap, name); !ok {
+			s.fail(c, notFound(code, name, k.Path))
 			return
 		}
-		s.change(c, r.code, control.Change{Kind: r.kind, Name: name, ExpectVersion: version}, http.StatusNoContent, nil)
+		s.change(c, k, control.Change{Kind: k.Name, Name: name, ExpectVersion: version}, http.StatusNoContent)
 	})
-}
-
-func find[T any](s *Server, r resource[T], name string) (T, bool) {
-	snap, _ := s.opts.Config.Snapshot()
-	for _, it := range r.list(snap) {
-		if r.name(it) == name {
-			return it, true
-		}
-	}
-	var zero T
-	return zero, false
 }
 
 func notFound(code, name, path string) error {
@@ -156,19 +154,20 @@ func notFound(code, name, path string) error {
 		fmt.Sprintf("no %s named %q; GET /api/v1%s lists them", strings.ReplaceAll(code, "_", " "), name, path))
 }
 
-// change applies one change and answers with the stored object.
-func (s *Server) change(c *gin.Context, code string, ch control.Change, status int, result func() (any, bool)) {
+// change applies one change and answers with the stored object, its
+// secrets masked.
+func (s *Server) change(c *gin.Context, k spec.Kind, ch control.Change, status int) {
 	user := c.MustGet(userKey).(*store.User).Username
-	if _, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch}); err != nil {
-		s.fail(c, configError(code, err))
+	stored, err := s.opts.Config.Apply(c.Request.Context(), user, []control.Change{ch})
+	if err != nil {
+		s.fail(c, configError(k.Code(), err))
 		return
 	}
-	if result == nil {
+	if len(stored) == 0 {
 		c.Status(status)
 		return
 	}
-	obj, _ := result()
-	c.JSON(status, obj)
+	c.JSON(status, s.answer(c.Request.Context(), stored[0]))
 }
 
 // configError maps the errors of a configuration change to API errors:
@@ -197,26 +196,10 @@ func configError(code string, err error) error {
 	return err
 }
 
-// decodeJSON returns a decode function for a JSON object with defaults.
-func decodeJSON[T any](code string, defaults func(*T)) func(c *gin.Context) (T, error) {
-	return func(c *gin.Context) (T, error) {
-		var v T
-		if err := bindJSON(c, &v); err != nil {
-			ae := err.(*apiError)
-			ae.Code = code + "_invalid"
-			return v, ae
-		}
-		if defaults != nil {
-			defaults(&v)
-		}
-		return v, nil
-	}
-}
-
 // maxDefinitionBytes bounds an MCP server definition or OpenAPI document.
 const maxDefinitionBytes = 4 << 20
 
-func decodeMCPServer(c *gin.Context) (spec.MCPServer, error) {
+func decodeMCPServer(c *gin.Context) (spec.Object, error) {
 	data, err := io.ReadAll(io.LimitReader(c.Request.Body, maxDefinitionBytes+1))
 	if err != nil {
 		return spec.MCPServer{}, newError(http.StatusBadRequest, "mcp_server_invalid", "cannot read the body: "+err.Error())
@@ -232,41 +215,10 @@ func decodeMCPServer(c *gin.Context) (spec.MCPServer, error) {
 }
 
 func (s *Server) registerConfig(g *gin.RouterGroup) {
-	registerResource(s, g, resource[spec.Service]{
-		kind: control.KindService, path: "/services", code: "service",
-		list:   func(s spec.Snapshot) []spec.Service { return s.Services },
-		name:   func(v spec.Service) string { return v.Name },
-		setID:  func(v *spec.Service, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:    func(v spec.Service) int64 { return v.Version },
-		decode: decodeJSON("service", func(v *spec.Service) { v.ApplyDefaults() }),
-	})
-	registerResource(s, g, resource[spec.Route]{
-		kind: control.KindRoute, path: "/routes", code: "route",
-		list:   func(s spec.Snapshot) []spec.Route { return s.Routes },
-		name:   func(v spec.Route) string { return v.Name },
-		setID:  func(v *spec.Route, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:    func(v spec.Route) int64 { return v.Version },
-		decode: decodeJSON("route", func(v *spec.Route) { v.ApplyDefaults() }),
-		extra:  aiRouteRows,
-	})
-	registerResource(s, g, resource[spec.PluginInstance]{
-		kind: control.KindPluginInstance, path: "/plugin-instances", code: "plugin_instance",
-		list:    func(s spec.Snapshot) []spec.PluginInstance { return s.PluginInstances },
-		name:    func(v spec.PluginInstance) string { return v.Name },
-		setID:   func(v *spec.PluginInstance, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:     func(v spec.PluginInstance) int64 { return v.Version },
-		decode:  decodeJSON("plugin_instance", func(v *spec.PluginInstance) { v.ApplyDefaults() }),
-		secrets: pluginInstanceSecrets,
-	})
-	registerResource(s, g, resource[spec.MCPServer]{
-		kind: control.KindMCPServer, path: "/mcp-servers", code: "mcp_server",
-		list:    func(s spec.Snapshot) []spec.MCPServer { return s.MCPServers },
-		name:    func(v spec.MCPServer) string { return v.Name },
-		setID:   func(v *spec.MCPServer, n string, ver int64) { v.Name, v.Version = n, ver },
-		ver:     func(v spec.MCPServer) int64 { return v.Version },
-		decode:  decodeMCPServer,
-		secrets: mcpServerSecrets,
-	})
+	res := s.resources()
+	for _, k := range s.kinds() {
+		s.registerResource(g, k, res[k.Name])
+	}
 	s.registerAI(g)
 	g.GET("/revisions", s.listRevisions)
 	g.POST("/revisions/:id/rollback", s.rollback)
@@ -309,10 +261,16 @@ func (s *Server) listRevisions(c *gin.Context) {
 		return
 	}
 	items := make([]revisionView, len(revs))
-	sr := s.secretRules(c.Request.Context())
+	plugins := s.secretPlugins(c.Request.Context())
+	mask := func(kind string, data []byte) any {
+		if k, ok := spec.KindOf(s.kinds(), kind); ok {
+			data = k.MaskStored(data, plugins)
+		}
+		return rawOrNil(data)
+	}
 	for i, r := range revs {
 		items[i] = revisionView{ID: r.ID, CreatedAt: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), User: r.User, Kind: r.Kind,
-			Name: r.Name, Action: r.Action, Before: rawOrNil(sr.revision(r.Kind, r.Before)), After: rawOrNil(sr.revision(r.Kind, r.After)), Batch: r.Batch}
+			Name: r.Name, Action: r.Action, Before: mask(r.Kind, r.Before), After: mask(r.Kind, r.After), Batch: r.Batch}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "total": total})
 }
@@ -335,4 +293,61 @@ func (s *Server) rollback(c *gin.Context) {
 	}
 	_, cur := s.opts.Config.Snapshot()
 	c.JSON(http.StatusOK, gin.H{"rolledBack": id, "kind": rev.Kind, "name": rev.Name, "revision": cur})
+}
+
+// secretPlugins loads the config schemas of the loaded plugins, which say
+// where plugin instances keep secrets. Without a catalog (or when it
+// fails) every plugin falls back to secret names, so that nothing is shown
+// that might be a secret.
+func (s *Server) secretPlugins(ctx context.Context) *secret.Plugins {
+	schemas := map[string]json.RawMessage{}
+	if s.opts.Plugins != nil {
+		items, err := s.opts.Plugins.List(ctx)
+		if err != nil {
+			s.log.Warn("plugin config schemas unavailable; masking plugin configs by property name", "error", err)
+		}
+		for _, p := range items {
+			if len(p.ConfigSchema) > 0 {
+				schemas[p.Name] = p.ConfigSchema
+			}
+		}
+	}
+	return secret.NewPlugins(schemas)
+}
+
+// shown returns items as responses show them: secrets masked
+// (spec.SecretHolder).
+func (s *Server) shown(ctx context.Context, items []spec.Object) []any {
+	out := make([]any, len(items))
+	var plugins *secret.Plugins
+	for i, it := range items {
+		if h, ok := it.(spec.SecretHolder); ok {
+			if plugins == nil {
+				plugins = s.secretPlugins(ctx)
+			}
+			it = h.MaskSecrets(plugins)
+		}
+		out[i] = it
+	}
+	return out
+}
+
+// kept returns obj, read from a request, with the secrets of stored (nil
+// for a new object) put back where it sends the mask.
+func (s *Server) kept(ctx context.Context, obj, stored spec.Object) (spec.Object, error) {
+	h, ok := obj.(spec.SecretHolder)
+	if !ok {
+		return obj, nil
+	}
+	return h.KeepSecrets(stored, s.secretPlugins(ctx))
+}
+
+// answer is obj as a response shows it: secrets masked; an MCP server
+// also carries the warnings its running instance reports.
+func (s *Server) answer(ctx context.Context, obj spec.Object) any {
+	shown := s.shown(ctx, []spec.Object{obj})[0]
+	if m, isMCP := shown.(spec.MCPServer); isMCP {
+		return s.withMCPWarnings(m)
+	}
+	return shown
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 )
 
 // apiError is the body of every error response (ARCHITECTURE §9). Clients
@@ -36,7 +38,14 @@ func newError(status int, code, message string, details ...fieldDetail) *apiErro
 // other error is a 500 whose text stays in the log with the request id.
 func (s *Server) fail(c *gin.Context, err error) {
 	var ae *apiError
-	if !errors.As(err, &ae) {
+	var se *secret.Error
+	if errors.As(err, &se) {
+		details := make([]fieldDetail, len(se.Details))
+		for i, d := range se.Details {
+			details[i] = fieldDetail{Field: d.Field, Message: d.Message}
+		}
+		ae = newError(http.StatusBadRequest, se.Code, se.Message, details...)
+	} else if !errors.As(err, &ae) {
 		s.log.Error("admin request failed", "method", c.Request.Method, "path", c.FullPath(),
 			"request_id", c.GetString(requestIDKey), "error", err)
 		ae = newError(http.StatusInternalServerError, "internal_error",

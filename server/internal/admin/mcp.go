@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -94,7 +95,7 @@ func (s *Server) renderTool(c *gin.Context) {
 		return
 	}
 	snap, _ := s.opts.Config.Snapshot()
-	hideInRendered(mcpSecrets(snap, c.Param("name")), req)
+	secret.HideInRendered(mcpSecrets(snap, c.Param("name")), req)
 	c.JSON(http.StatusOK, req)
 }
 
@@ -116,7 +117,7 @@ func (s *Server) callTool(c *gin.Context) {
 		return
 	}
 	snap, _ := s.opts.Config.Snapshot()
-	hideInToolResult(mcpSecrets(snap, c.Param("name")), res)
+	secret.HideInToolResult(mcpSecrets(snap, c.Param("name")), res)
 	c.JSON(http.StatusOK, res)
 }
 
@@ -207,4 +208,15 @@ func (s *Server) withMCPWarnings(m spec.MCPServer) any {
 	}
 	doc["warnings"] = ws
 	return doc
+}
+
+// mcpSecrets lists the secrets of the MCP server named name in snap in
+// every form a dry run or a tool result may carry them (secret.MCPForms).
+func mcpSecrets(snap spec.Snapshot, name string) []string {
+	for _, m := range snap.MCPServers {
+		if m.Name == name {
+			return secret.MCPForms(m.Definition)
+		}
+	}
+	return nil
 }

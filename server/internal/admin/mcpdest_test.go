@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -61,7 +62,7 @@ func TestMaskedSecretsDoNotFollowAChangedDestination(t *testing.T) {
 				require.Contains(t, string(out.Definition), "bearer-secret")
 				return
 			}
-			var ae *apiError
+			var ae *secret.Error
 			require.True(t, errors.As(err, &ae), "%v", err)
 			require.Equal(t, "mcp_server_invalid", ae.Code)
 			require.Contains(t, ae.Message, tc.refused)
@@ -70,7 +71,7 @@ func TestMaskedSecretsDoNotFollowAChangedDestination(t *testing.T) {
 	}
 	// With the secrets sent again, the move is the client's to make.
 	in := edit(t, "https://api.example.com/a", "https://evil.example/a")
-	plain := strings.ReplaceAll(string(in.Definition), secretMask, "new-secret")
+	plain := strings.ReplaceAll(string(in.Definition), secret.Mask, "new-secret")
 	m, err := spec.ParseMCPServer([]byte(plain))
 	require.NoError(t, err)
 	_, err = keepMCPSecrets(m, &stored)

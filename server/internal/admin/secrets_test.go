@@ -4,144 +4,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/server/internal/control"
+	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
-
-// testSchema has writeOnly properties in array items, in nested arrays,
-// under additionalProperties, behind a $ref and in an allOf branch.
-const testSchema = `{
-  "type": "object",
-  "$defs": {"cred": {"type": "string", "writeOnly": true}},
-  "properties": {
-    "consumers": {"type": "array", "items": {"type": "object", "properties": {
-      "name": {"type": "string"},
-      "key": {"type": "string", "writeOnly": true}
-    }}},
-    "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "object", "properties": {
-      "token": {"type": "string", "writeOnly": true},
-      "label": {"type": "string"}
-    }}}},
-    "upstreams": {"type": "object", "additionalProperties": {"type": "object", "properties": {
-      "password": {"$ref": "#/$defs/cred"},
-      "host": {"type": "string"}
-    }}},
-    "extra": {"allOf": [{"properties": {"secret": {"writeOnly": true}}}]},
-    "whole": {"type": "object", "writeOnly": true},
-    "keys": {"type": "array", "items": {"type": "string"}}
-  }
-}`
-
-func schemaRuleOf(t *testing.T, schema string) secretRule {
-	t.Helper()
-	r, ok := newSchemaRule(json.RawMessage(schema))
-	require.True(t, ok)
-	require.NotNil(t, r)
-	return r
-}
-
-func TestMaskFollowsWriteOnlyInTheSchema(t *testing.T) {
-	r := schemaRuleOf(t, testSchema)
-	tests := []struct {
-		name, in, want string
-	}{
-		{"writeOnly in array items",
-			`{"consumers":[{"name":"alice","key":"alice-key-0123456789"},{"name":"bob","key":"bob-key-0123456789"}],"keys":["x-api-key"]}`,
-			`{"consumers":[{"key":"********","name":"alice"},{"key":"********","name":"bob"}],"keys":["x-api-key"]}`},
-		{"nested arrays",
-			`{"matrix":[[{"token":"t1-secret","label":"a"}],[],[{"token":"t2-secret","label":"b"},{"label":"c"}]]}`,
-			`{"matrix":[[{"label":"a","token":"********"}],[],[{"label":"b","token":"********"},{"label":"c"}]]}`},
-		{"additionalProperties and $ref",
-			`{"upstreams":{"db":{"host":"db.local","password":"hunter2-secret"},"cache":{"host":"c.local"}}}`,
-			`{"upstreams":{"cache":{"host":"c.local"},"db":{"host":"db.local","password":"********"}}}`},
-		{"allOf branch", `{"extra":{"secret":"s3cr3t-value","other":1}}`, `{"extra":{"other":1,"secret":"********"}}`},
-		{"writeOnly object is masked whole", `{"whole":{"a":1,"b":[2]}}`, `{"whole":"********"}`},
-		{"empty values stay: nothing to hide", `{"consumers":[{"name":"x","key":""},{"name":"y","key":null}]}`, `{"consumers":[{"name":"x","key":""},{"name":"y","key":null}]}`},
-		{"numbers stay exact", `{"consumers":[{"name":"n","key":12345678901234567890123}],"n":1.50}`, `{"consumers":[{"key":"********","name":"n"}],"n":1.50}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			require.JSONEq(t, tt.want, string(maskJSON([]byte(tt.in), r)))
-		})
-	}
-	t.Run("unchanged documents are returned as they are", func(t *testing.T) {
-		in := []byte(`{ "keys": ["a"],  "consumers": [] }`)
-		require.Equal(t, string(in), string(maskJSON(in, r)))
-	})
-	t.Run("what is not JSON is masked whole", func(t *testing.T) {
-		require.Equal(t, `"********"`, string(maskJSON([]byte(`{"consumers":[{"key":"abc"`), r)))
-	})
-	t.Run("a schema without writeOnly masks nothing", func(t *testing.T) {
-		nr, ok := newSchemaRule(json.RawMessage(`{"properties":{"key":{"type":"string"}}}`))
-		require.True(t, ok)
-		require.Nil(t, nr)
-		in := []byte(`{"key":"visible"}`)
-		require.Equal(t, string(in), string(maskJSON(in, nr)))
-	})
-	t.Run("a cyclic $ref ends", func(t *testing.T) {
-		cr := schemaRuleOf(t, `{"$ref":"#","writeOnly":false,"properties":{"k":{"writeOnly":true},"next":{"$ref":"#"}}}`)
-		require.JSONEq(t, `{"k":"********","next":{"k":"********"}}`, string(maskJSON([]byte(`{"k":"a","next":{"k":"b"}}`), cr)))
-	})
-}
-
-func TestRestoreKeepsStoredSecrets(t *testing.T) {
-	r := schemaRuleOf(t, testSchema)
-	stored := []byte(`{"consumers":[{"name":"alice","key":"alice-key-0123456789"},{"name":"bob","key":"bob-key-0123456789"}],
-		"matrix":[[{"token":"t1-secret"}]],"upstreams":{"db":{"password":"hunter2-secret"}}}`)
-	tests := []struct {
-		name, in, want string
-	}{
-		{"what GET showed comes back unchanged",
-			string(maskJSON(stored, r)),
-			string(stored)},
-		{"items are matched by name: bob keeps his key after alice is removed and carol added",
-			`{"consumers":[{"name":"carol","key":"carol-key-0123456789"},{"name":"bob","key":"********"}]}`,
-			`{"consumers":[{"name":"carol","key":"carol-key-0123456789"},{"name":"bob","key":"bob-key-0123456789"}]}`},
-		{"a new value replaces the stored one",
-			`{"consumers":[{"name":"alice","key":"alice-new-key-0123456789"}]}`,
-			`{"consumers":[{"name":"alice","key":"alice-new-key-0123456789"}]}`},
-		{"items without a name are matched by position; maps by key",
-			`{"matrix":[[{"token":"********","label":"x"}]],"upstreams":{"db":{"password":"********","host":"h"}}}`,
-			`{"matrix":[[{"token":"t1-secret","label":"x"}]],"upstreams":{"db":{"password":"hunter2-secret","host":"h"}}}`},
-		{"the mask where nothing is secret is a value like any other",
-			`{"keys":["********"]}`,
-			`{"keys":["********"]}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := restoreJSON("plugin_instance", []byte(tt.in), stored, r, "config")
-			require.NoError(t, err)
-			require.JSONEq(t, tt.want, string(out))
-		})
-	}
-
-	t.Run("a mask with nothing stored is refused, naming every field", func(t *testing.T) {
-		in := `{"consumers":[{"name":"dave","key":"********"},{"name":"bob","key":"********"}],"matrix":[[],[{"token":"********"}]]}`
-		_, err := restoreJSON("plugin_instance", []byte(in), stored, r, "config")
-		var ae *apiError
-		require.True(t, errors.As(err, &ae), "%v", err)
-		require.Equal(t, http.StatusBadRequest, ae.Status)
-		require.Equal(t, "plugin_instance_invalid", ae.Code)
-		fields := []string{}
-		for _, d := range ae.Details {
-			fields = append(fields, d.Field)
-		}
-		require.Equal(t, []string{"config.consumers[0].key", "config.matrix[1][0].token"}, fields)
-		require.Contains(t, ae.Message, "config.consumers[0].key")
-		require.NotContains(t, ae.Message, "bob-key", "the stored secret is not in the error")
-	})
-	t.Run("a new object has nothing stored", func(t *testing.T) {
-		_, err := restoreJSON("plugin_instance", []byte(`{"consumers":[{"name":"alice","key":"********"}]}`), nil, r, "config")
-		require.ErrorContains(t, err, "config.consumers[0].key")
-	})
-}
 
 func TestMCPServerSecrets(t *testing.T) {
 	def := `{
@@ -185,7 +56,7 @@ func TestMCPServerSecrets(t *testing.T) {
 	tool := doc["tools"].([]any)[0].(map[string]any)
 	headers := tool["requestTemplate"].(map[string]any)["headers"].([]any)
 	require.Equal(t, "Bearer {{.config.apiKey}}", headers[0].(map[string]any)["value"], "templates are not secrets")
-	require.Equal(t, secretMask, headers[1].(map[string]any)["value"])
+	require.Equal(t, secret.Mask, headers[1].(map[string]any)["value"])
 	require.Equal(t, "not-a-secret", tool["args"].([]any)[0].(map[string]any)["default"], "tool arguments are not secrets")
 	require.Equal(t, m.Name, shown.Name)
 	require.Equal(t, m.Path, shown.Path)
@@ -199,7 +70,7 @@ func TestMCPServerSecrets(t *testing.T) {
 
 	// Creating a server with a mask is refused.
 	_, err = restoreMCPServer(back, nil)
-	var ae *apiError
+	var ae *secret.Error
 	require.True(t, errors.As(err, &ae))
 	require.Equal(t, "mcp_server_invalid", ae.Code)
 	require.Contains(t, ae.Message, "server.securitySchemes[0].defaultCredential")
@@ -207,42 +78,33 @@ func TestMCPServerSecrets(t *testing.T) {
 }
 
 func TestRevisionsAreMaskedByKind(t *testing.T) {
-	sr := secretRules{schemas: map[string]json.RawMessage{
+	sr := revisionMasker{secret.NewPlugins(map[string]json.RawMessage{
 		"key-auth": json.RawMessage(testSchema),
 		"cors":     json.RawMessage(`{"properties":{"allowOrigins":{"type":"array"}}}`),
-	}}
+	})}
 	tests := []struct {
 		name, kind, in, want string
 	}{
-		{"plugin instance by its plugin's schema", control.KindPluginInstance,
+		{"plugin instance by its plugin's schema", spec.KindPluginInstance,
 			`{"name":"auth","plugin":"key-auth","config":{"consumers":[{"name":"a","key":"the-key-0123456789"}],"keys":["x-api-key"]}}`,
 			`{"name":"auth","plugin":"key-auth","config":{"consumers":[{"name":"a","key":"********"}],"keys":["x-api-key"]}}`},
-		{"a plugin without secrets", control.KindPluginInstance,
+		{"a plugin without secrets", spec.KindPluginInstance,
 			`{"name":"c","plugin":"cors","config":{"allowOrigins":["*"],"token":"x"}}`,
 			`{"name":"c","plugin":"cors","config":{"allowOrigins":["*"],"token":"x"}}`},
-		{"a plugin whose schema is unknown: by property name", control.KindPluginInstance,
+		{"a plugin whose schema is unknown: by property name", spec.KindPluginInstance,
 			`{"name":"u","plugin":"gone","config":{"apiKey":"gone-secret","region":"eu"}}`,
 			`{"name":"u","plugin":"gone","config":{"apiKey":"********","region":"eu"}}`},
-		{"MCP server", control.KindMCPServer,
+		{"MCP server", spec.KindMCPServer,
 			`{"name":"w","server":{"config":{"token":"tok-secret"},"securitySchemes":[{"id":"b","type":"http","scheme":"bearer","defaultCredential":"cred"}]}}`,
 			`{"name":"w","server":{"config":{"token":"********"},"securitySchemes":[{"id":"b","type":"http","scheme":"bearer","defaultCredential":"********"}]}}`},
-		{"routes have no secrets", control.KindRoute, `{"name":"r","token":"x"}`, `{"name":"r","token":"x"}`},
+		{"routes have no secrets", spec.KindRoute, `{"name":"r","token":"x"}`, `{"name":"r","token":"x"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.JSONEq(t, tt.want, string(sr.revision(tt.kind, []byte(tt.in))))
 		})
 	}
-	require.Nil(t, sr.revision(control.KindMCPServer, nil), "a create has no before")
-}
-
-func TestSecretNames(t *testing.T) {
-	for _, n := range []string{"apiKey", "apikey", "API_KEY", "accessToken", "token", "clientSecret", "password", "dbPasswd", "credential", "appCode", "Authorization", "X-Api-Key", "Cookie"} {
-		require.True(t, secretName(n), n)
-	}
-	for _, n := range []string{"region", "baseURL", "timeout", "Accept", "Content-Type", "name"} {
-		require.False(t, secretName(n), n)
-	}
+	require.Nil(t, sr.revision(spec.KindMCPServer, nil), "a create has no before")
 }
 
 func TestToolDryRunsAndResultsHideTheServersSecrets(t *testing.T) {
@@ -262,7 +124,7 @@ func TestToolDryRunsAndResultsHideTheServersSecrets(t *testing.T) {
 		Headers: map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("user:pa55word")), "X-Tool": "tool-cred-123", "Accept": "application/json"},
 		Body:    `{"key":"k/ey+1 \"q\""}`,
 	}
-	hideInRendered(forms, req)
+	secret.HideInRendered(forms, req)
 	require.Equal(t, "https://x.test/********/eu?key=********&region=eu", req.URL)
 	require.Equal(t, map[string]string{"Authorization": "Basic ********", "X-Tool": "********", "Accept": "application/json"}, req.Headers)
 	require.Equal(t, `{"key":"********"}`, req.Body)
@@ -271,13 +133,13 @@ func TestToolDryRunsAndResultsHideTheServersSecrets(t *testing.T) {
 		Content:           json.RawMessage(`[{"type":"text","text":"upstream GET https://x.test/k%2Fey+1%20%22q%22/eu failed: 401 tool-cred-123"}]`),
 		StructuredContent: json.RawMessage(`{"echo":"user:pa55word","region":"eu"}`),
 	}
-	hideInToolResult(forms, res)
+	secret.HideInToolResult(forms, res)
 	require.JSONEq(t, `[{"type":"text","text":"upstream GET https://x.test/********/eu failed: 401 ********"}]`, string(res.Content))
 	require.JSONEq(t, `{"echo":"********","region":"eu"}`, string(res.StructuredContent))
 
-	require.Nil(t, mcpSecretForms([]byte(`{"server":{"config":{"region":"eu"}}}`)))
+	require.Nil(t, secret.MCPForms([]byte(`{"server":{"config":{"region":"eu"}}}`)))
 	same := &pluginapi.RenderedRequest{URL: "https://x.test/a"}
-	hideInRendered(nil, same)
+	secret.HideInRendered(nil, same)
 	require.Equal(t, "https://x.test/a", same.URL)
 }
 
@@ -322,7 +184,7 @@ func TestMCPProxyURLCredentialsAreMasked(t *testing.T) {
 			for _, s := range tt.secrets {
 				require.NotContains(t, string(shown.Definition), s)
 			}
-			rev := (secretRules{}).revision(control.KindMCPServer, m.Definition)
+			rev := (revisionMasker{}).revision(spec.KindMCPServer, m.Definition)
 			require.Equal(t, tt.shown, shownURL(t, rev), "revisions are masked the same way")
 
 			// What GET showed, sent back unchanged, keeps the credentials.
@@ -357,9 +219,8 @@ func TestMCPProxyURLCredentialsAreMasked(t *testing.T) {
 	})
 	t.Run("another host does not get them", func(t *testing.T) {
 		_, err := restore("https://svc:********@evil.example.net/mcp?api_key=********")
-		var ae *apiError
+		var ae *secret.Error
 		require.True(t, errors.As(err, &ae), "%v", err)
-		require.Equal(t, http.StatusBadRequest, ae.Status)
 		require.Equal(t, "mcp_server_invalid", ae.Code)
 		require.Contains(t, ae.Message, "server.mcpServerURL (password)")
 		require.Contains(t, ae.Message, "server.mcpServerURL (query parameter api_key)")
@@ -380,7 +241,7 @@ func TestMCPProxyURLCredentialsAreMasked(t *testing.T) {
 		forms := mcpSecrets(spec.Snapshot{MCPServers: []spec.MCPServer{stored}}, "docs")
 		res := &pluginapi.ToolResult{Content: json.RawMessage(`[{"type":"text","text":"upstream https://svc:s3cret-pa55@mcp.example.com/mcp?api_key=k-0123 said 401 (Basic ` +
 			base64.StdEncoding.EncodeToString([]byte("svc:s3cret-pa55")) + `)"}]`)}
-		hideInToolResult(forms, res)
+		secret.HideInToolResult(forms, res)
 		require.JSONEq(t, `[{"type":"text","text":"upstream https://********@mcp.example.com/mcp?api_key=******** said 401 (Basic ********)"}]`, string(res.Content))
 	})
 }
@@ -409,12 +270,50 @@ func TestToolURLCredentialsAreMasked(t *testing.T) {
 	shown := maskMCPServer(m)
 	require.Equal(t, "https://api.example.com/v1/items/{{.args.id}}?api_key=********&q={{.args.q}}&token={{.config.token}}", toolURL(shown.Definition))
 	require.NotContains(t, string(shown.Definition), "sk-literal-0123")
-	require.Contains(t, mcpSecretForms(m.Definition), "sk-literal-0123", "dry runs and results hide the literal key")
-	require.NotContains(t, mcpSecretForms(m.Definition), "{{.config.token}}", "a template is not a secret")
+	require.Contains(t, secret.MCPForms(m.Definition), "sk-literal-0123", "dry runs and results hide the literal key")
+	require.NotContains(t, secret.MCPForms(m.Definition), "{{.config.token}}", "a template is not a secret")
 
 	back, err := spec.ParseMCPServer(shown.Definition)
 	require.NoError(t, err)
 	kept, err := restoreMCPServer(back, &m)
 	require.NoError(t, err)
 	require.Equal(t, raw, toolURL(kept.Definition), "what GET showed, sent back, keeps the key")
+}
+
+// testSchema marks consumers[].key writeOnly (see package secret's tests
+// for the rest of the schema rules).
+const testSchema = `{"type":"object","properties":{"consumers":{"type":"array","items":{"type":"object","properties":{
+  "name":{"type":"string"},"key":{"type":"string","writeOnly":true}}}},"keys":{"type":"array","items":{"type":"string"}}}}`
+
+// revisionMasker masks revisions as GET /api/v1/revisions does.
+type revisionMasker struct{ plugins *secret.Plugins }
+
+func (r revisionMasker) revision(kind string, data []byte) []byte {
+	k, _ := spec.KindOf(spec.Kinds, kind)
+	return k.MaskStored(data, r.plugins)
+}
+
+func maskMCPServer(m spec.MCPServer) spec.MCPServer { return m.MaskSecrets(nil).(spec.MCPServer) }
+
+// restoreMCPServer keeps the stored secrets by the rule alone: a URL's
+// credentials stay with its scheme and host.
+func restoreMCPServer(in spec.MCPServer, stored *spec.MCPServer) (spec.MCPServer, error) {
+	var was []byte
+	if stored != nil {
+		was = stored.Definition
+	}
+	def, err := secret.RestoreJSON("mcp_server", in.Definition, was, secret.MCPServerRule, "")
+	in.Definition = def
+	return in, err
+}
+
+// keepMCPSecrets is what a write does: the rule, and the MCP server's
+// destinations unchanged (spec.MCPServer.KeepSecrets).
+func keepMCPSecrets(in spec.MCPServer, stored *spec.MCPServer) (spec.MCPServer, error) {
+	var was spec.Object
+	if stored != nil {
+		was = *stored
+	}
+	out, err := in.KeepSecrets(was, nil)
+	return out.(spec.MCPServer), err
 }

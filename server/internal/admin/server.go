@@ -2,6 +2,12 @@
 // /api/v1 (JWT auth), /healthz, /readyz, /metrics and the embedded console.
 // It maps domain errors to HTTP statuses and stable error codes; no other
 // package knows about gin.
+//
+// Configuration objects are served by one set of generic handlers per
+// entry of the table of kinds (spec.Kinds, as control holds it): list,
+// get, create, update and delete under /api/v1/<kind>s. The objects mask
+// and keep their own secrets (spec.SecretHolder, package secret); admin
+// only turns a refused mask (*secret.Error) into a 400.
 package admin
 
 import (
@@ -148,6 +154,7 @@ func New(opts Options) (*Server, error) {
 			s.fail(c, newError(http.StatusNotFound, "not_found", "no admin API endpoint "+c.Request.Method+" "+c.Request.URL.Path+"; README.md lists them"))
 			return
 		}
+		c.Set(consoleFileKey, true)
 		console.ServeHTTP(c.Writer, c.Request)
 	})
 	s.engine = e
@@ -165,6 +172,9 @@ func (s *Server) Handler() http.Handler { return s.engine }
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
 const requestIDKey = "request_id"
+
+// consoleFileKey marks a request that the console's static files served.
+const consoleFileKey = "console_file"
 
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
@@ -193,7 +203,13 @@ func (s *Server) observe(c *gin.Context) {
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return
 	}
-	s.log.Log(c.Request.Context(), logAttrsForStatus(status), "admin request",
+	level := logAttrsForStatus(status)
+	if level == slog.LevelInfo && c.GetBool(consoleFileKey) {
+		// The console fetching its own files (scripts, styles, icons) would
+		// fill the log that the console shows.
+		level = slog.LevelDebug
+	}
+	s.log.Log(c.Request.Context(), level, "admin request",
 		"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
 		"duration_ms", float64(d.Microseconds())/1000, "client", s.clientIP(c), "request_id", c.GetString(requestIDKey))
 }

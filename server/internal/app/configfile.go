@@ -9,11 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"gopkg.in/yaml.v3"
 
@@ -70,83 +67,6 @@ func applyConfigFile(ctx context.Context, ctl *control.Control, path, mode strin
 	}
 	log.Info("configuration file applied", "file", path, "objects_changed", n)
 	return nil
-}
-
-// configChannel is the Redis pub/sub channel on which instances announce
-// a new configuration revision.
-const configChannel = "gatehouse:config:changed"
-
-// pollInterval is the fallback when Redis is not configured or down.
-const pollInterval = 2 * time.Second
-
-// publishChange tells other instances that revision rev is stored.
-func publishChange(redisClient func() redis.UniversalClient, log *slog.Logger) func(int64) {
-	return func(rev int64) {
-		c := redisClient()
-		if c == nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if err := c.Publish(ctx, configChannel, strconv.FormatInt(rev, 10)).Err(); err != nil {
-			log.Warn("could not announce the configuration change over Redis; other instances pick it up by polling", "revision", rev, "error", err)
-		}
-	}
-}
-
-// syncConfig keeps this instance on the newest stored configuration until
-// ctx ends: at once when another instance announces a change over Redis,
-// and by polling the database as the fallback.
-// also runs with every sync (the Redis settings follow the same way).
-func syncConfig(ctx context.Context, ctl *control.Control, redisClient func() redis.UniversalClient, also func(context.Context), log *slog.Logger) {
-	poll := time.NewTicker(pollInterval)
-	defer poll.Stop()
-	var (
-		client redis.UniversalClient
-		sub    *redis.PubSub
-		msgs   <-chan *redis.Message
-	)
-	defer func() {
-		if sub != nil {
-			_ = sub.Close()
-		}
-	}()
-	sync := func(trigger string) {
-		also(ctx)
-		changed, err := ctl.Sync(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("configuration sync failed; will retry", "trigger", trigger, "error", err)
-		case changed:
-			log.Info("configuration synced from another instance", "trigger", trigger)
-		}
-	}
-	for {
-		// The Redis client changes when its settings change: follow it.
-		if c := redisClient(); c != client {
-			if sub != nil {
-				_ = sub.Close()
-				sub, msgs = nil, nil
-			}
-			client = c
-			if c != nil {
-				sub = c.Subscribe(ctx, configChannel)
-				msgs = sub.Channel()
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-msgs:
-			if !ok {
-				msgs = nil
-				continue
-			}
-			sync("pubsub")
-		case <-poll.C:
-			sync("poll")
-		}
-	}
 }
 
 // gatewayHealth reports the configuration the gateway serves.

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 // pluginHost is the Host given to plugin instances: one per plugin name,
@@ -20,6 +21,7 @@ type pluginHost struct {
 	client     *http.Client
 	reg        prometheus.Registerer
 	instanceID string
+	shared     pluginapi.SharedStore
 }
 
 func (h *pluginHost) Logger() *slog.Logger { return h.log }
@@ -34,6 +36,10 @@ func (h *pluginHost) Redis() redis.UniversalClient {
 func (h *pluginHost) HTTPClient() *http.Client       { return h.client }
 func (h *pluginHost) Metrics() prometheus.Registerer { return h.reg }
 func (h *pluginHost) InstanceID() string             { return h.instanceID }
+
+// SharedStore returns the plugin's part of the process's in-memory store:
+// the same for every instance of the plugin, for the life of the process.
+func (h *pluginHost) SharedStore() pluginapi.SharedStore { return h.shared }
 
 // newUpstreamClient is the client plugins call upstream APIs with: one
 // keep-alive pool for the whole process.
@@ -57,12 +63,14 @@ func newUpstreamClient() *http.Client {
 // hostFactory returns the Host for each plugin name.
 func hostFactory(log *slog.Logger, redisClient func() redis.UniversalClient, reg prometheus.Registerer, instanceID string) func(string) pluginapi.Host {
 	client := newUpstreamClient()
+	shared := memstore.New(0)
 	hosts := map[string]*pluginHost{}
 	return func(plugin string) pluginapi.Host {
 		// Called under the control's lock, so the map needs no mutex.
 		h, ok := hosts[plugin]
 		if !ok {
-			h = &pluginHost{log: log.With("component", "plugin", "plugin", plugin), redis: redisClient, client: client, reg: reg, instanceID: instanceID}
+			h = &pluginHost{log: log.With("component", "plugin", "plugin", plugin), redis: redisClient, client: client, reg: reg, instanceID: instanceID,
+				shared: shared.Namespace(plugin + "\x00")}
 			hosts[plugin] = h
 		}
 		return h

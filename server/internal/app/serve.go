@@ -26,6 +26,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/logging"
+	"github.com/gatehouse-dev/gatehouse/server/internal/pluginhost"
+	"github.com/gatehouse-dev/gatehouse/server/internal/redisx"
 	"github.com/gatehouse-dev/gatehouse/server/internal/series"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -33,208 +35,298 @@ import (
 
 const jwtSecretKey = "auth.jwt_secret"
 
-// serve runs the process until a signal, in the order of ARCHITECTURE §12.
-func serve(version string, s config.Settings, stdout, stderr io.Writer) (code int) {
+// serve runs the process until a signal: start, run and stop mirror the
+// start and stop orders of ARCHITECTURE §12.
+func serve(version string, s config.Settings, stdout, stderr io.Writer) int {
+	p := &process{version: version, s: s, stdout: stdout, stderr: stderr}
+	// Signals are caught from the start so that a stop during start-up is
+	// orderly too; a second signal forces the exit.
+	p.sigs = make(chan os.Signal, 2)
+	signal.Notify(p.sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(p.sigs)
+	code := p.start(context.Background())
+	if code == ExitOK {
+		code = p.run()
+	}
+	return p.stop(code)
+}
+
+// process is what serve starts. Every start step that acquires something
+// pushes the step that releases it, so that stop releases in reverse
+// order whatever a partial start acquired (Caddy's cleanup after a partial
+// provision).
+type process struct {
+	version        string
+	s              config.Settings
+	stdout, stderr io.Writer
+	sigs           chan os.Signal
+
+	logs     *logging.Logger
+	log      *slog.Logger
+	st       *store.Store
+	plugins  *pluginhost.Report
+	secret   []byte
+	redis    *redisx.Service
+	checker  *health.Checker
+	reg      *prometheus.Registry
+	gw       *gateway.Gateway
+	ctl      *control.Control
+	follower *control.Follower
+	file     *configFileWatcher
+	recorder *series.Recorder
+	admin    *admin.Server
+	servers  []*namedServer
+
+	// stops are the release steps, run last first.
+	stops []func()
+}
+
+// onStop pushes a release step.
+func (p *process) onStop(f func()) { p.stops = append(p.stops, f) }
+
+// startFailed logs why the start failed, tells the terminal and returns
+// the exit code.
+func (p *process) startFailed(code int, step, msg string) int {
+	p.log.Error(msg, "step", step)
+	_, _ = fmt.Fprintln(p.stderr, "gatehouse: "+msg)
+	return code
+}
+
+// start runs the start order of ARCHITECTURE §12 up to the open
+// listeners; it returns ExitOK or the code to exit with.
+func (p *process) start(ctx context.Context) int {
+	s := p.s
 	logs, err := logging.New(logging.Options{
 		File: s.LogFile, Level: s.LogLevel, Format: s.LogFormat,
-		MaxSizeBytes: int64(s.LogMaxSizeMB) << 20, MaxBackups: s.LogMaxBackups, Stdout: stdout,
+		MaxSizeBytes: int64(s.LogMaxSizeMB) << 20, MaxBackups: s.LogMaxBackups, Stdout: p.stdout,
 	})
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "gatehouse: cannot open the log file %s: %v — check GATEHOUSE_LOG_FILE and the directory's permissions\n", s.LogFile, err)
+		_, _ = fmt.Fprintf(p.stderr, "gatehouse: cannot open the log file %s: %v — check GATEHOUSE_LOG_FILE and the directory's permissions\n", s.LogFile, err)
 		return ExitUsage
 	}
-	defer func() { _ = logs.Close() }()
-	log := logs.Slog().With("component", "app")
-	// Registered first, so it runs last: after the gateway, Redis and the
-	// database are closed.
-	defer func() { log.Info("gatehouse stopped", "exit_code", code) }()
-	log.Info("starting gatehouse", "version", version, "instance", s.InstanceID,
+	p.logs, p.log = logs, logs.Slog().With("component", "app")
+	p.onStop(func() { _ = logs.Close() })
+	p.log.Info("starting gatehouse", "version", p.version, "instance", s.InstanceID,
 		"gateway_addr", s.GatewayAddr, "console_addr", s.ConsoleAddr, "data_dir", s.DataDir,
 		"plugin_dir", s.PluginDir, "log_file", s.LogFile, "database", config.RedactDSN(s.Database))
 
-	// Signals are caught from the start so that a stop during start-up is
-	// orderly too; a second signal forces the exit.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-
-	ctx := context.Background()
-	st, err := store.Open(ctx, s.Database, logs.Slog().With("component", "store"))
-	if err != nil {
-		msg := fmt.Sprintf("cannot open the database %s: %v — check GATEHOUSE_DATABASE and that the server is reachable", config.RedactDSN(s.Database), err)
-		log.Error(msg)
-		_, _ = fmt.Fprintln(stderr, "gatehouse: "+msg)
-		return ExitDatabase
-	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			log.Warn("closing the database failed", "error", err)
+	for _, step := range []func(context.Context) int{p.openDatabase, p.verifyPlugins, p.connectRedis, p.applyConfiguration, p.openListeners} {
+		if code := step(ctx); code != ExitOK {
+			return code
 		}
-		log.Info("database closed")
-	}()
-
-	// Plugins are verified once the database is open because an image
-	// address edited in the console is kept there; still before any
-	// listener opens (docs/adr/0001-verify-plugins-after-database.md).
-	plugins, err := verifyPlugins(ctx, s, st, logs.Slog())
-	if err != nil {
-		log.Error(err.Error(), "step", "verify_plugins")
-		_, _ = fmt.Fprintln(stderr, "gatehouse: "+err.Error())
-		return ExitPluginVerification
 	}
+	return ExitOK
+}
 
-	secret, err := jwtSecret(ctx, s, st)
+func (p *process) openDatabase(ctx context.Context) int {
+	st, err := store.Open(ctx, p.s.Database, p.logs.Slog().With("component", "store"))
+	if err != nil {
+		return p.startFailed(ExitDatabase, "open_database", fmt.Sprintf("cannot open the database %s: %v — check GATEHOUSE_DATABASE and that the server is reachable", config.RedactDSN(p.s.Database), err))
+	}
+	p.st = st
+	p.onStop(func() {
+		if err := st.Close(); err != nil {
+			p.log.Warn("closing the database failed", "error", err)
+		}
+		p.log.Info("database closed")
+	})
+	return ExitOK
+}
+
+// verifyPlugins runs once the database is open because an image address
+// edited in the console is kept there; still before any listener opens
+// (docs/adr/0001-verify-plugins-after-database.md). The administrator and
+// the JWT secret are prepared here too.
+func (p *process) verifyPlugins(ctx context.Context) int {
+	plugins, err := verifyPlugins(ctx, p.s, p.st, p.logs.Slog())
+	if err != nil {
+		return p.startFailed(ExitPluginVerification, "verify_plugins", err.Error())
+	}
+	p.plugins = plugins
+	p.secret, err = jwtSecret(ctx, p.s, p.st)
 	if err == nil {
-		err = bootstrapAdmin(ctx, s, st, log)
+		err = bootstrapAdmin(ctx, p.s, p.st, p.log)
 	}
 	if err != nil {
-		log.Error("start failed", "error", err)
-		_, _ = fmt.Fprintln(stderr, "gatehouse: start failed: "+err.Error())
-		return ExitDatabase
+		return p.startFailed(ExitDatabase, "auth", "start failed: "+err.Error())
 	}
+	return ExitOK
+}
 
-	// Redis is connected lazily: a Redis that is down does not stop the
-	// start. It closes after the gateway (deferred later, so run earlier).
-	rds, err := startRedis(ctx, s, st, logs.Slog())
+// connectRedis does not wait for Redis: a Redis that is down does not stop
+// the start. It closes after the gateway.
+func (p *process) connectRedis(ctx context.Context) int {
+	redisx.RouteLibraryLogs(p.logs.Slog().With("component", "redis"))
+	rds, err := redisx.NewService(ctx, redisx.ServiceOptions{
+		Store: p.st.SettingKey(redisSettingsKey), Logger: p.logs.Slog(),
+		BootstrapAddr: p.s.RedisAddr, BootstrapPassword: p.s.RedisPassword,
+	})
 	if err != nil {
-		log.Error(err.Error(), "step", "redis")
-		_, _ = fmt.Fprintln(stderr, "gatehouse: "+err.Error())
-		return ExitDatabase
+		return p.startFailed(ExitDatabase, "redis", err.Error())
 	}
-	defer rds.close(log)
+	p.redis = rds
+	p.onStop(func() {
+		if err := rds.Close(); err != nil {
+			p.log.Warn("closing redis failed", "error", err)
+		}
+	})
+	return ExitOK
+}
 
-	checker := health.NewChecker(version)
-	checker.Add(databaseCheck(st))
-	checker.Add(pluginHealth(plugins))
-	checker.Add(rds.health)
+// applyConfiguration builds the gateway and serves the stored
+// configuration, then the configuration file's.
+func (p *process) applyConfiguration(ctx context.Context) int {
+	s := p.s
+	p.checker = health.NewChecker(p.version)
+	p.checker.Add(databaseCheck(p.st))
+	p.checker.Add(pluginHealth(p.plugins))
+	p.checker.Add(p.redis.Health)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	reg.MustRegister(newRedisPoolCollector(rds.manager.Client))
-	gw := gateway.New(logs.Slog(), reg)
-	gw.LogRequests(s.AccessLog == "on")
+	p.reg = prometheus.NewRegistry()
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.reg.MustRegister(newRedisPoolCollector(p.redis.Client))
+	p.gw = gateway.New(p.logs.Slog(), p.reg)
+	p.gw.LogRequests(s.AccessLog == "on")
 	// Validated with the settings.
 	trusted, _ := clientip.Parse(s.TrustedProxies)
-	tokenLifetime, _ := config.ParseTokenLifetime(s.APITokenLifetime)
-	gw.TrustProxies(trusted)
-	gw.LimitBodyReads(s.BodyReadTimeout, s.BodyMinRate)
-	defer func() {
+	p.gw.TrustProxies(trusted)
+	p.gw.LimitBodyReads(s.BodyReadTimeout, s.BodyMinRate)
+	gw := p.gw
+	p.onStop(func() {
 		// Streams that the listener's shutdown does not wait for
 		// (connections a plugin took over) end cleanly before their
 		// plugin instances close; Drain is idempotent.
 		gw.Drain()
 		// Plugin instances and upstream pools close with the last table.
 		gw.Close()
-		log.Info("gateway closed")
-	}()
-	ctl := control.New(control.Options{
-		Store: st, Gateway: gw, Plugins: plugins, Logger: logs.Slog(),
-		Host:    hostFactory(logs.Slog(), rds.manager.Client, reg, s.InstanceID),
-		Changed: publishChange(rds.manager.Client, log),
+		p.log.Info("gateway closed")
 	})
-	if err := ctl.Load(ctx); err != nil {
-		log.Error(err.Error(), "step", "apply_configuration")
-		_, _ = fmt.Fprintln(stderr, "gatehouse: "+err.Error())
-		return ExitConfig
+	notifier := redisNotifier{client: p.redis.Client, recheck: control.DefaultPollInterval}
+	p.ctl = control.New(control.Options{
+		Store: p.st, Gateway: p.gw, Plugins: p.plugins, Logger: p.logs.Slog(),
+		Host:    hostFactory(p.logs.Slog(), p.redis.Client, p.reg, s.InstanceID),
+		Changed: control.Announcer(notifier, p.logs.Slog()),
+	})
+	if err := p.ctl.Load(ctx); err != nil {
+		return p.startFailed(ExitConfig, "apply_configuration", err.Error())
 	}
+	// Other instances' changes are followed (pub/sub, polling as the
+	// fallback), and so are the Redis settings they store.
+	p.follower = control.NewFollower(p.ctl, control.FollowerOptions{
+		Notifier: notifier, Logger: p.logs.Slog(), Also: p.redis.Sync,
+	})
 	// In replace mode the file stays the truth while running too: a
 	// changed file (a ConfigMap update) is applied without a restart.
-	var fileWatch *configFileWatcher
 	if s.ConfigFile != "" && s.ConfigFileMode == "replace" {
-		fileWatch = newConfigFileWatcher(ctl, s.ConfigFile, log)
+		p.file = newConfigFileWatcher(p.ctl, s.ConfigFile, p.log)
 	}
 	if s.ConfigFile != "" {
-		if err := applyConfigFile(ctx, ctl, s.ConfigFile, s.ConfigFileMode, log); err != nil {
-			log.Error(err.Error(), "step", "apply_config_file")
-			_, _ = fmt.Fprintln(stderr, "gatehouse: "+err.Error())
-			return ExitConfig
+		if err := applyConfigFile(ctx, p.ctl, s.ConfigFile, s.ConfigFileMode, p.log); err != nil {
+			return p.startFailed(ExitConfig, "apply_config_file", err.Error())
 		}
 	}
+	p.checker.Add(gatewayHealth(p.ctl))
+	return ExitOK
+}
 
-	checker.Add(gatewayHealth(ctl))
-
-	recorder := series.New(reg, 10*time.Second, 360)
-
+// openListeners builds the admin server and opens both listeners. The
+// engine that serves each listener is chosen here, and only here.
+func (p *process) openListeners(context.Context) int {
+	s := p.s
+	trusted, _ := clientip.Parse(s.TrustedProxies)
+	tokenLifetime, _ := config.ParseTokenLifetime(s.APITokenLifetime)
+	p.recorder = series.New(p.reg, 10*time.Second, 360)
 	adminSrv, err := admin.New(admin.Options{
-		Store: st, Logger: logs.Slog(), JWTSecret: secret, JWTLifetime: s.JWTLifetime,
-		LogFile: s.LogFile, Health: checker, Plugins: &pluginCatalog{report: plugins, store: st}, Config: ctl, Redis: rds,
-		Registry: reg, Console: web.Dist(), Series: recorder,
+		Store: p.st, Logger: p.logs.Slog(), JWTSecret: p.secret, JWTLifetime: s.JWTLifetime,
+		LogFile: s.LogFile, Health: p.checker, Plugins: &pluginCatalog{report: p.plugins, store: p.st}, Config: p.ctl, Redis: p.redis,
+		Registry: p.reg, Console: web.Dist(), Series: p.recorder,
 		ClientIP: trusted, TokenLifetime: tokenLifetime,
 	})
 	if err != nil {
-		log.Error("start failed", "error", err)
-		return ExitFailure
+		return p.startFailed(ExitFailure, "admin", "start failed: "+err.Error())
 	}
+	p.admin = adminSrv
 	consoleLn, err := net.Listen("tcp", s.ConsoleAddr)
 	if err != nil {
-		return listenFailed(log, stderr, "GATEHOUSE_CONSOLE_ADDR", s.ConsoleAddr, err)
+		return p.listenFailed("GATEHOUSE_CONSOLE_ADDR", s.ConsoleAddr, err)
 	}
 	gatewayLn, err := net.Listen("tcp", s.GatewayAddr)
 	if err != nil {
 		_ = consoleLn.Close()
-		return listenFailed(log, stderr, "GATEHOUSE_GATEWAY_ADDR", s.GatewayAddr, err)
+		return p.listenFailed("GATEHOUSE_GATEWAY_ADDR", s.GatewayAddr, err)
 	}
-	servers := []*namedServer{
-		{name: "console", ln: consoleLn, srv: newHTTPServer(adminSrv.Handler(), logs.Slog())},
-		{name: "gateway", ln: gatewayLn, srv: newHTTPServer(gw, logs.Slog())},
+	console := newHTTPServer(adminSrv.Handler(), p.logs.Slog())
+	console.RegisterOnShutdown(adminSrv.EndStreams)
+	gw := newHTTPServer(p.gw, p.logs.Slog())
+	gw.ConnState = p.gw.ConnState
+	gw.RegisterOnShutdown(p.gw.Drain)
+	p.servers = []*namedServer{
+		{name: "console", ln: consoleLn, srv: console},
+		{name: "gateway", ln: gatewayLn, srv: gw},
 	}
-	servers[1].srv.ConnState = gw.ConnState
-	servers[1].srv.RegisterOnShutdown(gw.Drain)
-	// Background work owned by serve, stopped after the listeners drained:
-	// following configuration changes of other instances (pub/sub, polling
-	// as the fallback) and sampling the dashboard's series.
-	bgCtx, stopBackground := context.WithCancel(ctx)
-	var background sync.WaitGroup
-	background.Add(3)
-	go func() {
-		defer background.Done()
-		syncConfig(bgCtx, ctl, rds.manager.Client, rds.sync, log)
-	}()
-	go func() {
-		defer background.Done()
-		recorder.Run(bgCtx)
-	}()
-	go func() {
-		defer background.Done()
-		adminSrv.RunAIUsage(bgCtx)
-	}()
-	servers[0].srv.RegisterOnShutdown(adminSrv.EndStreams)
+	return ExitOK
+}
 
-	serveErr := make(chan error, len(servers))
-	for _, ns := range servers {
+// run serves until a signal or a listener failure, with the background
+// work that the process owns, and returns the exit code so far.
+func (p *process) run() int {
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Go(func() { p.follower.Run(bgCtx) })
+	background.Go(func() { p.recorder.Run(bgCtx) })
+	background.Go(func() { p.admin.RunAIUsage(bgCtx) })
+	if p.file != nil {
+		background.Go(func() { p.file.run(bgCtx, configFileInterval) })
+	}
+	// Stopped after the listeners drained.
+	p.onStop(func() {
+		stopBackground()
+		background.Wait()
+	})
+
+	serveErr := make(chan error, len(p.servers))
+	for _, ns := range p.servers {
 		go func() {
 			if err := ns.srv.Serve(ns.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- fmt.Errorf("%s listener: %w", ns.name, err)
 			}
 		}()
-		log.Info("listening", "listener", ns.name, "addr", ns.ln.Addr().String())
+		p.log.Info("listening", "listener", ns.name, "addr", ns.ln.Addr().String())
 	}
-	if fileWatch != nil {
-		background.Go(func() { fileWatch.run(bgCtx, configFileInterval) })
-	}
-	checker.SetReady(true)
-	log.Info("gatehouse ready", "console_url", "http://"+displayAddr(consoleLn.Addr()), "gateway_url", "http://"+displayAddr(gatewayLn.Addr()))
+	p.checker.SetReady(true)
+	p.log.Info("gatehouse ready", "console_url", "http://"+displayAddr(p.servers[0].ln.Addr()), "gateway_url", "http://"+displayAddr(p.servers[1].ln.Addr()))
 
-	code = ExitOK
+	code := ExitOK
 	select {
-	case sig := <-sigs:
-		log.Info("shutting down", "signal", sig.String(), "timeout", s.ShutdownTimeout.String())
+	case sig := <-p.sigs:
+		p.log.Info("shutting down", "signal", sig.String(), "timeout", p.s.ShutdownTimeout.String())
 	case err := <-serveErr:
-		log.Error("listener failed; shutting down", "error", err)
+		p.log.Error("listener failed; shutting down", "error", err)
 		code = ExitFailure
 	}
 	go func() {
-		sig := <-sigs
-		log.Error("second signal: exiting now without finishing in-flight requests", "signal", sig.String())
-		_ = logs.Close()
+		sig := <-p.sigs
+		p.log.Error("second signal: exiting now without finishing in-flight requests", "signal", sig.String())
+		_ = p.logs.Close()
 		os.Exit(ExitFailure)
 	}()
-	if err := shutdown(servers, checker, s.ShutdownTimeout, log); err != nil {
+	if err := shutdown(p.servers, p.checker, p.s.ShutdownTimeout, p.log); err != nil {
 		code = ExitFailure
 	}
-	stopBackground()
-	background.Wait()
+	return code
+}
+
+// stop releases what start and run acquired, last first: background work,
+// the gateway's streams and plugin instances, Redis, the database, the
+// log (ARCHITECTURE §12). It returns code.
+func (p *process) stop(code int) int {
+	for i := len(p.stops) - 1; i >= 0; i-- {
+		if i == 0 && p.log != nil {
+			// The log closes last: say so while it is open.
+			p.log.Info("gatehouse stopped", "exit_code", code)
+		}
+		p.stops[i]()
+	}
 	return code
 }
 
@@ -252,6 +344,10 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 }
+
+// redisSettingsKey is the store key of the Redis settings (JSON of
+// redisx.Settings, password included).
+const redisSettingsKey = "redis.settings"
 
 // shutdown turns readiness off, stops accepting, lets in-flight requests
 // finish within timeout (streams are told to end), and closes what is left
@@ -283,11 +379,8 @@ func shutdown(servers []*namedServer, checker *health.Checker, timeout time.Dura
 	return nil
 }
 
-func listenFailed(log *slog.Logger, stderr io.Writer, key, addr string, err error) int {
-	msg := fmt.Sprintf("cannot listen on %s (%s): %v — is another process using the port? choose another with %s", addr, key, err, key)
-	log.Error(msg)
-	_, _ = fmt.Fprintln(stderr, "gatehouse: "+msg)
-	return ExitListen
+func (p *process) listenFailed(key, addr string, err error) int {
+	return p.startFailed(ExitListen, "listen", fmt.Sprintf("cannot listen on %s (%s): %v — is another process using the port? choose another with %s", addr, key, err, key))
 }
 
 func displayAddr(a net.Addr) string {

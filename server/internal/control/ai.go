@@ -202,7 +202,7 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 	var mounts []gateway.Mount
 	var errs []error
 	routeErr := func(name, field, msg string) error {
-		return &spec.FieldError{Object: spec.ObjectAIRoute, Name: name, Field: field, Code: spec.CodeAIRouteInvalid, Message: msg}
+		return &spec.FieldError{Object: spec.KindAIRoute, Name: name, Field: field, Code: spec.CodeAIRouteInvalid, Message: msg}
 	}
 	aiProxy, ok := c.opts.Plugins.Get(AIProxyPlugin)
 	if !ok {
@@ -234,7 +234,7 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 				keyAuth, err = ka.New(ctx, cfg, c.opts.Host(KeyAuthPlugin))
 			}
 			if err != nil {
-				fail(pluginErrors(err, func(field, msg string) error {
+				fail(spec.PluginErrors(err, func(field, msg string) error {
 					return routeErr(first.Name, "authConfig", "key-auth consumers: "+joinField(field, msg))
 				})...)
 				continue
@@ -401,18 +401,18 @@ func aiPluginErrors(r spec.AIRoute, used []spec.LLMProvider, err error) []error 
 		}
 		return s
 	}
-	return pluginErrors(err, func(field, msg string) error {
+	return spec.PluginErrors(err, func(field, msg string) error {
 		msg = scrub(msg)
 		if m := providerFieldRE.FindStringSubmatch(field); m != nil {
 			if i, _ := strconv.Atoi(m[1]); i < len(used) {
-				return &spec.FieldError{Object: spec.ObjectLLMProvider, Name: used[i].Name, Field: providerField(m[2]),
+				return &spec.FieldError{Object: spec.KindLLMProvider, Name: used[i].Name, Field: providerField(m[2]),
 					Code: spec.CodeLLMProviderInvalid, Message: msg + " (used by AI route " + strconv.Quote(r.Name) + ")"}
 			}
 		}
 		if field == "provider" {
 			field = "upstreams"
 		}
-		return &spec.FieldError{Object: spec.ObjectAIRoute, Name: r.Name, Field: routeField(field), Code: spec.CodeAIRouteInvalid, Message: msg}
+		return &spec.FieldError{Object: spec.KindAIRoute, Name: r.Name, Field: routeField(field), Code: spec.CodeAIRouteInvalid, Message: msg}
 	})
 }
 
@@ -464,42 +464,6 @@ func joinField(field, msg string) string {
 		return msg
 	}
 	return field + ": " + msg
-}
-
-// pluginErrors walks a plugin's error (joins, wraps, ConfigErrors, errors
-// with a field path) and turns each leaf into an error with mk.
-func pluginErrors(err error, mk func(field, msg string) error) []error {
-	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking a join by hand
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		// A context wrap around a join ("…: %w"): walk the join.
-		if inner := errors.Unwrap(e); inner != nil {
-			if _, ok := inner.(interface{ Unwrap() []error }); ok { //nolint:errorlint // as above
-				walk(inner)
-				return
-			}
-		}
-		field, msg := "", e.Error()
-		var ce *pluginapi.ConfigError
-		var fp interface {
-			FieldPath() string
-			FieldMessage() string
-		}
-		if errors.As(e, &ce) {
-			field, msg = ce.Field, ce.Message
-		} else if errors.As(e, &fp) && fp.FieldPath() != "" {
-			field, msg = fp.FieldPath(), fp.FieldMessage()
-		}
-		out = append(out, mk(field, msg))
-	}
-	walk(err)
-	return out
 }
 
 // offeredModels lists what the routes of a group serve, for the 404 of a

@@ -211,7 +211,7 @@ func (e *aiEnv) call(method, path string, header map[string]string) *httptest.Re
 	return rec
 }
 
-func putObj(kind, name string, obj any) Change {
+func putObj(kind, name string, obj spec.Object) Change {
 	return Change{Kind: kind, Name: name, Object: obj}
 }
 
@@ -228,14 +228,14 @@ func keyAuthInstance() spec.PluginInstance {
 
 func baseAIObjects() []Change {
 	return []Change{
-		putObj(KindService, "svc", spec.Service{Name: "svc", Endpoints: []spec.Endpoint{{URL: "http://127.0.0.1:9"}}}),
-		putObj(KindRoute, "other", spec.Route{Name: "other", Path: spec.PathMatch{Type: spec.PathPrefix, Value: "/other"}, Service: "svc"}),
-		putObj(KindPluginInstance, "keys", keyAuthInstance()),
-		putObj(KindLLMProvider, "openai-1", spec.LLMProvider{Name: "openai-1", Type: "openai", Tokens: []string{"sk-one-secret", "sk-two-secret"},
+		putObj(spec.KindService, "svc", spec.Service{Name: "svc", Endpoints: []spec.Endpoint{{URL: "http://127.0.0.1:9"}}}),
+		putObj(spec.KindRoute, "other", spec.Route{Name: "other", Path: spec.PathMatch{Type: spec.PathPrefix, Value: "/other"}, Service: "svc"}),
+		putObj(spec.KindPluginInstance, "keys", keyAuthInstance()),
+		putObj(spec.KindLLMProvider, "openai-1", spec.LLMProvider{Name: "openai-1", Type: "openai", Tokens: []string{"sk-one-secret", "sk-two-secret"},
 			Endpoint: "http://127.0.0.1:9000", Protocol: spec.ProtocolOpenAI,
 			TokenFailoverConfig: &spec.TokenFailoverConfig{Enabled: true, FailureThreshold: 3, HealthCheckModel: "gpt-4o-mini"},
 			RawConfigs:          map[string]any{"timeout": 30000, "modelMapping": map[string]any{"*": "gpt-4o"}}}),
-		putObj(KindLLMProvider, "claude-1", spec.LLMProvider{Name: "claude-1", Type: "claude", Tokens: []string{"sk-ant-secret"}}),
+		putObj(spec.KindLLMProvider, "claude-1", spec.LLMProvider{Name: "claude-1", Type: "claude", Tokens: []string{"sk-ant-secret"}}),
 	}
 }
 
@@ -251,7 +251,7 @@ func TestAIRoutesCompileIntoOneMountPerPathWithKeyAuthFirst(t *testing.T) {
 	claude := spec.AIRoute{Name: "claude", PathPrefix: "/ai/", Upstreams: []spec.AIUpstream{{Provider: "claude-1"}},
 		ModelPredicates: []spec.AIModelPredicate{{MatchType: spec.MatchEqual, MatchValue: "claude-sonnet-4-5"}},
 		AuthConfig:      &spec.AIAuthConfig{Enabled: true}}
-	require.NoError(t, e.apply(t, append(baseAIObjects(), putObj(KindAIRoute, "chat", chat), putObj(KindAIRoute, "claude", claude))...))
+	require.NoError(t, e.apply(t, append(baseAIObjects(), putObj(spec.KindAIRoute, "chat", chat), putObj(spec.KindAIRoute, "claude", claude))...))
 
 	cfg := e.proxy.lastConfig("chat")
 	require.NotNil(t, cfg)
@@ -318,7 +318,7 @@ func TestAIRouteRefusalsChangeNothing(t *testing.T) {
 	e := newAIEnv(t, "", nil)
 	require.NoError(t, e.apply(t, baseAIObjects()...))
 	ok := spec.AIRoute{Name: "chat", Upstreams: []spec.AIUpstream{{Provider: "openai-1", Weight: 100}}}
-	require.NoError(t, e.apply(t, putObj(KindAIRoute, "chat", ok)))
+	require.NoError(t, e.apply(t, putObj(spec.KindAIRoute, "chat", ok)))
 	before, rev := e.ctl.Snapshot()
 	table := e.gw.Table()
 
@@ -332,23 +332,23 @@ func TestAIRouteRefusalsChangeNothing(t *testing.T) {
 		message string
 	}{
 		{"plugin refuses a provider: the error is the provider's, token hidden",
-			[]Change{putObj(KindLLMProvider, "gen", refusedTok), putObj(KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/gen", Upstreams: []spec.AIUpstream{{Provider: "gen"}}})},
-			spec.ObjectLLMProvider, "gen", "tokens[0]", `token ******** is refused (used by AI route "r2")`},
+			[]Change{putObj(spec.KindLLMProvider, "gen", refusedTok), putObj(spec.KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/gen", Upstreams: []spec.AIUpstream{{Provider: "gen"}}})},
+			spec.KindLLMProvider, "gen", "tokens[0]", `token ******** is refused (used by AI route "r2")`},
 		{"unknown provider",
-			[]Change{putObj(KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/x", Upstreams: []spec.AIUpstream{{Provider: "nope", Weight: 100}}})},
-			spec.ObjectAIRoute, "r2", "upstreams[0].provider", `LLM provider "nope" does not exist`},
+			[]Change{putObj(spec.KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/x", Upstreams: []spec.AIUpstream{{Provider: "nope", Weight: 100}}})},
+			spec.KindAIRoute, "r2", "upstreams[0].provider", `LLM provider "nope" does not exist`},
 		{"path taken by an ordinary route",
-			[]Change{putObj(KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/other/", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}})},
-			spec.ObjectAIRoute, "r2", "pathPrefix", `route "other" and AI route "r2" both serve the path prefix /other`},
+			[]Change{putObj(spec.KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/other/", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}})},
+			spec.KindAIRoute, "r2", "pathPrefix", `route "other" and AI route "r2" both serve the path prefix /other`},
 		{"routes on one path disagree on auth",
-			[]Change{putObj(KindAIRoute, "r2", spec.AIRoute{Name: "r2", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}, AuthConfig: &spec.AIAuthConfig{Enabled: true}})},
-			spec.ObjectAIRoute, "r2", "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
+			[]Change{putObj(spec.KindAIRoute, "r2", spec.AIRoute{Name: "r2", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}, AuthConfig: &spec.AIAuthConfig{Enabled: true}})},
+			spec.KindAIRoute, "r2", "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
 		{"deleting a provider a route uses",
-			[]Change{{Kind: KindLLMProvider, Name: "openai-1"}},
-			spec.ObjectAIRoute, "chat", "upstreams[0].provider", `LLM provider "openai-1" does not exist`},
+			[]Change{{Kind: spec.KindLLMProvider, Name: "openai-1"}},
+			spec.KindAIRoute, "chat", "upstreams[0].provider", `LLM provider "openai-1" does not exist`},
 		{"allowed consumer that key-auth does not know",
-			[]Change{putObj(KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/z", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}, AuthConfig: &spec.AIAuthConfig{Enabled: true, AllowedConsumers: []string{"carol"}}})},
-			spec.ObjectAIRoute, "r2", "authConfig.allowedConsumers[0]", `consumer "carol" is not a consumer`},
+			[]Change{putObj(spec.KindAIRoute, "r2", spec.AIRoute{Name: "r2", PathPrefix: "/z", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}, AuthConfig: &spec.AIAuthConfig{Enabled: true, AllowedConsumers: []string{"carol"}}})},
+			spec.KindAIRoute, "r2", "authConfig.allowedConsumers[0]", `consumer "carol" is not a consumer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -379,15 +379,15 @@ func TestAIRouteRefusalsChangeNothing(t *testing.T) {
 func TestAIRoutesWithoutTheAIProxyPluginAreRefused(t *testing.T) {
 	e := newAIEnv(t, "", pluginMap{})
 	err := e.apply(t,
-		putObj(KindLLMProvider, "p", spec.LLMProvider{Name: "p", Type: "openai", Tokens: []string{"sk-x"}}),
-		putObj(KindAIRoute, "chat", spec.AIRoute{Name: "chat", Upstreams: []spec.AIUpstream{{Provider: "p"}}}))
+		putObj(spec.KindLLMProvider, "p", spec.LLMProvider{Name: "p", Type: "openai", Tokens: []string{"sk-x"}}),
+		putObj(spec.KindAIRoute, "chat", spec.AIRoute{Name: "chat", Upstreams: []spec.AIUpstream{{Provider: "p"}}}))
 	require.Error(t, err)
 	fes := spec.FieldErrors(err)
 	require.Len(t, fes, 1)
-	require.Equal(t, spec.ObjectAIRoute, fes[0].Object)
+	require.Equal(t, spec.KindAIRoute, fes[0].Object)
 	require.Contains(t, fes[0].Message, "the ai-proxy plugin is not loaded")
 	// Providers alone need no plugin.
-	require.NoError(t, e.apply(t, putObj(KindLLMProvider, "p", spec.LLMProvider{Name: "p", Type: "openai", Tokens: []string{"sk-x"}})))
+	require.NoError(t, e.apply(t, putObj(spec.KindLLMProvider, "p", spec.LLMProvider{Name: "p", Type: "openai", Tokens: []string{"sk-x"}})))
 }
 
 func TestAIRouteRollbackRestoresThePreviousRoute(t *testing.T) {
@@ -395,14 +395,14 @@ func TestAIRouteRollbackRestoresThePreviousRoute(t *testing.T) {
 	e := newAIEnv(t, "", nil)
 	require.NoError(t, e.apply(t, baseAIObjects()...))
 	v1 := spec.AIRoute{Name: "chat", PathPrefix: "/v1-path", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}}
-	require.NoError(t, e.apply(t, putObj(KindAIRoute, "chat", v1)))
+	require.NoError(t, e.apply(t, putObj(spec.KindAIRoute, "chat", v1)))
 	v2 := spec.AIRoute{Name: "chat", PathPrefix: "/v2-path", Upstreams: []spec.AIUpstream{{Provider: "claude-1"}}}
-	require.NoError(t, e.apply(t, putObj(KindAIRoute, "chat", v2)))
+	require.NoError(t, e.apply(t, putObj(spec.KindAIRoute, "chat", v2)))
 	require.Equal(t, "served by chat", e.call("POST", "/v2-path/v1/chat/completions", nil).Body.String())
 
 	revs, _, err := e.st.Revisions(ctx, 1, 0)
 	require.NoError(t, err)
-	require.Equal(t, KindAIRoute, revs[0].Kind)
+	require.Equal(t, spec.KindAIRoute, revs[0].Kind)
 	_, err = e.ctl.Rollback(ctx, "admin", revs[0].ID)
 	require.NoError(t, err)
 	snap, _ := e.ctl.Snapshot()
@@ -419,7 +419,7 @@ func TestTwoInstancesServeEachOthersAIRoutes(t *testing.T) {
 	a := newAIEnv(t, dsn, nil)
 	b := newAIEnv(t, dsn, nil)
 	require.NoError(t, a.apply(t, baseAIObjects()...))
-	require.NoError(t, a.apply(t, putObj(KindAIRoute, "chat", spec.AIRoute{Name: "chat", PathPrefix: "/llm", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}})))
+	require.NoError(t, a.apply(t, putObj(spec.KindAIRoute, "chat", spec.AIRoute{Name: "chat", PathPrefix: "/llm", Upstreams: []spec.AIUpstream{{Provider: "openai-1"}}})))
 	changed, err := b.ctl.Sync(ctx)
 	require.NoError(t, err)
 	require.True(t, changed)
@@ -430,14 +430,14 @@ func TestTwoInstancesServeEachOthersAIRoutes(t *testing.T) {
 	// b changes the provider; a sees it.
 	p := snap.LLMProviders[1]
 	p.Tokens = []string{"sk-three-secret"}
-	_, err = b.ctl.Apply(ctx, "admin", []Change{{Kind: KindLLMProvider, Name: p.Name, Object: p, ExpectVersion: p.Version}})
+	_, err = b.ctl.Apply(ctx, "admin", []Change{{Kind: spec.KindLLMProvider, Name: p.Name, Object: p, ExpectVersion: p.Version}})
 	require.NoError(t, err)
 	_, err = a.ctl.Sync(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []any{"sk-three-secret"}, a.proxy.lastConfig("chat")["providers"].([]any)[0].(map[string]any)["apiTokens"])
 
 	// A stale version is refused.
-	_, err = a.ctl.Apply(ctx, "admin", []Change{{Kind: KindLLMProvider, Name: p.Name, Object: p, ExpectVersion: p.Version}})
+	_, err = a.ctl.Apply(ctx, "admin", []Change{{Kind: spec.KindLLMProvider, Name: p.Name, Object: p, ExpectVersion: p.Version}})
 	var vc *store.VersionConflict
 	require.ErrorAs(t, err, &vc)
 }
@@ -455,7 +455,7 @@ func TestAIObjectsExportApplyRoundTrip(t *testing.T) {
 		AuthConfig:      &spec.AIAuthConfig{Enabled: true, AllowedConsumers: []string{"alice"}},
 		FallbackConfig:  &spec.AIFallbackConfig{Enabled: true, Upstreams: []spec.AIFallbackUpstream{{Provider: "claude-1"}}, OnStatus: []string{"429", "5xx"}}}
 	route.ApplyDefaults()
-	require.NoError(t, e.apply(t, putObj(KindAIRoute, "chat", route)))
+	require.NoError(t, e.apply(t, putObj(spec.KindAIRoute, "chat", route)))
 
 	stored, err := e.ctl.Stored(ctx)
 	require.NoError(t, err)
@@ -502,18 +502,18 @@ func TestPluginFieldsMapToTheObjectsFields(t *testing.T) {
 	tests := []struct {
 		field, object, name, want string
 	}{
-		{"providers[0].apiTokens[1]", spec.ObjectLLMProvider, "openai-1", "tokens[1]"},
-		{"providers[1].failover.healthCheckModel", spec.ObjectLLMProvider, "claude-1", "tokenFailoverConfig.healthCheckModel"},
-		{"providers[1].customSettings[0].mode", spec.ObjectLLMProvider, "claude-1", "rawConfigs.customSettings[0].mode"},
-		{"providers[0].endpoint", spec.ObjectLLMProvider, "openai-1", "endpoint"},
-		{"providers[0]", spec.ObjectLLMProvider, "openai-1", "rawConfigs"},
-		{"fallback.strategy", spec.ObjectAIRoute, "chat", "fallbackConfig.fallbackStrategy"},
-		{"fallback.upstreams[0].provider", spec.ObjectAIRoute, "chat", "fallbackConfig.upstreams[0].provider"},
-		{"allowedConsumers[2]", spec.ObjectAIRoute, "chat", "authConfig.allowedConsumers[2]"},
-		{"upstreams[1].weight", spec.ObjectAIRoute, "chat", "upstreams[1].weight"},
-		{"modelPredicates[0].matchValue", spec.ObjectAIRoute, "chat", "modelPredicates[0].matchValue"},
-		{"", spec.ObjectAIRoute, "chat", "upstreams"},
-		{"providers[7].type", spec.ObjectAIRoute, "chat", "providers[7].type"},
+		{"providers[0].apiTokens[1]", spec.KindLLMProvider, "openai-1", "tokens[1]"},
+		{"providers[1].failover.healthCheckModel", spec.KindLLMProvider, "claude-1", "tokenFailoverConfig.healthCheckModel"},
+		{"providers[1].customSettings[0].mode", spec.KindLLMProvider, "claude-1", "rawConfigs.customSettings[0].mode"},
+		{"providers[0].endpoint", spec.KindLLMProvider, "openai-1", "endpoint"},
+		{"providers[0]", spec.KindLLMProvider, "openai-1", "rawConfigs"},
+		{"fallback.strategy", spec.KindAIRoute, "chat", "fallbackConfig.fallbackStrategy"},
+		{"fallback.upstreams[0].provider", spec.KindAIRoute, "chat", "fallbackConfig.upstreams[0].provider"},
+		{"allowedConsumers[2]", spec.KindAIRoute, "chat", "authConfig.allowedConsumers[2]"},
+		{"upstreams[1].weight", spec.KindAIRoute, "chat", "upstreams[1].weight"},
+		{"modelPredicates[0].matchValue", spec.KindAIRoute, "chat", "modelPredicates[0].matchValue"},
+		{"", spec.KindAIRoute, "chat", "upstreams"},
+		{"providers[7].type", spec.KindAIRoute, "chat", "providers[7].type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {

@@ -2,33 +2,25 @@ package control
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 )
 
 // applyChange makes ch in snap and returns the change to store.
-func applyChange(snap *spec.Snapshot, ch Change) (store.Change, error) {
+func (c *Control) applyChange(snap *spec.Snapshot, ch Change) (store.Change, error) {
 	sc := store.Change{Kind: ch.Kind, Name: ch.Name, ExpectVersion: ch.ExpectVersion}
-	var found bool
-	switch ch.Kind {
-	case KindService:
-		snap.Services, found = put(snap.Services, ch, func(v spec.Service) string { return v.Name })
-	case KindRoute:
-		snap.Routes, found = put(snap.Routes, ch, func(v spec.Route) string { return v.Name })
-	case KindPluginInstance:
-		snap.PluginInstances, found = put(snap.PluginInstances, ch, func(v spec.PluginInstance) string { return v.Name })
-	case KindMCPServer:
-		snap.MCPServers, found = put(snap.MCPServers, ch, func(v spec.MCPServer) string { return v.Name })
-	case KindLLMProvider:
-		snap.LLMProviders, found = put(snap.LLMProviders, ch, func(v spec.LLMProvider) string { return v.Name })
-	case KindAIRoute:
-		snap.AIRoutes, found = put(snap.AIRoutes, ch, func(v spec.AIRoute) string { return v.Name })
-	default:
+	k, ok := spec.KindOf(c.kinds, ch.Kind)
+	if !ok {
 		return sc, fmt.Errorf("unknown object kind %q", ch.Kind)
+	}
+	if ch.Object != nil {
+		ch.Object = k.Normalize(ch.Object)
+	}
+	found, err := k.Put(snap, ch.Name, ch.Object)
+	if err != nil {
+		return sc, err
 	}
 	if ch.Object == nil {
 		if !found {
@@ -36,7 +28,7 @@ func applyChange(snap *spec.Snapshot, ch Change) (store.Change, error) {
 		}
 		return sc, nil
 	}
-	data, err := encodeObject(ch.Object)
+	data, err := k.Encode(ch.Object)
 	if err != nil {
 		return sc, err
 	}
@@ -44,110 +36,32 @@ func applyChange(snap *spec.Snapshot, ch Change) (store.Change, error) {
 	return sc, nil
 }
 
-// put replaces, adds or (with a nil Object) removes the item named
-// ch.Name; it reports whether the name was there before.
-func put[T any](items []T, ch Change, name func(T) string) ([]T, bool) {
-	i := slices.IndexFunc(items, func(v T) bool { return name(v) == ch.Name })
-	found := i >= 0
-	switch {
-	case ch.Object == nil && found:
-		return slices.Delete(slices.Clone(items), i, i+1), true
-	case ch.Object == nil:
-		return items, false
-	}
-	v := ch.Object.(T)
-	out := slices.Clone(items)
-	if found {
-		out[i] = v
-	} else {
-		out = append(out, v)
-	}
-	return out, found
-}
-
-// encodeObject is the stored JSON of an object: its spec without version.
-func encodeObject(obj any) ([]byte, error) {
-	switch v := obj.(type) {
-	case spec.Service:
-		v.Version = 0
-		return json.Marshal(v)
-	case spec.Route:
-		v.Version = 0
-		return json.Marshal(v)
-	case spec.PluginInstance:
-		v.Version = 0
-		return json.Marshal(v)
-	case spec.MCPServer:
-		v.Version = 0
-		return json.Marshal(v)
-	case spec.LLMProvider:
-		v.Version = 0
-		v.Normalize()
-		return json.Marshal(v)
-	case spec.AIRoute:
-		v.Version = 0
-		v = cloneAIRoute(v)
-		v.Normalize()
-		return json.Marshal(v)
-	}
-	return nil, fmt.Errorf("cannot store a %T", obj)
-}
-
 type keyed struct {
 	kind, name string
 	data       []byte
 }
 
-func objectsOf(snap spec.Snapshot) ([]keyed, error) {
+func (c *Control) objectsOf(snap spec.Snapshot) ([]keyed, error) {
 	var out []keyed
-	add := func(kind, name string, obj any) error {
-		data, err := encodeObject(obj)
-		if err != nil {
-			return err
-		}
-		out = append(out, keyed{kind, name, data})
-		return nil
-	}
-	for _, v := range snap.Services {
-		if err := add(KindService, v.Name, v); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range snap.Routes {
-		if err := add(KindRoute, v.Name, v); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range snap.PluginInstances {
-		if err := add(KindPluginInstance, v.Name, v); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range snap.MCPServers {
-		if err := add(KindMCPServer, v.Name, v); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range snap.LLMProviders {
-		if err := add(KindLLMProvider, v.Name, v); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range snap.AIRoutes {
-		if err := add(KindAIRoute, v.Name, v); err != nil {
-			return nil, err
+	for _, k := range c.kinds {
+		for _, o := range k.Objects(snap) {
+			data, err := k.Encode(o)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, keyed{k.Name, o.ObjectName(), data})
 		}
 	}
 	return out, nil
 }
 
 // diff returns the store changes that turn cur into next.
-func diff(cur, next spec.Snapshot) ([]store.Change, error) {
-	before, err := objectsOf(cur)
+func (c *Control) diff(cur, next spec.Snapshot) ([]store.Change, error) {
+	before, err := c.objectsOf(cur)
 	if err != nil {
 		return nil, err
 	}
-	after, err := objectsOf(next)
+	after, err := c.objectsOf(next)
 	if err != nil {
 		return nil, err
 	}
@@ -173,39 +87,40 @@ func diff(cur, next spec.Snapshot) ([]store.Change, error) {
 	return out, nil
 }
 
-// normalize drops versions from a snapshot read from a file.
-func normalize(snap spec.Snapshot) spec.Snapshot {
-	for i := range snap.Services {
-		snap.Services[i].Version = 0
+// versionsOf maps "kind/name" to the version of every object of snap.
+func versionsOf(kinds []spec.Kind, snap spec.Snapshot) map[string]int64 {
+	out := map[string]int64{}
+	for _, k := range kinds {
+		for _, o := range k.Objects(snap) {
+			out[k.Name+"/"+o.ObjectName()] = o.ObjectVersion()
+		}
 	}
-	for i := range snap.Routes {
-		snap.Routes[i].Version = 0
-	}
-	for i := range snap.PluginInstances {
-		snap.PluginInstances[i].Version = 0
-	}
-	for i := range snap.MCPServers {
-		snap.MCPServers[i].Version = 0
-	}
-	for i := range snap.LLMProviders {
-		snap.LLMProviders[i].Version = 0
-	}
-	for i := range snap.AIRoutes {
-		snap.AIRoutes[i].Version = 0
-	}
-	return snap
+	return out
 }
 
-// cloneAIRoute copies the parts of r that Normalize may fill, so that
-// encoding never changes the caller's value.
-func cloneAIRoute(r spec.AIRoute) spec.AIRoute {
-	if r.AuthConfig != nil {
-		a := *r.AuthConfig
-		r.AuthConfig = &a
+// withVersions returns snap with the version of each object listed in
+// versions ("kind/name") set from it; the others keep theirs. With
+// normalize, every object is also normalized (spec.Kind.Normalize), as a
+// snapshot read from a file needs.
+func (c *Control) withVersions(snap spec.Snapshot, versions map[string]int64, normalize bool) (spec.Snapshot, error) {
+	for _, k := range c.kinds {
+		objs := k.Objects(snap)
+		changed := normalize
+		for i, o := range objs {
+			if normalize {
+				o = k.Normalize(o)
+				objs[i] = o
+			}
+			if v, ok := versions[k.Name+"/"+o.ObjectName()]; ok && v != o.ObjectVersion() {
+				objs[i], changed = o.WithIdentity(o.ObjectName(), v), true
+			}
+		}
+		if !changed {
+			continue
+		}
+		if err := k.SetObjects(&snap, objs); err != nil {
+			return snap, err
+		}
 	}
-	if r.FallbackConfig != nil {
-		f := *r.FallbackConfig
-		r.FallbackConfig = &f
-	}
-	return r
+	return snap, nil
 }

@@ -1,16 +1,18 @@
 // Package control changes gatehouse's dynamic configuration. Every change
-// builds the whole new snapshot, validates it and compiles it into a
-// gateway table (which provisions every plugin instance, MCP servers
-// included) before anything is stored; only then are the objects and their
-// revisions written in one transaction and the new table swapped in. A
-// refused change leaves the database and the running gateway as they were.
+// reads the stored configuration once, builds the whole new snapshot,
+// validates it once and compiles it into a gateway table (which provisions
+// every plugin instance, MCP servers included) before anything is stored;
+// only then are the objects and their revisions written in one transaction
+// and the new table swapped in, with the snapshot it serves carrying the
+// versions the store answered. A refused change leaves the database and the
+// running gateway as they were. Every object kind is handled through the
+// table of kinds (spec.Kinds, or Options.Kinds).
 package control
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,16 +24,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-)
-
-// Kinds of configuration objects, as stored and as named in the API.
-const (
-	KindService        = "service"
-	KindRoute          = "route"
-	KindPluginInstance = "plugin-instance"
-	KindMCPServer      = "mcp-server"
-	KindLLMProvider    = "llm-provider"
-	KindAIRoute        = "ai-route"
 )
 
 // MCPPlugin is the plugin that serves MCP servers.
@@ -53,13 +45,16 @@ type Options struct {
 	// Changed, if set, is called after this instance applied a change, to
 	// tell other instances (Redis pub/sub).
 	Changed func(revision int64)
+	// Kinds are the object kinds; spec.Kinds when nil.
+	Kinds []spec.Kind
 }
 
 // Control applies configuration changes. It is safe for concurrent use;
 // changes are serialized.
 type Control struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	kinds []spec.Kind
 
 	mu      sync.Mutex // serializes changes and reloads
 	current atomic.Pointer[applied]
@@ -74,15 +69,22 @@ type applied struct {
 
 // New returns a Control; call Load before serving.
 func New(opts Options) *Control {
-	return &Control{opts: opts, log: opts.Logger.With("component", "control")}
+	kinds := opts.Kinds
+	if kinds == nil {
+		kinds = spec.Kinds
+	}
+	return &Control{opts: opts, log: opts.Logger.With("component", "control"), kinds: kinds}
 }
 
-// Change is one object change: Object is a spec.Service, spec.Route,
-// spec.PluginInstance or spec.MCPServer; nil deletes Name.
+// Kinds returns the object kinds Control stores.
+func (c *Control) Kinds() []spec.Kind { return c.kinds }
+
+// Change is one object change: Object is of the kind named Kind (see
+// spec.Kinds); nil deletes Name.
 type Change struct {
 	Kind   string
 	Name   string
-	Object any
+	Object spec.Object
 	// ExpectVersion: 0 = any, -1 = must not exist, n = must be version n.
 	ExpectVersion int64
 }
@@ -125,9 +127,11 @@ func (c *Control) reloadLocked(ctx context.Context) error {
 		return fmt.Errorf("the stored configuration (revision %d) cannot be applied: %w", rev, err)
 	}
 	c.serve(table, &applied{revision: rev, snapshot: snap, mcp: mcp})
-	c.log.Info("configuration applied", "revision", rev, "routes", len(snap.Routes), "services", len(snap.Services),
-		"plugin_instances", len(snap.PluginInstances), "mcp_servers", len(snap.MCPServers),
-		"llm_providers", len(snap.LLMProviders), "ai_routes", len(snap.AIRoutes))
+	attrs := []any{"revision", rev}
+	for _, k := range c.kinds {
+		attrs = append(attrs, k.Code()+"s", len(k.Objects(snap))) // "plugin_instances"
+	}
+	c.log.Info("configuration applied", attrs...)
 	return nil
 }
 
@@ -162,8 +166,10 @@ func (c *Control) MCPInstance(name string) (pluginapi.Instance, bool) {
 	return in, ok
 }
 
-// Apply validates and applies changes as one: all of them or none.
-func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]store.Object, error) {
+// Apply validates and applies changes as one: all of them or none. It
+// returns the objects stored, with their new versions, in the order of
+// changes (deletions left out).
+func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]spec.Object, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap, rev, err := c.stored(ctx)
@@ -172,7 +178,7 @@ func (c *Control) Apply(ctx context.Context, user string, changes []Change) ([]s
 	}
 	storeChanges := make([]store.Change, 0, len(changes))
 	for _, ch := range changes {
-		sc, err := applyChange(&snap, ch)
+		sc, err := c.applyChange(&snap, ch)
 		if err != nil {
 			return nil, err
 		}
@@ -191,20 +197,25 @@ func (c *Control) Replace(ctx context.Context, user string, snap spec.Snapshot) 
 	if err != nil {
 		return 0, err
 	}
-	changes, err := diff(cur, snap)
+	changes, err := c.diff(cur, snap)
 	if err != nil {
 		return 0, err
 	}
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	_, err = c.commitLocked(ctx, user, normalize(snap), rev, changes)
+	// The objects the file leaves unchanged keep their stored versions.
+	if snap, err = c.withVersions(snap, versionsOf(c.kinds, cur), true); err != nil {
+		return 0, err
+	}
+	_, err = c.commitLocked(ctx, user, snap, rev, changes)
 	return len(changes), err
 }
 
 // commitLocked compiles next, stores changes and swaps the table in. next
-// is the configuration read at revision base with changes made to it.
-func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snapshot, base int64, changes []store.Change) ([]store.Object, error) {
+// is the configuration read at revision base with changes made to it. It
+// returns the objects stored.
+func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snapshot, base int64, changes []store.Change) ([]spec.Object, error) {
 	table, mcp, err := c.compile(ctx, next)
 	if err != nil {
 		return nil, err
@@ -227,13 +238,17 @@ func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snaps
 	if others > 0 {
 		rev = base
 	}
-	// Versions were bumped by the store; reread so the served snapshot
+	// The store bumped the versions of what it wrote; the served snapshot
 	// carries them.
-	snap, _, err := c.stored(ctx)
-	if err != nil {
-		snap = next
+	versions := make(map[string]int64, len(out))
+	for _, o := range out {
+		versions[o.Kind+"/"+o.Name] = o.Version
 	}
-	c.serve(table, &applied{revision: rev, snapshot: snap, mcp: mcp})
+	if next, err = c.withVersions(next, versions, false); err != nil {
+		_ = table.Close()
+		return nil, err
+	}
+	c.serve(table, &applied{revision: rev, snapshot: next, mcp: mcp})
 	for _, ch := range changes {
 		action := "put"
 		if ch.Spec == nil {
@@ -244,7 +259,15 @@ func (c *Control) commitLocked(ctx context.Context, user string, next spec.Snaps
 	if c.opts.Changed != nil {
 		c.opts.Changed(latest)
 	}
-	return out, nil
+	objs := make([]spec.Object, 0, len(out))
+	for _, o := range out {
+		if k, ok := spec.KindOf(c.kinds, o.Kind); ok {
+			if obj, found := k.Find(next, o.Name); found {
+				objs = append(objs, obj)
+			}
+		}
+	}
+	return objs, nil
 }
 
 // Rollback restores the object of revision id to what it was before that
@@ -256,7 +279,11 @@ func (c *Control) Rollback(ctx context.Context, user string, id int64) (*store.R
 	}
 	ch := Change{Kind: rev.Kind, Name: rev.Name}
 	if rev.Before != nil {
-		obj, err := decodeObject(rev.Kind, rev.Before)
+		k, ok := spec.KindOf(c.kinds, rev.Kind)
+		if !ok {
+			return nil, fmt.Errorf("revision %d: unknown object kind %q", id, rev.Kind)
+		}
+		obj, err := k.Decode(rev.Before)
 		if err != nil {
 			return nil, err
 		}
@@ -280,31 +307,22 @@ func (c *Control) stored(ctx context.Context) (spec.Snapshot, int64, error) {
 	if err != nil {
 		return spec.Snapshot{}, 0, fmt.Errorf("read the configuration: %w", err)
 	}
-	var snap spec.Snapshot
+	byKind := map[string][]spec.Object{}
 	for _, o := range objs {
-		obj, err := decodeObject(o.Kind, o.Spec)
+		k, ok := spec.KindOf(c.kinds, o.Kind)
+		if !ok {
+			return spec.Snapshot{}, 0, fmt.Errorf("stored %s %q: unknown object kind", o.Kind, o.Name)
+		}
+		obj, err := k.Decode(o.Spec)
 		if err != nil {
 			return spec.Snapshot{}, 0, fmt.Errorf("stored %s %q: %w", o.Kind, o.Name, err)
 		}
-		switch v := obj.(type) {
-		case spec.Service:
-			v.Version = o.Version
-			snap.Services = append(snap.Services, v)
-		case spec.Route:
-			v.Version = o.Version
-			snap.Routes = append(snap.Routes, v)
-		case spec.PluginInstance:
-			v.Version = o.Version
-			snap.PluginInstances = append(snap.PluginInstances, v)
-		case spec.MCPServer:
-			v.Version = o.Version
-			snap.MCPServers = append(snap.MCPServers, v)
-		case spec.LLMProvider:
-			v.Version = o.Version
-			snap.LLMProviders = append(snap.LLMProviders, v)
-		case spec.AIRoute:
-			v.Version = o.Version
-			snap.AIRoutes = append(snap.AIRoutes, v)
+		byKind[o.Kind] = append(byKind[o.Kind], obj.WithIdentity(obj.ObjectName(), o.Version))
+	}
+	var snap spec.Snapshot
+	for _, k := range c.kinds {
+		if err := k.SetObjects(&snap, byKind[k.Name]); err != nil {
+			return spec.Snapshot{}, 0, err
 		}
 	}
 	return snap, rev, nil
@@ -325,7 +343,7 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 		}
 		p, ok := c.opts.Plugins.Get(MCPPlugin)
 		if !ok {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectMCPServer, Name: m.Name, Field: "type", Code: spec.CodeMCPServerInvalid,
+			errs = append(errs, &spec.FieldError{Object: spec.KindMCPServer, Name: m.Name, Field: "type", Code: spec.CodeMCPServerInvalid,
 				Message: "the mcp-server plugin is not loaded (see GET /api/v1/plugins); MCP servers cannot be served"})
 			continue
 		}
@@ -367,9 +385,10 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 			}
 			return p.Info(), true
 		},
-		Mounts:   mounts,
-		Previous: prev,
-		Logger:   c.opts.Logger,
+		Mounts:    mounts,
+		Previous:  prev,
+		Logger:    c.opts.Logger,
+		Validated: true,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -379,11 +398,11 @@ func (c *Control) compile(ctx context.Context, snap spec.Snapshot) (*gateway.Tab
 
 // mcpErrors turns the plugin's errors into field errors of the server.
 func mcpErrors(name string, err error) []error {
-	return pluginErrors(err, func(field, msg string) error {
+	return spec.PluginErrors(err, func(field, msg string) error {
 		if field == "" {
 			field = "definition"
 		}
-		return &spec.FieldError{Object: spec.ObjectMCPServer, Name: name, Code: spec.CodeMCPServerInvalid, Field: field, Message: msg}
+		return &spec.FieldError{Object: spec.KindMCPServer, Name: name, Code: spec.CodeMCPServerInvalid, Field: field, Message: msg}
 	})
 }
 
@@ -391,38 +410,6 @@ func newBatchID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// decodeObject decodes stored JSON of kind.
-func decodeObject(kind string, data []byte) (any, error) {
-	var err error
-	switch kind {
-	case KindService:
-		var v spec.Service
-		err = json.Unmarshal(data, &v)
-		return v, err
-	case KindRoute:
-		var v spec.Route
-		err = json.Unmarshal(data, &v)
-		return v, err
-	case KindPluginInstance:
-		var v spec.PluginInstance
-		err = json.Unmarshal(data, &v)
-		return v, err
-	case KindMCPServer:
-		return spec.ParseMCPServer(data)
-	case KindLLMProvider:
-		var v spec.LLMProvider
-		err = json.Unmarshal(data, &v)
-		v.Normalize()
-		return v, err
-	case KindAIRoute:
-		var v spec.AIRoute
-		err = json.Unmarshal(data, &v)
-		v.Normalize()
-		return v, err
-	}
-	return nil, fmt.Errorf("unknown object kind %q", kind)
 }
 
 // ErrImportUnsupported means the loaded mcp-server plugin cannot import

@@ -33,7 +33,7 @@ func TestConcurrentChangesOnTwoInstancesAreAllServed(t *testing.T) {
 		require.NoError(t, c.Load(ctx))
 		instances = append(instances, c)
 	}
-	_, err = instances[0].Apply(ctx, "admin", []Change{{Kind: KindService, Name: "s",
+	_, err = instances[0].Apply(ctx, "admin", []Change{{Kind: spec.KindService, Name: "s",
 		Object: spec.Service{Name: "s", Endpoints: []spec.Endpoint{{URL: "http://127.0.0.1:9"}}}, ExpectVersion: -1}})
 	require.NoError(t, err)
 	_, err = instances[1].Sync(ctx)
@@ -48,7 +48,7 @@ func TestConcurrentChangesOnTwoInstancesAreAllServed(t *testing.T) {
 		for i, c := range instances {
 			wg.Go(func() {
 				name := fmt.Sprintf("r-%d-%d", i, round)
-				_, err := c.Apply(ctx, "admin", []Change{{Kind: KindRoute, Name: name, Object: spec.Route{Name: name,
+				_, err := c.Apply(ctx, "admin", []Change{{Kind: spec.KindRoute, Name: name, Object: spec.Route{Name: name,
 					Path: spec.PathMatch{Type: spec.PathPrefix, Value: "/" + name}, Service: "s"}, ExpectVersion: -1}})
 				require.NoError(t, err)
 			})

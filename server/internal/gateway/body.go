@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // CodeInvalidRequestBody and CodeRequestBodyTimeout answer requests whose
@@ -131,15 +133,15 @@ func writeBodyError(w http.ResponseWriter, err error) {
 	w.Header().Set("Connection", "close")
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		writeError(w, http.StatusRequestTimeout, CodeRequestBodyTimeout,
+		pluginapi.WriteError(w, http.StatusRequestTimeout, CodeRequestBodyTimeout,
 			"the request body arrived too slowly; send it faster (see GATEHOUSE_BODY_MIN_RATE and GATEHOUSE_BODY_READ_TIMEOUT)")
 		return
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		writeError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequestBody, "the request body is too large")
+		pluginapi.WriteError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequestBody, "the request body is too large")
 		return
 	}
-	writeError(w, http.StatusBadRequest, CodeInvalidRequestBody,
+	pluginapi.WriteError(w, http.StatusBadRequest, CodeInvalidRequestBody,
 		"the request body could not be read (malformed chunked encoding, or shorter than its Content-Length); nothing was sent on")
 }

@@ -2,29 +2,24 @@ package gateway
 
 import (
 	"cmp"
-	"context"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // instance is one created plugin instance of a table. Its Handler is
-// called once per table, with a next handler that continues the chain of
-// the request being served, so one instance serves every route it is
-// attached to.
+// called once for every chain that it is part of, when the table is
+// compiled, with the rest of that chain as next: a request runs through
+// prebuilt handlers only (Traefik's BuildChain).
 type instance struct {
 	spec     spec.PluginInstance
 	inst     pluginapi.Instance
 	phase    int
 	priority int
 	scope    int // order of scopes: global, domain, route or mcp-server
-	handler  http.Handler
 }
 
 // scopeOrder orders instances of equal phase and priority: global, domain,
@@ -42,10 +37,11 @@ func scopeOrder(scope string) int {
 }
 
 func phaseIndex(p pluginapi.Phase) int {
-	if i := slices.Index(pluginapi.Phases, p); i >= 0 {
+	phases := pluginapi.Phases()
+	if i := slices.Index(phases, p); i >= 0 {
 		return i
 	}
-	return slices.Index(pluginapi.Phases, pluginapi.PhaseDefault)
+	return slices.Index(phases, pluginapi.PhaseDefault)
 }
 
 // instanceOrder is the chain order: phase, then higher priority, then
@@ -63,105 +59,61 @@ func instanceOrder(a, b *instance) int {
 	return strings.Compare(a.spec.Name, b.spec.Name)
 }
 
-type chainKey struct{}
-
-// bind builds the instance's handler; next finds the rest of the chain in
-// the request's context.
-func (in *instance) bind() {
-	in.handler = in.inst.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := r.Context().Value(chainKey{}).(*chain)
-		if c == nil {
-			writeError(w, http.StatusInternalServerError, "plugin_chain_broken",
-				"plugin instance "+in.spec.Name+" called the next handler with a context that does not derive from the request's; fix the plugin")
-			return
-		}
-		c.after(in).ServeHTTP(w, r)
-	}))
-}
-
-// chain is the ordered plugin instances in front of a final handler.
+// chain is the ordered plugin instances in front of a final handler,
+// composed once: entry is the first instance's handler, whose next is the
+// second's, and so on to the final handler.
 type chain struct {
 	label string // the route, handed to plugins with pluginapi.WithRoute
-	steps []*instance
-	next  []http.Handler // next[i] runs after steps[i]
-	final http.Handler
+	entry http.Handler
+	steps int
 }
 
 func newChain(label string, steps []*instance, final http.Handler) *chain {
-	c := &chain{label: label, steps: steps, final: final, next: make([]http.Handler, len(steps))}
-	for i := range steps {
-		if i+1 < len(steps) {
-			c.next[i] = steps[i+1].handler
-		} else {
-			c.next[i] = final
-		}
+	h := final
+	for i := len(steps) - 1; i >= 0; i-- {
+		h = steps[i].inst.Handler(h)
 	}
-	return c
-}
-
-func (c *chain) after(in *instance) http.Handler {
-	for i, s := range c.steps {
-		if s == in {
-			return c.next[i]
-		}
-	}
-	return c.final
+	return &chain{label: label, entry: h, steps: len(steps)}
 }
 
 func (c *chain) serve(w http.ResponseWriter, r *http.Request) {
-	if len(c.steps) == 0 {
-		c.final.ServeHTTP(w, r)
-		return
+	if c.steps > 0 {
+		r = r.WithContext(pluginapi.WithRoute(r.Context(), c.label))
 	}
-	r = r.WithContext(pluginapi.WithRoute(context.WithValue(r.Context(), chainKey{}, c), c.label))
-	c.steps[0].handler.ServeHTTP(w, r)
+	c.entry.ServeHTTP(w, r)
 }
 
 // target is what a matched route or mount runs: its plugin chain and its
 // final handler (the service proxy or the mount's handler).
 type target struct {
-	label  string // the route label of metrics
-	final  http.Handler
-	base   []*instance // global and route (or mcp-server) instances, in chain order
-	static *chain      // the chain when no domain-scoped instance applies
-
-	mu      sync.Mutex
-	byClass atomic.Pointer[map[int32]*chain]
+	label string // the route label of metrics
+	// byClass is the chain for each domain class (domainClasses): the
+	// target's own instances merged with the domain-scoped instances of
+	// the class. byClass[0] has no domain-scoped instance.
+	byClass []*chain
 }
 
-func newTarget(label string, final http.Handler, base []*instance) *target {
+// newTarget builds every chain of a target: one per domain class.
+func newTarget(label string, final http.Handler, base []*instance, d *domainClasses) *target {
 	slices.SortFunc(base, instanceOrder)
-	return &target{label: label, final: final, base: base, static: newChain(label, base, final)}
+	tg := &target{label: label, byClass: []*chain{newChain(label, base, final)}}
+	if d == nil {
+		return tg
+	}
+	for _, members := range d.classes[1:] {
+		steps := append(slices.Clone(base), members...)
+		slices.SortFunc(steps, instanceOrder)
+		tg.byClass = append(tg.byClass, newChain(label, steps, final))
+	}
+	return tg
 }
 
-// chainFor returns the chain for a request to host: the target's own
-// instances merged with the domain-scoped instances that match host.
-// Chains per domain class are built on first use and kept.
+// chainFor returns the chain for a request to host.
 func (tg *target) chainFor(d *domainClasses, host string) *chain {
 	if d == nil {
-		return tg.static
+		return tg.byClass[0]
 	}
-	class := d.classOf(host)
-	if class == 0 {
-		return tg.static
-	}
-	if m := tg.byClass.Load(); m != nil {
-		if c := (*m)[class]; c != nil {
-			return c
-		}
-	}
-	steps := append(slices.Clone(tg.base), d.classes[class]...)
-	slices.SortFunc(steps, instanceOrder)
-	c := newChain(tg.label, steps, tg.final)
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	next := make(map[int32]*chain)
-	if m := tg.byClass.Load(); m != nil {
-		maps.Copy(next, *m)
-	}
-	next[class] = c
-	tg.byClass.Store(&next)
-	return c
+	return tg.byClass[d.classOf(host)]
 }
 
 // domainClasses groups hosts by the set of domain-scoped instances that

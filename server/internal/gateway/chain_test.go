@@ -54,6 +54,16 @@ func TestPluginChainOrder(t *testing.T) {
 		},
 	}
 	h.apply(snap, plugins.options())
+	// Every chain is built by Compile: Handler runs once per chain an
+	// instance is part of (3 routes × 4 domain classes for a global one),
+	// and never again while requests are served.
+	built := map[string]int32{}
+	for _, in := range plugins.instances() {
+		built[in.name] = in.handlers.Load()
+	}
+	require.Equal(t, int32(12), built["g-default"])
+	require.Equal(t, int32(3), built["d-authn"], "one chain per route for the class of api.example.com")
+	require.Equal(t, int32(4), built["r-transform"], "one chain per domain class of its route")
 
 	tests := []struct{ host, path, want string }{
 		// Phase first, then priority, then scope (global before domain
@@ -72,7 +82,7 @@ func TestPluginChainOrder(t *testing.T) {
 		})
 	}
 	for _, in := range plugins.instances() {
-		require.Equal(t, int32(1), in.handlers.Load(), "%s: Handler is called once per table, whatever the number of routes", in.name)
+		require.Equal(t, built[in.name], in.handlers.Load(), "%s: Handler is never called per request", in.name)
 	}
 }
 
@@ -133,7 +143,7 @@ func TestFailedCompileClosesInstancesAndKeepsServing(t *testing.T) {
 	fes := spec.FieldErrors(err)
 	got := map[string]string{}
 	for _, fe := range fes {
-		require.Equal(t, spec.ObjectPluginInstance, fe.Object)
+		require.Equal(t, spec.KindPluginInstance, fe.Object)
 		require.Equal(t, spec.CodePluginInstanceInvalid, fe.Code)
 		got[fe.Name+" "+fe.Field] = fe.Message
 	}

@@ -7,7 +7,6 @@ package gateway
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // Error codes of the responses the gateway writes itself.
@@ -113,9 +113,6 @@ func (g *Gateway) LimitBodyReads(grace time.Duration, minRate int) {
 // Pass it as CompileOptions.Previous.
 func (g *Gateway) Table() *Table { return g.table.Load() }
 
-// Close stops serving: later requests get 503 gateway_not_ready, and the
-// current table is closed once its requests are done. Call it after the
-// listener has drained, at shutdown.
 // Drain asks every plugin instance and mount that holds long-lived
 // streams (pluginapi.Drainer) to end them cleanly: those of the serving
 // table and of replaced tables that streams still use. The process calls
@@ -136,6 +133,9 @@ func (g *Gateway) Drain() {
 	}
 }
 
+// Close stops serving: later requests get 503 gateway_not_ready, and the
+// current table is closed once its requests are done. Call it after the
+// listener has drained, at shutdown.
 func (g *Gateway) Close() {
 	if old := g.table.Swap(nil); old != nil {
 		g.retire(old)
@@ -206,7 +206,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	t := g.acquire()
 	if t == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeGatewayNotReady,
+		pluginapi.WriteError(w, http.StatusServiceUnavailable, CodeGatewayNotReady,
 			"the gateway has no configuration yet; retry in a moment")
 		g.finish(r, unmatchedLabel, http.StatusServiceUnavailable, start)
 		return
@@ -222,7 +222,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e := t.router.match(host, path, r.Method, r.Header)
 	if e == nil {
-		writeError(w, http.StatusNotFound, CodeRouteNotFound,
+		pluginapi.WriteError(w, http.StatusNotFound, CodeRouteNotFound,
 			fmt.Sprintf("no route matches %s %s on host %q; check the domains, path, methods and headers of your routes", r.Method, path, host))
 		g.finish(r, unmatchedLabel, http.StatusNotFound, start)
 		return
@@ -315,39 +315,18 @@ func (t *Table) proxyErrorHandler(p *pool) func(http.ResponseWriter, *http.Reque
 		var ne net.Error
 		switch {
 		case errors.Is(err, errNoEndpoint):
-			writeError(w, http.StatusServiceUnavailable, CodeUpstreamUnavailable,
+			pluginapi.WriteError(w, http.StatusServiceUnavailable, CodeUpstreamUnavailable,
 				fmt.Sprintf("service %q has no healthy endpoint; check its endpoints and health check", p.name))
 		case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-			writeError(w, http.StatusGatewayTimeout, CodeUpstreamTimeout,
+			pluginapi.WriteError(w, http.StatusGatewayTimeout, CodeUpstreamTimeout,
 				fmt.Sprintf("service %q did not answer within %s; check the upstream or raise the service's timeout", p.name, p.timeout))
 		default:
-			writeError(w, http.StatusBadGateway, CodeUpstreamUnavailable,
+			pluginapi.WriteError(w, http.StatusBadGateway, CodeUpstreamUnavailable,
 				fmt.Sprintf("service %q could not be reached; see gateway.log for request id %s", p.name, id))
 		}
 		t.logger.Warn("upstream request failed", "service", p.name, "method", r.Method, "path", r.URL.Path,
 			"request_id", id, "error", err.Error())
 	}
-}
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError writes the gateway's own JSON error body.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
-	body = append(body, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 func newRequestID() string {

@@ -60,6 +60,10 @@ type CompileOptions struct {
 	// Logger receives the data plane's logs (upstream errors, ejections,
 	// health changes); nil discards them.
 	Logger *slog.Logger
+	// Validated says that snap passed spec.Snapshot.Validate already (the
+	// caller validated it before provisioning its mounts), so Compile does
+	// not validate it again.
+	Validated bool
 }
 
 // Table is an immutable, compiled configuration: routes, upstream pools
@@ -87,15 +91,17 @@ type Table struct {
 	closeErr  error
 }
 
-// Compile validates snap and builds a Table from it. It creates the
+// Compile validates snap (unless opts.Validated) and builds a Table from it. It creates the
 // enabled plugin instances through opts.NewInstance; if anything fails,
 // every instance created so far is closed, nothing is left running, and
 // the error lists every problem found (errors.Join of *spec.FieldError
 // where a field is to blame). Compile does not change any running table.
 func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Table, error) {
-	if err := snap.Validate(); err != nil {
-		closeMounts(opts.Mounts)
-		return nil, err
+	if !opts.Validated {
+		if err := snap.Validate(); err != nil {
+			closeMounts(opts.Mounts)
+			return nil, err
+		}
 	}
 	if err := validateMounts(opts.Mounts); err != nil {
 		closeMounts(opts.Mounts)
@@ -153,14 +159,14 @@ func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Tab
 			return nil, err
 		}
 		base := append(slices.Clone(global), byRoute[r.Name]...)
-		e.target = newTarget(r.Name, proxies[r.Service], base)
+		e.target = newTarget(r.Name, proxies[r.Service], base, t.domains)
 		t.router.add(r.Domains, r.Path.Type, r.Path.Value, e)
 		t.routes++
 	}
 	for _, m := range opts.Mounts {
 		e := &entry{name: "mount/" + m.Name, mount: true}
 		base := append(slices.Clone(global), byMount[m.Name]...)
-		e.target = newTarget(e.name, m.Handler, base)
+		e.target = newTarget(e.name, m.Handler, base, t.domains)
 		t.router.add(m.Domains, spec.PathPrefix, m.PathPrefix, e)
 	}
 	t.router.sort()
@@ -179,7 +185,7 @@ func newEntry(name string, priority int, methods []string, headers []spec.Header
 	if path.Type == spec.PathRegex {
 		re, lit, required, err := compileRegex(path.Value)
 		if err != nil {
-			return nil, &spec.FieldError{Object: spec.ObjectRoute, Name: name, Field: "path.value", Code: spec.CodeRouteInvalid,
+			return nil, &spec.FieldError{Object: spec.KindRoute, Name: name, Field: "path.value", Code: spec.CodeRouteInvalid,
 				Message: fmt.Sprintf("regex %q does not compile when anchored to the whole path: %v", path.Value, err)}
 		}
 		e.re, e.reLiteral, e.reRequired = re, lit, required
@@ -192,7 +198,7 @@ func validateMounts(mounts []Mount) error {
 	seen := make(map[string]bool, len(mounts))
 	for _, m := range mounts {
 		add := func(field, format string, args ...any) {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectMCPServer, Name: m.Name, Field: field,
+			errs = append(errs, &spec.FieldError{Object: spec.KindMCPServer, Name: m.Name, Field: field,
 				Code: spec.CodeMCPServerInvalid, Message: fmt.Sprintf(format, args...)})
 		}
 		if m.Name == "" {
@@ -255,7 +261,7 @@ func (t *Table) createInstances(ctx context.Context, insts []spec.PluginInstance
 			continue
 		}
 		fail := func(field, format string, args ...any) {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: pi.Name, Field: field,
+			errs = append(errs, &spec.FieldError{Object: spec.KindPluginInstance, Name: pi.Name, Field: field,
 				Code: spec.CodePluginInstanceInvalid, Message: fmt.Sprintf(format, args...)})
 		}
 		if opts.NewInstance == nil || opts.PluginInfo == nil {
@@ -287,34 +293,19 @@ func (t *Table) createInstances(ctx context.Context, insts []spec.PluginInstance
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	for _, in := range t.instances {
-		in.bind()
-	}
 	return nil
 }
 
 // instanceErrors turns a plugin's error into FieldErrors on its config.
 func instanceErrors(name string, err error) []error {
-	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		var ce *pluginapi.ConfigError
-		if j, ok := e.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking a join by hand
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
+	return spec.PluginErrors(err, func(field, msg string) error {
+		if field == "" {
+			field = "config"
+		} else {
+			field = "config." + field
 		}
-		if errors.As(e, &ce) {
-			out = append(out, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: name, Field: "config." + ce.Field,
-				Code: spec.CodePluginInstanceInvalid, Message: ce.Message})
-			return
-		}
-		out = append(out, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: name, Field: "config",
-			Code: spec.CodePluginInstanceInvalid, Message: e.Error()})
-	}
-	walk(err)
-	return out
+		return &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: field, Code: spec.CodePluginInstanceInvalid, Message: msg}
+	})
 }
 
 func (t *Table) newProxy(p *pool) http.Handler {

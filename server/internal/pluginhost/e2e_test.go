@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/pluginhost"
 	"github.com/gatehouse-dev/gatehouse/server/internal/pluginhost/pluginfixture"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // plugin.Open cannot run reliably inside a -race test binary and caches
@@ -129,7 +130,7 @@ func TestManifestAndVerifyGoodPlugin(t *testing.T) {
 	require.NoError(t, err)
 	sum := sha256File(t, filepath.Join(dir, "good.so"))
 	require.Equal(t, []pluginhost.Artifact{
-		{Name: "good", File: "good.so", SHA256: sum, Version: "1.0.0", ABIVersion: 1, GoVersion: runtime.Version(), Required: true},
+		{Name: "good", File: "good.so", SHA256: sum, Version: "1.0.0", ABIVersion: pluginapi.ABIVersion, GoVersion: runtime.Version(), Required: true},
 		{Name: "wrongabi", File: "wrongabi.so", SHA256: sha256File(t, filepath.Join(dir, "wrongabi.so")), Version: "1.0.0", ABIVersion: 99, GoVersion: runtime.Version()},
 	}, m.Plugins, "the manifest records what each artifact's Info reports")
 
@@ -210,8 +211,8 @@ func TestVerifyRefusesBadPlugins(t *testing.T) {
 				return dir, nil
 			},
 			plugin: "wrongabi", step: pluginhost.StepSymbol,
-			expected: "ABI version 1", actual: "ABI version 99",
-			fix: `rebuild the plugin against this gatehouse's pluginapi (ABI version 1) with "make plugins"`,
+			expected: fmt.Sprintf("ABI version %d", pluginapi.ABIVersion), actual: "ABI version 99",
+			fix: fmt.Sprintf(`rebuild the plugin against this gatehouse's pluginapi (ABI version %d) with "make plugins"`, pluginapi.ABIVersion),
 		},
 		{
 			name: "wrong symbol type",

@@ -2,7 +2,9 @@
 // (standalone, Sentinel or Cluster; ACL user and password; db; TLS; pool and
 // timeouts), diagnoses a connection so that a person knows what to fix, and
 // keeps the process's current client in a Manager that swaps it when the
-// settings change and watches its health (ARCHITECTURE §8).
+// settings change and watches its health (ARCHITECTURE §8). A Service keeps
+// the settings in a SettingsStore (the database), applies them, and follows
+// the settings that another instance stored.
 //
 // Passwords never leave this package in an error, a diagnosis or a log
 // record: Settings' String and LogValue leave the password out, and

@@ -11,10 +11,8 @@ import (
 	"strings"
 )
 
-// Object kinds and error codes of the AI gateway's objects.
+// Error codes of the AI gateway's objects.
 const (
-	ObjectLLMProvider      = "llm_provider"
-	ObjectAIRoute          = "ai_route"
 	CodeLLMProviderInvalid = "llm_provider_invalid"
 	CodeAIRouteInvalid     = "ai_route_invalid"
 )
@@ -271,7 +269,7 @@ var managedProviderFields = map[string]string{
 // Validate checks the provider's own fields and returns every problem as
 // errors.Join of *FieldError, or nil.
 func (p LLMProvider) Validate() error {
-	pr := &problems{object: ObjectLLMProvider, name: p.Name, code: CodeLLMProviderInvalid}
+	pr := &problems{object: KindLLMProvider, name: p.Name, code: CodeLLMProviderInvalid}
 	p.validate(pr)
 	return errors.Join(pr.errs...)
 }
@@ -376,7 +374,7 @@ var statusClassRE = regexp.MustCompile(`^[1-5](xx|[0-9][0-9])$`)
 // Validate checks the route's own fields (not its references) and returns
 // every problem as errors.Join of *FieldError, or nil.
 func (r AIRoute) Validate() error {
-	p := &problems{object: ObjectAIRoute, name: r.Name, code: CodeAIRouteInvalid}
+	p := &problems{object: KindAIRoute, name: r.Name, code: CodeAIRouteInvalid}
 	r.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -551,7 +549,7 @@ func (s Snapshot) validateAI() []error {
 	var errs []error
 	providers := make(map[string]bool, len(s.LLMProviders))
 	for _, pv := range s.LLMProviders {
-		p := &problems{object: ObjectLLMProvider, name: pv.Name, code: CodeLLMProviderInvalid}
+		p := &problems{object: KindLLMProvider, name: pv.Name, code: CodeLLMProviderInvalid}
 		pv.validate(p)
 		if pv.Name != "" && providers[pv.Name] {
 			p.add("name", "another LLM provider is named %q; names must be unique", pv.Name)
@@ -567,7 +565,7 @@ func (s Snapshot) validateAI() []error {
 	groupAuth := map[string]AIRoute{} // group key → first enabled route
 	var served []AIRoute              // enabled routes checked so far
 	for _, r := range s.AIRoutes {
-		p := &problems{object: ObjectAIRoute, name: r.Name, code: CodeAIRouteInvalid}
+		p := &problems{object: KindAIRoute, name: r.Name, code: CodeAIRouteInvalid}
 		r.validate(p)
 		if r.Name != "" && names[r.Name] {
 			p.add("name", "another AI route is named %q; names must be unique", r.Name)
@@ -621,7 +619,7 @@ func (s Snapshot) validateAI() []error {
 // prefix of an ordinary route or the path of an MCP server on a shared
 // domain (or both on any domain): one of them would never be reached.
 func (s Snapshot) aiPathCollisions(r AIRoute) []error {
-	p := &problems{object: ObjectAIRoute, name: r.Name, code: CodeAIRouteInvalid}
+	p := &problems{object: KindAIRoute, name: r.Name, code: CodeAIRouteInvalid}
 	prefix := NormalizePrefix(r.EffectivePathPrefix())
 	for _, o := range s.Routes {
 		if o.IsEnabled() && o.Path.Type == PathPrefix && NormalizePrefix(o.Path.Value) == prefix && domainsOverlap(r.Domains, o.Domains) {
@@ -648,4 +646,37 @@ func domainsOverlap(a, b []string) bool {
 		}
 	}
 	return false
+}
+
+// ObjectName implements Object.
+func (p LLMProvider) ObjectName() string { return p.Name }
+
+// ObjectVersion implements Object.
+func (p LLMProvider) ObjectVersion() int64 { return p.Version }
+
+// WithIdentity implements Object.
+func (p LLMProvider) WithIdentity(name string, version int64) Object {
+	p.Name, p.Version = name, version
+	return p
+}
+
+// ObjectName implements Object.
+func (r AIRoute) ObjectName() string { return r.Name }
+
+// ObjectVersion implements Object.
+func (r AIRoute) ObjectVersion() int64 { return r.Version }
+
+// WithIdentity implements Object. The copy has its own AuthConfig and
+// FallbackConfig, which Normalize may fill.
+func (r AIRoute) WithIdentity(name string, version int64) Object {
+	r.Name, r.Version = name, version
+	if r.AuthConfig != nil {
+		a := *r.AuthConfig
+		r.AuthConfig = &a
+	}
+	if r.FallbackConfig != nil {
+		f := *r.FallbackConfig
+		r.FallbackConfig = &f
+	}
+	return r
 }

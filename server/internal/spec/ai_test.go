@@ -33,76 +33,76 @@ func TestAIValidation(t *testing.T) {
 		field  string
 		msg    string
 	}{
-		{"unknown provider type", func(s *Snapshot) { s.LLMProviders[0].Type = "palm" }, ObjectLLMProvider, "type", `unknown provider type "palm"; use one of openai, deepseek`},
-		{"missing provider type", func(s *Snapshot) { s.LLMProviders[0].Type = "" }, ObjectLLMProvider, "type", "type is required"},
-		{"endpoint not http", func(s *Snapshot) { s.LLMProviders[0].Endpoint = "ftp://x" }, ObjectLLMProvider, "endpoint", "must start with http:// or https://"},
-		{"endpoint with credentials", func(s *Snapshot) { s.LLMProviders[0].Endpoint = "https://u:p@x" }, ObjectLLMProvider, "endpoint", "contains credentials"},
-		{"endpoint with query", func(s *Snapshot) { s.LLMProviders[0].Endpoint = "https://x/v1?key=1" }, ObjectLLMProvider, "endpoint", "has a query"},
-		{"empty token", func(s *Snapshot) { s.LLMProviders[0].Tokens = []string{"sk-1", ""} }, ObjectLLMProvider, "tokens[1]", "is empty"},
-		{"token with a newline", func(s *Snapshot) { s.LLMProviders[0].Tokens = []string{"sk-1\n"} }, ObjectLLMProvider, "tokens[0]", "line breaks"},
-		{"duplicate token", func(s *Snapshot) { s.LLMProviders[0].Tokens = []string{"sk-1", "sk-1"} }, ObjectLLMProvider, "tokens[1]", "same token as tokens[0]"},
-		{"unknown protocol", func(s *Snapshot) { s.LLMProviders[0].Protocol = "grpc" }, ObjectLLMProvider, "protocol", `unknown protocol "grpc"`},
-		{"failover without model", func(s *Snapshot) { s.LLMProviders[0].TokenFailoverConfig = &TokenFailoverConfig{Enabled: true} }, ObjectLLMProvider, "tokenFailoverConfig.healthCheckModel", "is required"},
+		{"unknown provider type", func(s *Snapshot) { s.LLMProviders[0].Type = "palm" }, KindLLMProvider, "type", `unknown provider type "palm"; use one of openai, deepseek`},
+		{"missing provider type", func(s *Snapshot) { s.LLMProviders[0].Type = "" }, KindLLMProvider, "type", "type is required"},
+		{"endpoint not http", func(s *Snapshot) { s.LLMProviders[0].Endpoint = "ftp://x" }, KindLLMProvider, "endpoint", "must start with http:// or https://"},
+		{"endpoint with credentials", func(s *Snapshot) { s.LLMProviders[0].Endpoint = "https://u:p@x" }, KindLLMProvider, "endpoint", "contains credentials"},
+		{"endpoint with query", func(s *Snapshot) { s.LLMProviders[0].Endpoint = "https://x/v1?key=1" }, KindLLMProvider, "endpoint", "has a query"},
+		{"empty token", func(s *Snapshot) { s.LLMProviders[0].Tokens = []string{"sk-1", ""} }, KindLLMProvider, "tokens[1]", "is empty"},
+		{"token with a newline", func(s *Snapshot) { s.LLMProviders[0].Tokens = []string{"sk-1\n"} }, KindLLMProvider, "tokens[0]", "line breaks"},
+		{"duplicate token", func(s *Snapshot) { s.LLMProviders[0].Tokens = []string{"sk-1", "sk-1"} }, KindLLMProvider, "tokens[1]", "same token as tokens[0]"},
+		{"unknown protocol", func(s *Snapshot) { s.LLMProviders[0].Protocol = "grpc" }, KindLLMProvider, "protocol", `unknown protocol "grpc"`},
+		{"failover without model", func(s *Snapshot) { s.LLMProviders[0].TokenFailoverConfig = &TokenFailoverConfig{Enabled: true} }, KindLLMProvider, "tokenFailoverConfig.healthCheckModel", "is required"},
 		{"negative failover threshold", func(s *Snapshot) {
 			s.LLMProviders[0].TokenFailoverConfig = &TokenFailoverConfig{FailureThreshold: -1}
-		}, ObjectLLMProvider, "tokenFailoverConfig.failureThreshold", "negative"},
-		{"rawConfigs sets a managed field", func(s *Snapshot) { s.LLMProviders[0].RawConfigs = map[string]any{"apiTokens": []any{"x"}} }, ObjectLLMProvider, "rawConfigs.apiTokens", `set from the provider's "tokens" field`},
-		{"duplicate provider", func(s *Snapshot) { s.LLMProviders[1].Name = "openai-1" }, ObjectLLMProvider, "name", "another LLM provider"},
-		{"bad provider name", func(s *Snapshot) { s.LLMProviders[1].Name = "Claude/1" }, ObjectLLMProvider, "name", "is not valid"},
-		{"no upstreams", func(s *Snapshot) { s.AIRoutes[0].Upstreams = nil }, ObjectAIRoute, "upstreams", "at least one upstream"},
+		}, KindLLMProvider, "tokenFailoverConfig.failureThreshold", "negative"},
+		{"rawConfigs sets a managed field", func(s *Snapshot) { s.LLMProviders[0].RawConfigs = map[string]any{"apiTokens": []any{"x"}} }, KindLLMProvider, "rawConfigs.apiTokens", `set from the provider's "tokens" field`},
+		{"duplicate provider", func(s *Snapshot) { s.LLMProviders[1].Name = "openai-1" }, KindLLMProvider, "name", "another LLM provider"},
+		{"bad provider name", func(s *Snapshot) { s.LLMProviders[1].Name = "Claude/1" }, KindLLMProvider, "name", "is not valid"},
+		{"no upstreams", func(s *Snapshot) { s.AIRoutes[0].Upstreams = nil }, KindAIRoute, "upstreams", "at least one upstream"},
 		{"weights not 100", func(s *Snapshot) {
 			s.AIRoutes[0].Upstreams = []AIUpstream{{Provider: "openai-1", Weight: 50}, {Provider: "claude-1", Weight: 40}}
-		}, ObjectAIRoute, "upstreams", "add up to 90; they must add up to 100"},
-		{"weight out of range", func(s *Snapshot) { s.AIRoutes[0].Upstreams[0].Weight = 101 }, ObjectAIRoute, "upstreams[0].weight", "out of range; use 0 to 100"},
-		{"unknown upstream provider", func(s *Snapshot) { s.AIRoutes[0].Upstreams[0].Provider = "nope" }, ObjectAIRoute, "upstreams[0].provider", `LLM provider "nope" does not exist`},
+		}, KindAIRoute, "upstreams", "add up to 90; they must add up to 100"},
+		{"weight out of range", func(s *Snapshot) { s.AIRoutes[0].Upstreams[0].Weight = 101 }, KindAIRoute, "upstreams[0].weight", "out of range; use 0 to 100"},
+		{"unknown upstream provider", func(s *Snapshot) { s.AIRoutes[0].Upstreams[0].Provider = "nope" }, KindAIRoute, "upstreams[0].provider", `LLM provider "nope" does not exist`},
 		{"provider listed twice", func(s *Snapshot) {
 			s.AIRoutes[0].Upstreams = []AIUpstream{{Provider: "openai-1", Weight: 50}, {Provider: "openai-1", Weight: 50}}
-		}, ObjectAIRoute, "upstreams[1].provider", "already upstreams[0]"},
-		{"bad mapping regex", func(s *Snapshot) { s.AIRoutes[0].Upstreams[0].ModelMapping = map[string]string{"~gpt-(": "x"} }, ObjectAIRoute, "upstreams[0].modelMapping.~gpt-(", "does not compile"},
+		}, KindAIRoute, "upstreams[1].provider", "already upstreams[0]"},
+		{"bad mapping regex", func(s *Snapshot) { s.AIRoutes[0].Upstreams[0].ModelMapping = map[string]string{"~gpt-(": "x"} }, KindAIRoute, "upstreams[0].modelMapping.~gpt-(", "does not compile"},
 		{"unknown predicate type", func(s *Snapshot) {
 			s.AIRoutes[0].ModelPredicates = []AIModelPredicate{{MatchType: "SUFFIX", MatchValue: "x"}}
-		}, ObjectAIRoute, "modelPredicates[0].matchType", `unknown match type "SUFFIX"; use "EQUAL", "PRE" or "REGULAR"`},
+		}, KindAIRoute, "modelPredicates[0].matchType", `unknown match type "SUFFIX"; use "EQUAL", "PRE" or "REGULAR"`},
 		{"bad predicate regex", func(s *Snapshot) {
 			s.AIRoutes[0].ModelPredicates = []AIModelPredicate{{MatchType: MatchRegular, MatchValue: "gpt-("}}
-		}, ObjectAIRoute, "modelPredicates[0].matchValue", "does not compile"},
-		{"empty predicate value", func(s *Snapshot) { s.AIRoutes[0].ModelPredicates = []AIModelPredicate{{MatchType: MatchEqual}} }, ObjectAIRoute, "modelPredicates[0].matchValue", "is required"},
-		{"bad path prefix", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/a//b" }, ObjectAIRoute, "pathPrefix", "not in canonical form"},
-		{"bad domain", func(s *Snapshot) { s.AIRoutes[0].Domains = []string{"API.example.com"} }, ObjectAIRoute, "domains[0]", "lowercase"},
+		}, KindAIRoute, "modelPredicates[0].matchValue", "does not compile"},
+		{"empty predicate value", func(s *Snapshot) { s.AIRoutes[0].ModelPredicates = []AIModelPredicate{{MatchType: MatchEqual}} }, KindAIRoute, "modelPredicates[0].matchValue", "is required"},
+		{"bad path prefix", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/a//b" }, KindAIRoute, "pathPrefix", "not in canonical form"},
+		{"bad domain", func(s *Snapshot) { s.AIRoutes[0].Domains = []string{"API.example.com"} }, KindAIRoute, "domains[0]", "lowercase"},
 		{"fallback without upstreams", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, OnStatus: []string{"5xx"}}
-		}, ObjectAIRoute, "fallbackConfig.upstreams", "at least one fallback upstream"},
+		}, KindAIRoute, "fallbackConfig.upstreams", "at least one fallback upstream"},
 		{"fallback to an unknown provider", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "x"}}, OnStatus: []string{"5xx"}}
-		}, ObjectAIRoute, "fallbackConfig.upstreams[0].provider", `LLM provider "x" does not exist`},
+		}, KindAIRoute, "fallbackConfig.upstreams[0].provider", `LLM provider "x" does not exist`},
 		{"fallback strategy", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "claude-1"}}, FallbackStrategy: "ROUND", OnStatus: []string{"5xx"}}
-		}, ObjectAIRoute, "fallbackConfig.fallbackStrategy", `unknown strategy "ROUND"`},
+		}, KindAIRoute, "fallbackConfig.fallbackStrategy", `unknown strategy "ROUND"`},
 		{"fallback status", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "claude-1"}}, OnStatus: []string{"429", "6xx"}}
-		}, ObjectAIRoute, "fallbackConfig.onStatus[1]", `"6xx" is not a status`},
+		}, KindAIRoute, "fallbackConfig.onStatus[1]", `"6xx" is not a status`},
 		{"fallback status 099", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "claude-1"}}, OnStatus: []string{"099"}}
-		}, ObjectAIRoute, "fallbackConfig.onStatus[0]", "is not a status"},
+		}, KindAIRoute, "fallbackConfig.onStatus[0]", "is not a status"},
 		{"fallback without statuses", func(s *Snapshot) {
 			s.AIRoutes[0].FallbackConfig = &AIFallbackConfig{Enabled: true, Upstreams: []AIFallbackUpstream{{Provider: "claude-1"}}}
-		}, ObjectAIRoute, "fallbackConfig.onStatus", "at least one status"},
+		}, KindAIRoute, "fallbackConfig.onStatus", "at least one status"},
 		{"unknown consumer", func(s *Snapshot) {
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true, AllowedConsumers: []string{"team-b"}}
-		}, ObjectAIRoute, "authConfig.allowedConsumers[0]", `consumer "team-b" is not a consumer of any enabled key-auth plugin instance`},
+		}, KindAIRoute, "authConfig.allowedConsumers[0]", `consumer "team-b" is not a consumer of any enabled key-auth plugin instance`},
 		{"auth without any key-auth consumers", func(s *Snapshot) {
 			s.PluginInstances = nil
 			s.AIRoutes[0].AuthConfig = &AIAuthConfig{Enabled: true}
-		}, ObjectAIRoute, "authConfig.enabled", "no key-auth consumers exist"},
+		}, KindAIRoute, "authConfig.enabled", "no key-auth consumers exist"},
 		{"routes on one path disagree on auth", func(s *Snapshot) {
 			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", PathPrefix: "/", Upstreams: []AIUpstream{{Provider: "claude-1"}}, AuthConfig: &AIAuthConfig{Enabled: true}})
-		}, ObjectAIRoute, "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
-		{"collides with a route", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/web/" }, ObjectAIRoute, "pathPrefix", `route "web" and AI route "chat" both serve the path prefix /web`},
-		{"collides with an MCP server", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/mcp-servers/tools" }, ObjectAIRoute, "pathPrefix", `MCP server "tools" and AI route "chat" both serve the path /mcp-servers/tools`},
+		}, KindAIRoute, "authConfig.enabled", `AI route "chat" serves the same domains and path prefix / with authConfig.enabled false`},
+		{"collides with a route", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/web/" }, KindAIRoute, "pathPrefix", `route "web" and AI route "chat" both serve the path prefix /web`},
+		{"collides with an MCP server", func(s *Snapshot) { s.AIRoutes[0].PathPrefix = "/mcp-servers/tools" }, KindAIRoute, "pathPrefix", `MCP server "tools" and AI route "chat" both serve the path /mcp-servers/tools`},
 		{"AI routes on one path with overlapping domains", func(s *Snapshot) {
 			s.AIRoutes[0].Domains = []string{"a.example.com", "b.example.com"}
 			s.AIRoutes = append(s.AIRoutes, AIRoute{Name: "chat2", Domains: []string{"b.example.com"}, Upstreams: []AIUpstream{{Provider: "claude-1"}}})
-		}, ObjectAIRoute, "domains", `AI route "chat" serves the path prefix / on some of these domains with other domains`},
-		{"duplicate AI route", func(s *Snapshot) { s.AIRoutes = append(s.AIRoutes, s.AIRoutes[0]) }, ObjectAIRoute, "name", "another AI route"},
+		}, KindAIRoute, "domains", `AI route "chat" serves the path prefix / on some of these domains with other domains`},
+		{"duplicate AI route", func(s *Snapshot) { s.AIRoutes = append(s.AIRoutes, s.AIRoutes[0]) }, KindAIRoute, "name", "another AI route"},
 	}
 	require.NoError(t, aiSnapshot().Validate())
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -10,11 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// ObjectMCPServer and CodeMCPServerInvalid name MCP server problems.
-const (
-	ObjectMCPServer      = "mcp_server"
-	CodeMCPServerInvalid = "mcp_server_invalid"
-)
+// CodeMCPServerInvalid is the error code of MCP server problems.
+const CodeMCPServerInvalid = "mcp_server_invalid"
 
 // MCPServerPathPrefix is where MCP servers are served unless their path
 // says otherwise: /mcp-servers/<name>.
@@ -61,17 +59,17 @@ func decodeDocument(data []byte) (map[string]any, error) {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.UseNumber()
 		if err := dec.Decode(&doc); err != nil {
-			return nil, &FieldError{Object: ObjectMCPServer, Field: "body", Code: CodeMCPServerInvalid,
+			return nil, &FieldError{Object: KindMCPServer, Field: "body", Code: CodeMCPServerInvalid,
 				Message: "not valid JSON: " + err.Error()}
 		}
 		return doc, nil
 	}
 	if err := yaml.Unmarshal(trimmed, &doc); err != nil {
-		return nil, &FieldError{Object: ObjectMCPServer, Field: "body", Code: CodeMCPServerInvalid,
+		return nil, &FieldError{Object: KindMCPServer, Field: "body", Code: CodeMCPServerInvalid,
 			Message: "neither JSON nor valid YAML: " + err.Error()}
 	}
 	if doc == nil {
-		return nil, &FieldError{Object: ObjectMCPServer, Field: "body", Code: CodeMCPServerInvalid,
+		return nil, &FieldError{Object: KindMCPServer, Field: "body", Code: CodeMCPServerInvalid,
 			Message: "empty definition; send a Higress REST-to-MCP definition (server, tools) as JSON or YAML"}
 	}
 	return doc, nil
@@ -117,7 +115,7 @@ func mcpServerFromMap(doc map[string]any) (MCPServer, error) {
 	doc["name"], doc["path"], doc["ssePath"] = m.Name, m.Path, m.SSEPath
 	def, err := json.Marshal(doc)
 	if err != nil {
-		return MCPServer{}, &FieldError{Object: ObjectMCPServer, Name: name, Field: "body", Code: CodeMCPServerInvalid,
+		return MCPServer{}, &FieldError{Object: KindMCPServer, Name: name, Field: "body", Code: CodeMCPServerInvalid,
 			Message: "cannot be represented as JSON: " + err.Error()}
 	}
 	m.Definition = def
@@ -222,7 +220,7 @@ func (s Snapshot) validateMCPPlacement() []error {
 	}
 	var errs []error
 	for _, m := range s.MCPServers {
-		p := &problems{object: ObjectMCPServer, name: m.Name, code: CodeMCPServerInvalid}
+		p := &problems{object: KindMCPServer, name: m.Name, code: CodeMCPServerInvalid}
 		if m.Service != "" && !services[m.Service] {
 			p.add("service", "service %q does not exist; create it first (relative request URLs go to its endpoints) or fix the name", m.Service)
 		}
@@ -291,7 +289,7 @@ func validateMCPServers(servers []MCPServer) (map[string]bool, []error) {
 	names := make(map[string]bool, len(servers))
 	paths := make(map[string]string, len(servers))
 	for _, m := range servers {
-		p := &problems{object: ObjectMCPServer, name: m.Name, code: CodeMCPServerInvalid}
+		p := &problems{object: KindMCPServer, name: m.Name, code: CodeMCPServerInvalid}
 		m.validate(p)
 		if m.Name != "" && names[m.Name] {
 			p.add("name", "another MCP server is named %q; names must be unique", m.Name)
@@ -306,4 +304,25 @@ func validateMCPServers(servers []MCPServer) (map[string]bool, []error) {
 		errs = append(errs, p.errs...)
 	}
 	return names, errs
+}
+
+// ObjectName implements Object.
+func (m MCPServer) ObjectName() string { return m.Name }
+
+// ObjectVersion implements Object.
+func (m MCPServer) ObjectVersion() int64 { return m.Version }
+
+// WithIdentity implements Object.
+func (m MCPServer) WithIdentity(name string, version int64) Object {
+	m.Name, m.Version = name, version
+	return m
+}
+
+// Validate checks the server's own fields (not its references) and
+// returns every problem as errors.Join of *FieldError, or nil. The
+// definition itself is validated by the mcp-server plugin.
+func (m MCPServer) Validate() error {
+	p := &problems{object: KindMCPServer, name: m.Name, code: CodeMCPServerInvalid}
+	m.validate(p)
+	return errors.Join(p.errs...)
 }

@@ -1,7 +1,14 @@
 // Package spec defines the dynamic configuration objects of Gatehouse —
-// services, routes and plugin instances — as they appear in the admin API
-// (JSON) and in the declarative configuration file (YAML), and validates
-// them.
+// services, routes, plugin instances, MCP servers, LLM providers and AI
+// routes — as they appear in the admin API (JSON) and in the declarative
+// configuration file (YAML), and validates them.
+//
+// Kinds is the one table of object kinds: each entry (NewKind) says how
+// the objects of a kind are named, found in a Snapshot, stored and read
+// back; each object type implements Object (name, version, copy with
+// another identity, validation). The store, control and the admin API
+// handle every kind through that table, so adding a kind is one entry
+// plus its type.
 //
 // The objects are plain values: the store persists them, the admin API
 // reads and writes them, and the gateway compiles a Snapshot of them into
@@ -101,6 +108,9 @@ type Snapshot struct {
 	LLMProviders []LLMProvider `json:"llmProviders,omitempty" yaml:"llmProviders,omitempty"`
 	// AIRoutes are served through gateway mounts by the ai-proxy plugin.
 	AIRoutes []AIRoute `json:"aiRoutes,omitempty" yaml:"aiRoutes,omitempty"`
+	// Others holds, by kind name, the objects of kinds without a field of
+	// their own (see NewKind). The declarative file does not carry them.
+	Others map[string][]Object `json:"-" yaml:"-"`
 }
 
 // Service is an upstream: a set of endpoints with a load-balancing policy,
@@ -344,3 +354,49 @@ func durationOr(s string, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// ObjectName implements Object.
+func (s Service) ObjectName() string { return s.Name }
+
+// ObjectVersion implements Object.
+func (s Service) ObjectVersion() int64 { return s.Version }
+
+// WithIdentity implements Object.
+func (s Service) WithIdentity(name string, version int64) Object {
+	s.Name, s.Version = name, version
+	return s
+}
+
+// ObjectName implements Object.
+func (r Route) ObjectName() string { return r.Name }
+
+// ObjectVersion implements Object.
+func (r Route) ObjectVersion() int64 { return r.Version }
+
+// WithIdentity implements Object.
+func (r Route) WithIdentity(name string, version int64) Object {
+	r.Name, r.Version = name, version
+	return r
+}
+
+// ObjectName implements Object.
+func (p PluginInstance) ObjectName() string { return p.Name }
+
+// ObjectVersion implements Object.
+func (p PluginInstance) ObjectVersion() int64 { return p.Version }
+
+// WithIdentity implements Object.
+func (p PluginInstance) WithIdentity(name string, version int64) Object {
+	p.Name, p.Version = name, version
+	return p
+}
+
+// Interface guards.
+var (
+	_ Object = Service{}
+	_ Object = Route{}
+	_ Object = PluginInstance{}
+	_ Object = MCPServer{}
+	_ Object = LLMProvider{}
+	_ Object = AIRoute{}
+)

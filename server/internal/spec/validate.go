@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // Error codes of FieldError. Clients branch on them; the admin API returns
@@ -20,13 +23,6 @@ const (
 	CodeServiceInvalid        = "service_invalid"
 	CodeRouteInvalid          = "route_invalid"
 	CodePluginInstanceInvalid = "plugin_instance_invalid"
-)
-
-// Object kinds named in FieldError.Object.
-const (
-	ObjectService        = "service"
-	ObjectRoute          = "route"
-	ObjectPluginInstance = "plugin_instance"
 )
 
 // Limits enforced by validation.
@@ -43,8 +39,7 @@ const (
 // returns every FieldError at once, joined with errors.Join; FieldErrors
 // takes them apart again.
 type FieldError struct {
-	// Object is the kind of object: ObjectService, ObjectRoute or
-	// ObjectPluginInstance.
+	// Object is the kind of object (Kind.Name): KindService, KindRoute, …
 	Object string
 	// Name is the object's name, as given (possibly empty or invalid).
 	Name string
@@ -59,33 +54,67 @@ type FieldError struct {
 
 // Error implements error.
 func (e *FieldError) Error() string {
-	return fmt.Sprintf("%s %q: %s: %s", strings.ReplaceAll(e.Object, "_", " "), e.Name, e.Field, e.Message)
+	return fmt.Sprintf("%s %q: %s: %s", strings.ReplaceAll(e.Object, "-", " "), e.Name, e.Field, e.Message)
 }
 
 // FieldErrors returns every *FieldError inside err, following
 // errors.Join trees and %w wrapping, in order.
 func FieldErrors(err error) []*FieldError {
 	var out []*FieldError
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if fe, ok := err.(*FieldError); ok { //nolint:errorlint // walking the tree by hand
+	walkErrors(err, func(e error) {
+		var fe *FieldError
+		if errors.As(e, &fe) {
 			out = append(out, fe)
-			return
 		}
-		switch u := err.(type) { //nolint:errorlint // walking the tree by hand
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
+	})
+	return out
+}
+
+// PluginErrors turns a plugin's error into field errors of the object
+// that configured it: each leaf of err (see walkErrors) becomes
+// mk(field, message), where field is the path a *pluginapi.ConfigError or
+// an error with FieldPath and FieldMessage names, and "" when the leaf
+// names none (mk then picks the object's field, such as "config").
+func PluginErrors(err error, mk func(field, msg string) error) []error {
+	var out []error
+	walkErrors(err, func(e error) {
+		field, msg := "", e.Error()
+		var ce *pluginapi.ConfigError
+		var fp interface {
+			FieldPath() string
+			FieldMessage() string
+		}
+		if errors.As(e, &ce) {
+			field, msg = ce.Field, ce.Message
+		} else if errors.As(e, &fp) && fp.FieldPath() != "" {
+			field, msg = fp.FieldPath(), fp.FieldMessage()
+		}
+		out = append(out, mk(field, msg))
+	})
+	return out
+}
+
+// walkErrors calls leaf with every error of err's tree that is not an
+// errors.Join, in order: joins are walked, and so is a join under %w
+// wraps (their context is dropped, each joined error names its own); any
+// other error is a leaf.
+func walkErrors(err error, leaf func(error)) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the tree by hand
+		for _, e := range j.Unwrap() {
+			walkErrors(e, leaf)
+		}
+		return
+	}
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(inner) {
+		if _, ok := inner.(interface{ Unwrap() []error }); ok { //nolint:errorlint // as above
+			walkErrors(inner, leaf)
+			return
 		}
 	}
-	walk(err)
-	return out
+	leaf(err)
 }
 
 // problems collects the FieldErrors of one object.
@@ -114,7 +143,7 @@ func checkName(p *problems, field, name, what string) {
 // Validate checks the service's own fields (not references) and returns
 // every problem as errors.Join of *FieldError, or nil.
 func (s Service) Validate() error {
-	p := &problems{object: ObjectService, name: s.Name, code: CodeServiceInvalid}
+	p := &problems{object: KindService, name: s.Name, code: CodeServiceInvalid}
 	s.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -254,7 +283,7 @@ func isToken(s string) bool {
 // Validate checks the route's own fields (not its service reference) and
 // returns every problem as errors.Join of *FieldError, or nil.
 func (r Route) Validate() error {
-	p := &problems{object: ObjectRoute, name: r.Name, code: CodeRouteInvalid}
+	p := &problems{object: KindRoute, name: r.Name, code: CodeRouteInvalid}
 	r.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -404,7 +433,7 @@ func cleanPathSlow(p string) string {
 // returns every problem as errors.Join of *FieldError, or nil. The config
 // itself is validated by the plugin when the configuration is compiled.
 func (pi PluginInstance) Validate() error {
-	p := &problems{object: ObjectPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
+	p := &problems{object: KindPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
 	pi.validate(p)
 	return errors.Join(p.errs...)
 }
@@ -453,7 +482,7 @@ func (s Snapshot) Validate() error {
 	var errs []error
 	services := make(map[string]bool, len(s.Services))
 	for _, svc := range s.Services {
-		p := &problems{object: ObjectService, name: svc.Name, code: CodeServiceInvalid}
+		p := &problems{object: KindService, name: svc.Name, code: CodeServiceInvalid}
 		svc.validate(p)
 		if svc.Name != "" && services[svc.Name] {
 			p.add("name", "another service is named %q; names must be unique", svc.Name)
@@ -464,7 +493,7 @@ func (s Snapshot) Validate() error {
 	routes := make(map[string]bool, len(s.Routes))
 	conflicts := make(map[string]string, len(s.Routes))
 	for _, r := range s.Routes {
-		p := &problems{object: ObjectRoute, name: r.Name, code: CodeRouteInvalid}
+		p := &problems{object: KindRoute, name: r.Name, code: CodeRouteInvalid}
 		r.validate(p)
 		if r.Name != "" && routes[r.Name] {
 			p.add("name", "another route is named %q; names must be unique", r.Name)
@@ -489,7 +518,7 @@ func (s Snapshot) Validate() error {
 	errs = append(errs, s.validateAI()...)
 	instances := make(map[string]bool, len(s.PluginInstances))
 	for _, pi := range s.PluginInstances {
-		p := &problems{object: ObjectPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
+		p := &problems{object: KindPluginInstance, name: pi.Name, code: CodePluginInstanceInvalid}
 		pi.validate(p)
 		if pi.Name != "" && instances[pi.Name] {
 			p.add("name", "another plugin instance is named %q; names must be unique", pi.Name)
@@ -507,6 +536,18 @@ func (s Snapshot) Validate() error {
 		errs = append(errs, p.errs...)
 	}
 	errs = append(errs, s.validateMCPPlacement()...)
+	for _, kind := range slices.Sorted(maps.Keys(s.Others)) {
+		objs := s.Others[kind]
+		names := make(map[string]bool, len(objs))
+		for _, o := range objs {
+			errs = append(errs, o.Validate())
+			if n := o.ObjectName(); names[n] {
+				errs = append(errs, &FieldError{Object: kind, Name: n, Field: "name", Code: strings.ReplaceAll(kind, "-", "_") + "_invalid",
+					Message: fmt.Sprintf("another %s is named %q; names must be unique", strings.ReplaceAll(kind, "-", " "), n)})
+			}
+			names[o.ObjectName()] = true
+		}
+	}
 	return errors.Join(errs...)
 }
 

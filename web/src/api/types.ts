@@ -625,4 +625,6 @@ export interface AIUsage {
   errors: number;
   fallbacks: number;
   requests: number;
+  /** What the ai-cache plugin answered (hits) and passed on (misses). */
+  cache?: { hits: number; misses: number; hitRate: number };
 }

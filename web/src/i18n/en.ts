@@ -808,6 +808,8 @@ export const en = {
     showing: '{shown} lines',
     streamError: 'Live follow interrupted: {message}',
     region: 'Log lines',
+    showFields: 'Show all fields',
+    hideFields: 'Hide the fields',
   },
   account: {
     title: 'Account',

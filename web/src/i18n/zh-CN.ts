@@ -783,6 +783,8 @@ export const zhCN: Messages = {
     showing: '{shown} 行',
     streamError: '实时跟踪中断：{message}',
     region: '日志内容',
+    showFields: '显示全部字段',
+    hideFields: '隐藏字段',
   },
   account: {
     title: '账户',

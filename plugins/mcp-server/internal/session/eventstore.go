@@ -11,6 +11,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // EventStore is an mcp.EventStore on Redis Streams, so that a client can
@@ -28,7 +30,7 @@ import (
 // for good (HTTP DELETE).
 type EventStore struct {
 	redis  RedisFunc
-	mem    *memEvents
+	mem    pluginapi.SharedStore
 	ttl    time.Duration
 	maxLen int64
 }
@@ -37,7 +39,7 @@ type EventStore struct {
 // last event and keep at most maxLen events each, in Redis when rf returns
 // a client and in mem otherwise.
 func NewEventStore(rf RedisFunc, mem *Memory, ttl time.Duration, maxLen int64) *EventStore {
-	return &EventStore{redis: rf, mem: &mem.events, ttl: ttl, maxLen: maxLen}
+	return &EventStore{redis: rf, mem: mem.store, ttl: ttl, maxLen: maxLen}
 }
 
 func streamKey(sessionID, streamID string) string {
@@ -59,7 +61,14 @@ func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error
 func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
 	rc := s.redis()
 	if rc == nil {
-		s.mem.append(sessionID, streamID, data, s.ttl, s.maxLen)
+		key := streamKey(sessionID, streamID)
+		setKey := streamSetKey(sessionID)
+		if s.mem.Append(key, data, int(s.maxLen), s.ttl) == 0 {
+			// A new stream: remember it for Delete.
+			s.mem.Append(setKey, []byte(key), 0, s.ttl)
+		} else {
+			s.mem.Expire(setKey, s.ttl)
+		}
 		return nil
 	}
 	key := streamKey(sessionID, streamID)
@@ -88,9 +97,9 @@ func (s *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 	rc := s.redis()
 	if rc == nil {
 		return func(yield func([]byte, error) bool) {
-			events, err := s.mem.after(sessionID, streamID, index, mcp.ErrEventsPurged)
-			if err != nil {
-				yield(nil, err)
+			events, ok := s.mem.After(streamKey(sessionID, streamID), int64(index))
+			if !ok {
+				yield(nil, fmt.Errorf("events of session %q stream %q after %d: %w", sessionID, streamID, index, mcp.ErrEventsPurged))
 				return
 			}
 			for _, data := range events {
@@ -161,7 +170,12 @@ func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error 
 func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 	rc := s.redis()
 	if rc == nil {
-		s.mem.delete(sessionID)
+		setKey := streamSetKey(sessionID)
+		keys, _ := s.mem.After(setKey, -1)
+		for _, k := range keys {
+			s.mem.Delete(string(k))
+		}
+		s.mem.Delete(setKey)
 		return nil
 	}
 	setKey := streamSetKey(sessionID)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // ErrNoReceiver is returned by Handoff.Send when no instance listens for the
@@ -47,7 +49,7 @@ type Message struct {
 // sender gets an error.
 type Handoff struct {
 	redis  RedisFunc
-	mem    *memBus
+	mem    pluginapi.SharedStore
 	owner  string
 	logger *slog.Logger
 
@@ -58,7 +60,7 @@ type Handoff struct {
 // plugin instance of every gateway process, that goes through Redis when
 // rf returns a client and through mem otherwise.
 func NewHandoff(rf RedisFunc, mem *Memory, owner string, logger *slog.Logger) *Handoff {
-	return &Handoff{redis: rf, mem: &mem.bus, owner: owner, logger: logger}
+	return &Handoff{redis: rf, mem: mem.store, owner: owner, logger: logger}
 }
 
 // Owner returns the name this Handoff receives messages for.
@@ -73,21 +75,18 @@ const ClosedChannel = KeyPrefix + "closed"
 // subscribed (its subscription may be reconnecting), then returns
 // ErrNoReceiver.
 func (h *Handoff) Send(ctx context.Context, owner string, m Message, wait time.Duration) error {
-	var data []byte
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode message for session %q: %w", m.Session, err)
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		rc := h.redis()
 		if rc == nil {
-			if h.mem.publish(owner, m) {
+			if h.mem.Publish(inboxChannel(owner), data) > 0 {
 				return nil
 			}
 		} else {
-			if data == nil {
-				var err error
-				if data, err = json.Marshal(m); err != nil {
-					return fmt.Errorf("encode message for session %q: %w", m.Session, err)
-				}
-			}
 			n, err := rc.Publish(ctx, inboxChannel(owner), data).Result()
 			if err != nil {
 				return unavailable("publish message", err)
@@ -114,7 +113,7 @@ func (h *Handoff) Send(ctx context.Context, owner string, m Message, wait time.D
 func (h *Handoff) PublishClosed(ctx context.Context, id string) error {
 	rc := h.redis()
 	if rc == nil {
-		h.mem.publishClosed(id)
+		h.mem.Publish(ClosedChannel, []byte(id))
 		return nil
 	}
 	if err := rc.Publish(ctx, ClosedChannel, id).Err(); err != nil {
@@ -146,11 +145,11 @@ func (h *Handoff) Run(ctx context.Context, deliver func(Message), closed func(id
 // listenMemory serves the subscription in memory until ctx is done or a
 // Redis client is configured.
 func (h *Handoff) listenMemory(ctx context.Context, deliver func(Message), closed func(string)) {
-	sub := h.mem.subscribe(h.owner)
+	sub := h.mem.Subscribe(inboxChannel(h.owner), ClosedChannel)
 	h.subscribed.Store(true)
 	defer func() {
 		h.subscribed.Store(false)
-		h.mem.unsubscribe(h.owner, sub)
+		sub.Close()
 	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -163,14 +162,19 @@ func (h *Handoff) listenMemory(ctx context.Context, deliver func(Message), close
 				return
 			}
 			continue
-		case <-sub.signal:
+		case <-sub.Ready():
 		}
-		for _, it := range sub.take() {
-			if it.closed != "" {
-				closed(it.closed)
-			} else {
-				deliver(it.msg)
+		for _, it := range sub.Take() {
+			if it.Channel == ClosedChannel {
+				closed(string(it.Payload))
+				continue
 			}
+			var m Message
+			if err := json.Unmarshal(it.Payload, &m); err != nil {
+				h.logger.Error("drop malformed handoff message", "error", err)
+				continue
+			}
+			deliver(m)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // Decision is the outcome of Limiter.Allow.
@@ -22,7 +24,7 @@ type Decision struct {
 // so that every instance shares one count, or in a Memory without Redis.
 type Limiter struct {
 	redis    RedisFunc
-	mem      *memLimits
+	mem      pluginapi.SharedStore
 	limit    int
 	window   time.Duration
 	failOpen bool
@@ -32,7 +34,7 @@ type Limiter struct {
 // returns a client and in mem otherwise. With failOpen, calls proceed when
 // Redis is configured but unreachable; otherwise they fail.
 func NewLimiter(rf RedisFunc, mem *Memory, limit int, window time.Duration, failOpen bool) *Limiter {
-	return &Limiter{redis: rf, mem: &mem.limits, limit: limit, window: window, failOpen: failOpen}
+	return &Limiter{redis: rf, mem: mem.store, limit: limit, window: window, failOpen: failOpen}
 }
 
 // Allow counts one call of consumer on server. The error wraps
@@ -44,10 +46,10 @@ func (l *Limiter) Allow(ctx context.Context, server, consumer string) (Decision,
 	d := Decision{Limit: l.limit, RetryAfter: reset}
 	rc := l.redis()
 	if rc == nil {
-		d.Allowed = l.mem.count(server+"\x00"+consumer, start) <= l.limit
+		d.Allowed = l.mem.Incr(l.key(server, consumer, start), l.window+time.Second) <= int64(l.limit)
 		return d, nil
 	}
-	key := KeyPrefix + "ratelimit:{" + server + "}:" + consumer + ":" + strconv.FormatInt(start.Unix(), 10)
+	key := l.key(server, consumer, start)
 	var incr *redis.IntCmd
 	_, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
 		incr = p.Incr(ctx, key)
@@ -63,4 +65,8 @@ func (l *Limiter) Allow(ctx context.Context, server, consumer string) (Decision,
 	}
 	d.Allowed = incr.Val() <= int64(l.limit)
 	return d, nil
+}
+
+func (l *Limiter) key(server, consumer string, start time.Time) string {
+	return KeyPrefix + "ratelimit:{" + server + "}:" + consumer + ":" + strconv.FormatInt(start.Unix(), 10)
 }

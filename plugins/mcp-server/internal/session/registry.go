@@ -17,6 +17,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // KeyPrefix starts every Redis key and channel the plugin uses.
@@ -27,6 +29,9 @@ var ErrNotFound = errors.New("session not found")
 
 // ErrUnavailable wraps every failure to reach Redis.
 var ErrUnavailable = errors.New("session store unavailable")
+
+// ErrForbidden is returned for a session that belongs to another consumer.
+var ErrForbidden = errors.New("session belongs to another consumer")
 
 // RedisFunc returns the current Redis client, or nil while Redis is not
 // configured. It is called for each use because the client can change.
@@ -84,14 +89,14 @@ type Record struct {
 // refreshes. It is safe for concurrent use.
 type Registry struct {
 	redis RedisFunc
-	mem   *memRegistry
+	mem   pluginapi.SharedStore
 	ttl   time.Duration
 }
 
 // NewRegistry returns a registry whose records live ttl after their last
 // use, in Redis when rf returns a client and in mem otherwise.
 func NewRegistry(rf RedisFunc, mem *Memory, ttl time.Duration) *Registry {
-	return &Registry{redis: rf, mem: &mem.reg, ttl: ttl}
+	return &Registry{redis: rf, mem: mem.store, ttl: ttl}
 }
 
 // TTL returns the time a record lives after its last use.
@@ -118,7 +123,7 @@ func (r *Registry) Get(ctx context.Context, id string) (*Record, error) {
 		}
 		data = b
 	} else {
-		b, ok := r.mem.get(r.mem.records, id)
+		b, ok := r.mem.Get(recordKey(id))
 		if !ok {
 			return nil, ErrNotFound
 		}
@@ -143,7 +148,7 @@ func (r *Registry) Put(ctx context.Context, rec *Record) error {
 		}
 		return nil
 	}
-	r.mem.set(r.mem.records, rec.ID, data, r.ttl)
+	r.mem.Set(recordKey(rec.ID), data, r.ttl)
 	return nil
 }
 
@@ -171,7 +176,7 @@ func (r *Registry) Touch(ctx context.Context, id string) error {
 		}
 		return nil
 	}
-	if !r.mem.expire(r.mem.records, id, r.ttl) {
+	if !r.mem.Expire(recordKey(id), r.ttl) {
 		return ErrNotFound
 	}
 	return nil
@@ -250,7 +255,7 @@ func (r *Registry) Restore(ctx context.Context, recs []*Record) (int, error) {
 			if err != nil {
 				return n, fmt.Errorf("encode session %q: %w", rec.ID, err)
 			}
-			if r.mem.setNX(r.mem.records, rec.ID, data, r.ttl) {
+			if r.mem.SetNX(recordKey(rec.ID), data, r.ttl) {
 				n++
 			}
 		}
@@ -302,7 +307,7 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 		}
 		return nil
 	}
-	r.mem.del(r.mem.records, id)
+	r.mem.Delete(recordKey(id))
 	return nil
 }
 
@@ -338,7 +343,7 @@ func requesterKey(id string) string { return KeyPrefix + "session:{" + id + "}:r
 func (r *Registry) SetRequester(ctx context.Context, id, owner string) error {
 	rc := r.redis()
 	if rc == nil {
-		r.mem.set(r.mem.values, requesterKey(id), []byte(owner), r.ttl)
+		r.mem.Set(requesterKey(id), []byte(owner), r.ttl)
 		return nil
 	}
 	if err := rc.Set(ctx, requesterKey(id), owner, r.ttl).Err(); err != nil {
@@ -352,7 +357,7 @@ func (r *Registry) SetRequester(ctx context.Context, id, owner string) error {
 func (r *Registry) Requester(ctx context.Context, id string) (string, error) {
 	rc := r.redis()
 	if rc == nil {
-		v, _ := r.mem.get(r.mem.values, requesterKey(id))
+		v, _ := r.mem.Get(requesterKey(id))
 		return string(v), nil
 	}
 	v, err := rc.Get(ctx, requesterKey(id)).Result()
@@ -377,7 +382,7 @@ func (r *Registry) HoldStreams(ctx context.Context, ids []string, owner string, 
 	}
 	if rc == nil {
 		for _, id := range ids {
-			r.mem.set(r.mem.values, holderKey(id), []byte(owner), ttl)
+			r.mem.Set(holderKey(id), []byte(owner), ttl)
 		}
 		return nil
 	}
@@ -402,7 +407,7 @@ var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] th
 func (r *Registry) ReleaseStream(ctx context.Context, id, owner string) error {
 	rc := r.redis()
 	if rc == nil {
-		r.mem.delIf(r.mem.values, holderKey(id), []byte(owner))
+		r.mem.DeleteIf(holderKey(id), []byte(owner))
 		return nil
 	}
 	if err := releaseScript.Run(ctx, rc, []string{holderKey(id)}, owner).Err(); err != nil && !errors.Is(err, redis.Nil) {
@@ -416,7 +421,7 @@ func (r *Registry) ReleaseStream(ctx context.Context, id, owner string) error {
 func (r *Registry) StreamHolder(ctx context.Context, id string) (string, error) {
 	rc := r.redis()
 	if rc == nil {
-		v, _ := r.mem.get(r.mem.values, holderKey(id))
+		v, _ := r.mem.Get(holderKey(id))
 		return string(v), nil
 	}
 	v, err := rc.Get(ctx, holderKey(id)).Result()

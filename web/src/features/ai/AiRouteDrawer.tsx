@@ -86,6 +86,11 @@ export function AiRouteDrawer({ route, onClose }: { route?: AIRoute; onClose: ()
     label: p.name,
   }));
   const saver = useObjectSave<AIRoute>({
+    onReloaded: (fresh) => {
+      form.resetFields();
+      form.setFieldsValue(aiRouteToForm(fresh));
+      setVersion(fresh.version);
+    },
     client: api.aiRoutes,
     queryKey: queryKeys.aiRoutes,
     form,
@@ -120,18 +125,7 @@ export function AiRouteDrawer({ route, onClose }: { route?: AIRoute; onClose: ()
       saving={saver.saving}
       width={820}
     >
-      <FormProblems
-        failure={saver.failure}
-        conflict={saver.conflict}
-        onReload={() =>
-          void saver.reload().then((fresh) => {
-            if (!fresh) return;
-            form.resetFields();
-            form.setFieldsValue(aiRouteToForm(fresh));
-            setVersion(fresh.version);
-          })
-        }
-      />
+      <FormProblems {...saver.problems} />
       <Form<AIRouteFormValues>
         form={form}
         layout="vertical"

@@ -35,6 +35,12 @@ export function ProviderDrawer({
   const [stored, setStored] = useState<string[]>(provider?.tokens ?? []);
   const failoverOn = Form.useWatch<boolean | undefined>(['tokenFailoverConfig', 'enabled'], form);
   const saver = useObjectSave<LLMProvider>({
+    onReloaded: (fresh) => {
+      form.resetFields();
+      form.setFieldsValue(providerToForm(fresh));
+      setStored(fresh.tokens);
+      setVersion(fresh.version);
+    },
     client: api.llmProviders,
     queryKey: queryKeys.llmProviders,
     form,
@@ -54,19 +60,7 @@ export function ProviderDrawer({
       onSave={() => form.submit()}
       saving={saver.saving}
     >
-      <FormProblems
-        failure={saver.failure}
-        conflict={saver.conflict}
-        onReload={() =>
-          void saver.reload().then((fresh) => {
-            if (!fresh) return;
-            form.resetFields();
-            form.setFieldsValue(providerToForm(fresh));
-            setStored(fresh.tokens);
-            setVersion(fresh.version);
-          })
-        }
-      />
+      <FormProblems {...saver.problems} />
       <Form<ProviderFormValues>
         form={form}
         layout="vertical"

@@ -1,10 +1,11 @@
-import { ArrowDownOutlined } from '@ant-design/icons';
+import { ArrowDownOutlined, DownOutlined, RightOutlined } from '@ant-design/icons';
 import { Button, Empty, theme } from 'antd';
-import { memo, useLayoutEffect, useRef, useState } from 'react';
+import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { LogEntry } from '../../api/types';
 import { useI18n } from '../../i18n/context';
 import { highlightParts } from './highlight';
-import { normalizeLevel } from './levels';
+import { levelColors, normalizeLevel } from './levels';
+import { parseLine, shortTime } from './parseLine';
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const bottomSlack = 24;
@@ -17,7 +18,8 @@ interface LogViewProps {
 }
 
 /**
- * LogView shows log lines in a scrollable, keyboard-focusable pane. It stays
+ * LogView shows log lines as columns in a scrollable, keyboard-focusable
+ * pane (search and download work on the raw lines). It stays
  * pinned to the newest line until the user scrolls up, then offers a button
  * to jump back down (which pins it again).
  */
@@ -81,12 +83,27 @@ export function LogView({ entries, highlight, emptyText }: LogViewProps) {
   );
 }
 
-const levelColors: Record<string, { color?: string; background?: string }> = {
-  error: { color: '#a8071a', background: '#fff1f0' },
-  warn: { color: '#ad4e00', background: '#fffbe6' },
+const rowColors: Record<string, { color?: string; background?: string }> = {
+  error: { background: '#fff1f0' },
+  warn: { background: '#fffbe6' },
   debug: { color: '#8c8c8c' },
 };
 
+function Marked({ text, highlight }: { text: string; highlight: string }) {
+  return (
+    <>
+      {highlightParts(text, highlight).map((p, i) =>
+        p.match ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>,
+      )}
+    </>
+  );
+}
+
+/**
+ * LogLine shows one line as columns: time, level (coloured), component and
+ * message, followed by the other fields on one line; the fields open one
+ * per row on demand. A line that is not slog's format shows as it is.
+ */
 const LogLine = memo(function LogLine({
   entry,
   highlight,
@@ -94,19 +111,54 @@ const LogLine = memo(function LogLine({
   entry: LogEntry;
   highlight: string;
 }) {
-  const level = normalizeLevel(entry.level ?? '');
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const line = useMemo(() => parseLine(entry.text), [entry.text]);
+  const level = normalizeLevel(entry.level || line.level);
+  const rest = line.fields.map(([k, v]) => `${k}=${v}`).join(' ');
   return (
-    <div
-      data-level={level}
-      style={{
-        padding: '0 12px',
-        whiteSpace: 'pre-wrap',
-        wordBreak: 'break-all',
-        ...levelColors[level],
-      }}
-    >
-      {highlightParts(entry.text, highlight).map((p, i) =>
-        p.match ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>,
+    <div data-level={level} className="gh-log-row" style={rowColors[level]}>
+      <div className="gh-log-cols">
+        <span className="gh-log-time" title={line.time}>
+          {shortTime(line.time)}
+        </span>
+        <span className="gh-log-level" style={{ color: levelColors[level] }}>
+          {line.level.toUpperCase()}
+        </span>
+        <span className="gh-log-component">{line.component}</span>
+        <span className="gh-log-message">
+          <Marked text={line.message} highlight={highlight} />
+          {rest !== '' && (
+            <span className="gh-log-rest">
+              {' '}
+              <Marked text={rest} highlight={highlight} />
+            </span>
+          )}
+        </span>
+        {line.fields.length > 0 ? (
+          <Button
+            type="text"
+            size="small"
+            aria-expanded={open}
+            aria-label={open ? t('logs.hideFields') : t('logs.showFields')}
+            icon={open ? <DownOutlined /> : <RightOutlined />}
+            onClick={() => setOpen((o) => !o)}
+          />
+        ) : (
+          <span />
+        )}
+      </div>
+      {open && (
+        <dl className="gh-log-fields" data-testid="log-fields">
+          {line.fields.map(([k, v], i) => (
+            <div key={i}>
+              <dt>{k}</dt>
+              <dd>
+                <Marked text={v} highlight={highlight} />
+              </dd>
+            </div>
+          ))}
+        </dl>
       )}
     </div>
   );

@@ -6,3 +6,11 @@ export function normalizeLevel(level: string): string {
   if (l.startsWith('debug') || l === 'trace') return 'debug';
   return l === '' ? '' : 'info';
 }
+
+/** The level column's colours. */
+export const levelColors: Record<string, string> = {
+  error: '#cf1322',
+  warn: '#d46b08',
+  info: '#0958d9',
+  debug: '#8c8c8c',
+};

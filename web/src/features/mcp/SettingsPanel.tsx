@@ -128,6 +128,9 @@ export function SettingsPanel({ server }: { server: MCPServer }) {
   const rateLimitOn =
     (Form.useWatch('rateLimitOn', form) as boolean | undefined) ?? server.rateLimit !== undefined;
   const saver = useObjectSave<MCPServer>({
+    onReloaded: (fresh) => {
+      queryClient.setQueryData(queryKeys.mcpServer(fresh.name), fresh);
+    },
     client: api.mcpServers,
     queryKey: queryKeys.mcpServers,
     form,
@@ -144,15 +147,7 @@ export function SettingsPanel({ server }: { server: MCPServer }) {
     <Row gutter={[24, 24]}>
       <Col xs={24} xl={15}>
         <Card title={t('mcp.tabs.settings')}>
-          <FormProblems
-            failure={saver.failure}
-            conflict={saver.conflict}
-            onReload={() =>
-              void saver.reload().then((fresh) => {
-                if (fresh) queryClient.setQueryData(queryKeys.mcpServer(fresh.name), fresh);
-              })
-            }
-          />
+          <FormProblems {...saver.problems} />
           <Form<Values>
             form={form}
             layout="vertical"

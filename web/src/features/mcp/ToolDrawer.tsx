@@ -67,6 +67,9 @@ export function ToolDrawer({
   const [base, setBase] = useState(server);
   const position = index < 0 ? (base.tools?.length ?? 0) : index;
   const saver = useObjectSave<MCPServer>({
+    onReloaded: (fresh) => {
+      setBase(fresh);
+    },
     client: api.mcpServers,
     queryKey: queryKeys.mcpServers,
     form,
@@ -94,15 +97,7 @@ export function ToolDrawer({
       saving={saver.saving}
       width={880}
     >
-      <FormProblems
-        failure={saver.failure}
-        conflict={saver.conflict}
-        onReload={() =>
-          void saver.reload().then((fresh) => {
-            if (fresh) setBase(fresh);
-          })
-        }
-      />
+      <FormProblems {...saver.problems} />
       <Typography.Paragraph type="secondary">{t('mcp.templatesHelp')}</Typography.Paragraph>
       <Form<ToolFormValues>
         form={form}

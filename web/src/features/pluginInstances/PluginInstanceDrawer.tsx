@@ -89,6 +89,16 @@ export function PluginInstanceDrawer({
   const problems = checked ? [...serverProblems, ...clientProblems] : serverProblems;
 
   const saver = useObjectSave<PluginInstance>({
+    onReloaded: (fresh) => {
+      form.setFieldsValue({
+        plugin: fresh.plugin,
+        scope: { type: fresh.scope.type, value: fresh.scope.value },
+        enabled: fresh.enabled ?? true,
+      });
+      setConfig(fresh.config ?? {});
+      setServerProblems([]);
+      setVersion(fresh.version);
+    },
     client: api.pluginInstances,
     queryKey: queryKeys.pluginInstances,
     form,
@@ -140,23 +150,7 @@ export function PluginInstanceDrawer({
       saving={saver.saving}
       width={1040}
     >
-      <FormProblems
-        failure={saver.failure}
-        conflict={saver.conflict}
-        onReload={() =>
-          void saver.reload().then((fresh) => {
-            if (!fresh) return;
-            form.setFieldsValue({
-              plugin: fresh.plugin,
-              scope: { type: fresh.scope.type, value: fresh.scope.value },
-              enabled: fresh.enabled ?? true,
-            });
-            setConfig(fresh.config ?? {});
-            setServerProblems([]);
-            setVersion(fresh.version);
-          })
-        }
-      />
+      <FormProblems {...saver.problems} />
       <Form<Values>
         form={form}
         layout="vertical"

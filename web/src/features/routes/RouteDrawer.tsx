@@ -67,6 +67,11 @@ export function RouteDrawer({ route, onClose }: { route?: Route; onClose: () => 
     queryFn: ({ signal }) => api.services.list('', signal),
   });
   const saver = useObjectSave<Route>({
+    onReloaded: (fresh) => {
+      form.resetFields();
+      form.setFieldsValue(routeToForm(fresh));
+      setVersion(fresh.version);
+    },
     client: api.routes,
     queryKey: queryKeys.routes,
     form,
@@ -85,18 +90,7 @@ export function RouteDrawer({ route, onClose }: { route?: Route; onClose: () => 
       onSave={() => form.submit()}
       saving={saver.saving}
     >
-      <FormProblems
-        failure={saver.failure}
-        conflict={saver.conflict}
-        onReload={() =>
-          void saver.reload().then((fresh) => {
-            if (!fresh) return;
-            form.resetFields();
-            form.setFieldsValue(routeToForm(fresh));
-            setVersion(fresh.version);
-          })
-        }
-      />
+      <FormProblems {...saver.problems} />
       <Form<RouteFormValues>
         form={form}
         layout="vertical"

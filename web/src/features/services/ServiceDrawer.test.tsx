@@ -106,5 +106,17 @@ describe('ServiceDrawer', () => {
       expect(screen.getByLabelText<HTMLInputElement>('Timeout').value).toBe('45s'),
     );
     expect(screen.queryByText('Changed by someone else — reload')).toBeNull();
+
+    // Saving again sends the version that Reload read.
+    server.on('PUT /api/v1/services/echo', (_req, res) =>
+      sendJSON(res, 200, { ...stored, timeout: '45s', version: 4 }),
+    );
+    // (the first Save's spinner may still be fading out of the button's name)
+    await user().click(screen.getByRole('button', { name: /Save$/ }));
+    await waitFor(() => {
+      const puts = server.received.filter((r) => r.method === 'PUT');
+      expect(puts).toHaveLength(2);
+      expect(JSON.parse(puts[1]?.body ?? '')).toMatchObject({ version: 3, timeout: '45s' });
+    });
   });
 });

@@ -47,6 +47,11 @@ export function ServiceDrawer({ service, onClose }: { service?: Service; onClose
   const hashType = Form.useWatch<string | undefined>(['hashOn', 'type'], form);
   const healthOn = Form.useWatch<boolean | undefined>('healthCheckEnabled', form);
   const saver = useObjectSave<Service>({
+    onReloaded: (fresh) => {
+      form.resetFields();
+      form.setFieldsValue(serviceToForm(fresh));
+      setVersion(fresh.version);
+    },
     client: api.services,
     queryKey: queryKeys.services,
     form,
@@ -69,18 +74,7 @@ export function ServiceDrawer({ service, onClose }: { service?: Service; onClose
       onSave={() => form.submit()}
       saving={saver.saving}
     >
-      <FormProblems
-        failure={saver.failure}
-        conflict={saver.conflict}
-        onReload={() =>
-          void saver.reload().then((fresh) => {
-            if (!fresh) return;
-            form.resetFields();
-            form.setFieldsValue(serviceToForm(fresh));
-            setVersion(fresh.version);
-          })
-        }
-      />
+      <FormProblems {...saver.problems} />
       <Form<ServiceFormValues>
         form={form}
         layout="vertical"

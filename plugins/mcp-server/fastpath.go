@@ -1,0 +1,660 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/legacysse"
+)
+
+// The tools/call fast path (issue #10 §1). The official SDK costs hundreds
+// of microseconds of CPU per message; a single JSON-RPC tools/call of a
+// REST tool, on a Streamable HTTP session or posted to a legacy SSE
+// session, is served here instead, answering exactly as the SDK path would:
+// the same answer bytes, event ids and stored events (Last-Event-ID), the
+// same session records, metrics and rate-limit counts. Session lookup,
+// auth, allowTools, limits, the event store and the tool itself are the
+// code the SDK path runs (guardCall, restTools.call, session.EventStore);
+// only the JSON-RPC framing is done here. Anything the fast path is not
+// sure to answer as the SDK does — batches, other methods, _meta (progress
+// tokens), unusual params, sessions not initialized, the 2026-07-28
+// protocol — goes to the SDK. The differential test (fastpath_test.go)
+// holds both paths against each other; the definition's toolCallFastPath:
+// false turns the fast path off.
+
+// fastCall is one tools/call the fast path serves.
+type fastCall struct {
+	id   jsonrpc.ID
+	name string
+	args json.RawMessage
+}
+
+// maxFastDepth bounds the nesting of params the fast path takes; deeper
+// ones go to the SDK, which refuses beyond 1000 levels.
+const maxFastDepth = 200
+
+// fastCallOf returns the call in msg when the fast path serves it for
+// session s (whose SDK session must be initialized), else false.
+func (in *instance) fastCallOf(s *localSession, msg jsonrpc.Message) (fastCall, bool) {
+	if !in.fast {
+		return fastCall{}, false
+	}
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || !req.IsCall() || req.Method != "tools/call" {
+		return fastCall{}, false
+	}
+	ss := s.ss.Load()
+	if ss == nil {
+		return fastCall{}, false
+	}
+	// Clients of 2026-07-28 get multi-round-trip results from the SDK.
+	if ip := ss.InitializeParams(); ip == nil || ip.ProtocolVersion >= front.StatelessVersion {
+		return fastCall{}, false
+	}
+	name, args, ok := parseCallParams(req.Params)
+	if !ok {
+		return fastCall{}, false
+	}
+	return fastCall{id: req.ID, name: name, args: args}, true
+}
+
+// parseCallParams reads the params of a tools/call: an object with a
+// string name and, optionally, an object of arguments, and nothing else
+// (no _meta, no repeated keys). It reports false for anything else.
+func parseCallParams(raw json.RawMessage) (string, json.RawMessage, bool) {
+	if len(raw) == 0 || !utf8.Valid(raw) || depth(raw) > maxFastDepth {
+		return "", nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", nil, false
+	}
+	var name string
+	var args json.RawMessage
+	var haveName, haveArgs bool
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", nil, false
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", nil, false
+		}
+		switch {
+		case key == "name" && !haveName:
+			if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &name) != nil {
+				return "", nil, false
+			}
+			haveName = true
+		case key == "arguments" && !haveArgs:
+			if len(v) == 0 || v[0] != '{' {
+				return "", nil, false
+			}
+			args, haveArgs = v, true
+		default:
+			return "", nil, false
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return "", nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF || !haveName {
+		return "", nil, false
+	}
+	return name, args, true
+}
+
+// depth is the deepest nesting of objects and arrays in data.
+func depth(data []byte) int {
+	d, most := 0, 0
+	inString, escaped := false, false
+	for _, b := range data {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			inString = true
+		case '{', '[':
+			d++
+			most = max(most, d)
+		case '}', ']':
+			d--
+		}
+	}
+	return most
+}
+
+// runFast runs call c for session s through guardCall and restTools.call,
+// as the SDK path does, and returns the encoded JSON-RPC response.
+func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h http.Header) []byte {
+	in.fastServed.Add(1)
+	rest := in.backend.(*restTools)
+	res, err := in.guardCall(ctx, s, c.name, h, func(ctx context.Context) (mcp.Result, error) {
+		return rest.call(ctx, c.name, c.args, h)
+	})
+	resp := &jsonrpc.Response{ID: c.id}
+	if err != nil {
+		resp.Error = err
+	} else {
+		// Encoded as the SDK's JSON-RPC layer encodes results.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			resp.Error = fmt.Errorf("encode tool result: %w", err)
+		} else {
+			resp.Result = json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n"))
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Error: err})
+	}
+	return data
+}
+
+// inflight tracks the fast calls of one session, so that a client's
+// notifications/cancelled reaches them and a repeated request id is
+// refused as the SDK refuses it.
+type inflight struct {
+	mu    sync.Mutex
+	calls map[string]context.CancelFunc
+}
+
+func idKey(id jsonrpc.ID) string {
+	switch v := id.Raw().(type) {
+	case string:
+		return strconv.Quote(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return fmt.Sprint(id.Raw())
+}
+
+// start registers the call with id and returns its context (not ended by
+// the client's HTTP request: like the SDK's, the call runs on for a client
+// that resumes) and the func that unregisters it. It reports false when a
+// call with id is in flight.
+func (f *inflight) start(parent context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
+	key := idKey(id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, dup := f.calls[key]; dup {
+		return nil, nil, false
+	}
+	if f.calls == nil {
+		f.calls = make(map[string]context.CancelFunc)
+	}
+	ctx, cancel := context.WithCancel(parent)
+	f.calls[key] = cancel
+	return ctx, func() {
+		f.mu.Lock()
+		delete(f.calls, key)
+		f.mu.Unlock()
+		cancel()
+	}, true
+}
+
+// cancel cancels the call with id, if in flight.
+func (f *inflight) cancel(id jsonrpc.ID) {
+	f.mu.Lock()
+	c := f.calls[idKey(id)]
+	f.mu.Unlock()
+	if c != nil {
+		c()
+	}
+}
+
+// cancelAll cancels every call (the session closed).
+func (f *inflight) cancelAll() {
+	f.mu.Lock()
+	cs := make([]context.CancelFunc, 0, len(f.calls))
+	for _, c := range f.calls {
+		cs = append(cs, c)
+	}
+	f.mu.Unlock()
+	for _, c := range cs {
+		c()
+	}
+}
+
+// noteCancel passes a client's notifications/cancelled in msg to the fast
+// calls of s. The SDK sees the notification too, for its own calls.
+func noteCancel(s *localSession, msg jsonrpc.Message) {
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || req.IsCall() || req.Method != "notifications/cancelled" {
+		return
+	}
+	var p struct {
+		RequestID any `json:"requestId"`
+	}
+	if json.Unmarshal(req.Params, &p) != nil {
+		return
+	}
+	if id, err := jsonrpc.MakeID(p.RequestID); err == nil {
+		s.fast.cancel(id)
+	}
+}
+
+// serveFastPOST serves a POST of one fast call on a Streamable HTTP
+// session, as the SDK's streamable transport serves a POST of one call:
+// an SSE stream of its own (with a priming event from 2025-11-25), the
+// answer stored in the event store for Last-Event-ID, or a JSON answer in
+// JSON response mode. The call goes on when the client's request ends
+// (drain, disconnect); its answer then waits in the event store.
+func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *localSession, c fastCall) {
+	ctx, done, ok := s.fast.start(sessionCallContext(r.Context(), in.ctx), c.id)
+	if !ok {
+		sdkJSONRPCError(w, http.StatusBadRequest, c.id, &jsonrpc.Error{
+			Code:    jsonrpc.CodeInvalidRequest,
+			Message: fmt.Sprintf("duplicate in-flight request ID %v", c.id.Raw()),
+		})
+		return
+	}
+	version := r.Header.Get(front.ProtocolVersionHeader)
+	if version == "" {
+		version = "2025-03-26"
+	}
+	streamID := rand.Text()
+	sse := !in.opts.jsonResponse
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache, no-transform")
+	if sse {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Connection", "keep-alive")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	lastIdx := -1
+	if sse && version >= "2025-11-25" {
+		if err := in.events.Append(ctx, s.id, streamID, nil); err != nil {
+			in.logger.Warn("storing priming event", "session_id", s.id, "error", err)
+		}
+		lastIdx++
+		// Sent at once, as the SDK sends it: a client whose answer takes
+		// long resumes from it.
+		writeSSE(w, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
+	}
+
+	answer := make(chan []byte, 1)
+	in.wg.Go(func() {
+		defer done()
+		data := in.runFast(ctx, s, c, r.Header)
+		// Stored before it is sent, as the SDK stores it; the SDK stores
+		// the answers of JSON response mode too.
+		// Not with ctx: a cancelled call's answer is stored too.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := in.events.Append(sctx, s.id, streamID, data); err != nil {
+			in.logger.Warn("storing answer for resumption", "session_id", s.id, "error", err)
+		}
+		answer <- data
+	})
+	select {
+	case data := <-answer:
+		if sse {
+			writeSSE(w, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data)
+		} else {
+			_, _ = w.Write(data)
+		}
+	case <-r.Context().Done():
+		// Drained or gone: the client resumes with Last-Event-ID.
+	case <-in.ctx.Done():
+	}
+}
+
+// sessionCallContext is the context of a fast call: the values of the
+// request's (identity) but not its end, which the session's shutdown
+// brings instead.
+func sessionCallContext(req, instance context.Context) context.Context {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
+	context.AfterFunc(instance, cancel)
+	return ctx
+}
+
+// writeSSE writes one event as the SDK writes it.
+func writeSSE(w http.ResponseWriter, name, id string, data []byte) {
+	_, _ = w.Write(appendSSE(nil, name, id, data))
+	_ = http.NewResponseController(w).Flush()
+}
+
+// appendSSE appends one event, framed as the SDK frames it, to b.
+func appendSSE(b []byte, name, id string, data []byte) []byte {
+	if name != "" {
+		b = append(b, "event: "...)
+		b = append(b, name...)
+		b = append(b, '\n')
+	}
+	if id != "" {
+		b = append(b, "id: "...)
+		b = append(b, id...)
+		b = append(b, '\n')
+	}
+	b = append(b, "data: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// sdkJSONRPCError writes a JSON-RPC error as the SDK's transport does.
+func sdkJSONRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, jerr *jsonrpc.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: jerr}); err == nil {
+		_, _ = w.Write(data)
+	}
+}
+
+// readSDKBody reads a POST body within the size limit, answering as the
+// SDK does when it cannot.
+func (in *instance) readSDKBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.opts.maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "failed to read body", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// fastMessage decodes a POST body that may hold one fast call: a single
+// JSON-RPC request (not a batch) for tools/call, with exactly the keys
+// jsonrpc ("2.0"), id (a string, or an integer a float64 holds exactly,
+// as the SDK decodes ids), method and params, each once. It decodes them
+// itself (the SDK's decoder allocates a 32 KiB buffer per message) and
+// leaves anything else to the SDK.
+func fastMessage(body []byte) (jsonrpc.Message, bool) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || !bytes.Contains(body, []byte(`"tools/call"`)) || !utf8.Valid(body) {
+		return nil, false
+	}
+	var env struct {
+		JSONRPC json.RawMessage `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  json.RawMessage `json:"method"`
+		Params  json.RawMessage `json:"params"`
+	}
+	if depth(body) > maxFastDepth || strictKeys(body, "jsonrpc", "id", "method", "params") != nil || json.Unmarshal(body, &env) != nil {
+		return nil, false
+	}
+	if string(env.JSONRPC) != `"2.0"` || string(env.Method) != `"tools/call"` || len(env.Params) == 0 {
+		return nil, false
+	}
+	id, ok := fastID(env.ID)
+	if !ok {
+		return nil, false
+	}
+	return &jsonrpc.Request{ID: id, Method: "tools/call", Params: env.Params}, true
+}
+
+// fastID decodes a request id the fast path takes: a JSON string, or an
+// integer of at most 15 digits.
+func fastID(raw json.RawMessage) (jsonrpc.ID, bool) {
+	if len(raw) == 0 {
+		return jsonrpc.ID{}, false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return jsonrpc.ID{}, false
+		}
+		id, err := jsonrpc.MakeID(s)
+		return id, err == nil
+	}
+	digits := raw
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && len(raw) > 1) {
+		return jsonrpc.ID{}, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return jsonrpc.ID{}, false
+		}
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return jsonrpc.ID{}, false
+	}
+	id, err := jsonrpc.MakeID(float64(n))
+	return id, err == nil
+}
+
+// serveFastLegacy serves a fast call posted to legacy SSE session s: the
+// answer is a message event on the session's stream, as the SDK writes
+// it. It does not block.
+func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *legacysse.Stream, c fastCall, h http.Header) bool {
+	ctx, done, ok := s.fast.start(sessionCallContext(r, in.ctx), c.id)
+	if !ok {
+		return false // the SDK answers a repeated id
+	}
+	in.wg.Go(func() {
+		defer done()
+		_ = st.Send(in.runFast(ctx, s, c, h))
+	})
+	return true
+}
+
+// Keys of the _meta of a stateless (2026-07-28) request.
+const (
+	metaClientInfo         = "io.modelcontextprotocol/clientInfo"
+	metaClientCapabilities = "io.modelcontextprotocol/clientCapabilities"
+	metaServerInfo         = "io.modelcontextprotocol/serverInfo"
+)
+
+// statelessFastCall returns the call of a stateless (2026-07-28) POST
+// when the fast path serves it: one tools/call whose headers name it
+// (Mcp-Method, Mcp-Name) and whose _meta holds the protocol version of the
+// request's header, the client's capabilities and at most its name and
+// version, and nothing else.
+func (in *instance) statelessFastCall(r *http.Request, body []byte) (fastCall, bool) {
+	pv := r.Header.Get(front.ProtocolVersionHeader)
+	if !in.fast || r.Method != http.MethodPost || pv != front.StatelessVersion ||
+		!front.IsJSONContent(r) || r.Header.Get("Mcp-Method") != "tools/call" {
+		return fastCall{}, false
+	}
+	if jsonOK, sseOK := front.Accepts(r); !jsonOK || !sseOK {
+		return fastCall{}, false
+	}
+	for k := range r.Header {
+		if len(k) >= len("Mcp-Param-") && http.CanonicalHeaderKey(k[:len("Mcp-Param-")]) == "Mcp-Param-" {
+			return fastCall{}, false
+		}
+	}
+	msg, ok := fastMessage(body)
+	if !ok {
+		return fastCall{}, false
+	}
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || !req.IsCall() || req.Method != "tools/call" {
+		return fastCall{}, false
+	}
+	var p struct {
+		Name      string                     `json:"name"`
+		Arguments json.RawMessage            `json:"arguments"`
+		Meta      map[string]json.RawMessage `json:"_meta"`
+	}
+	if len(req.Params) == 0 || depth(req.Params) > maxFastDepth || strictKeys(req.Params, "name", "arguments", "_meta") != nil ||
+		json.Unmarshal(req.Params, &p) != nil || p.Meta == nil {
+		return fastCall{}, false
+	}
+	if p.Name == "" || p.Name != r.Header.Get("Mcp-Name") || !plainName(p.Name) {
+		return fastCall{}, false
+	}
+	if p.Arguments != nil && (len(p.Arguments) == 0 || p.Arguments[0] != '{') {
+		return fastCall{}, false
+	}
+	var version string
+	if json.Unmarshal(p.Meta[metaProtocolKey], &version) != nil || version != pv {
+		return fastCall{}, false
+	}
+	for k, v := range p.Meta {
+		switch k {
+		case metaProtocolKey:
+		case metaClientCapabilities:
+			var caps map[string]json.RawMessage
+			if json.Unmarshal(v, &caps) != nil || caps == nil {
+				return fastCall{}, false
+			}
+			for _, c := range caps {
+				if len(c) == 0 || c[0] != '{' {
+					return fastCall{}, false
+				}
+			}
+		case metaClientInfo:
+			var info map[string]json.RawMessage
+			if json.Unmarshal(v, &info) != nil || info == nil {
+				return fastCall{}, false
+			}
+			for ik, iv := range info {
+				if (ik != "name" && ik != "version" && ik != "title") || len(iv) == 0 || iv[0] != '"' {
+					return fastCall{}, false
+				}
+			}
+		default:
+			return fastCall{}, false
+		}
+	}
+	if _, ok := p.Meta[metaClientCapabilities]; !ok {
+		return fastCall{}, false
+	}
+	return fastCall{id: req.ID, name: p.Name, args: p.Arguments}, true
+}
+
+// strictKeys checks that the object raw has only the given keys, each at
+// most once, with exactly that spelling.
+func strictKeys(raw json.RawMessage, keys ...string) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("not an object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k, _ := t.(string)
+		if seen[k] || !slicesContains(keys, k) {
+			return fmt.Errorf("key %q", k)
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return errors.New("not an object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// plainName reports whether a tool name is sent in the Mcp-Name header as
+// is (printable ASCII).
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// serveFastStateless serves a stateless (2026-07-28) fast call as the
+// SDK's stateless handler does: an SSE stream with one message event and
+// no event ids, or, for the protocol errors SEP-2575 maps to an HTTP
+// status, that status with the JSON-RPC error as the body.
+func (in *instance) serveFastStateless(w http.ResponseWriter, r *http.Request, c fastCall) {
+	in.fastServed.Add(1)
+	rest := in.backend.(*restTools)
+	h := r.Header
+	res, err := in.guardCall(r.Context(), nil, c.name, h, func(ctx context.Context) (mcp.Result, error) {
+		return rest.call(ctx, c.name, c.args, h)
+	})
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-cache, no-transform")
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Connection", "keep-alive")
+	resp := &jsonrpc.Response{ID: c.id}
+	if err != nil {
+		resp.Error = err
+		var we *jsonrpc.Error
+		if errors.As(err, &we) {
+			status := 0
+			switch we.Code {
+			case jsonrpc.CodeMethodNotFound:
+				status = http.StatusNotFound
+			case jsonrpc.CodeInvalidParams:
+				status = http.StatusBadRequest
+			}
+			if status != 0 {
+				data, _ := jsonrpc.EncodeMessage(resp)
+				hdr.Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				_, _ = w.Write(data)
+				return
+			}
+		}
+	} else {
+		// What the SDK adds to results of the new protocol: the server's
+		// identity in _meta and the result type.
+		res.SetMeta(map[string]any{metaServerInfo: &mcp.Implementation{Name: in.name, Version: pluginVersion}})
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			resp.Error = fmt.Errorf("encode tool result: %w", err)
+		} else {
+			b := bytes.TrimRight(buf.Bytes(), "\n")
+			b = append(b[:len(b)-1], `,"resultType":"complete"}`...)
+			resp.Result = b
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Error: err})
+	}
+	writeSSE(w, "message", "", data)
+}

@@ -1,0 +1,400 @@
+// Package memstore is the host's in-memory pluginapi.SharedStore: the
+// gateway gives each plugin one Store for the life of the process
+// (Host.SharedStore). Tests of plugins build their own with New.
+package memstore
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+)
+
+// DefaultMaxListBytes caps the entries of all lists of a Store together.
+const DefaultMaxListBytes = 32 << 20
+
+// sweepEvery is how many writes pass between two sweeps of expired keys.
+const sweepEvery = 256
+
+// subscriptionBacklog bounds the messages waiting for one subscription,
+// as Redis bounds the output buffer of a subscriber.
+const subscriptionBacklog = 1 << 16
+
+// Store is an in-memory pluginapi.SharedStore. The zero value is not
+// usable; call New.
+type Store struct {
+	maxListBytes int
+
+	mu     sync.Mutex
+	values map[string]value
+	lists  map[string]*list
+	bytes  int // of all list entries
+	writes int
+
+	subMu sync.Mutex
+	subs  map[string]map[*subscription]struct{} // channel → subscriptions
+}
+
+type value struct {
+	data    []byte
+	count   int64
+	expires time.Time
+}
+
+func (v value) live(now time.Time) bool { return now.Before(v.expires) }
+
+// list is one list: data[i] is entry first+i.
+type list struct {
+	first   int64
+	data    [][]byte
+	size    int
+	expires time.Time
+}
+
+func (l *list) removeFirst() int {
+	n := len(l.data[0])
+	l.data[0] = nil
+	l.data = l.data[1:]
+	l.first++
+	l.size -= n
+	return n
+}
+
+// New returns an empty Store whose lists hold at most maxListBytes
+// together (0: DefaultMaxListBytes).
+func New(maxListBytes int) *Store {
+	if maxListBytes <= 0 {
+		maxListBytes = DefaultMaxListBytes
+	}
+	return &Store{
+		maxListBytes: maxListBytes,
+		values:       make(map[string]value),
+		lists:        make(map[string]*list),
+		subs:         make(map[string]map[*subscription]struct{}),
+	}
+}
+
+// Namespace returns a view of s whose keys and channels are prefixed with
+// prefix, so that several plugins share one Store without meeting.
+func (s *Store) Namespace(prefix string) pluginapi.SharedStore {
+	return &namespaced{s: s, prefix: prefix}
+}
+
+// sweepLocked removes expired keys every sweepEvery writes.
+func (s *Store) sweepLocked(now time.Time) {
+	s.writes++
+	if s.writes%sweepEvery != 0 {
+		return
+	}
+	for k, v := range s.values {
+		if !v.live(now) {
+			delete(s.values, k)
+		}
+	}
+	for k, l := range s.lists {
+		if !now.Before(l.expires) {
+			s.bytes -= l.size
+			delete(s.lists, k)
+		}
+	}
+}
+
+func (s *Store) getLocked(key string, now time.Time) (value, bool) {
+	v, ok := s.values[key]
+	if ok && !v.live(now) {
+		delete(s.values, key)
+		return value{}, false
+	}
+	return v, ok
+}
+
+// Get implements pluginapi.SharedStore.
+func (s *Store) Get(key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.getLocked(key, time.Now())
+	return v.data, ok
+}
+
+// Set implements pluginapi.SharedStore.
+func (s *Store) Set(key string, data []byte, ttl time.Duration) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values[key] = value{data: data, expires: now.Add(ttl)}
+	s.sweepLocked(now)
+}
+
+// SetNX implements pluginapi.SharedStore.
+func (s *Store) SetNX(key string, data []byte, ttl time.Duration) bool {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.getLocked(key, now); ok {
+		return false
+	}
+	s.values[key] = value{data: data, expires: now.Add(ttl)}
+	s.sweepLocked(now)
+	return true
+}
+
+// Expire implements pluginapi.SharedStore.
+func (s *Store) Expire(key string, ttl time.Duration) bool {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.getLocked(key, now); ok {
+		v.expires = now.Add(ttl)
+		s.values[key] = v
+		return true
+	}
+	if l := s.lists[key]; l != nil && now.Before(l.expires) {
+		l.expires = now.Add(ttl)
+		return true
+	}
+	return false
+}
+
+// Delete implements pluginapi.SharedStore.
+func (s *Store) Delete(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.values, k)
+		if l := s.lists[k]; l != nil {
+			s.bytes -= l.size
+			delete(s.lists, k)
+		}
+	}
+}
+
+// DeleteIf implements pluginapi.SharedStore.
+func (s *Store) DeleteIf(key string, data []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.values[key]; ok && string(v.data) == string(data) {
+		delete(s.values, key)
+		return true
+	}
+	return false
+}
+
+// Incr implements pluginapi.SharedStore.
+func (s *Store) Incr(key string, ttl time.Duration) int64 {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.getLocked(key, now)
+	if !ok {
+		v = value{expires: now.Add(ttl)}
+	}
+	v.count++
+	s.values[key] = v
+	s.sweepLocked(now)
+	return v.count
+}
+
+// Append implements pluginapi.SharedStore.
+func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) int64 {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.lists[key]
+	if l == nil || !now.Before(l.expires) {
+		if l != nil {
+			s.bytes -= l.size
+		}
+		l = &list{}
+		s.lists[key] = l
+	}
+	l.data = append(l.data, data)
+	l.size += len(data)
+	l.expires = now.Add(ttl)
+	s.bytes += len(data)
+	for maxLen > 0 && len(l.data) > maxLen {
+		s.bytes -= l.removeFirst()
+	}
+	index := l.first + int64(len(l.data)) - 1
+	if s.bytes > s.maxListBytes {
+		s.writes = sweepEvery - 1 // sweep now
+	}
+	s.sweepLocked(now)
+	s.purgeLocked(l)
+	return index
+}
+
+// purgeLocked drops the oldest entry of every list until the total is
+// within the cap, keeping the entry just appended to keep.
+func (s *Store) purgeLocked(keep *list) {
+	for s.bytes > s.maxListBytes {
+		progress := false
+		for _, l := range s.lists {
+			if len(l.data) > 1 || (len(l.data) == 1 && l != keep) {
+				s.bytes -= l.removeFirst()
+				progress = true
+			}
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// After implements pluginapi.SharedStore.
+func (s *Store) After(key string, index int64) ([][]byte, bool) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.lists[key]
+	if l == nil || !now.Before(l.expires) {
+		return nil, true
+	}
+	start := index + 1 - l.first
+	if start < 0 {
+		return nil, false
+	}
+	if start >= int64(len(l.data)) {
+		return nil, true
+	}
+	return append([][]byte(nil), l.data[start:]...), true
+}
+
+// Publish implements pluginapi.SharedStore.
+func (s *Store) Publish(channel string, msg []byte) int {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	n := 0
+	for sub := range s.subs[channel] {
+		if sub.push(pluginapi.SharedMessage{Channel: channel, Payload: msg}) {
+			n++
+		}
+	}
+	return n
+}
+
+// Subscribe implements pluginapi.SharedStore.
+func (s *Store) Subscribe(channels ...string) pluginapi.Subscription {
+	sub := &subscription{s: s, channels: channels, ready: make(chan struct{}, 1)}
+	s.subMu.Lock()
+	for _, c := range channels {
+		m := s.subs[c]
+		if m == nil {
+			m = make(map[*subscription]struct{})
+			s.subs[c] = m
+		}
+		m[sub] = struct{}{}
+	}
+	s.subMu.Unlock()
+	return sub
+}
+
+type subscription struct {
+	s        *Store
+	channels []string
+	ready    chan struct{}
+
+	mu    sync.Mutex
+	queue []pluginapi.SharedMessage
+}
+
+func (sub *subscription) push(m pluginapi.SharedMessage) bool {
+	sub.mu.Lock()
+	if len(sub.queue) >= subscriptionBacklog {
+		sub.mu.Unlock()
+		return false
+	}
+	sub.queue = append(sub.queue, m)
+	sub.mu.Unlock()
+	select {
+	case sub.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (sub *subscription) Ready() <-chan struct{} { return sub.ready }
+
+func (sub *subscription) Take() []pluginapi.SharedMessage {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	q := sub.queue
+	sub.queue = nil
+	return q
+}
+
+func (sub *subscription) Close() {
+	sub.s.subMu.Lock()
+	defer sub.s.subMu.Unlock()
+	for _, c := range sub.channels {
+		if m := sub.s.subs[c]; m != nil {
+			delete(m, sub)
+			if len(m) == 0 {
+				delete(sub.s.subs, c)
+			}
+		}
+	}
+}
+
+// namespaced is a Store seen through a key and channel prefix.
+type namespaced struct {
+	s      *Store
+	prefix string
+}
+
+func (n *namespaced) k(key string) string { return n.prefix + key }
+
+func (n *namespaced) Get(key string) ([]byte, bool) { return n.s.Get(n.k(key)) }
+func (n *namespaced) Set(key string, v []byte, ttl time.Duration) {
+	n.s.Set(n.k(key), v, ttl)
+}
+func (n *namespaced) SetNX(key string, v []byte, ttl time.Duration) bool {
+	return n.s.SetNX(n.k(key), v, ttl)
+}
+func (n *namespaced) Expire(key string, ttl time.Duration) bool { return n.s.Expire(n.k(key), ttl) }
+func (n *namespaced) Delete(keys ...string) {
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = n.k(k)
+	}
+	n.s.Delete(ks...)
+}
+func (n *namespaced) DeleteIf(key string, v []byte) bool { return n.s.DeleteIf(n.k(key), v) }
+func (n *namespaced) Incr(key string, ttl time.Duration) int64 {
+	return n.s.Incr(n.k(key), ttl)
+}
+func (n *namespaced) Append(key string, v []byte, maxLen int, ttl time.Duration) int64 {
+	return n.s.Append(n.k(key), v, maxLen, ttl)
+}
+func (n *namespaced) After(key string, index int64) ([][]byte, bool) {
+	return n.s.After(n.k(key), index)
+}
+func (n *namespaced) Publish(channel string, msg []byte) int {
+	return n.s.Publish(n.k(channel), msg)
+}
+func (n *namespaced) Subscribe(channels ...string) pluginapi.Subscription {
+	cs := make([]string, len(channels))
+	for i, c := range channels {
+		cs[i] = n.k(c)
+	}
+	return &nsSub{Subscription: n.s.Subscribe(cs...), prefix: n.prefix}
+}
+
+// nsSub strips the namespace from the channels of taken messages.
+type nsSub struct {
+	pluginapi.Subscription
+	prefix string
+}
+
+func (s *nsSub) Take() []pluginapi.SharedMessage {
+	ms := s.Subscription.Take()
+	for i := range ms {
+		ms[i].Channel = strings.TrimPrefix(ms[i].Channel, s.prefix)
+	}
+	return ms
+}
+
+var (
+	_ pluginapi.SharedStore = (*Store)(nil)
+	_ pluginapi.SharedStore = (*namespaced)(nil)
+)
