@@ -315,11 +315,11 @@ func (c *Control) aiRouteInstances(ctx context.Context, snap spec.Snapshot, g ai
 			} else {
 				field = "config"
 			}
-			return &spec.FieldError{Object: spec.ObjectPluginInstance, Name: pi.Name, Field: field, Code: spec.CodePluginInstanceInvalid, Message: msg}
+			return &spec.FieldError{Object: spec.KindPluginInstance, Name: pi.Name, Field: field, Code: spec.CodePluginInstanceInvalid, Message: msg}
 		}
 		p, ok := c.opts.Plugins.Get(pi.Plugin)
 		if !ok {
-			errs = append(errs, &spec.FieldError{Object: spec.ObjectPluginInstance, Name: pi.Name, Field: "plugin",
+			errs = append(errs, &spec.FieldError{Object: spec.KindPluginInstance, Name: pi.Name, Field: "plugin",
 				Code: spec.CodePluginInstanceInvalid, Message: fmt.Sprintf("plugin %q is not loaded; check its name, or install its artifact and restart", pi.Plugin)})
 			continue
 		}
@@ -329,11 +329,11 @@ func (c *Control) aiRouteInstances(ctx context.Context, snap spec.Snapshot, g ai
 		}
 		inst, err := p.New(ctx, cfg, c.opts.Host(pi.Plugin))
 		if err != nil {
-			errs = append(errs, pluginErrors(err, instErr)...)
+			errs = append(errs, spec.PluginErrors(err, instErr)...)
 			continue
 		}
 		info := p.Info()
-		all = append(all, made{inst, max(slices.Index(pluginapi.Phases, info.Phase), 0), info.Priority, pi.Name})
+		all = append(all, made{inst, max(slices.Index(pluginapi.Phases(), info.Phase), 0), info.Priority, pi.Name})
 	}
 	if len(errs) > 0 {
 		for _, m := range all {

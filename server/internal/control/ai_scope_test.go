@@ -50,7 +50,7 @@ func TestAIRouteScopedInstancesRunInTheAIRoutesChainAfterKeyAuth(t *testing.T) {
 	chat := spec.AIRoute{Name: "chat", PathPrefix: "/ai", Upstreams: []spec.AIUpstream{{Provider: "openai-1", Weight: 100}},
 		AuthConfig: &spec.AIAuthConfig{Enabled: true}}
 	tag := spec.PluginInstance{Name: "tag", Plugin: "tagger", Scope: spec.Scope{Type: spec.ScopeAIRoute, Value: "chat"}}
-	require.NoError(t, e.apply(t, append(baseAIObjects(), putObj(KindAIRoute, "chat", chat), putObj(KindPluginInstance, "tag", tag))...))
+	require.NoError(t, e.apply(t, append(baseAIObjects(), putObj(spec.KindAIRoute, "chat", chat), putObj(spec.KindPluginInstance, "tag", tag))...))
 
 	rec := e.call("POST", "/ai/v1/chat/completions", map[string]string{"Authorization": "Bearer " + aliceKey, "X-Model": "gpt-4"})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -61,12 +61,12 @@ func TestAIRouteScopedInstancesRunInTheAIRoutesChainAfterKeyAuth(t *testing.T) {
 
 	// A missing AI route and a bad config are refused, naming the field.
 	tag.Scope.Value = "nope"
-	err := e.apply(t, putObj(KindPluginInstance, "tag", tag))
+	err := e.apply(t, putObj(spec.KindPluginInstance, "tag", tag))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), `AI route "nope" does not exist`)
 	tag.Scope.Value = "chat"
 	tag.Config = json.RawMessage(`{"bad":true}`)
-	err = e.apply(t, putObj(KindPluginInstance, "tag", tag))
+	err = e.apply(t, putObj(spec.KindPluginInstance, "tag", tag))
 	require.Error(t, err)
 	fes := spec.FieldErrors(err)
 	require.NotEmpty(t, fes)
