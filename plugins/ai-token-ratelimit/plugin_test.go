@@ -42,14 +42,12 @@ func newHost(t *testing.T, addr string) *testHost {
 	return h
 }
 
-func (h *testHost) Logger() *slog.Logger           { return h.log }
-func (h *testHost) Redis() redis.UniversalClient   { return h.rdb }
-func (h *testHost) HTTPClient() *http.Client       { return http.DefaultClient }
-func (h *testHost) Metrics() prometheus.Registerer { return prometheus.NewRegistry() }
-func (h *testHost) InstanceID() string             { return "test" }
-func (h *testHost) SharedStore() pluginapi.SharedStore {
-	return memstore.New(0)
-}
+func (h *testHost) Logger() *slog.Logger               { return h.log }
+func (h *testHost) Redis() redis.UniversalClient       { return h.rdb }
+func (h *testHost) HTTPClient() *http.Client           { return http.DefaultClient }
+func (h *testHost) Metrics() prometheus.Registerer     { return prometheus.NewRegistry() }
+func (h *testHost) InstanceID() string                 { return "test" }
+func (h *testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
 
 type syncBuffer struct {
 	mu sync.Mutex

@@ -185,7 +185,7 @@ export interface Route extends Versioned {
   source?: { kind: string; name: string };
 }
 
-export type ScopeType = 'global' | 'domain' | 'route' | 'mcp-server';
+export type ScopeType = 'global' | 'domain' | 'route' | 'mcp-server' | 'ai-route';
 
 /** One configured use of a plugin, attached at a scope. */
 export interface PluginInstance extends Versioned {
