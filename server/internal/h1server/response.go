@@ -23,7 +23,7 @@ type response struct {
 	wroteHeader bool
 	headSent    bool // the head is on the wire: body goes out as it comes
 	chunked     bool
-	bodyAllowed bool // not HEAD
+	bodyAllowed bool  // not HEAD
 	declared    int64 // Content-Length set by the handler, or -1
 	written     int64
 	closeAfter  bool
