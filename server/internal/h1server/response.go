@@ -306,10 +306,12 @@ func appendStatus(b []byte, code int) []byte {
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	if t := http.StatusText(code); t != "" {
-		return append(b, t...)
+		b = append(b, t...)
+	} else {
+		b = append(b, "status code "...)
+		b = strconv.AppendInt(b, int64(code), 10)
 	}
-	b = append(b, "status code "...)
-	return strconv.AppendInt(b, int64(code), 10)
+	return append(b, "\r\n"...)
 }
 
 // appendHeader writes the fields with net/http's sanitising: invalid names
