@@ -17,8 +17,13 @@
 #   LOAD_CPUS=0   CPUs for wrk and the backend
 #   ACCESS_LOG=off  Gatehouse's access log (nginx runs with access_log off); on
 #                 measures its cost
-#   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse; +3 bare Go proxy;
-#                    +4 Gatehouse's console (never 8080/8001)
+#   ENGINES="std fast"  Gatehouse's gateway engines measured (GATEHOUSE_GATEWAY_ENGINE),
+#                 each its own process: gatehouse-std, gatehouse-fast
+#   PEERS="haproxy caddy"  other proxies from Debian measured too when installed
+#                 (apt-get install haproxy caddy); same CPUs as nginx
+#   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse std; +3 bare Go proxy;
+#                    +4/+6 Gatehouse's consoles; +5 Gatehouse fast; +7 HAProxy;
+#                    +8 Caddy (never 8080/8001)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,6 +42,10 @@ NGINX_PORT=$((BASE_PORT + 1))
 GATEHOUSE_PORT=$((BASE_PORT + 2))
 STOCK_PORT=$((BASE_PORT + 3))
 CONSOLE_PORT=$((BASE_PORT + 4))
+ENGINES=${ENGINES:-std fast}
+PEERS=${PEERS:-haproxy caddy}
+HAPROXY_PORT=$((BASE_PORT + 7))
+CADDY_PORT=$((BASE_PORT + 8))
 
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
@@ -118,12 +127,66 @@ taskset -c "$LOAD_CPUS" "$work/backend" -addr "127.0.0.1:$BACKEND_PORT" -size "$
 pids+=($!)
 taskset -c "$PROXY_CPUS" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
-GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
-	GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$GATEHOUSE_PORT" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$CONSOLE_PORT" \
-	GATEHOUSE_DATA_DIR="$work/gatehouse" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
-	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
-	build/gatehouse serve >"$work/gatehouse.out" 2>&1 &
-pids+=($!)
+# targets: "name port" of every proxy measured, nginx first.
+targets=("direct $BACKEND_PORT" "nginx $NGINX_PORT" "go-stock $STOCK_PORT")
+for engine in $ENGINES; do
+	case $engine in
+	std) gport=$GATEHOUSE_PORT cport=$CONSOLE_PORT ;;
+	fast) gport=$((BASE_PORT + 5)) cport=$((BASE_PORT + 6)) ;;
+	*) echo "proxy.sh: ENGINES: $engine is not an engine; use std and/or fast" >&2; exit 1 ;;
+	esac
+	GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
+		GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$gport" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$cport" \
+		GATEHOUSE_DATA_DIR="$work/gatehouse-$engine" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
+		GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
+		GATEHOUSE_GATEWAY_ENGINE="$engine" build/gatehouse serve >"$work/gatehouse-$engine.out" 2>&1 &
+	pids+=($!)
+	targets+=("gatehouse-$engine $gport $cport")
+done
+for peer in $PEERS; do
+	case $peer in
+	haproxy)
+		command -v haproxy >/dev/null || { echo "proxy.sh: haproxy not installed (apt-get install haproxy); skipped" >&2; continue; }
+		cat >"$work/haproxy.cfg" <<CONF
+global
+    nbthread $ncpu
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    option http-keep-alive
+frontend fe
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend be
+backend be
+    http-reuse always
+    server s1 127.0.0.1:$BACKEND_PORT
+CONF
+		taskset -c "$PROXY_CPUS" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.out" 2>&1 &
+		pids+=($!)
+		targets+=("haproxy $HAPROXY_PORT")
+		;;
+	caddy)
+		command -v caddy >/dev/null || { echo "proxy.sh: caddy not installed (apt-get install caddy); skipped" >&2; continue; }
+		cat >"$work/Caddyfile" <<CONF
+{
+	admin off
+	auto_https off
+}
+http://127.0.0.1:$CADDY_PORT {
+	reverse_proxy 127.0.0.1:$BACKEND_PORT
+}
+CONF
+		GOMAXPROCS=$ncpu XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" taskset -c "$PROXY_CPUS" \
+			caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.out" 2>&1 &
+		pids+=($!)
+		targets+=("caddy $CADDY_PORT")
+		;;
+	*) echo "proxy.sh: PEERS: $peer is not known; use haproxy and/or caddy" >&2; exit 1 ;;
+	esac
+done
 GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/stockproxy" -addr "127.0.0.1:$STOCK_PORT" \
 	-upstream "http://127.0.0.1:$BACKEND_PORT" &
 pids+=($!)
@@ -136,17 +199,24 @@ wait_port() {
 	echo "proxy.sh: nothing listens on port $1" >&2
 	exit 1
 }
-for p in "$BACKEND_PORT" "$NGINX_PORT" "$STOCK_PORT"; do wait_port "$p"; done
-echo "waiting for gatehouse to apply $ROUTES routes..." >&2
-for _ in $(seq 600); do
-	curl -fsS "http://127.0.0.1:$CONSOLE_PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
+for t in "${targets[@]}"; do
+	set -- $t
+	case $1 in
+	gatehouse-*)
+		echo "waiting for $1 to apply $ROUTES routes..." >&2
+		for _ in $(seq 600); do
+			curl -fsS "http://127.0.0.1:$3/readyz" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		if ! curl -fsS "http://127.0.0.1:$2/bench" >/dev/null; then
+			echo "proxy.sh: $1 does not serve the benchmarked route; its output:" >&2
+			cat "$work/$1.out" >&2
+			exit 1
+		fi
+		;;
+	*) wait_port "$2" ;;
+	esac
 done
-if ! curl -fsS "http://127.0.0.1:$GATEHOUSE_PORT/bench" >/dev/null; then
-	echo "proxy.sh: gatehouse does not serve the benchmarked route; its output:" >&2
-	cat "$work/gatehouse.out" >&2
-	exit 1
-fi
 
 # run NAME PORT: one wrk run; prints "rps p50_ms p99_ms".
 run() {
@@ -165,17 +235,18 @@ run() {
 }
 
 echo "warming up..." >&2
-for p in "$BACKEND_PORT" "$NGINX_PORT" "$GATEHOUSE_PORT" "$STOCK_PORT"; do
-	taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$p/bench" >/dev/null
+for t in "${targets[@]}"; do
+	set -- $t
+	taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$2/bench" >/dev/null
 done
 
 results="$work/results"
 for round in $(seq "$ROUNDS"); do
-	echo "round $round/$ROUNDS: direct, nginx, go-stock, gatehouse ($DURATION each)..." >&2
-	run direct "$BACKEND_PORT" >>"$results"
-	run nginx "$NGINX_PORT" >>"$results"
-	run go-stock "$STOCK_PORT" >>"$results"
-	run gatehouse "$GATEHOUSE_PORT" >>"$results"
+	echo "round $round/$ROUNDS: ${#targets[@]} targets ($DURATION each)..." >&2
+	for t in "${targets[@]}"; do
+		set -- $t
+		run "$1" "$2" >>"$results"
+	done
 done
 
 median_of() { # median_of NAME COLUMN FILE
@@ -187,8 +258,8 @@ median_of() { # median_of NAME COLUMN FILE
 half=$(awk -v r="$(median_of nginx 2 "$results")" 'BEGIN { printf "%d", r / 2 }')
 fixed="$work/fixed"
 for round in $(seq "$ROUNDS"); do
-	echo "round $round/$ROUNDS at $half req/s (half of nginx's peak): direct, nginx, go-stock, gatehouse ($DURATION each)..." >&2
-	for target in "direct $BACKEND_PORT" "nginx $NGINX_PORT" "go-stock $STOCK_PORT" "gatehouse $GATEHOUSE_PORT"; do
+	echo "round $round/$ROUNDS at $half req/s (half of nginx's peak): ${#targets[@]} targets ($DURATION each)..." >&2
+	for target in "${targets[@]}"; do
 		set -- $target
 		line=$(taskset -c "$LOAD_CPUS" "$work/loadgen" -url "http://127.0.0.1:$2/bench" -rate "$half" -duration "$DURATION" -conns "$CONNS")
 		if [[ $(awk '{ print $6 }' <<<"$line") != 0 ]]; then
@@ -204,21 +275,23 @@ echo "Peak: wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds (media
 echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=$ncpu), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes, access log $ACCESS_LOG"
 echo "$(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf "| %-10s | %10s | %8s | %8s | %9s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx"
-printf "|------------|-----------:|---------:|---------:|----------:|\n"
+printf "| %-14s | %10s | %8s | %8s | %9s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx"
+printf "|----------------|-----------:|---------:|---------:|----------:|\n"
 ng=$(median_of nginx 2 "$results")
-for t in direct nginx go-stock gatehouse; do
+names=()
+for t in "${targets[@]}"; do names+=("${t%% *}"); done
+for t in "${names[@]}"; do
 	awk -v t="$t" -v rps="$(median_of "$t" 2 "$results")" -v p50="$(median_of "$t" 3 "$results")" -v p99="$(median_of "$t" 4 "$results")" -v ng="$ng" \
-		'BEGIN { printf "| %-10s | %10.0f | %8.3f | %8.3f | %8.2fx |\n", t, rps, p50, p99, rps / ng }'
+		'BEGIN { printf "| %-14s | %10.0f | %8.3f | %8.3f | %8.2fx |\n", t, rps, p50, p99, rps / ng }'
 done
 echo
 echo "Fixed rate: loadgen at $half req/s (half of nginx's peak), $CONNS connections, $DURATION, $ROUNDS rounds (median)"
 echo
-printf "| %-10s | %10s | %8s | %8s | %8s | %14s |\n" target "req/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms"
-printf "|------------|-----------:|---------:|---------:|---------:|---------------:|\n"
+printf "| %-14s | %10s | %8s | %8s | %8s | %14s |\n" target "req/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms"
+printf "|----------------|-----------:|---------:|---------:|---------:|---------------:|\n"
 direct99=$(median_of direct 5 "$fixed")
-for t in direct nginx go-stock gatehouse; do
+for t in "${names[@]}"; do
 	awk -v t="$t" -v rps="$(median_of "$t" 2 "$fixed")" -v p50="$(median_of "$t" 3 "$fixed")" -v p90="$(median_of "$t" 4 "$fixed")" \
 		-v p99="$(median_of "$t" 5 "$fixed")" -v d="$direct99" \
-		'BEGIN { printf "| %-10s | %10.0f | %8.3f | %8.3f | %8.3f | %14.3f |\n", t, rps, p50, p90, p99, p99 - d }'
+		'BEGIN { printf "| %-14s | %10.0f | %8.3f | %8.3f | %8.3f | %14.3f |\n", t, rps, p50, p90, p99, p99 - d }'
 done

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/config"
 	"github.com/gatehouse-dev/gatehouse/server/internal/control"
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/logging"
 	"github.com/gatehouse-dev/gatehouse/server/internal/pluginhost"
@@ -261,9 +262,13 @@ func (p *process) openListeners(context.Context) int {
 	gw := newHTTPServer(p.gw, p.logs.Slog())
 	gw.ConnState = p.gw.ConnState
 	gw.RegisterOnShutdown(p.gw.Drain)
+	var gwServer listenerServer = gw
+	if s.GatewayEngine == "fast" {
+		gwServer = &h1server.Server{Std: gw, MaxRequestsPerConn: gatewayMaxRequestsPerConn, Log: p.logs.Slog().With("component", "http")}
+	}
 	p.servers = []*namedServer{
 		{name: "console", ln: consoleLn, srv: console},
-		{name: "gateway", ln: gatewayLn, srv: gw},
+		{name: "gateway", ln: gatewayLn, srv: gwServer},
 	}
 	return ExitOK
 }
@@ -334,8 +339,20 @@ func (p *process) stop(code int) int {
 type namedServer struct {
 	name string
 	ln   net.Listener
-	srv  *http.Server
+	srv  listenerServer
 }
+
+// listenerServer is what serves a listener: net/http's server, or the
+// gateway's HTTP/1.1 engine in front of one (GATEHOUSE_GATEWAY_ENGINE).
+type listenerServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// gatewayMaxRequestsPerConn closes a keep-alive connection of the fast
+// engine after that many requests, as nginx's keepalive_requests.
+const gatewayMaxRequestsPerConn = 1000
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{

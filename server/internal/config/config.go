@@ -51,6 +51,7 @@ type Settings struct {
 	TrustedProxies   string        `yaml:"trustedProxies" env:"TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs or addresses of the proxies in front of Gatehouse whose X-Forwarded-For / X-Real-IP are believed (empty: none; the client address is the connection's peer)"`
 	BodyReadTimeout  time.Duration `yaml:"bodyReadTimeout" env:"BODY_READ_TIMEOUT" flag:"body-read-timeout" help:"gateway listener: time a client may spend sending a request body on top of what the minimum rate allows (0: no limit)"`
 	BodyMinRate      int           `yaml:"bodyMinRate" env:"BODY_MIN_RATE" flag:"body-min-rate" help:"gateway listener: slowest request body accepted, in bytes per second, after the body read timeout's allowance (0: no minimum)"`
+	GatewayEngine    string        `yaml:"gatewayEngine" env:"GATEWAY_ENGINE" flag:"gateway-engine" help:"gateway listener engine: std (net/http) or fast (purpose-built HTTP/1.1 loop; TLS, HTTP/2, upgrades and Expect: 100-continue still go to net/http on the same port)"`
 	APITokenLifetime string        `yaml:"apiTokenLifetime" env:"API_TOKEN_LIFETIME" flag:"api-token-lifetime" help:"lifetime of an API token created without expiresIn: a duration such as 2160h, or never"`
 }
 
@@ -74,6 +75,7 @@ func Defaults() Settings {
 		ConfigFileMode:   "replace",
 		BodyReadTimeout:  30 * time.Second,
 		BodyMinRate:      1024,
+		GatewayEngine:    "std",
 		APITokenLifetime: "2160h",
 	}
 }
@@ -249,6 +251,11 @@ func (s Settings) Validate() error {
 	case "text", "json":
 	default:
 		bad("LOG_FORMAT", fmt.Sprintf("%q is not a format; use text or json", s.LogFormat))
+	}
+	switch s.GatewayEngine {
+	case "std", "fast":
+	default:
+		bad("GATEWAY_ENGINE", fmt.Sprintf("%q is not an engine; use std or fast", s.GatewayEngine))
 	}
 	switch s.AccessLog {
 	case "on", "off":

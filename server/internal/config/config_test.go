@@ -93,3 +93,15 @@ func TestSecuritySettings(t *testing.T) {
 	require.ErrorContains(t, err, "GATEHOUSE_API_TOKEN_LIFETIME")
 	require.ErrorContains(t, err, "GATEHOUSE_BODY_MIN_RATE")
 }
+
+func TestGatewayEngine(t *testing.T) {
+	s, err := Load(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, "std", s.GatewayEngine, "net/http stays the default until the fast engine meets the bar of issue 13")
+	s, err = Load(nil, []string{"GATEHOUSE_GATEWAY_ENGINE=fast"})
+	require.NoError(t, err)
+	require.Equal(t, "fast", s.GatewayEngine)
+	_, err = Load(nil, []string{"GATEHOUSE_GATEWAY_ENGINE=turbo"})
+	require.ErrorContains(t, err, "GATEHOUSE_GATEWAY_ENGINE")
+	require.ErrorContains(t, err, "use std or fast")
+}

@@ -211,11 +211,13 @@ func StartGatehouse(t testing.TB, o Options) *Gatehouse {
 }
 
 // cleanEnv is the test's environment without GATEHOUSE_* variables, so a
-// developer's shell settings do not leak into the child.
+// developer's shell settings do not leak into the child. The gateway
+// engine passes through: the end-to-end suite runs on either engine
+// (GATEHOUSE_GATEWAY_ENGINE=fast go test ./server/e2e/).
 func cleanEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GATEHOUSE_") {
+		if !strings.HasPrefix(kv, "GATEHOUSE_") || strings.HasPrefix(kv, "GATEHOUSE_GATEWAY_ENGINE=") {
 			out = append(out, kv)
 		}
 	}

@@ -1,0 +1,441 @@
+package h1server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server serves plain HTTP/1.1 itself and hands every other connection,
+// with the bytes it already read, to Std on the same listener.
+type Server struct {
+	// Std serves what this engine does not; its Handler, ConnState,
+	// ReadHeaderTimeout and IdleTimeout are this engine's too.
+	Std *http.Server
+	// MaxRequestsPerConn closes a connection after that many requests (0: no limit).
+	MaxRequestsPerConn int
+	// MaxHeadBytes is the largest head read here; a bigger one goes to
+	// net/http, whose MaxHeaderBytes answers 431.
+	MaxHeadBytes int
+	Log          *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	ln       net.Listener
+	fallback *chanListener
+	closing  atomic.Bool
+	wg       sync.WaitGroup
+	stdDone  chan struct{}
+}
+
+const defaultMaxHead = 64 << 10
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.conns = map[*conn]struct{}{}
+	s.fallback = newChanListener(ln.Addr())
+	s.stdDone = make(chan struct{})
+	s.mu.Unlock()
+	go func() {
+		defer close(s.stdDone)
+		_ = s.Std.Serve(s.fallback)
+	}()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		cc := &conn{srv: s, rwc: c}
+		s.mu.Lock()
+		s.conns[cc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go cc.serve()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, waits for the
+// active ones to finish their request, then shuts net/http's side down.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
+	stdErr := make(chan error, 1)
+	go func() { stdErr <- s.Std.Shutdown(ctx) }()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.wakeIdle()
+		select {
+		case <-done:
+			return <-stdErr
+		case <-ctx.Done():
+			<-stdErr
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close closes the listener and every connection now.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	for c := range s.conns {
+		_ = c.rwc.Close()
+	}
+	s.mu.Unlock()
+	return s.Std.Close()
+}
+
+func (s *Server) wakeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.idle.Load() {
+			_ = c.rwc.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+}
+
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	if f := s.Std.ConnState; f != nil {
+		f(c, st)
+	}
+}
+
+// conn is one client connection served here.
+type conn struct {
+	srv  *Server
+	rwc  net.Conn
+	idle atomic.Bool
+	// hijackedConn: a handler took the connection over.
+	hijackedConn bool
+
+	buf  []byte // read buffer; buf[r:w] is unread
+	r, w int
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// fill reads more bytes into buf, growing it up to max.
+func (c *conn) fill(limit int) error {
+	if c.r > 0 && c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	if c.w == len(c.buf) {
+		if c.r > 0 {
+			c.w = copy(c.buf, c.buf[c.r:c.w])
+			c.r = 0
+		} else {
+			if len(c.buf) >= limit {
+				return errHeadTooBig
+			}
+			nb := make([]byte, min(2*len(c.buf), limit))
+			copy(nb, c.buf[:c.w])
+			c.buf = nb
+		}
+	}
+	n, err := c.rwc.Read(c.buf[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+var errHeadTooBig = errors.New("h1server: head larger than the engine's buffer")
+
+func (c *conn) serve() {
+	s := c.srv
+	bp := bufPool.Get().(*[]byte)
+	c.buf = *bp
+	handedOff, announced := false, false
+	defer func() {
+		if !handedOff && !c.hijackedConn {
+			_ = c.rwc.Close()
+			if announced {
+				s.connState(c.rwc, http.StateClosed)
+			}
+		}
+		if len(c.buf) == 4096 {
+			*bp = c.buf
+			bufPool.Put(bp)
+		}
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	maxHead := s.MaxHeadBytes
+	if maxHead <= 0 {
+		maxHead = defaultMaxHead
+	}
+	var h head
+	for served := 0; ; served++ {
+		// Wait for the next request: keep-alive idle, then the head timeout.
+		if served > 0 {
+			if s.closing.Load() {
+				return
+			}
+			c.idle.Store(true)
+			if d := s.Std.IdleTimeout; d > 0 {
+				_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+			}
+			if c.r == c.w {
+				if err := c.fill(maxHead); err != nil {
+					return
+				}
+			}
+			c.idle.Store(false)
+			if s.closing.Load() {
+				return
+			}
+		}
+		if d := s.Std.ReadHeaderTimeout; d > 0 {
+			_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+		}
+		var err error
+		for {
+			err = parseHead(c.buf[c.r:c.w], &h)
+			if err != errNeedMore {
+				break
+			}
+			if ferr := c.fill(maxHead); ferr != nil {
+				if ferr == errHeadTooBig {
+					err = errHandOff
+					break
+				}
+				return // timeout, EOF, reset: net/http closes silently too
+			}
+		}
+		switch err {
+		case nil:
+		case errHandOff:
+			if announced {
+				s.connState(c.rwc, http.StateClosed)
+			}
+			_ = c.rwc.SetReadDeadline(time.Time{})
+			pending := append([]byte(nil), c.buf[c.r:c.w]...)
+			if !s.fallback.deliver(&handedConn{Conn: c.rwc, pending: pending}) {
+				handedOff = false
+				return
+			}
+			handedOff = true
+			return
+		default: // errBothLengths
+			_, _ = io.WriteString(c.rwc, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: both Content-Length and Transfer-Encoding")
+			return
+		}
+		if !announced {
+			announced = true
+			s.connState(c.rwc, http.StateNew)
+		}
+		s.connState(c.rwc, http.StateActive)
+		c.r += h.size
+		_ = c.rwc.SetReadDeadline(time.Time{})
+		last := h.close || s.closing.Load() || (s.MaxRequestsPerConn > 0 && served+1 >= s.MaxRequestsPerConn)
+		if !c.serveRequest(&h, last) {
+			return
+		}
+		s.connState(c.rwc, http.StateIdle)
+	}
+}
+
+// serveRequest runs the handler for h; it reports whether the connection
+// may serve another request.
+func (c *conn) serveRequest(h *head, last bool) (keep bool) {
+	s := c.srv
+	req := reqPool.Get().(*request)
+	defer req.release()
+	r := &req.r
+	u := h.url
+	hdr := req.hdr
+	vals := req.vals[:h.n]
+	for i := 0; i < h.n; i++ {
+		vals[i] = h.values[i]
+		name := h.names[i]
+		if old, ok := hdr[name]; ok {
+			hdr[name] = append(old, vals[i])
+		} else {
+			hdr[name] = vals[i : i+1 : i+1]
+		}
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(context.WithValue(context.Background(),
+		http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr()))
+	defer cancel()
+	*r = http.Request{
+		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.rwc.RemoteAddr().String(),
+		ContentLength: h.contentLength, Close: last,
+	}
+	r = r.WithContext(ctx)
+	body := &req.body
+	*body = bodyReader{c: c}
+	switch {
+	case h.chunked:
+		r.TransferEncoding = chunkedTE
+		body.chunked = true
+		r.Body = body
+	case h.contentLength > 0:
+		body.remain = h.contentLength
+		r.Body = body
+	default:
+		r.Body = http.NoBody
+		body.done = true
+	}
+	w := &req.w
+	*w = response{c: c, req: r, header: req.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last}
+	w.bodyAllowed = r.Method != "HEAD"
+
+	panicked := true
+	func() {
+		defer func() {
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				if s.Log != nil {
+					s.Log.Error("panic serving a gateway request", "panic", v, "remote", r.RemoteAddr)
+				}
+			}
+		}()
+		s.Std.Handler.ServeHTTP(w, r)
+		panicked = false
+	}()
+	if w.hijacked {
+		return false
+	}
+	if panicked {
+		return false
+	}
+	if err := w.finish(); err != nil {
+		return false
+	}
+	if w.closeAfter {
+		return false
+	}
+	// What the handler left of the body is read and dropped, up to a bound.
+	if !body.done {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := io.CopyN(io.Discard, body, 256<<10+1)
+		_ = c.rwc.SetReadDeadline(time.Time{})
+		if n > 256<<10 || (err != nil && err != io.EOF) || !body.done {
+			return false
+		}
+	}
+	return !body.failed
+}
+
+var chunkedTE = []string{"chunked"}
+
+// request is the pooled set of objects one request uses.
+type request struct {
+	r    http.Request
+	hdr  http.Header
+	rhdr http.Header
+	vals [maxHeaders]string
+	body bodyReader
+	w    response
+}
+
+var reqPool = sync.Pool{New: func() any {
+	return &request{hdr: make(http.Header, 16), rhdr: make(http.Header, 16),
+		w: response{head: make([]byte, 0, 512), out: make([]byte, 0, 4096)}}
+}}
+
+func (q *request) release() {
+	// A handler may keep the maps (a goroutine it started); only a
+	// request that ended normally goes back to the pool.
+	if q.w.hijacked || len(q.rhdr) > 64 || cap(q.w.out) > 64<<10 {
+		return
+	}
+	clear(q.hdr)
+	clear(q.rhdr)
+	clear(q.vals[:])
+	q.r = http.Request{}
+	q.body = bodyReader{}
+	q.w = response{head: q.w.head[:0], out: q.w.out[:0]}
+	reqPool.Put(q)
+}
+
+// chanListener is the listener net/http's server accepts handed-off
+// connections from.
+type chanListener struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newChanListener(a net.Addr) *chanListener {
+	return &chanListener{addr: a, ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) deliver(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return l.addr }
+
+// handedConn replays the bytes read before the hand-off.
+type handedConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (c *handedConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

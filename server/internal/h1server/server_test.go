@@ -1,0 +1,256 @@
+package h1server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type seen struct {
+	mu   sync.Mutex
+	reqs []string // "METHOD target body"
+	fast []bool   // served by the engine (not net/http)
+}
+
+func (s *seen) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.reqs...)
+}
+
+// start serves h on a fresh port with the engine; it returns the address.
+func start(t *testing.T, h http.Handler, tune func(*Server)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &Server{Std: &http.Server{Handler: h, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}}
+	if tune != nil {
+		tune(srv)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, srv.Shutdown(ctx))
+		require.ErrorIs(t, <-done, http.ErrServerClosed)
+	})
+	return ln.Addr().String()
+}
+
+func recorder(s *seen) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		_, fast := w.(*response)
+		s.mu.Lock()
+		s.reqs = append(s.reqs, fmt.Sprintf("%s %s %q", r.Method, r.RequestURI, b))
+		s.fast = append(s.fast, fast)
+		s.mu.Unlock()
+		if err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("X-Engine", fmt.Sprint(fast))
+		_, _ = w.Write([]byte("ok"))
+	})
+}
+
+// exchange writes raw and reads until the server closes or 2s pass.
+func exchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, raw)
+	require.NoError(t, err)
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+func TestServesKeepAliveAndPipelinedRequests(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), nil)
+	out := exchange(t, addr, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcPOST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	require.Equal(t, []string{`GET /a ""`, `POST /b "abc"`, `POST /c "hi"`, `GET /d ""`}, s.list())
+	require.Equal(t, []bool{true, true, true, true}, s.fast, "plain HTTP/1.1 is the engine's")
+	require.Equal(t, 4, strings.Count(out, "HTTP/1.1 200 OK\r\n"), out)
+	require.Equal(t, 4, strings.Count(out, "Content-Length: 2\r\n"), out)
+	require.Contains(t, out, "Connection: close\r\n")
+}
+
+func TestHandsUnusualRequestsToNetHTTP(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), nil)
+	for _, raw := range []string{
+		"GET /h10 HTTP/1.0\r\n\r\n",
+		"POST /exp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\nConnection: close\r\n\r\nz",
+		"GET http://x/abs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	} {
+		out := exchange(t, addr, raw)
+		require.Contains(t, out, " 200 OK\r\n", raw)
+		require.Contains(t, out, "X-Engine: false\r\n", "net/http served %q", raw)
+	}
+	// A later request on a connection the engine served can go there too.
+	out := exchange(t, addr, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+	require.Contains(t, out, "X-Engine: true\r\n")
+	require.Contains(t, out, "X-Engine: false\r\n")
+}
+
+// The smuggling corpus: every case is refused, or framed as one request
+// whose body is what net/http would have read — never a second request.
+func TestSmugglingCorpusNeverReachesASecondRequest(t *testing.T) {
+	smuggled := "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+	cases := map[string]string{
+		"CL.TE":                 "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+		"TE.CL":                 "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n" + smuggled,
+		"duplicate CL":          "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 45\r\n\r\n" + smuggled,
+		"comma CL":              "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 45\r\n\r\n" + smuggled,
+		"xchunked":              "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 0\r\n\r\n" + smuggled,
+		"chunked, identity":     "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggled,
+		"space before colon":    "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 0\r\n\r\n0\r\n\r\n" + smuggled,
+		"obs-fold TE":           "POST /a HTTP/1.1\r\nHost: x\r\nX: y\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+		"bare LF":               "POST /a HTTP/1.1\r\nHost: x\r\nX: a\nContent-Length: 35\r\n\r\n" + smuggled,
+		"bare CR":               "POST /a HTTP/1.1\r\nHost: x\rContent-Length: 45\r\n\r\n" + smuggled,
+		"NUL in header":         "POST /a HTTP/1.1\r\nHost: x\r\nX: \x00\r\nContent-Length: 0\r\n\r\n" + smuggled,
+		"negative CL":           "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: -45\r\n\r\n" + smuggled,
+		"overflowing CL":        "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\n\r\n" + smuggled,
+		"overflowing chunk":     "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000002\r\nab\r\n0\r\n\r\n" + smuggled,
+		"negative chunk":        "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\nab\r\n0\r\n\r\n" + smuggled,
+		"chunk extension":       "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;a=\"\r\n0\r\n\r\n\"\r\nab\r\n0\r\n\r\n" + smuggled,
+		"oversized chunk line":  "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + strings.Repeat("0", 100) + "2\r\nab\r\n0\r\n\r\n" + smuggled,
+		"chunk without CRLF":    "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n" + smuggled,
+		"HTTP/0.9":              "GET /a\r\n\r\n" + smuggled,
+		"HTTP/2.0 request line": "GET /a HTTP/2.0\r\nHost: x\r\n\r\n" + smuggled,
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			var s seen
+			addr := start(t, recorder(&s), nil)
+			_ = exchange(t, addr, raw)
+			for _, r := range s.list() {
+				require.False(t, strings.HasPrefix(r, "GET /smuggled"), "a second request reached the handler")
+			}
+		})
+	}
+}
+
+func TestBothLengthsAreRefused(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), nil)
+	out := exchange(t, addr, "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n")
+	require.True(t, strings.HasPrefix(out, "HTTP/1.1 400 "), out)
+	require.Empty(t, s.list())
+}
+
+func TestHeadTooLargeIs431(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), nil)
+	out := exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 2<<20)+"\r\n\r\n")
+	require.True(t, strings.HasPrefix(out, "HTTP/1.1 431 "), out[:min(len(out), 80)])
+	require.Empty(t, s.list())
+}
+
+func TestHeaderTimeoutAndIdleTimeoutClose(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), func(srv *Server) {
+		srv.Std.ReadHeaderTimeout = 300 * time.Millisecond
+		srv.Std.IdleTimeout = 300 * time.Millisecond
+	})
+	for _, raw := range []string{"GET / HTTP/1.1\r\nHost: x\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"} {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, _ = io.WriteString(c, raw)
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		t0 := time.Now()
+		_, _ = io.ReadAll(c) // the server closes: EOF before the deadline
+		require.Less(t, time.Since(t0), 2*time.Second, "closed by the server for %q", raw)
+		c.Close()
+	}
+}
+
+func TestMaxRequestsPerConnection(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), func(srv *Server) { srv.MaxRequestsPerConn = 2 })
+	out := exchange(t, addr, strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3))
+	require.Equal(t, 2, strings.Count(out, "200 OK"), out)
+	require.Contains(t, out, "Connection: close\r\n")
+	require.Len(t, s.list(), 2)
+}
+
+func TestBrokenChunkedBodyFailsTheReadAndCloses(t *testing.T) {
+	var s seen
+	addr := start(t, recorder(&s), nil)
+	out := exchange(t, addr, "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;ext\r\nab\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.True(t, strings.HasPrefix(out, "HTTP/1.1 400 "), out)
+	require.Equal(t, 1, strings.Count(out, "HTTP/1.1"), "nothing after the refused body")
+}
+
+func TestStreamingFlushesEachEvent(t *testing.T) {
+	release := make(chan struct{})
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, "data: two\n\n")
+	}), nil)
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+	buf := make([]byte, 11)
+	_, err = io.ReadFull(resp.Body, buf)
+	require.NoError(t, err, "the first event arrives before the handler returns")
+	require.Equal(t, "data: one\n\n", string(buf))
+	close(release)
+	rest, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, "data: two\n\n", string(rest))
+}
+
+func TestResponseMatchesNetHTTPConventions(t *testing.T) {
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/html":
+			_, _ = io.WriteString(w, "<html><body>hi</body></html>")
+		case "/split":
+			w.Header().Set("X-Bad", "a\r\nInjected: yes")
+			w.WriteHeader(http.StatusNoContent)
+		case "/big":
+			_, _ = w.Write([]byte(strings.Repeat("x", 10000)))
+		}
+	}), nil)
+	get := func(path string) (*http.Response, string) {
+		resp, err := http.Get("http://" + addr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, string(b)
+	}
+	resp, body := get("/html")
+	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"), "content is sniffed as net/http does")
+	require.NotEmpty(t, resp.Header.Get("Date"))
+	require.Equal(t, int64(len(body)), resp.ContentLength)
+	resp, _ = get("/split")
+	require.Equal(t, 204, resp.StatusCode)
+	require.Empty(t, resp.Header.Get("Injected"), "CR LF in a value cannot start a header")
+	resp, body = get("/big")
+	require.Len(t, body, 10000)
+	require.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+}
