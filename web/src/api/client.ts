@@ -2,6 +2,9 @@ import { SSEParser } from './sse';
 import type {
   AIRoute,
   AIUsage,
+  Consumer,
+  ModelPrice,
+  NewConsumerKey,
   APIToken,
   ApiErrorBody,
   ApiErrorDetail,
@@ -158,6 +161,10 @@ export class ApiClient {
   readonly llmProviders: ResourceClient<LLMProvider>;
   /** AI routes (/ai-routes). */
   readonly aiRoutes: ResourceClient<AIRoute>;
+  /** Consumers (/consumers); a created consumer's new key is in the create answer only. */
+  readonly consumers: ResourceClient<Consumer>;
+  /** Model prices (/model-prices), USD per million tokens. */
+  readonly modelPrices: ResourceClient<ModelPrice>;
 
   constructor(options: ApiClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? '/api/v1').replace(/\/+$/, '');
@@ -168,6 +175,23 @@ export class ApiClient {
     this.mcpServers = this.resource('/mcp-servers');
     this.llmProviders = this.resource('/llm-providers');
     this.aiRoutes = this.resource('/ai-routes');
+    this.consumers = this.resource('/consumers');
+    this.modelPrices = this.resource('/model-prices');
+  }
+
+  /** addConsumerKey generates a new key for a consumer; the answer is the only time it is shown. */
+  addConsumerKey(name: string, expiresAt?: string): Promise<NewConsumerKey> {
+    return this.request('POST', `/consumers/${encodeURIComponent(name)}/keys`, {
+      body: expiresAt ? { expiresAt } : {},
+    });
+  }
+
+  /** revokeConsumerKey removes a key; key-auth refuses it from the next configuration on. */
+  revokeConsumerKey(name: string, id: string): Promise<void> {
+    return this.request(
+      'DELETE',
+      `/consumers/${encodeURIComponent(name)}/keys/${encodeURIComponent(id)}`,
+    );
   }
 
   private resource<T>(path: string): ResourceClient<T> {

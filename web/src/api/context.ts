@@ -31,5 +31,7 @@ export const queryKeys = {
   mcpStatus: (name: string) => ['mcp-servers', 'status', name] as const,
   llmProviders: ['llm-providers'] as const,
   aiRoutes: ['ai-routes'] as const,
+  consumers: ['consumers'] as const,
+  modelPrices: ['model-prices'] as const,
   aiUsage: (window: string) => ['ai', 'usage', window] as const,
 };

@@ -628,3 +628,55 @@ export interface AIUsage {
   /** What the ai-cache plugin answered (hits) and passed on (misses). */
   cache?: { hits: number; misses: number; hitRate: number };
 }
+
+// ---- Consumers and model prices (docs/consumers.md) ----
+
+/** The period of a token quota or a dollar budget. */
+export type AllowancePeriod = 'day' | 'month';
+
+/**
+ * A key of a consumer. The key itself is only in the answer that created it
+ * (shown once); stored keys carry their id, a hint and the expiry.
+ */
+export interface ConsumerCredential {
+  id?: string;
+  key?: string;
+  hint?: string;
+  /** RFC 3339; absent means the key never expires. */
+  expiresAt?: string;
+}
+
+/** A consumer: who calls AI routes, with its keys, allowed models and routes, quota and budget. */
+export interface Consumer extends Versioned {
+  name: string;
+  credentials: ConsumerCredential[];
+  labels?: Record<string, string>;
+  /** Exact model names or `prefix*`; empty allows every model. */
+  allowedModels: string[];
+  /** AI route names; empty allows every AI route. */
+  allowedAiRoutes: string[];
+  quota?: { tokens: number; period: AllowancePeriod };
+  budget?: { usd: number; period: AllowancePeriod };
+}
+
+/** The answer of POST /consumers/{name}/keys: the new key, shown once. */
+export interface NewConsumerKey {
+  id: string;
+  key: string;
+  hint?: string;
+  expiresAt?: string;
+  consumer: Consumer;
+}
+
+/** The price of a model, USD per million tokens. */
+export interface ModelPrice extends Versioned {
+  name: string;
+  /** Exact model name or `prefix*`. */
+  model: string;
+  input: number;
+  output: number;
+  cachedInput?: number;
+  source?: string;
+  /** YYYY-MM-DD: when the price was read. */
+  date: string;
+}

@@ -8,9 +8,11 @@ import {
   ClusterOutlined,
   DashboardOutlined,
   DatabaseOutlined,
+  DollarOutlined,
   FileTextOutlined,
   HistoryOutlined,
   NodeIndexOutlined,
+  TeamOutlined,
   UserOutlined,
 } from '@ant-design/icons';
 import { lazy, type ComponentType, type LazyExoticComponent, type ReactNode } from 'react';
@@ -81,6 +83,20 @@ export const sections: readonly Section[] = [
     icon: <BarChartOutlined />,
     group: 'nav.ai',
     Page: lazy(() => import('../features/ai/AiUsagePage')),
+  },
+  {
+    path: 'consumers',
+    label: 'nav.consumers',
+    icon: <TeamOutlined />,
+    group: 'nav.ai',
+    Page: lazy(() => import('../features/consumers/ConsumersPage')),
+  },
+  {
+    path: 'model-prices',
+    label: 'nav.modelPrices',
+    icon: <DollarOutlined />,
+    group: 'nav.ai',
+    Page: lazy(() => import('../features/consumers/ModelPricesPage')),
   },
   {
     path: 'plugin-instances',

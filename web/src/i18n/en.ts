@@ -34,6 +34,8 @@ export const en = {
     llmProviders: 'LLM providers',
     aiRoutes: 'AI routes',
     aiUsage: 'AI usage',
+    consumers: 'Consumers',
+    modelPrices: 'Model prices',
   },
   header: {
     signedInAs: 'Signed in as {username}',

@@ -34,6 +34,8 @@ export const zhCN: Messages = {
     llmProviders: 'LLM 提供方',
     aiRoutes: 'AI 路由',
     aiUsage: 'AI 用量',
+    consumers: '消费者',
+    modelPrices: '模型价格',
   },
   header: {
     signedInAs: '当前用户：{username}',

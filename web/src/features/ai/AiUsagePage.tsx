@@ -7,7 +7,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { Loading } from '../../components/Loading';
 import { PageHeader } from '../../components/PageHeader';
 import { useI18n } from '../../i18n/context';
-import { byTokens, formatMs, usageTotals } from './usage';
+import { byTokens, formatMs, formatRate, usageTotals } from './usage';
 
 const refreshMs = 10_000;
 
@@ -31,6 +31,17 @@ function UsageFigures({ usage }: { usage: AIUsage }) {
     },
     { id: 'errors', title: t('ai.usage.errors'), value: usage.errors },
     { id: 'fallbacks', title: t('ai.usage.fallbacks'), value: usage.fallbacks },
+    ...(usage.cache
+      ? [
+          { id: 'cache-hits', title: t('ai.usage.cacheHits'), value: usage.cache.hits },
+          { id: 'cache-misses', title: t('ai.usage.cacheMisses'), value: usage.cache.misses },
+          {
+            id: 'cache-hit-rate',
+            title: t('ai.usage.cacheHitRate'),
+            value: formatRate(usage.cache.hitRate),
+          },
+        ]
+      : []),
   ];
   return (
     <Row gutter={[16, 16]}>

@@ -3,7 +3,7 @@ import { Card, Col, Row, Statistic, Typography } from 'antd';
 import { Link } from 'react-router';
 import { queryKeys, useApi } from '../../api/context';
 import { useI18n } from '../../i18n/context';
-import { formatMs, usageTotals } from './usage';
+import { formatMs, formatRate, usageTotals } from './usage';
 
 /**
  * AiUsageTile is the dashboard's view of AI traffic in the last hour:
@@ -32,21 +32,30 @@ export function AiUsageTile() {
         <Typography.Text type="secondary">{t('ai.usage.tileUnavailable')}</Typography.Text>
       ) : (
         <Row gutter={16}>
-          <Col xs={12} md={6}>
+          <Col xs={12} md={u.cache ? 4 : 6}>
             <Statistic title={t('ai.usage.requests')} value={u.requests} />
           </Col>
-          <Col xs={12} md={6}>
+          <Col xs={12} md={u.cache ? 4 : 6}>
             <Statistic title={t('ai.usage.inputTokens')} value={totals.inputTokens} />
           </Col>
-          <Col xs={12} md={6}>
+          <Col xs={12} md={u.cache ? 4 : 6}>
             <Statistic title={t('ai.usage.outputTokens')} value={totals.outputTokens} />
           </Col>
-          <Col xs={12} md={6}>
+          <Col xs={12} md={u.cache ? 4 : 6}>
             <Statistic
               title={t('ai.usage.ttftP50')}
               value={t('ai.usage.ms', { ms: formatMs(u.firstTokenMs.p50) })}
             />
           </Col>
+          {u.cache && (
+            <Col xs={12} md={4}>
+              <Statistic
+                title={t('ai.usage.cacheHitRate')}
+                value={formatRate(u.cache.hitRate)}
+                data-testid="ai-usage-tile-cache-hit-rate"
+              />
+            </Col>
+          )}
         </Row>
       )}
     </Card>

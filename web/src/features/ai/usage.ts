@@ -30,3 +30,8 @@ export function byTokens<T extends { inputTokens: number; outputTokens: number }
 export function formatMs(ms: number): string {
   return ms >= 10 ? Math.round(ms).toString() : ms.toFixed(1);
 }
+
+/** formatRate renders a ratio 0..1 as a percentage with one decimal. */
+export function formatRate(rate: number): string {
+  return `${(Math.round(rate * 1000) / 10).toFixed(1)} %`;
+}
