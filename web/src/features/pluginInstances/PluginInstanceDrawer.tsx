@@ -27,7 +27,7 @@ export interface ScopePreset {
   value?: string;
 }
 
-const scopeTypes: ScopeType[] = ['global', 'domain', 'route', 'mcp-server'];
+const scopeTypes: ScopeType[] = ['global', 'domain', 'route', 'mcp-server', 'ai-route'];
 
 /**
  * PluginInstanceDrawer creates a plugin instance (at `preset` scope when
@@ -73,6 +73,11 @@ export function PluginInstanceDrawer({
     queryKey: [...queryKeys.mcpServers, 'list', ''],
     queryFn: ({ signal }) => api.mcpServers.list('', signal),
     enabled: scopeType === 'mcp-server',
+  });
+  const aiRoutes = useQuery({
+    queryKey: [...queryKeys.aiRoutes, 'list', ''],
+    queryFn: ({ signal }) => api.aiRoutes.list('', signal),
+    enabled: scopeType === 'ai-route',
   });
   const schema = plugins.data?.items.find((p) => p.name === plugin)?.configSchema;
 
@@ -253,6 +258,22 @@ export function PluginInstanceDrawer({
                   options={(mcpServers.data?.items ?? []).map((m) => ({
                     value: m.name,
                     label: m.name,
+                  }))}
+                />
+              </Form.Item>
+            )}
+            {scopeType === 'ai-route' && (
+              <Form.Item
+                name={['scope', 'value']}
+                label={t('instances.scopeAiRoute')}
+                rules={[{ required: true, message: t('validation.aiRouteRequired') }]}
+              >
+                <Select
+                  showSearch
+                  loading={aiRoutes.isPending}
+                  options={(aiRoutes.data?.items ?? []).map((r) => ({
+                    value: r.name,
+                    label: r.name,
                   }))}
                 />
               </Form.Item>
