@@ -225,6 +225,18 @@ func textOf(t *testing.T, res *mcp.CallToolResult) string {
 	return tc.Text
 }
 
+// requireCounterSoon waits for metric name to reach want. The receiving
+// instance counts a handed-over message after it has delivered it, so a
+// client can see the answer a moment before the counter moves.
+func requireCounterSoon(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for counterValue(t, reg, name, labels) != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, want, counterValue(t, reg, name, labels), "%s%v", name, labels)
+}
+
 // counterValue sums the samples of metric name whose labels match.
 func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
