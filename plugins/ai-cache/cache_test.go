@@ -20,6 +20,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/redistest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
@@ -157,7 +158,7 @@ type fixture struct {
 	in    *instance
 	llm   *provider
 	h     http.Handler
-	redis *redisServer
+	redis *redistest.Server
 }
 
 func newFixture(t *testing.T, cfg string) *fixture {
@@ -338,7 +339,7 @@ func TestRedisDownBypassesTheCacheAndSaysSoOnce(t *testing.T) {
 	f := newFixture(t, `{"cache":{"type":"redis","timeout":200}}`)
 	f.ask("openai", "m", "q", false)
 	require.Equal(t, "hit", f.ask("openai", "m", "q", false).Header().Get(CacheHeader))
-	f.redis.stop()
+	f.redis.Stop()
 	for i := range 20 {
 		rec := f.ask("openai", "m", "q", i%2 == 0)
 		require.Equal(t, theAnswer, content(t, "openai", rec), "served without Redis")
@@ -349,7 +350,7 @@ func TestRedisDownBypassesTheCacheAndSaysSoOnce(t *testing.T) {
 	require.InDelta(t, 0, value(f.in.m.redisUp), 0)
 	require.Positive(t, value(f.in.m.bypassed.WithLabelValues("", "redis_unavailable")))
 
-	f.redis.start()
+	f.redis.Start()
 	waitFor(t, 10e9, "the cache to answer again", func() bool {
 		return f.ask("openai", "m", "q2", false).Header().Get(CacheHeader) == "miss"
 	})

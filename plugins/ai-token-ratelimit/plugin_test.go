@@ -277,7 +277,7 @@ func TestRedisDown(t *testing.T) {
 			l := &llm{input: 1, output: 1}
 			lim := newLimiter(t, h, `{"rule_name":"t","failureMode":"`+mode+`","rule_items":[{"limit_by_per_header":"x-user","limit_keys":[{"key":"*","token_per_minute":100000}]}]}`, l)
 			require.Equal(t, 200, call(lim, "/v1/chat/completions", body(400, 10), "X-User", "a").Code)
-			rs.stop()
+			rs.Stop()
 			for i := 0; i < 5; i++ {
 				rec := call(lim, "/v1/messages", body(400, 10), "X-User", "a")
 				if mode == "open" {
@@ -289,7 +289,7 @@ func TestRedisDown(t *testing.T) {
 			}
 			require.Equal(t, 1, strings.Count(h.logs.String(), "Redis failed"), "logged once per outage, not per request:\n%s", h.logs.String())
 			require.Contains(t, h.logs.String(), "failureMode "+mode)
-			rs.start()
+			rs.Start()
 			waitFor(t, 5*time.Second, "the limit to be enforced again", func() bool {
 				before := l.calls.Load()
 				code := call(lim, "/v1/chat/completions", body(400, 10), "X-User", "a").Code

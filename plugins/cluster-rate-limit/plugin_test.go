@@ -407,7 +407,7 @@ func TestRedisStopsAndReturns(t *testing.T) {
 	require.Equal(t, 200, send(closed, request{}).Code)
 	require.Equal(t, 200, send(open, request{}).Code)
 
-	rs.stop()
+	rs.Stop()
 	require.Equal(t, http.StatusServiceUnavailable, send(closed, request{}).Code)
 	require.Equal(t, 200, send(open, request{}).Code)
 	logs := host.logs.String()
@@ -425,7 +425,7 @@ func TestRedisStopsAndReturns(t *testing.T) {
 	require.Equal(t, float64(51), metric(t, host, "open", "failed_open"))
 	require.Less(t, host.commands.Load()-before, int64(10), "Redis is asked again about once a second, not per request")
 
-	rs.start()
+	rs.Start()
 	waitFor(t, 10*time.Second, "the limit to be counted again", func() bool {
 		rec := send(closed, request{})
 		return rec.Code == 200 && rec.Header().Get("X-RateLimit-Limit") == "100"

@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/redistest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 

@@ -1,5 +1,6 @@
-// Package redistest starts a real redis-server for tests of the mcp-server
-// plugin.
+// Package redistest starts a real redis-server for the tests of plugins
+// (server/internal/testenv is out of their reach), on a free loopback
+// port, never the machine's shared one.
 package redistest
 
 import (
@@ -33,17 +34,19 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server not found in PATH: %v — install it with: apt-get install redis-server", err)
+		t.Fatalf("redis-server not found in PATH: %v — run make deps-test, or apt-get install redis-server", err)
 	}
 	s := &Server{t: t, dir: t.TempDir()}
 	s.port = freePort(t)
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-	s.start()
+	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *Server) start() {
+// Start starts the server again after Stop, on the same port, with empty
+// data. Start (the function) has already started it once.
+func (s *Server) Start() {
 	s.t.Helper()
 	cmd := exec.Command("redis-server",
 		"--port", strconv.Itoa(s.port),
@@ -89,7 +92,7 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
-	s.start()
+	s.Start()
 }
 
 // Client returns a new client for the server, closed when the test ends.
