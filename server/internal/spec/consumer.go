@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/secret"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
 // Kinds of the AI gateway's consumers and prices.
@@ -26,10 +27,10 @@ const (
 	CodeModelPriceInvalid = "model_price_invalid"
 )
 
-// Periods of a quota or a budget.
+// Periods of a quota or a budget (calendar days and months in UTC).
 const (
-	PeriodDay   = "day"
-	PeriodMonth = "month"
+	PeriodDay   = pluginapi.PeriodDay
+	PeriodMonth = pluginapi.PeriodMonth
 )
 
 // ConsumerKeyPrefix starts every key the server generates, so that a
