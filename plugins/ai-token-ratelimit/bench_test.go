@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,38 +12,60 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
-// TestCheckLatency measures what the plugin adds to one request (reserve
-// and settle, two Redis round trips to a local redis-server), sequential,
-// and prints p50/p99. It runs only with GATEHOUSE_BENCH=1:
+// BenchmarkCheck measures what the plugin adds to one request, one round
+// trip to a local redis-server each: the check (the reservation) before the
+// call reaches the provider, and the settlement after the answer. It sends
+// the same requests through a bare terminal handler and through the
+// limiter, interleaved so that both see the same machine load, and reports
+// the added p50 and p99 of the time until the call reaches the terminal
+// (check-…: issue #14's target is p99 ≤ 0.3 ms) and of the whole request
+// (total-…):
 //
-//	GATEHOUSE_BENCH=1 go test -run TestCheckLatency -v ./plugins/ai-token-ratelimit/
-func TestCheckLatency(t *testing.T) {
-	if os.Getenv("GATEHOUSE_BENCH") == "" {
-		t.Skip("set GATEHOUSE_BENCH=1 to measure")
-	}
-	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+//	go test -run '^$' -bench BenchmarkCheck -benchtime 20000x ./plugins/ai-token-ratelimit/
+func BenchmarkCheck(b *testing.B) {
+	rs := startRedis(b)
+	h := newHost(b, rs.Addr)
+	var reached time.Time
 	terminal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = time.Now()
 		_, _ = io.Copy(io.Discard, r.Body)
 		pluginapi.RecordAIUsage(r.Context(), pluginapi.AIUsage{InputTokens: 20, OutputTokens: 30})
 	})
-	lim := newLimiter(t, h, `{"rule_name":"b","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"0.0.0.0/0","token_per_minute":1000000000000}]}]}`, terminal)
-	b := body(400, 256)
-	run := func(hd http.Handler, n int) []time.Duration {
-		d := make([]time.Duration, n)
-		for i := range d {
-			r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(b))
-			start := time.Now()
-			hd.ServeHTTP(httptest.NewRecorder(), r)
-			d[i] = time.Since(start)
+	lim := newLimiter(b, h, `{"rule_name":"b","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"0.0.0.0/0","token_per_minute":1000000000000}]}]}`, terminal)
+	payload := body(400, 256)
+	// once returns how long the request took to reach the terminal, and
+	// in all.
+	once := func(hd http.Handler) (check, total time.Duration) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(payload))
+		w := httptest.NewRecorder()
+		start := time.Now()
+		hd.ServeHTTP(w, r)
+		total = time.Since(start)
+		if w.Code != http.StatusOK {
+			b.Fatalf("the limiter answered %d: %s", w.Code, w.Body)
 		}
-		slices.Sort(d)
-		return d
+		return reached.Sub(start), total
 	}
-	run(lim, 500)
-	const n = 5000
-	plain, limited := run(terminal, n), run(lim, n)
-	pct := func(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
-	fmt.Printf("check latency, %d sequential requests: plain p50 %s p99 %s; limited p50 %s p99 %s; added p99 %s\n",
-		n, pct(plain, .5), pct(plain, .99), pct(limited, .5), pct(limited, .99), pct(limited, .99)-pct(plain, .99))
+	for range 200 { // warm the Redis connection and the scripts
+		once(lim)
+	}
+	var plainCheck, plainTotal, limCheck, limTotal []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		c, t := once(terminal)
+		plainCheck, plainTotal = append(plainCheck, c), append(plainTotal, t)
+		c, t = once(lim)
+		limCheck, limTotal = append(limCheck, c), append(limTotal, t)
+	}
+	b.StopTimer()
+	added := func(lim, plain []time.Duration, p float64) float64 {
+		slices.Sort(lim)
+		slices.Sort(plain)
+		i := int(float64(len(lim)-1) * p)
+		return float64(lim[i]-plain[i]) / 1e3
+	}
+	b.ReportMetric(added(limCheck, plainCheck, .5), "check-p50-µs")
+	b.ReportMetric(added(limCheck, plainCheck, .99), "check-p99-µs")
+	b.ReportMetric(added(limTotal, plainTotal, .5), "total-p50-µs")
+	b.ReportMetric(added(limTotal, plainTotal, .99), "total-p99-µs")
 }

@@ -31,7 +31,7 @@ type testHost struct {
 	rdb  redis.UniversalClient
 }
 
-func newHost(t *testing.T, addr string) *testHost {
+func newHost(t testing.TB, addr string) *testHost {
 	t.Helper()
 	h := &testHost{logs: &syncBuffer{}}
 	h.log = slog.New(slog.NewTextHandler(h.logs, nil))
@@ -100,7 +100,7 @@ func (l *llm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"choices":[]}`)
 }
 
-func newLimiter(t *testing.T, h pluginapi.Host, cfg string, next http.Handler) http.Handler {
+func newLimiter(t testing.TB, h pluginapi.Host, cfg string, next http.Handler) http.Handler {
 	t.Helper()
 	inst, err := Plugin.New(context.Background(), json.RawMessage(cfg), h)
 	require.NoError(t, err)

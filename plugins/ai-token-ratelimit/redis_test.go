@@ -8,7 +8,7 @@ import (
 )
 
 // startRedis starts a real redis-server on a free port for one test.
-func startRedis(t *testing.T) *redistest.Server { return redistest.Start(t) }
+func startRedis(t testing.TB) *redistest.Server { return redistest.Start(t) }
 
 // waitFor polls cond every 20 ms until it is true or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
