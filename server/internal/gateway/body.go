@@ -70,7 +70,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 		if allowed <= 0 {
 			allowed = time.Millisecond
 		}
-		// Not supported on HTTP/2, whose flow control bounds slow bodies.
+		// net/http sets it on the connection (HTTP/1) or the stream (HTTP/2).
 		_ = b.rc.SetReadDeadline(start.Add(allowed))
 	}
 	n, err := b.ReadCloser.Read(p)
