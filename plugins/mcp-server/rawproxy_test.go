@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -132,9 +133,13 @@ func (u *rawUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	if u.sse && r.Method == http.MethodGet {
 		w.Header().Set("Content-Type", "text/event-stream")
 		var mu sync.Mutex
+		closed := false
 		write := func(event string, data []byte) {
 			mu.Lock()
 			defer mu.Unlock()
+			if closed {
+				return
+			}
 			_, _ = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
 			w.(http.Flusher).Flush()
 		}
@@ -143,6 +148,9 @@ func (u *rawUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		u.mu.Unlock()
 		write("endpoint", []byte("/message"))
 		<-r.Context().Done()
+		mu.Lock()
+		closed = true
+		mu.Unlock()
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -355,6 +363,14 @@ func (c *rawClient) until(id string, onRequest func(rawMsg)) (rawMsg, []rawMsg) 
 	}
 }
 
+// first returns the first of list as a string, "" for none.
+func first[T ~[]byte | ~string](list []T) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return string(list[0])
+}
+
 func paramsOf(msgs []rawMsg, method string) []string {
 	var out []string
 	for _, m := range msgs {
@@ -408,15 +424,15 @@ func TestProxyPassesEverythingAsWritten(t *testing.T) {
 			require.NoError(t, json.Unmarshal(res.Result, &gotInit))
 			require.NoError(t, json.Unmarshal([]byte(rawInitResult), &wantInit))
 			for _, k := range []string{"capabilities", "serverInfo", "instructions", "x-init"} {
-				require.JSONEq(t, string(wantInit[k]), string(gotInit[k]), "initialize result member %s", k)
+				assert.JSONEq(t, string(wantInit[k]), string(gotInit[k]), "initialize result member %s", k)
 			}
 			c.send(rawMsg{Method: "notifications/initialized"})
 			require.Eventually(t, func() bool { return len(up.got("initialize")) == 1 }, 10*time.Second, 10*time.Millisecond)
 			var sentInit, upInit map[string]json.RawMessage
 			require.NoError(t, json.Unmarshal([]byte(initParams), &sentInit))
-			require.NoError(t, json.Unmarshal(up.got("initialize")[0], &upInit))
+			require.NoError(t, json.Unmarshal([]byte(first(up.got("initialize"))), &upInit))
 			for _, k := range []string{"capabilities", "clientInfo", "x-extra"} {
-				require.JSONEq(t, string(sentInit[k]), string(upInit[k]), "initialize params member %s", k)
+				assert.JSONEq(t, string(sentInit[k]), string(upInit[k]), "initialize params member %s", k)
 			}
 			if !tc.legacy {
 				c.listen()
@@ -425,8 +441,8 @@ func TestProxyPassesEverythingAsWritten(t *testing.T) {
 			// tools/list: the allowlist still filters.
 			c.send(rawMsg{ID: json.RawMessage(`2`), Method: "tools/list", Params: json.RawMessage(`{"x-list":1}`)})
 			res, _ = c.until("2", nil)
-			require.JSONEq(t, `{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}`, string(res.Result))
-			require.JSONEq(t, `{"x-list":1}`, string(up.got("tools/list")[0]))
+			assert.JSONEq(t, `{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}`, string(res.Result))
+			assert.JSONEq(t, `{"x-list":1}`, first(up.got("tools/list")))
 
 			// tools/call: params as written; the upstream's notifications and
 			// sampling request as written, the client's answer as written.
@@ -438,27 +454,27 @@ func TestProxyPassesEverythingAsWritten(t *testing.T) {
 				sampled = append(sampled, string(m.Params))
 				c.send(rawMsg{ID: m.ID, Result: json.RawMessage(answer)})
 			})
-			require.JSONEq(t, rawCallResult, string(res.Result))
-			require.JSONEq(t, callParams, string(up.got("tools/call")[0]), "the client's params as written")
+			assert.JSONEq(t, rawCallResult, string(res.Result))
+			assert.JSONEq(t, callParams, first(up.got("tools/call")), "the client's params as written")
 			require.Len(t, sampled, 1)
-			require.JSONEq(t, rawSampling, sampled[0], "the upstream's sampling request as written")
+			assert.JSONEq(t, rawSampling, sampled[0], "the upstream's sampling request as written")
 			up.mu.Lock()
-			require.JSONEq(t, answer, string(up.answers[`"s-1"`]), "the client's answer as written")
+			assert.JSONEq(t, answer, string(up.answers[`"s-1"`]), "the client's answer as written")
 			up.mu.Unlock()
 			require.Len(t, paramsOf(seen, "notifications/progress"), 1, "progress before the result")
-			require.JSONEq(t, rawProgress, paramsOf(seen, "notifications/progress")[0])
+			assert.JSONEq(t, rawProgress, first(paramsOf(seen, "notifications/progress")))
 			require.Len(t, paramsOf(seen, "notifications/message"), 1, "log message before the result")
-			require.JSONEq(t, rawLog, paramsOf(seen, "notifications/message")[0])
+			assert.JSONEq(t, rawLog, first(paramsOf(seen, "notifications/message")))
 
 			// A method the SDK does not know, and the unrelated notification
 			// (on the standalone stream) meanwhile.
 			c.send(rawMsg{ID: json.RawMessage(`4`), Method: "vendor/thing", Params: json.RawMessage(`{"q":1,"x":[true]}`)})
 			res, seen2 := c.until("4", nil)
-			require.JSONEq(t, rawVendorResult, string(res.Result))
-			require.JSONEq(t, `{"q":1,"x":[true]}`, string(up.got("vendor/thing")[0]))
+			assert.JSONEq(t, rawVendorResult, string(res.Result))
+			assert.JSONEq(t, `{"q":1,"x":[true]}`, first(up.got("vendor/thing")))
 			updated := append(paramsOf(seen, "notifications/resources/updated"), paramsOf(seen2, "notifications/resources/updated")...)
 			require.Len(t, updated, 1)
-			require.JSONEq(t, rawUpdated, updated[0])
+			assert.JSONEq(t, rawUpdated, updated[0])
 
 			// The client's notifications, known or not, as written.
 			c.send(rawMsg{Method: "notifications/vendor", Params: json.RawMessage(`{"n":1,"x":{"y":"z"}}`)})
@@ -466,8 +482,8 @@ func TestProxyPassesEverythingAsWritten(t *testing.T) {
 			require.Eventually(t, func() bool {
 				return len(up.got("notifications/vendor")) == 1 && len(up.got("notifications/progress")) == 1
 			}, 10*time.Second, 10*time.Millisecond)
-			require.JSONEq(t, `{"n":1,"x":{"y":"z"}}`, string(up.got("notifications/vendor")[0]))
-			require.JSONEq(t, `{"progressToken":"s-tok","progress":0.5,"x-cp":1}`, string(up.got("notifications/progress")[0]))
+			assert.JSONEq(t, `{"n":1,"x":{"y":"z"}}`, first(up.got("notifications/vendor")))
+			assert.JSONEq(t, `{"progressToken":"s-tok","progress":0.5,"x-cp":1}`, first(up.got("notifications/progress")))
 
 			// The allowlist refuses a hidden tool; nothing reaches the upstream.
 			c.send(rawMsg{ID: json.RawMessage(`5`), Method: "tools/call", Params: json.RawMessage(`{"name":"hidden","arguments":{}}`)})
