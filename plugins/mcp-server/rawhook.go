@@ -52,18 +52,20 @@ func rawMethod(method string, req mcp.Request) string {
 }
 
 // callName returns the tool a tools/call (decoded by the SDK, or raw)
-// names.
-func callName(req mcp.Request) (string, bool) {
+// names; ok is false for neither, err set for a raw call that names no
+// single tool.
+func callName(req mcp.Request) (name string, ok bool, err error) {
 	switch p := req.GetParams().(type) {
 	case *mcp.CallToolParamsRaw:
 		if p == nil {
-			return "", false
+			return "", false, nil
 		}
-		return p.Name, true
+		return p.Name, true, nil
 	case *rawrpc.Params:
-		return mcpproxy.CallName(p)
+		name, err := mcpproxy.CallName(p)
+		return name, true, err
 	}
-	return "", false
+	return "", false, nil
 }
 
 // negotiatedVersion returns the protocol version of an initialize result

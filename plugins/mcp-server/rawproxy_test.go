@@ -489,6 +489,14 @@ func TestProxyPassesEverythingAsWritten(t *testing.T) {
 			c.send(rawMsg{ID: json.RawMessage(`5`), Method: "tools/call", Params: json.RawMessage(`{"name":"hidden","arguments":{}}`)})
 			res, _ = c.until("5", nil)
 			require.Contains(t, string(res.Error), `unknown tool \"hidden\"`)
+			// Nor can a hidden tool slip through names the upstream may read
+			// otherwise than the gateway (repeated, or spelled in other case).
+			for i, params := range []string{`{"name":"hidden","Name":"echo"}`, `{"name":"echo","name":"hidden"}`, `{"name":1}`} {
+				id := fmt.Sprintf(`"dup-%d"`, i)
+				c.send(rawMsg{ID: json.RawMessage(id), Method: "tools/call", Params: json.RawMessage(params)})
+				res, _ = c.until(id, nil)
+				require.Contains(t, string(res.Error), `one string member`, params)
+			}
 			require.Len(t, up.got("tools/call"), 1)
 			require.Equal(t, 1.0, counterValue(t, g.host.reg, "gatehouse_mcp_tool_calls_total", map[string]string{"tool": "echo", "outcome": "ok"}))
 		})

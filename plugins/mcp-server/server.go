@@ -172,7 +172,10 @@ func (in *instance) narrowing(s *localSession, h http.Header) toolNarrowing {
 
 // callTool is the SDK path of tools/call: guardCall around the backend.
 func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
-	name, ok := callName(req)
+	name, ok, err := callName(req)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return next(ctx, "tools/call", req)
 	}

@@ -151,18 +151,41 @@ func (p *Proxy) handleRaw(ctx context.Context, s Session, rp *rawrpc.Params) (mc
 	return res, nil
 }
 
-// CallName returns the tool a raw tools/call names.
-func CallName(rp *rawrpc.Params) (string, bool) {
-	if rp.Method != "tools/call" {
-		return "", false
+// CallName returns the tool a raw tools/call names: the string member
+// "name" of its params, given once, and no other member spelled so in
+// another case. Anything else is
+// an error: the allowlist must check the name the upstream reads, and JSON
+// decoders differ on repeated keys (first or last) and on case (Go's
+// matches "Name" too).
+func CallName(rp *rawrpc.Params) (string, error) {
+	bad := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: `tools/call: params must be an object with one string member "name"`}
+	dec := json.NewDecoder(bytes.NewReader(rp.Params))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", bad
 	}
-	var c struct {
-		Name string `json:"name"`
+	name, found := "", false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", bad
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", bad
+		}
+		k, _ := t.(string)
+		if !strings.EqualFold(k, "name") {
+			continue
+		}
+		if k != "name" || found || json.Unmarshal(v, &name) != nil {
+			return "", bad
+		}
+		found = true
 	}
-	if json.Unmarshal(rp.Params, &c) != nil {
-		return "", false
+	if !found {
+		return "", bad
 	}
-	return c.Name, true
+	return name, nil
 }
 
 // isHopMeta reports the _meta keys that describe the client's own hop
