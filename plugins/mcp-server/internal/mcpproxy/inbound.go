@@ -104,6 +104,9 @@ func (rt *inboundRT) handle(event []byte) []byte {
 	if len(data) == 0 || (name != "" && name != "message") {
 		return event
 	}
+	if !bytes.Contains(data, []byte(`"method"`)) && !rt.u.awaitingInit() {
+		return event // a result: the SDK client reads it
+	}
 	msgs, _, err := rawrpc.Split(data)
 	if err != nil || len(msgs) != 1 {
 		return event

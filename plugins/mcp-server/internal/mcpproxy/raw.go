@@ -274,6 +274,14 @@ func (u *upstream) sawResult(id, result json.RawMessage) {
 	}
 }
 
+// awaitingInit reports that the initialize result of a legacy SSE upstream
+// is still to come.
+func (u *upstream) awaitingInit() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.initID != nil && u.rawInit == nil
+}
+
 // initResult is the upstream's initialize result as written, with the
 // protocol version the client negotiated with the gateway; nil when
 // unknown.
