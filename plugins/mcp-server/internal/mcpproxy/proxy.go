@@ -183,7 +183,7 @@ func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParam
 		if p.sse {
 			rt = &initIDRT{base: rt, u: u}
 		}
-		initParams = s.Upstream().initParamsOf(s)
+		initParams = upstreamInitParams(s.Upstream().initParamsOf(s))
 	}
 	// Raw calls (see rawrpc) become the real requests before anything
 	// else sees them, and the initialize carries the client's params.

@@ -274,6 +274,40 @@ func (u *upstream) sawResult(id, result json.RawMessage) {
 	}
 }
 
+// upstreamInitParams returns the params of the upstream session's
+// initialize: the client's as written, without the client's tasks
+// capability. That capability invites the upstream to make its sampling
+// and elicitation requests tasks and then to ask the client tasks/get and
+// tasks/result, methods the SDK's server session cannot send: the
+// upstream asks plainly instead. (The upstream's tasks, on the client's
+// tools/call, pass: their methods go upstream as raw calls.)
+func upstreamInitParams(params json.RawMessage) json.RawMessage {
+	if !bytes.Contains(params, []byte(`"tasks"`)) {
+		return params
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(params, &members) != nil {
+		return params
+	}
+	var caps map[string]json.RawMessage
+	if json.Unmarshal(members["capabilities"], &caps) != nil {
+		return params
+	}
+	if _, ok := caps["tasks"]; !ok {
+		return params
+	}
+	delete(caps, "tasks")
+	var err error
+	if members["capabilities"], err = json.Marshal(caps); err != nil {
+		return params
+	}
+	out, err := json.Marshal(members)
+	if err != nil {
+		return params
+	}
+	return out
+}
+
 // awaitingInit reports that the initialize result of a legacy SSE upstream
 // is still to come.
 func (u *upstream) awaitingInit() bool {
