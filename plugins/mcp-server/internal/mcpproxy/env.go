@@ -45,6 +45,19 @@ type Slot struct {
 
 	initMu     sync.Mutex
 	initParams json.RawMessage // the client's initialize params, as written
+
+	// Notifications of a legacy SSE client waiting to go upstream, in
+	// order (see IntakeMessage); sending is set while a goroutine sends
+	// them.
+	notesMu sync.Mutex
+	notes   []note
+	sending bool
+}
+
+// note is a client notification for the upstream.
+type note struct {
+	method string
+	params json.RawMessage
 }
 
 // setInitParams keeps the params of the client's initialize as written.

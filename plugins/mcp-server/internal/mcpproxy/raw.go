@@ -105,12 +105,7 @@ func (p *Proxy) IntakeMessage(s Session, msg jsonrpc.Message) bool {
 			m.Params = rawrpc.Envelope(m.Method, m.Params)
 			m.Method = rawrpc.Method
 		case !m.IsCall() && !localNotification(m.Method):
-			method, params := m.Method, m.Params
-			p.wg.Go(func() {
-				ctx, cancel := context.WithTimeout(p.env.Ctx, 30*time.Second)
-				defer cancel()
-				p.notifyUpstream(ctx, s, method, params)
-			})
+			p.queueNotification(s, note{m.Method, m.Params})
 			return true
 		case m.Method == "initialize":
 			s.Upstream().setInitParams(m.Params)
@@ -123,6 +118,45 @@ func (p *Proxy) IntakeMessage(s Session, msg jsonrpc.Message) bool {
 		}
 	}
 	return false
+}
+
+// maxQueuedNotes bounds the notifications of one legacy SSE client
+// waiting to go upstream; beyond it they are dropped.
+const maxQueuedNotes = 1024
+
+// queueNotification sends a legacy SSE client's notification upstream
+// without blocking, after the ones queued before it.
+func (p *Proxy) queueNotification(s Session, n note) {
+	sl := s.Upstream()
+	sl.notesMu.Lock()
+	if len(sl.notes) >= maxQueuedNotes {
+		sl.notesMu.Unlock()
+		p.env.Logger.Warn("client notification dropped: too many wait to go upstream", "session_id", s.ID(), "method", n.method)
+		return
+	}
+	sl.notes = append(sl.notes, n)
+	start := !sl.sending
+	sl.sending = true
+	sl.notesMu.Unlock()
+	if !start {
+		return
+	}
+	p.wg.Go(func() {
+		for {
+			sl.notesMu.Lock()
+			if len(sl.notes) == 0 {
+				sl.notes, sl.sending = nil, false
+				sl.notesMu.Unlock()
+				return
+			}
+			n := sl.notes[0]
+			sl.notes = sl.notes[1:]
+			sl.notesMu.Unlock()
+			ctx, cancel := context.WithTimeout(p.env.Ctx, 30*time.Second)
+			p.notifyUpstream(ctx, s, n.method, n.params)
+			cancel()
+		}
+	})
 }
 
 // handleRaw serves a raw call (see Intake): the params go upstream as
