@@ -172,7 +172,7 @@ func (b *proxied) options(o *mcp.ServerOptions) {
 	o.UnsubscribeHandler = b.p.Unsubscribe
 }
 
-func (b *proxied) register(*mcp.Server) error { return nil }
+func (b *proxied) register(s *mcp.Server) error { return b.p.Register(s) }
 
 func (b *proxied) handle(ctx context.Context, s *localSession, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
 	return b.p.Handle(ctx, proxySession(s), method, req, next)

@@ -65,7 +65,7 @@ func (l legacySessions) Message(ctx context.Context, id string, st *legacysse.St
 		return l.in.serveFastLegacy(ctx, s, st, c, h)
 	}
 	noteCancel(s, msg)
-	return false
+	return l.in.rawIntakeMessage(s, msg)
 }
 
 // WriteSessionError implements legacysse.Sessions.
@@ -102,7 +102,7 @@ func (in *instance) receiveHandoff(m session.Message) {
 func (in *instance) injectAnswers(s *localSession, m session.Message) {
 	ctx, cancel := context.WithTimeout(in.ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.path, bytes.NewReader(m.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.path, bytes.NewReader(in.rawIntake(ctx, s, m.Body)))
 	if err != nil {
 		return
 	}

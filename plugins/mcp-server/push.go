@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/legacysse"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/mcpproxy"
@@ -266,46 +265,13 @@ func (s *localSession) sendPush(body []byte) error {
 	if !ok || req.IsCall() {
 		return fmt.Errorf("pushed message is not a notification")
 	}
-	decode, ok := pushable[req.Method]
-	if !ok {
-		return fmt.Errorf("cannot push %q", req.Method)
-	}
-	build, err := decode(req.Params)
-	if err != nil {
-		return fmt.Errorf("decode pushed %s: %w", req.Method, err)
-	}
 	ss := s.ss.Load()
 	if ss == nil {
 		return fmt.Errorf("session closed")
 	}
 	// Without a request in the context, the SDK sends it on the standalone
-	// stream; see mcpproxy.NotifyAs for how it becomes req.Method.
+	// stream, with the params as the upstream wrote them.
 	ctx, cancel := context.WithTimeout(s.in.ctx, 10*time.Second)
 	defer cancel()
-	return mcpproxy.NotifyAs(ctx, ss, req.Method, build)
-}
-
-// pushable lists the notifications one instance may push to another, with
-// the decoding of their params.
-var pushable = map[string]func(json.RawMessage) (func(*mcp.ServerSession) mcp.Request, error){
-	"notifications/tools/list_changed":     pushOf[mcp.ToolListChangedParams],
-	"notifications/prompts/list_changed":   pushOf[mcp.PromptListChangedParams],
-	"notifications/resources/list_changed": pushOf[mcp.ResourceListChangedParams],
-	"notifications/resources/updated":      pushOf[mcp.ResourceUpdatedNotificationParams],
-	"notifications/message":                pushOf[mcp.LoggingMessageParams],
-	"notifications/elicitation/complete":   pushOf[mcp.ElicitationCompleteParams],
-	"notifications/progress":               pushOf[mcp.ProgressNotificationParams],
-}
-
-func pushOf[T any, P interface {
-	*T
-	mcp.Params
-}](raw json.RawMessage) (func(*mcp.ServerSession) mcp.Request, error) {
-	p := P(new(T))
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, p); err != nil {
-			return nil, err
-		}
-	}
-	return func(ss *mcp.ServerSession) mcp.Request { return &mcp.ServerRequest[P]{Session: ss, Params: p} }, nil
+	return mcpproxy.NotifyRaw(ctx, ss, req.Method, req.Params)
 }

@@ -39,6 +39,7 @@ func (in *instance) buildServer(sessionID func() string) (*mcp.Server, error) {
 func (in *instance) receive(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		s := sessionFrom(ctx)
+		method = rawMethod(method, req)
 		switch method {
 		case "tools/call":
 			return in.callTool(ctx, s, req, next)
@@ -89,12 +90,12 @@ func (in *instance) recordState(ctx context.Context, s *localSession, method str
 	switch method {
 	case "initialize":
 		params, _ := req.GetParams().(*mcp.InitializeParams)
-		ir, _ := res.(*mcp.InitializeResult)
-		if params == nil || ir == nil {
+		version, ok := negotiatedVersion(res)
+		if params == nil || !ok {
 			return nil
 		}
 		err := s.Update(ctx, func(r *session.Record) {
-			r.State = &mcp.ServerSessionState{InitializeParams: params, NegotiatedProtocolVersion: ir.ProtocolVersion}
+			r.State = &mcp.ServerSessionState{InitializeParams: params, NegotiatedProtocolVersion: version}
 		})
 		if err != nil {
 			s.initFailed.Store(true)
@@ -171,11 +172,14 @@ func (in *instance) narrowing(s *localSession, h http.Header) toolNarrowing {
 
 // callTool is the SDK path of tools/call: guardCall around the backend.
 func (in *instance) callTool(ctx context.Context, s *localSession, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
-	params, _ := req.GetParams().(*mcp.CallToolParamsRaw)
-	if params == nil {
+	name, ok, err := callName(req)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return next(ctx, "tools/call", req)
 	}
-	return in.guardCall(ctx, s, params.Name, extraHeader(req.GetExtra()), func(ctx context.Context) (mcp.Result, error) {
+	return in.guardCall(ctx, s, name, extraHeader(req.GetExtra()), func(ctx context.Context) (mcp.Result, error) {
 		return in.dispatch(ctx, s, "tools/call", req, next)
 	})
 }

@@ -222,6 +222,11 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
+		if body = in.rawIntake(r.Context(), s, body); body == nil {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	s.active.Add(1)
 	defer s.active.Add(-1)

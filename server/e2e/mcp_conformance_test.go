@@ -427,6 +427,8 @@ var rawResults = map[string]string{
 		`"structuredContent":{"n":1.5},"isError":false,"x-vendor":{"trace":"abc"},"_meta":{"com.example/cost":7}}`,
 	"resources/read": `{"contents":[{"uri":"x://a","mimeType":"text/plain","text":"t","x-hash":"abc"}],"x-r":1}`,
 	"prompts/get":    `{"description":"p","messages":[{"role":"user","content":{"type":"text","text":"hi","x-c":1}}],"x-p":2}`,
+	// A method the Go SDK does not know.
+	"tasks/get": `{"taskId":"t-1","status":"working","createdAt":"2026-01-01T00:00:00Z","x-t":1}`,
 }
 
 func startRawUpstream(t *testing.T) *rawUpstream {
@@ -530,7 +532,9 @@ func rawRPC(t *testing.T, endpoint, session string, id int, method, params strin
 
 // TestMCPProxyPassesUnknownFields checks that mcp-proxy passes upstream
 // results as they are: fields the Go SDK's types do not know, and a content
-// type it does not know (the SDK's typed client refuses the whole result).
+// type it does not know (the SDK's typed client refuses the whole result);
+// and the client's params as it sent them, members and methods the SDK
+// does not know included.
 func TestMCPProxyPassesUnknownFields(t *testing.T) {
 	upstream := startRawUpstream(t)
 	redis := testenv.StartRedis(t)
@@ -555,9 +559,10 @@ func TestMCPProxyPassesUnknownFields(t *testing.T) {
 
 	calls := []struct{ method, params string }{
 		{"tools/list", `{}`},
-		{"tools/call", `{"name":"holo","arguments":{"n":12345678901234567890},"_meta":{"progressToken":"p-1"}}`},
-		{"resources/read", `{"uri":"x://a"}`},
+		{"tools/call", `{"name":"holo","arguments":{"n":12345678901234567890},"task":{"ttl":60000},"x-call":[1],"_meta":{"progressToken":"p-1"}}`},
+		{"resources/read", `{"uri":"x://a","x-r":{"deep":true}}`},
 		{"prompts/get", `{"name":"p","arguments":{"a":"<&>"}}`},
+		{"tasks/get", `{"taskId":"t-1","x-q":true}`},
 	}
 	for i, c := range calls {
 		t.Run(c.method, func(t *testing.T) {

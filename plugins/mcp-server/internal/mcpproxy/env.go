@@ -6,6 +6,7 @@ package mcpproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/rawrpc"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 )
@@ -40,6 +42,41 @@ type Session interface {
 type Slot struct {
 	mu sync.Mutex
 	up *upstream
+
+	initMu     sync.Mutex
+	initParams json.RawMessage // the client's initialize params, as written
+
+	// Notifications of a legacy SSE client waiting to go upstream, in
+	// order (see IntakeMessage); sending is set while a goroutine sends
+	// them.
+	notesMu sync.Mutex
+	notes   []note
+	sending bool
+}
+
+// note is a client notification for the upstream.
+type note struct {
+	method string
+	params json.RawMessage
+}
+
+// setInitParams keeps the params of the client's initialize as written.
+func (sl *Slot) setInitParams(params json.RawMessage) {
+	sl.initMu.Lock()
+	sl.initParams = params
+	sl.initMu.Unlock()
+}
+
+// initParamsOf returns the params of the client's initialize of s as
+// written: those Intake saw, or those of the session's record.
+func (sl *Slot) initParamsOf(s Session) json.RawMessage {
+	sl.initMu.Lock()
+	p := sl.initParams
+	sl.initMu.Unlock()
+	if p == nil {
+		p = s.Record().InitializeParams
+	}
+	return p
 }
 
 // Close ends the upstream session held in the slot, if any: with global
@@ -100,6 +137,14 @@ func (p *Proxy) Resume(ctx context.Context, s Session) error {
 func NotifyAs(ctx context.Context, ss *mcp.ServerSession, method string, build func(*mcp.ServerSession) mcp.Request) error {
 	f := &forwarded{method: method, build: build}
 	return ss.NotifyProgress(context.WithValue(ctx, forwardKey{}, f), &mcp.ProgressNotificationParams{})
+}
+
+// NotifyRaw sends a notification of method on ss with params as written
+// (see NotifyAs).
+func NotifyRaw(ctx context.Context, ss *mcp.ServerSession, method string, params json.RawMessage) error {
+	return NotifyAs(ctx, ss, method, func(ss *mcp.ServerSession) mcp.Request {
+		return &mcp.ServerRequest[*rawrpc.AsIs]{Session: ss, Params: &rawrpc.AsIs{JSON: params}}
+	})
 }
 
 // redactErr returns err with the upstream URL's credentials masked in its

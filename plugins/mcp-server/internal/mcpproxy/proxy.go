@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,8 +119,8 @@ type upstream struct {
 	mu       sync.Mutex
 	calls    []context.Context       // downstream requests in flight, oldest first
 	progress map[any]context.Context // progress token → downstream request
-
-	notes notesInFlight
+	initID   json.RawMessage         // the id of the SDK client's initialize
+	rawInit  json.RawMessage         // its result as written (legacy SSE upstreams)
 }
 
 // dial connects an upstream session for s (nil: the shared one). With
@@ -154,29 +153,8 @@ func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParam
 				u.roots = true
 			}
 		}
-		opts.ToolListChangedHandler = func(_ context.Context, r *mcp.ToolListChangedRequest) {
-			forwardNotification(u, "notifications/tools/list_changed", r.Params, false)
-		}
-		opts.PromptListChangedHandler = func(_ context.Context, r *mcp.PromptListChangedRequest) {
-			forwardNotification(u, "notifications/prompts/list_changed", r.Params, false)
-		}
-		opts.ResourceListChangedHandler = func(_ context.Context, r *mcp.ResourceListChangedRequest) {
-			forwardNotification(u, "notifications/resources/list_changed", r.Params, false)
-		}
-		opts.ResourceUpdatedHandler = func(_ context.Context, r *mcp.ResourceUpdatedNotificationRequest) {
-			forwardNotification(u, "notifications/resources/updated", r.Params, false)
-		}
-		opts.LoggingMessageHandler = func(_ context.Context, r *mcp.LoggingMessageRequest) {
-			defer u.notes.handled()
-			forwardNotification(u, "notifications/message", r.Params, true)
-		}
-		opts.ElicitationCompleteHandler = func(_ context.Context, r *mcp.ElicitationCompleteNotificationRequest) {
-			forwardNotification(u, "notifications/elicitation/complete", r.Params, false)
-		}
-		opts.ProgressNotificationHandler = func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
-			defer u.notes.handled()
-			u.progressed(r.Params)
-		}
+		// The upstream's notifications go to the client as written, before
+		// the SDK client sees them (inboundRT).
 	}
 	u.client = mcp.NewClient(impl, opts)
 	if err := rawrpc.Register(u.client); err != nil {
@@ -199,14 +177,17 @@ func (p *Proxy) dial(ctx context.Context, s Session, params *mcp.InitializeParam
 		}
 		rt = u.rt
 	}
+	var initParams json.RawMessage
 	if s != nil {
-		// Count the notifications for requests as they arrive, so that run
-		// forwards them before the result (see notesInFlight).
-		rt = &notingRT{base: rt, notes: &u.notes}
+		rt = &inboundRT{base: rt, u: u, keepIDs: !p.sse}
+		if p.sse {
+			rt = &initIDRT{base: rt, u: u}
+		}
+		initParams = upstreamInitParams(s.Upstream().initParamsOf(s))
 	}
 	// Raw calls (see rawrpc) become the real requests before anything
-	// else sees them.
-	rt = rawrpc.RT{Base: rt}
+	// else sees them, and the initialize carries the client's params.
+	rt = rawrpc.RT{Base: rt, Initialize: initParams}
 	if p.sse {
 		t = &mcp.SSEClientTransport{Endpoint: p.url, HTTPClient: &http.Client{Transport: rt, CheckRedirect: sameOriginRedirect}}
 	} else {
@@ -312,31 +293,6 @@ type forwarded struct {
 	build  func(*mcp.ServerSession) mcp.Request
 }
 
-// forwardNotification sends an upstream notification to the client. The SDK
-// has no method to send arbitrary notifications from a server session, so
-// it sends a progress notification that Forward turns into this one.
-func forwardNotification[P mcp.Params](u *upstream, method string, params P, related bool) {
-	if u.s == nil {
-		return
-	}
-	ss := u.s.ServerSession()
-	if ss == nil {
-		return
-	}
-	ctx, inRequest := context.Background(), false
-	if related {
-		ctx, inRequest = u.related()
-	}
-	if !inRequest && u.p.env.Push(u.s, method, params) {
-		// For the standalone stream, which another instance holds.
-		return
-	}
-	f := &forwarded{method: method, build: func(ss *mcp.ServerSession) mcp.Request {
-		return &mcp.ServerRequest[P]{Session: ss, Params: params}
-	}}
-	_ = ss.NotifyProgress(context.WithValue(ctx, forwardKey{}, f), &mcp.ProgressNotificationParams{})
-}
-
 // Forward is the sending middleware of every server: it turns the progress
 // notifications that carry a forwarded message (see NotifyAs), and the
 // requests sent with placeholder params (see sendAsIs), into that message.
@@ -349,26 +305,6 @@ func Forward(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		return next(ctx, method, req)
 	}
-}
-
-func (u *upstream) progressed(params *mcp.ProgressNotificationParams) {
-	if u.s == nil || params == nil {
-		return
-	}
-	ss := u.s.ServerSession()
-	if ss == nil {
-		return
-	}
-	u.mu.Lock()
-	ctx, ok := u.progress[params.ProgressToken]
-	u.mu.Unlock()
-	if !ok {
-		if u.p.env.Push(u.s, "notifications/progress", params) {
-			return
-		}
-		ctx = context.Background()
-	}
-	_ = ss.NotifyProgress(ctx, params)
 }
 
 // downstream returns the client session and a context for a request the
@@ -400,55 +336,63 @@ func (u *upstream) awaitAnswer(ctx context.Context) {
 
 // passRequests is the receiving middleware of the upstream client: the
 // upstream's sampling and elicitation requests go to the client as the
-// upstream sent them. The SDK's own handling would first check them against
-// its reading of the spec (it refuses elicitation schemas that clients
-// accept, such as titled multi-select enums) and re-encode them.
+// upstream wrote them (inboundRT tagged their params), and the client's
+// answers go back as the client wrote them (Intake tagged them). The SDK's
+// own handling would first check them against its reading of the spec (it
+// refuses elicitation schemas that clients accept, such as titled
+// multi-select enums) and re-encode them.
 func (u *upstream) passRequests(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch r := req.(type) {
 		case *mcp.CreateMessageWithToolsRequest:
 			if u.samples && r.Params != nil {
-				res := &mcp.CreateMessageWithToolsResult{}
-				err := u.sendAsIs(ctx, method, r.Params, func(ctx context.Context, ss *mcp.ServerSession) (err error) {
-					res, err = ss.CreateMessageWithTools(ctx, &mcp.CreateMessageWithToolsParams{})
-					return err
+				return u.sendAsIs(ctx, method, r.Params, func(ctx context.Context, ss *mcp.ServerSession) (mcp.Result, error) {
+					return ss.CreateMessageWithTools(ctx, &mcp.CreateMessageWithToolsParams{})
 				})
-				return res, err
 			}
 		case *mcp.ElicitRequest:
 			if u.elicits && r.Params != nil {
-				res := &mcp.ElicitResult{}
-				err := u.sendAsIs(ctx, method, r.Params, func(ctx context.Context, ss *mcp.ServerSession) (err error) {
+				return u.sendAsIs(ctx, method, r.Params, func(ctx context.Context, ss *mcp.ServerSession) (mcp.Result, error) {
 					// The mode lets the SDK check the client's capabilities;
 					// without a schema it does not check the answer against it.
-					res, err = ss.Elicit(ctx, &mcp.ElicitParams{Mode: r.Params.Mode, URL: r.Params.URL, ElicitationID: r.Params.ElicitationID})
-					return err
+					return ss.Elicit(ctx, &mcp.ElicitParams{Mode: r.Params.Mode, URL: r.Params.URL, ElicitationID: r.Params.ElicitationID})
 				})
-				return res, err
 			}
 		}
 		return next(ctx, method, req)
 	}
 }
 
-// sendAsIs sends the client a request of method with params as they are:
-// send makes the SDK send it with placeholder params, which Forward
-// replaces. The SDK has no way to send a request it did not build.
-func (u *upstream) sendAsIs(ctx context.Context, method string, params mcp.Params, send func(context.Context, *mcp.ServerSession) error) error {
-	data, err := json.Marshal(params)
-	if err != nil {
-		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: %v", method, err)}
+// sendAsIs sends the client a request of method with params as the
+// upstream wrote them (see inboundRT), and returns the client's result as
+// the client wrote it (see Intake): send makes the SDK send it with
+// placeholder params, which Forward replaces. The SDK has no way to send a
+// request it did not build, nor to return a result it did not decode.
+func (u *upstream) sendAsIs(ctx context.Context, method string, params mcp.Params, send func(context.Context, *mcp.ServerSession) (mcp.Result, error)) (mcp.Result, error) {
+	data, ok := rawrpc.Untag(params.GetMeta())
+	if !ok {
+		var err error
+		if data, err = json.Marshal(params); err != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: %v", method, err)}
+		}
 	}
 	ss, dctx, done, err := u.downstream(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer done()
 	u.awaitAnswer(dctx)
 	f := &forwarded{via: method, method: method, build: func(ss *mcp.ServerSession) mcp.Request {
 		return &mcp.ServerRequest[*rawrpc.AsIs]{Session: ss, Params: &rawrpc.AsIs{JSON: data}}
 	}}
-	return wireError(send(context.WithValue(dctx, forwardKey{}, f), ss))
+	res, err := send(context.WithValue(dctx, forwardKey{}, f), ss)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	if raw, ok := rawrpc.Untag(res.GetMeta()); ok {
+		return &rawrpc.Result{JSON: raw}, nil
+	}
+	return res, nil
 }
 
 // syncRoots copies the client's roots to the upstream client.
@@ -555,9 +499,6 @@ func (p *Proxy) run(ctx context.Context, s Session, token any, fn func(context.C
 		uctx, done := upstreamContext(ctx)
 		res, err := fn(uctx, u.cs)
 		done()
-		// The SDK client hands the result over at once but queues the
-		// notifications that came before it: forward those first.
-		u.notes.flush(ctx, notificationFlushWait)
 		leave()
 		if err != nil && errors.Is(err, mcp.ErrConnectionClosed) && attempt == 0 && ctx.Err() == nil {
 			u.dead.Store(true)
@@ -579,7 +520,7 @@ func stripHopMeta(p mcp.Params) {
 	}
 	m := p.GetMeta()
 	for k := range m {
-		if strings.HasPrefix(k, "io.modelcontextprotocol/") {
+		if isHopMeta(k) {
 			delete(m, k)
 		}
 	}
@@ -605,6 +546,9 @@ func isWire(err error) bool {
 
 // Handle forwards one client message of an mcp-proxy server.
 func (p *Proxy) Handle(ctx context.Context, s Session, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
+	if rp, ok := req.GetParams().(*rawrpc.Params); ok {
+		return p.handleRaw(ctx, s, rp)
+	}
 	if params := req.GetParams(); params != nil && method != "initialize" && method != "server/discover" {
 		stripHopMeta(params)
 	}
@@ -639,6 +583,9 @@ func (p *Proxy) Handle(ctx context.Context, s Session, method string, req mcp.Re
 		}
 		res, err := next(ctx, method, req)
 		if ir, ok := res.(*mcp.InitializeResult); ok && err == nil {
+			if raw := u.initResult(ir.ProtocolVersion); raw != nil {
+				return raw, nil
+			}
 			mirror(ir, u.cs.InitializeResult())
 		}
 		return res, err
@@ -691,16 +638,7 @@ func (p *Proxy) Handle(ctx context.Context, s Session, method string, req mcp.Re
 		if err != nil {
 			return nil, err
 		}
-		n, err := res.FilterTools(func(name string) (bool, string) { return p.Allowed(name), p.overrides[name] })
-		if err != nil {
-			return nil, p.badUpstream(err)
-		}
-		var nextCursor string
-		_ = res.Member("nextCursor", &nextCursor)
-		if (params == nil || params.Cursor == "") && nextCursor == "" {
-			p.toolsSeen.Store(int64(n))
-		}
-		return res, nil
+		return p.filterList(res, params == nil || params.Cursor == "")
 	case "tools/call":
 		raw, _ := req.GetParams().(*mcp.CallToolParamsRaw)
 		if raw == nil {
@@ -720,11 +658,26 @@ func (p *Proxy) Handle(ctx context.Context, s Session, method string, req mcp.Re
 	return next(ctx, method, req)
 }
 
+// filterList applies the allowlist to a tools/list result; first says
+// the result is the first page.
+func (p *Proxy) filterList(res *rawrpc.Result, first bool) (*rawrpc.Result, error) {
+	n, err := res.FilterTools(func(name string) (bool, string) { return p.Allowed(name), p.overrides[name] })
+	if err != nil {
+		return nil, p.badUpstream(err)
+	}
+	var nextCursor string
+	_ = res.Member("nextCursor", &nextCursor)
+	if first && nextCursor == "" {
+		p.toolsSeen.Store(int64(n))
+	}
+	return res, nil
+}
+
 // pass sends a client's request upstream and returns the upstream's result
 // as it is (see rawrpc): the SDK's result types would drop what they do not
 // know, refuse content types they do not know and check structured content
 // against the tool's output schema. Params are the SDK's decoding of the
-// client's.
+// client's (stateless requests; see handleRaw for the others).
 func (p *Proxy) pass(ctx context.Context, s Session, method string, params mcp.Params, token any) (*rawrpc.Result, error) {
 	var raw json.RawMessage
 	if params != nil && !reflect.ValueOf(params).IsNil() {
@@ -734,6 +687,11 @@ func (p *Proxy) pass(ctx context.Context, s Session, method string, params mcp.P
 		}
 		raw = data
 	}
+	return p.passRaw(ctx, s, method, raw, token)
+}
+
+// passRaw sends a client's request upstream with params as written.
+func (p *Proxy) passRaw(ctx context.Context, s Session, method string, raw json.RawMessage, token any) (*rawrpc.Result, error) {
 	res, err := p.run(ctx, s, token, func(ctx context.Context, cs *mcp.ClientSession) (mcp.Result, error) {
 		r, err := rawrpc.Call(ctx, cs, method, raw)
 		if err != nil {

@@ -27,17 +27,43 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Method is the custom method that carries a raw call from the SDK client
-// to RT. It never reaches a peer.
+// Method is the custom method that carries a raw call through an SDK
+// session: from the SDK client to RT, and from a server's raw hook (Wrap)
+// to its receiving middleware. It never reaches a peer.
 const Method = "gatehouse/raw"
+
+// NotifyMethod carries a raw notification from the SDK client to RT (see
+// Notify). It never reaches a peer.
+const NotifyMethod = "notifications/gatehouse/raw"
 
 // methodHeader is the HTTP header some protocol versions repeat the
 // JSON-RPC method in.
 const methodHeader = "Mcp-Method"
 
-// Register lets c send raw calls. Call it once per client, before Connect.
+// Register lets c send raw calls and notifications. Call it once per
+// client, before Connect.
 func Register(c *mcp.Client) error {
+	if err := mcp.AddSendingCustomMethod[*Params, *Result](c, NotifyMethod); err != nil {
+		return err
+	}
+	// A notification has no result; CallCustomMethod wants one.
+	c.AddSendingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			res, err := next(ctx, method, req)
+			if method == NotifyMethod && err == nil {
+				res = &Result{}
+			}
+			return res, err
+		}
+	})
 	return mcp.AddSendingCustomMethod[*Params, *Result](c, Method)
+}
+
+// Notify sends notification method with params (raw JSON, nil for none)
+// on cs, as Call sends requests.
+func Notify(ctx context.Context, cs *mcp.ClientSession, method string, params json.RawMessage) error {
+	_, err := mcp.CallCustomMethod[*Params, *Result](ctx, cs, NotifyMethod, &Params{Method: method, Params: params})
+	return err
 }
 
 // Call sends method with params (raw JSON, nil for none) on cs and returns
@@ -55,7 +81,19 @@ type Params struct {
 	Params json.RawMessage
 }
 
-// envelope is how Params travel from the SDK to RT.
+// UnmarshalJSON decodes the envelope Wrap makes: the params a server's
+// receiving middleware gets for Method.
+func (p *Params) UnmarshalJSON(b []byte) error {
+	var e envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return err
+	}
+	p.Method, p.Params = e.Method, e.Params
+	return nil
+}
+
+// envelope is how Params travel from the SDK to RT, and from Wrap to a
+// server's receiving middleware.
 type envelope struct {
 	Method string          `json:"method"`
 	Params json.RawMessage `json:"params,omitempty"`
@@ -283,9 +321,17 @@ func DropMeta(obj json.RawMessage, drop func(key string) bool) (json.RawMessage,
 // other request passes unchanged.
 type RT struct {
 	Base http.RoundTripper
+	// Initialize, when set, are the params of a proxy's client's
+	// initialize: the SDK client's initialize request goes out with them
+	// (capabilities, client info and whatever else the client sent), only
+	// the protocol version being the SDK client's.
+	Initialize json.RawMessage
 }
 
-var quotedMethod = []byte(`"` + Method + `"`)
+var (
+	quotedMethod       = []byte(`"` + Method + `"`)
+	quotedNotifyMethod = []byte(`"` + NotifyMethod + `"`)
+)
 
 // RoundTrip implements http.RoundTripper.
 func (rt RT) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -300,10 +346,12 @@ func (rt RT) RoundTrip(req *http.Request) (*http.Response, error) {
 	out, method, ok := Unwrap(body)
 	if ok {
 		req = req.Clone(req.Context())
-		if req.Header.Get(methodHeader) == Method {
+		if h := req.Header.Get(methodHeader); h == Method || h == NotifyMethod {
 			req.Header.Set(methodHeader, method)
 		}
 		body = out
+	} else if len(rt.Initialize) > 0 && bytes.Contains(body, []byte(`"initialize"`)) {
+		body = rt.initialize(body)
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -311,11 +359,34 @@ func (rt RT) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rt.Base.RoundTrip(req)
 }
 
+// initialize returns body, the SDK client's initialize request, with the
+// client's params and the SDK client's protocol version.
+func (rt RT) initialize(body []byte) []byte {
+	var msg struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params struct {
+			ProtocolVersion json.RawMessage `json:"protocolVersion"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &msg) != nil || msg.Method != "initialize" || msg.ID == nil {
+		return body
+	}
+	params := rt.Initialize
+	if len(msg.Params.ProtocolVersion) > 0 {
+		var err error
+		if params, err = setMember(params, "protocolVersion", msg.Params.ProtocolVersion); err != nil {
+			return body
+		}
+	}
+	return Request(msg.ID, "initialize", params)
+}
+
 // Unwrap turns the JSON-RPC message of a raw call into the real request and
 // returns it with its method; other messages are returned unchanged with
 // ok false.
 func Unwrap(body []byte) (out []byte, method string, ok bool) {
-	if !bytes.Contains(body, quotedMethod) {
+	if !bytes.Contains(body, quotedMethod) && !bytes.Contains(body, quotedNotifyMethod) {
 		return body, "", false
 	}
 	var msg struct {
@@ -324,7 +395,7 @@ func Unwrap(body []byte) (out []byte, method string, ok bool) {
 		Method  string          `json:"method"`
 		Params  envelope        `json:"params"`
 	}
-	if json.Unmarshal(body, &msg) != nil || msg.Method != Method || msg.Params.Method == "" {
+	if json.Unmarshal(body, &msg) != nil || (msg.Method != Method && msg.Method != NotifyMethod) || msg.Params.Method == "" {
 		return body, "", false
 	}
 	// Built by hand: json.Marshal would re-escape the params.
@@ -332,7 +403,7 @@ func Unwrap(body []byte) (out []byte, method string, ok bool) {
 	b.WriteString(`{"jsonrpc":`)
 	jsonrpc, _ := json.Marshal(msg.JSONRPC)
 	b.Write(jsonrpc)
-	if len(msg.ID) > 0 {
+	if msg.Method == Method && len(msg.ID) > 0 {
 		b.WriteString(`,"id":`)
 		b.Write(msg.ID)
 	}
