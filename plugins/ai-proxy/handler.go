@@ -187,7 +187,11 @@ func (c *call) deny() bool {
 	if c.consumer == "" {
 		c.fail(http.StatusForbidden, "permission_error", "this AI route only serves its allowed consumers, and the request named none; send your consumer key (Authorization: Bearer <key> or x-api-key)")
 	} else {
-		c.fail(http.StatusForbidden, "permission_error", fmt.Sprintf("consumer %q may not use this AI route; ask its administrator to add the consumer to allowedConsumers", c.consumer))
+		route := "this AI route"
+		if c.in.routeName != "" {
+			route = fmt.Sprintf("the AI route %q", c.in.routeName)
+		}
+		c.fail(http.StatusForbidden, "permission_error", fmt.Sprintf("consumer %q may not use %s; ask its administrator to admit the consumer (the route's allowedConsumers and the consumer's allowedAiRoutes)", c.consumer, route))
 	}
 	return true
 }

@@ -144,7 +144,9 @@ func newInstance(c *config, host pluginapi.Host) (*instance, error) {
 		}
 		in.predicates = append(in.predicates, pr)
 	}
-	if len(c.AllowedConsumers) > 0 {
+	// Present but empty admits nobody (every consumer was excluded by
+	// its allowedAiRoutes); absent admits every consumer.
+	if c.AllowedConsumers != nil {
 		in.allowed = map[string]bool{}
 		for _, name := range c.AllowedConsumers {
 			in.allowed[name] = true

@@ -414,6 +414,7 @@ func TestErrorShapes(t *testing.T) {
 	f := newFake(t)
 	g := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["k"],"endpoint":`+quote(f.URL)+`},"maxRequestBodyBytes":200,"allowedConsumers":["team-a"]}`)
 	dead := newGW(t, `{"provider":{"id":"gone","type":"claude","apiTokens":["k"],"endpoint":`+quote(deadURL(t))+`}}`)
+	nobody := newGW(t, `{"provider":{"id":"p","type":"openai","apiTokens":["k"],"endpoint":`+quote(f.URL)+`},"allowedConsumers":[],"routeName":"closed"}`)
 	anth := `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
 	withConsumer := func(g *gw, name, method, path, body string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -440,6 +441,7 @@ func TestErrorShapes(t *testing.T) {
 		{"no model", g, "team-a", "/v1/chat/completions", `{"messages":[]}`, 400, `no \"model\"`},
 		{"no consumer", g, "", "/v1/chat/completions", chatBody, 403, "named none"},
 		{"consumer not allowed, anthropic", g, "team-b", "/v1/messages", anth, 403, `consumer \"team-b\" may not use`},
+		{"an empty allowedConsumers admits nobody", nobody, "team-a", "/v1/chat/completions", chatBody, 403, `consumer \"team-a\" may not use the AI route \"closed\"`},
 		{"unreachable, openai", dead, "", "/v1/chat/completions", chatBody, 502, `provider \"gone\" (claude) at http://127.0.0.1`},
 		{"unreachable, anthropic", dead, "", "/v1/messages", anth, 502, "could not be reached"},
 		{"not a /v1 path", g, "team-a", "/chat/completions", chatBody, 404, "is not served"},

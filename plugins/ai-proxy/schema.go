@@ -40,7 +40,7 @@ var configSchema = json.RawMessage(`{
       "if": {"properties": {"enabled": {"const": true}}, "required": ["enabled"]},
       "then": {"required": ["upstreams"], "properties": {"upstreams": {"minItems": 1}}}
     },
-    "allowedConsumers": {"type": "array", "items": {"type": "string", "pattern": "\\S"}, "description": "Gatehouse: only these consumers (named by key-auth) may call; others get 403."},
+    "allowedConsumers": {"type": "array", "items": {"type": "string", "pattern": "\\S"}, "description": "Gatehouse: only these consumers (named by key-auth) may call; others get 403. Absent admits every consumer; an empty list admits nobody."},
     "routeName": {"type": "string", "description": "Gatehouse: the AI route's name in metrics and logs."},
     "maxRequestBodyBytes": {"type": "integer", "minimum": 1, "default": 33554432, "description": "Gatehouse: larger request bodies are refused with 413."}
   },

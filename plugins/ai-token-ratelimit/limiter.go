@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,10 +25,6 @@ const KeyPrefix = "gatehouse:ai-token-ratelimit:"
 // maxKeyValue is the longest request value kept readable in a key; longer
 // ones are replaced by their SHA-256.
 const maxKeyValue = 128
-
-// maxEstimateBody is how much of a body is read to estimate its tokens;
-// the rest streams through and is estimated from its length.
-const maxEstimateBody = 32 << 20
 
 // redisTimeout bounds one Redis call; retryRedisAfter is how long
 // requests skip a failing Redis before one tries it again.
@@ -209,41 +202,11 @@ func keyValue(v string) string {
 // one token per 4 bytes of body, plus the output it may produce
 // (max_tokens or max_completion_tokens, else defaultMaxTokens).
 func (in *instance) estimate(r *http.Request) int64 {
-	if r.Body == nil || r.Body == http.NoBody {
-		return in.cfg.defaultMax
+	req := aiwire.ReadRequest(r)
+	if req.MaxTokens == 0 {
+		req.MaxTokens = in.cfg.defaultMax
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEstimateBody+1))
-	size := int64(len(body))
-	if err != nil || size > maxEstimateBody {
-		// Too large to read whole (or broken): the rest streams on, the
-		// prompt is estimated from the declared length.
-		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-		if r.ContentLength > size {
-			size = r.ContentLength
-		}
-		return (size+3)/4 + in.cfg.defaultMax
-	}
-	_ = r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	var fields struct {
-		MaxTokens           *int64 `json:"max_tokens"`
-		MaxCompletionTokens *int64 `json:"max_completion_tokens"`
-	}
-	out := in.cfg.defaultMax
-	if json.Unmarshal(body, &fields) == nil {
-		switch {
-		case fields.MaxCompletionTokens != nil && *fields.MaxCompletionTokens > 0:
-			out = *fields.MaxCompletionTokens
-		case fields.MaxTokens != nil && *fields.MaxTokens > 0:
-			out = *fields.MaxTokens
-		}
-	}
-	return (size+3)/4 + out
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
+	return req.PromptTokens + req.MaxTokens
 }
 
 // reserve reserves est tokens in the counter of k. It returns nil and how

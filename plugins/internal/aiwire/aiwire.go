@@ -5,7 +5,9 @@
 package aiwire
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,4 +99,61 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, code, messag
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(ErrorBody(ProtocolOf(r), status, code, message))
+}
+
+// MaxEstimateBody is how much of a request body ReadRequest reads to
+// estimate its tokens; the rest streams through, estimated from its
+// length.
+const MaxEstimateBody = 32 << 20
+
+// Request is what the plugins in front of ai-proxy learn of an AI request
+// before the call: its model and an over-estimate of its tokens.
+type Request struct {
+	// Model is the body's "model" as the client sent it ("" when none).
+	Model string
+	// PromptTokens over-estimates the prompt: one token per 4 bytes of
+	// body, rounded up.
+	PromptTokens int64
+	// MaxTokens is max_completion_tokens, else max_tokens; 0 when the
+	// request sets neither.
+	MaxTokens int64
+}
+
+// ReadRequest reads r's body (up to MaxEstimateBody bytes) and leaves it
+// readable, whole, for the next handler.
+func ReadRequest(r *http.Request) Request {
+	if r.Body == nil || r.Body == http.NoBody {
+		return Request{}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxEstimateBody+1))
+	size := int64(len(body))
+	if err != nil || size > MaxEstimateBody {
+		// Too large to read whole (or broken): the rest streams on, the
+		// prompt is estimated from the declared length.
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		return Request{PromptTokens: (max(size, r.ContentLength) + 3) / 4}
+	}
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var fields struct {
+		Model               string `json:"model"`
+		MaxTokens           *int64 `json:"max_tokens"`
+		MaxCompletionTokens *int64 `json:"max_completion_tokens"`
+	}
+	req := Request{PromptTokens: (size + 3) / 4}
+	if json.Unmarshal(body, &fields) == nil {
+		req.Model = fields.Model
+		switch {
+		case fields.MaxCompletionTokens != nil && *fields.MaxCompletionTokens > 0:
+			req.MaxTokens = *fields.MaxCompletionTokens
+		case fields.MaxTokens != nil && *fields.MaxTokens > 0:
+			req.MaxTokens = *fields.MaxTokens
+		}
+	}
+	return req
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -205,8 +205,9 @@ func (p *process) applyConfiguration(ctx context.Context) int {
 	notifier := redisNotifier{client: p.redis.Client, recheck: control.DefaultPollInterval}
 	p.ctl = control.New(control.Options{
 		Store: p.st, Gateway: p.gw, Plugins: p.plugins, Logger: p.logs.Slog(),
-		Host:    hostFactory(p.logs.Slog(), p.redis.Client, p.reg, s.InstanceID),
-		Changed: control.Announcer(notifier, p.logs.Slog()),
+		Host:               hostFactory(p.logs.Slog(), p.redis.Client, p.reg, s.InstanceID),
+		Changed:            control.Announcer(notifier, p.logs.Slog()),
+		AIUsageFailureMode: s.AIUsageFailureMode,
 	})
 	if err := p.ctl.Load(ctx); err != nil {
 		return p.startFailed(ExitConfig, "apply_configuration", err.Error())

@@ -27,32 +27,33 @@ import (
 // Settings are the static settings. The yaml tags are the keys of the
 // config file; the env tags are the environment variables.
 type Settings struct {
-	GatewayAddr      string        `yaml:"gatewayAddr" env:"GATEWAY_ADDR" flag:"gateway-addr" help:"listen address of the gateway (data plane)"`
-	ConsoleAddr      string        `yaml:"consoleAddr" env:"CONSOLE_ADDR" flag:"console-addr" help:"listen address of the console and admin API"`
-	DataDir          string        `yaml:"dataDir" env:"DATA_DIR" flag:"data-dir" help:"directory for the database and downloaded plugins"`
-	PluginDir        string        `yaml:"pluginDir" env:"PLUGIN_DIR" flag:"plugin-dir" help:"directory of the bundled plugin artifacts and manifest.json"`
-	LogFile          string        `yaml:"logFile" env:"LOG_FILE" flag:"log-file" help:"path of gateway.log (default <data dir>/logs/gateway.log)"`
-	LogLevel         string        `yaml:"logLevel" env:"LOG_LEVEL" flag:"log-level" help:"debug, info, warn or error"`
-	LogFormat        string        `yaml:"logFormat" env:"LOG_FORMAT" flag:"log-format" help:"text or json"`
-	AccessLog        string        `yaml:"accessLog" env:"ACCESS_LOG" flag:"access-log" help:"on: one line per gateway request in gateway.log (method, host, path, status, duration, route, client, request id); off: none"`
-	LogMaxSizeMB     int           `yaml:"logMaxSizeMB" env:"LOG_MAX_SIZE_MB" flag:"log-max-size-mb" help:"rotate gateway.log when it reaches this size"`
-	LogMaxBackups    int           `yaml:"logMaxBackups" env:"LOG_MAX_BACKUPS" flag:"log-max-backups" help:"rotated files kept"`
-	ShutdownTimeout  time.Duration `yaml:"shutdownTimeout" env:"SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests may take to finish at shutdown"`
-	AdminUser        string        `yaml:"adminUser" env:"ADMIN_USER" flag:"admin-user" help:"bootstrap administrator created at start when no user exists"`
-	AdminPassword    string        `yaml:"adminPassword" env:"ADMIN_PASSWORD" flag:"-" secret:"true" help:"password of the bootstrap administrator"`
-	JWTSecret        string        `yaml:"jwtSecret" env:"JWT_SECRET" flag:"-" secret:"true" help:"HS256 secret for admin tokens (generated and kept in the database when empty)"`
-	JWTLifetime      time.Duration `yaml:"jwtLifetime" env:"JWT_LIFETIME" flag:"jwt-lifetime" help:"lifetime of an admin login token"`
-	Database         string        `yaml:"database" env:"DATABASE" flag:"database" secret:"dsn" help:"SQLite path (default <data dir>/gatehouse.db), or a postgres:// or mysql DSN"`
-	RedisAddr        string        `yaml:"redisAddr" env:"REDIS_ADDR" flag:"redis-addr" help:"Redis host:port stored as the Redis settings at start when none are stored (then edited in Settings → Redis)"`
-	RedisPassword    string        `yaml:"redisPassword" env:"REDIS_PASSWORD" flag:"-" secret:"true" help:"password for GATEHOUSE_REDIS_ADDR"`
-	ConfigFile       string        `yaml:"configFile" env:"CONFIG_FILE" flag:"config-file" help:"declarative configuration (YAML: services, routes, pluginInstances, mcpServers) applied at start"`
-	ConfigFileMode   string        `yaml:"configFileMode" env:"CONFIG_FILE_MODE" flag:"config-file-mode" help:"replace: the stored configuration becomes the file at every start (GitOps); seed: the file is applied only to an empty database"`
-	InstanceID       string        `yaml:"instanceID" env:"INSTANCE_ID" flag:"instance-id" help:"name of this instance among several (default: host name and process id)"`
-	TrustedProxies   string        `yaml:"trustedProxies" env:"TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs or addresses of the proxies in front of Gatehouse whose X-Forwarded-For / X-Real-IP are believed (empty: none; the client address is the connection's peer)"`
-	BodyReadTimeout  time.Duration `yaml:"bodyReadTimeout" env:"BODY_READ_TIMEOUT" flag:"body-read-timeout" help:"gateway listener: time a client may spend sending a request body on top of what the minimum rate allows (0: no limit)"`
-	BodyMinRate      int           `yaml:"bodyMinRate" env:"BODY_MIN_RATE" flag:"body-min-rate" help:"gateway listener: slowest request body accepted, in bytes per second, after the body read timeout's allowance (0: no minimum)"`
-	GatewayEngine    string        `yaml:"gatewayEngine" env:"GATEWAY_ENGINE" flag:"gateway-engine" help:"gateway listener engine: std (net/http) or fast (purpose-built HTTP/1.1 loop; TLS, HTTP/2, upgrades and Expect: 100-continue still go to net/http on the same port)"`
-	APITokenLifetime string        `yaml:"apiTokenLifetime" env:"API_TOKEN_LIFETIME" flag:"api-token-lifetime" help:"lifetime of an API token created without expiresIn: a duration such as 2160h, or never"`
+	GatewayAddr        string        `yaml:"gatewayAddr" env:"GATEWAY_ADDR" flag:"gateway-addr" help:"listen address of the gateway (data plane)"`
+	ConsoleAddr        string        `yaml:"consoleAddr" env:"CONSOLE_ADDR" flag:"console-addr" help:"listen address of the console and admin API"`
+	DataDir            string        `yaml:"dataDir" env:"DATA_DIR" flag:"data-dir" help:"directory for the database and downloaded plugins"`
+	PluginDir          string        `yaml:"pluginDir" env:"PLUGIN_DIR" flag:"plugin-dir" help:"directory of the bundled plugin artifacts and manifest.json"`
+	LogFile            string        `yaml:"logFile" env:"LOG_FILE" flag:"log-file" help:"path of gateway.log (default <data dir>/logs/gateway.log)"`
+	LogLevel           string        `yaml:"logLevel" env:"LOG_LEVEL" flag:"log-level" help:"debug, info, warn or error"`
+	LogFormat          string        `yaml:"logFormat" env:"LOG_FORMAT" flag:"log-format" help:"text or json"`
+	AccessLog          string        `yaml:"accessLog" env:"ACCESS_LOG" flag:"access-log" help:"on: one line per gateway request in gateway.log (method, host, path, status, duration, route, client, request id); off: none"`
+	LogMaxSizeMB       int           `yaml:"logMaxSizeMB" env:"LOG_MAX_SIZE_MB" flag:"log-max-size-mb" help:"rotate gateway.log when it reaches this size"`
+	LogMaxBackups      int           `yaml:"logMaxBackups" env:"LOG_MAX_BACKUPS" flag:"log-max-backups" help:"rotated files kept"`
+	ShutdownTimeout    time.Duration `yaml:"shutdownTimeout" env:"SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests may take to finish at shutdown"`
+	AdminUser          string        `yaml:"adminUser" env:"ADMIN_USER" flag:"admin-user" help:"bootstrap administrator created at start when no user exists"`
+	AdminPassword      string        `yaml:"adminPassword" env:"ADMIN_PASSWORD" flag:"-" secret:"true" help:"password of the bootstrap administrator"`
+	JWTSecret          string        `yaml:"jwtSecret" env:"JWT_SECRET" flag:"-" secret:"true" help:"HS256 secret for admin tokens (generated and kept in the database when empty)"`
+	JWTLifetime        time.Duration `yaml:"jwtLifetime" env:"JWT_LIFETIME" flag:"jwt-lifetime" help:"lifetime of an admin login token"`
+	Database           string        `yaml:"database" env:"DATABASE" flag:"database" secret:"dsn" help:"SQLite path (default <data dir>/gatehouse.db), or a postgres:// or mysql DSN"`
+	RedisAddr          string        `yaml:"redisAddr" env:"REDIS_ADDR" flag:"redis-addr" help:"Redis host:port stored as the Redis settings at start when none are stored (then edited in Settings → Redis)"`
+	RedisPassword      string        `yaml:"redisPassword" env:"REDIS_PASSWORD" flag:"-" secret:"true" help:"password for GATEHOUSE_REDIS_ADDR"`
+	ConfigFile         string        `yaml:"configFile" env:"CONFIG_FILE" flag:"config-file" help:"declarative configuration (YAML: services, routes, pluginInstances, mcpServers) applied at start"`
+	ConfigFileMode     string        `yaml:"configFileMode" env:"CONFIG_FILE_MODE" flag:"config-file-mode" help:"replace: the stored configuration becomes the file at every start (GitOps); seed: the file is applied only to an empty database"`
+	InstanceID         string        `yaml:"instanceID" env:"INSTANCE_ID" flag:"instance-id" help:"name of this instance among several (default: host name and process id)"`
+	TrustedProxies     string        `yaml:"trustedProxies" env:"TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs or addresses of the proxies in front of Gatehouse whose X-Forwarded-For / X-Real-IP are believed (empty: none; the client address is the connection's peer)"`
+	BodyReadTimeout    time.Duration `yaml:"bodyReadTimeout" env:"BODY_READ_TIMEOUT" flag:"body-read-timeout" help:"gateway listener: time a client may spend sending a request body on top of what the minimum rate allows (0: no limit)"`
+	BodyMinRate        int           `yaml:"bodyMinRate" env:"BODY_MIN_RATE" flag:"body-min-rate" help:"gateway listener: slowest request body accepted, in bytes per second, after the body read timeout's allowance (0: no minimum)"`
+	GatewayEngine      string        `yaml:"gatewayEngine" env:"GATEWAY_ENGINE" flag:"gateway-engine" help:"gateway listener engine: std (net/http) or fast (purpose-built HTTP/1.1 loop; TLS, HTTP/2, upgrades and Expect: 100-continue still go to net/http on the same port)"`
+	AIUsageFailureMode string        `yaml:"aiUsageFailureMode" env:"AI_USAGE_FAILURE_MODE" flag:"ai-usage-failure-mode" help:"while Redis fails, consumers' quotas and budgets on AI routes: open serves requests uncounted (one warning per outage), closed answers 503 to consumers with a quota or budget"`
+	APITokenLifetime   string        `yaml:"apiTokenLifetime" env:"API_TOKEN_LIFETIME" flag:"api-token-lifetime" help:"lifetime of an API token created without expiresIn: a duration such as 2160h, or never"`
 }
 
 // EnvPrefix prefixes every environment variable of Settings.
@@ -61,22 +62,23 @@ const EnvPrefix = "GATEHOUSE_"
 // Defaults returns the settings used when nothing else is given.
 func Defaults() Settings {
 	return Settings{
-		GatewayAddr:      ":8080",
-		ConsoleAddr:      ":8001",
-		DataDir:          "./data",
-		PluginDir:        "./build/plugins",
-		LogLevel:         "info",
-		LogFormat:        "text",
-		AccessLog:        "on",
-		LogMaxSizeMB:     10,
-		LogMaxBackups:    5,
-		ShutdownTimeout:  30 * time.Second,
-		JWTLifetime:      12 * time.Hour,
-		ConfigFileMode:   "replace",
-		BodyReadTimeout:  30 * time.Second,
-		BodyMinRate:      1024,
-		GatewayEngine:    "std",
-		APITokenLifetime: "2160h",
+		GatewayAddr:        ":8080",
+		ConsoleAddr:        ":8001",
+		DataDir:            "./data",
+		PluginDir:          "./build/plugins",
+		LogLevel:           "info",
+		LogFormat:          "text",
+		AccessLog:          "on",
+		LogMaxSizeMB:       10,
+		LogMaxBackups:      5,
+		ShutdownTimeout:    30 * time.Second,
+		JWTLifetime:        12 * time.Hour,
+		ConfigFileMode:     "replace",
+		BodyReadTimeout:    30 * time.Second,
+		BodyMinRate:        1024,
+		GatewayEngine:      "std",
+		AIUsageFailureMode: "open",
+		APITokenLifetime:   "2160h",
 	}
 }
 
@@ -256,6 +258,11 @@ func (s Settings) Validate() error {
 	case "std", "fast":
 	default:
 		bad("GATEWAY_ENGINE", fmt.Sprintf("%q is not an engine; use std or fast", s.GatewayEngine))
+	}
+	switch s.AIUsageFailureMode {
+	case "open", "closed":
+	default:
+		bad("AI_USAGE_FAILURE_MODE", fmt.Sprintf("%q is not a failure mode; use open (serve uncounted while Redis fails) or closed (answer 503)", s.AIUsageFailureMode))
 	}
 	switch s.AccessLog {
 	case "on", "off":

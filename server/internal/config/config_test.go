@@ -105,3 +105,15 @@ func TestGatewayEngine(t *testing.T) {
 	require.ErrorContains(t, err, "GATEHOUSE_GATEWAY_ENGINE")
 	require.ErrorContains(t, err, "use std or fast")
 }
+
+func TestAIUsageFailureMode(t *testing.T) {
+	s, err := Load(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, "open", s.AIUsageFailureMode, "requests are served while Redis fails unless told otherwise")
+	s, err = Load([]string{"--ai-usage-failure-mode", "closed"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "closed", s.AIUsageFailureMode)
+	_, err = Load(nil, []string{"GATEHOUSE_AI_USAGE_FAILURE_MODE=shut"})
+	require.ErrorContains(t, err, "GATEHOUSE_AI_USAGE_FAILURE_MODE")
+	require.ErrorContains(t, err, "use open")
+}

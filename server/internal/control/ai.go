@@ -23,6 +23,9 @@ import (
 const (
 	AIProxyPlugin = "ai-proxy"
 	KeyAuthPlugin = spec.KeyAuthPlugin
+	// AIConsumerPlugin enforces the consumer objects' allowedModels,
+	// quotas and budgets, right after key-auth.
+	AIConsumerPlugin = "ai-consumer"
 )
 
 // AIMountPrefix starts the name of the gateway mount of a group of AI
@@ -138,8 +141,10 @@ func aiProxyConfig(snap spec.Snapshot, r spec.AIRoute) (json.RawMessage, []spec.
 		}
 		cfg["fallback"] = map[string]any{"enabled": true, "upstreams": fus, "strategy": strategy, "onStatus": f.OnStatus}
 	}
-	if r.AuthEnabled() && len(r.AuthConfig.AllowedConsumers) > 0 {
-		cfg["allowedConsumers"] = r.AuthConfig.AllowedConsumers
+	if r.AuthEnabled() {
+		if admitted := admittedConsumers(snap, r); admitted != nil {
+			cfg["allowedConsumers"] = admitted
+		}
 	}
 	providers := make([]map[string]any, len(used))
 	for i, p := range used {
@@ -184,6 +189,92 @@ func providerConfig(p spec.LLMProvider) map[string]any {
 	return m
 }
 
+// admittedConsumers is what AI route r admits, as ai-proxy's
+// allowedConsumers: nil admits every consumer key-auth knows, else exactly
+// the names listed (none: nobody). A consumer object whose allowedAiRoutes
+// is not empty and does not name r is not admitted, whatever the route's
+// authConfig.allowedConsumers says.
+func admittedConsumers(snap spec.Snapshot, r spec.AIRoute) []string {
+	excluded := map[string]bool{}
+	for _, c := range snap.Consumers {
+		if len(c.AllowedAIRoutes) > 0 && !slices.Contains(c.AllowedAIRoutes, r.Name) {
+			excluded[c.Name] = true
+		}
+	}
+	names := r.AuthConfig.AllowedConsumers
+	if len(names) == 0 {
+		if len(excluded) == 0 {
+			return nil
+		}
+		for _, c := range snap.KeyAuthConsumers() {
+			names = append(names, c.Name)
+		}
+	}
+	out := []string{}
+	for _, n := range names {
+		if !excluded[n] && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AIConsumerConfig is the ai-consumer config in front of a group of AI
+// routes with authConfig enabled: every consumer object's allowedModels,
+// quota and budget (usage is counted for each, limited or not), the model
+// prices, and failureMode (GATEHOUSE_AI_USAGE_FAILURE_MODE; empty is the
+// plugin's default, open).
+func AIConsumerConfig(snap spec.Snapshot, failureMode string) (json.RawMessage, error) {
+	type consumer struct {
+		AllowedModels []string     `json:"allowedModels,omitempty"`
+		Quota         *spec.Quota  `json:"quota,omitempty"`
+		Budget        *spec.Budget `json:"budget,omitempty"`
+	}
+	consumers := make(map[string]consumer, len(snap.Consumers))
+	for _, c := range snap.Consumers {
+		consumers[c.Name] = consumer{AllowedModels: c.AllowedModels, Quota: c.Quota, Budget: c.Budget}
+	}
+	prices := make([]pluginapi.ModelPrice, len(snap.ModelPrices))
+	for i, p := range snap.ModelPrices {
+		prices[i] = p.PluginPrice()
+	}
+	cfg := map[string]any{"consumers": consumers, "prices": prices}
+	if failureMode != "" {
+		cfg["failureMode"] = failureMode
+	}
+	return json.Marshal(cfg)
+}
+
+// enforcesConsumers reports whether a consumer object of snap has
+// something for ai-consumer to enforce.
+func enforcesConsumers(snap spec.Snapshot) bool {
+	return slices.ContainsFunc(snap.Consumers, func(c spec.Consumer) bool {
+		return len(c.AllowedModels) > 0 || c.Quota != nil || c.Budget != nil
+	})
+}
+
+// aiConsumerErrors turns ai-consumer's config errors into field errors of
+// the consumer objects and model prices they come from.
+func aiConsumerErrors(snap spec.Snapshot, route string, err error) []error {
+	return spec.PluginErrors(err, func(field, msg string) error {
+		if rest, ok := strings.CutPrefix(field, "consumers."); ok {
+			for _, c := range snap.Consumers {
+				if f, ok := strings.CutPrefix(rest, c.Name+"."); ok {
+					return &spec.FieldError{Object: spec.KindConsumer, Name: c.Name, Field: f, Code: spec.CodeConsumerInvalid, Message: msg}
+				}
+			}
+		}
+		if m := priceFieldRE.FindStringSubmatch(field); m != nil {
+			if i, _ := strconv.Atoi(m[1]); i < len(snap.ModelPrices) {
+				return &spec.FieldError{Object: spec.KindModelPrice, Name: snap.ModelPrices[i].Name, Field: m[2], Code: spec.CodeModelPriceInvalid, Message: msg}
+			}
+		}
+		return &spec.FieldError{Object: spec.KindAIRoute, Name: route, Field: "authConfig", Code: spec.CodeAIRouteInvalid, Message: "consumers' quotas and budgets: " + joinField(field, msg)}
+	})
+}
+
+var priceFieldRE = regexp.MustCompile(`^prices\[(\d+)\]\.?(.*)$`)
+
 // KeyAuthConfig is the key-auth config in front of a group of AI routes
 // with authConfig enabled: every key-auth consumer of the snapshot, keys
 // read from Authorization (Bearer) and x-api-key, and removed before the
@@ -222,7 +313,7 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 			insts = nil
 		}
 		first := g.routes[0]
-		var keyAuth pluginapi.Instance
+		var keyAuth, consumers pluginapi.Instance
 		if first.AuthEnabled() {
 			ka, ok := c.opts.Plugins.Get(KeyAuthPlugin)
 			if !ok {
@@ -240,6 +331,17 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 				continue
 			}
 			insts = append(insts, keyAuth)
+			if len(snap.Consumers) > 0 {
+				inst, err := c.aiConsumer(ctx, snap, first)
+				if err != nil {
+					fail(err...)
+					continue
+				}
+				if inst != nil {
+					insts = append(insts, inst)
+					consumers = inst
+				}
+			}
 		}
 		before, after, uerrs := c.aiRouteInstances(ctx, snap, g)
 		insts = append(insts, before...)
@@ -275,6 +377,9 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 		for i := len(after) - 1; i >= 0; i-- {
 			h = after[i].Handler(h)
 		}
+		if consumers != nil {
+			h = consumers.Handler(h)
+		}
 		if keyAuth != nil {
 			h = keyAuth.Handler(h)
 		}
@@ -289,6 +394,29 @@ func (c *Control) aiMounts(ctx context.Context, snap spec.Snapshot) ([]gateway.M
 		return nil, errs
 	}
 	return mounts, nil
+}
+
+// aiConsumer creates the ai-consumer instance of a group whose first route
+// is first. Without the plugin it returns nil, unless a consumer has
+// something to enforce: then the group is refused, saying so.
+func (c *Control) aiConsumer(ctx context.Context, snap spec.Snapshot, first spec.AIRoute) (pluginapi.Instance, []error) {
+	p, ok := c.opts.Plugins.Get(AIConsumerPlugin)
+	if !ok {
+		if !enforcesConsumers(snap) {
+			return nil, nil
+		}
+		return nil, []error{&spec.FieldError{Object: spec.KindAIRoute, Name: first.Name, Field: "authConfig.enabled", Code: spec.CodeAIRouteInvalid,
+			Message: "the ai-consumer plugin is not loaded (see GET /api/v1/plugins: build it with make plugins, or fix its image address); consumers' allowedModels, quotas and budgets cannot be enforced"}}
+	}
+	cfg, err := AIConsumerConfig(snap, c.opts.AIUsageFailureMode)
+	if err != nil {
+		return nil, []error{err}
+	}
+	inst, err := p.New(ctx, cfg, c.opts.Host(AIConsumerPlugin))
+	if err != nil {
+		return nil, aiConsumerErrors(snap, first.Name, err)
+	}
+	return inst, nil
 }
 
 // aiRouteInstances creates the enabled plugin instances scoped to the AI

@@ -47,6 +47,10 @@ type Options struct {
 	Changed func(revision int64)
 	// Kinds are the object kinds; spec.Kinds when nil.
 	Kinds []spec.Kind
+	// AIUsageFailureMode is the ai-consumer plugin's failureMode (open or
+	// closed; GATEHOUSE_AI_USAGE_FAILURE_MODE); empty is the plugin's
+	// default, open.
+	AIUsageFailureMode string
 }
 
 // Control applies configuration changes. It is safe for concurrent use;

@@ -422,18 +422,19 @@ func (m ModelPrice) Validate() error {
 }
 
 // PriceOf returns the price of model among prices: the exact match, else
-// the longest matching prefix.
+// the longest matching prefix (pluginapi.MatchModel, which the ai-consumer
+// plugin uses too).
 func PriceOf(prices []ModelPrice, model string) (ModelPrice, bool) {
-	best, found := ModelPrice{}, false
-	for _, pr := range prices {
-		if pr.Model == model {
-			return pr, true
-		}
-		if pre, ok := strings.CutSuffix(pr.Model, "*"); ok && strings.HasPrefix(model, pre) && (!found || len(pre) > len(best.Model)-1) {
-			best, found = pr, true
-		}
+	i := pluginapi.MatchModel(len(prices), func(i int) string { return prices[i].Model }, model)
+	if i < 0 {
+		return ModelPrice{}, false
 	}
-	return best, found
+	return prices[i], true
+}
+
+// PluginPrice is m as the ai-consumer plugin's config takes it.
+func (m ModelPrice) PluginPrice() pluginapi.ModelPrice {
+	return pluginapi.ModelPrice{Model: m.Model, Input: m.Input, Output: m.Output, CachedInput: m.CachedInput}
 }
 
 // SeedModelPrices are the prices stored on first start (public list

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
+)
+
+// redisTimeout bounds one Redis call; retryRedisAfter is how long
+// requests skip a failing Redis before one tries it again.
+const (
+	redisTimeout    = time.Second
+	retryRedisAfter = time.Second
+)
+
+// maxWarnedModels bounds the models remembered for the "no price" warning.
+const maxWarnedModels = 1000
+
+var errRedisNotConfigured = errors.New("redis is not configured (set it in Settings → Redis or with GATEHOUSE_REDIS_ADDR)")
+
+// instance enforces one configuration's consumers. It is safe for
+// concurrent use.
+type instance struct {
+	host pluginapi.Host
+	log  *slog.Logger
+	cfg  *config
+	m    *metrics
+	now  func() time.Time
+
+	down      atomic.Bool  // Redis failed and has not answered since (one log line per outage)
+	downUntil atomic.Int64 // unix nanoseconds until which Redis is skipped
+
+	warnedMu sync.Mutex
+	warned   map[string]bool // models without a price, warned about
+}
+
+func newInstance(c *config, host pluginapi.Host) *instance {
+	in := &instance{host: host, log: host.Logger(), cfg: c, m: sharedMetrics(host.Metrics()), now: time.Now, warned: map[string]bool{}}
+	return in
+}
+
+// Handler implements pluginapi.Instance.
+func (in *instance) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, _ := pluginapi.ConsumerFromContext(r.Context())
+		cc, ok := in.cfg.Consumers[name]
+		if !ok || r.Method != http.MethodPost {
+			// Not a consumer object (an inline key-auth consumer, or no
+			// auth), or a call that costs nothing (/v1/models).
+			next.ServeHTTP(w, r)
+			return
+		}
+		req := aiwire.ReadRequest(r)
+		if !cc.allowsModel(req.Model) {
+			in.m.refusals.WithLabelValues(name, "model").Inc()
+			aiwire.WriteError(w, r, http.StatusForbidden, "model_not_allowed", modelRefusal(name, req.Model, cc.AllowedModels), 0)
+			return
+		}
+		now := in.now()
+		var q, b *limit
+		if cc.Quota != nil {
+			q = periodLimit(name, "quota", cc.Quota.Period, cc.Quota.Tokens, now)
+		}
+		if cc.Budget != nil {
+			b = periodLimit(name, "budget", cc.Budget.Period, cc.Budget.micros, now)
+		}
+		var res *reservation
+		if q != nil || b != nil {
+			out := req.MaxTokens
+			if out == 0 {
+				out = in.cfg.defaultMax
+			}
+			price, _ := in.cfg.priceOf(req.Model)
+			tokens := req.PromptTokens + out
+			micros := price.CostMicros(req.PromptTokens, 0, out)
+			var ref *refusal
+			var err error
+			res, ref, err = in.reserve(r.Context(), name, q, b, tokens, micros)
+			switch {
+			case err != nil:
+				if r.Context().Err() != nil {
+					return // the client left
+				}
+				if in.cfg.FailureMode == failureClosed {
+					in.m.refusals.WithLabelValues(name, "redis").Inc()
+					aiwire.WriteError(w, r, http.StatusServiceUnavailable, "usage_unavailable",
+						fmt.Sprintf("the quota and budget of consumer %q cannot be checked because the gateway's Redis is unavailable; retry later", name), time.Second)
+					return
+				}
+				in.m.uncounted.WithLabelValues(name).Inc()
+				next.ServeHTTP(w, r)
+				return
+			case ref != nil:
+				in.m.refusals.WithLabelValues(name, ref.limit.what).Inc()
+				code := "quota_exceeded"
+				if ref.limit.what == "budget" {
+					code = "budget_exceeded"
+				}
+				writeExhausted(w, r, code, ref.message(name, tokens, micros), ref.limit.end.Sub(now))
+				return
+			}
+		}
+		ctx, rec := pluginapi.WithAIUsageRecorder(r.Context())
+		defer in.settle(r.Context(), name, res, rec)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// writeExhausted answers 429 for an exhausted quota or budget: OpenAI's
+// insufficient_quota shape, or Anthropic's rate_limit_error.
+func writeExhausted(w http.ResponseWriter, r *http.Request, code, msg string, retryAfter time.Duration) {
+	if aiwire.ProtocolOf(r) == aiwire.Anthropic {
+		aiwire.WriteError(w, r, http.StatusTooManyRequests, code, msg, retryAfter)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Retry-After", itoa(int64((retryAfter+time.Second-1)/time.Second)))
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(openAIInsufficientQuota(code, msg))
+}
+
+// reserve reserves the estimate, or says why Redis could not be asked.
+func (in *instance) reserve(ctx context.Context, name string, q, b *limit, tokens, micros int64) (*reservation, *refusal, error) {
+	rdb, err := in.redis()
+	if err != nil {
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	defer cancel()
+	res, ref, err := reserve(cctx, rdb, name, q, b, tokens, micros)
+	if err != nil {
+		in.failed(ctx, err)
+		return nil, nil, err
+	}
+	in.recovered()
+	return res, ref, nil
+}
+
+// settle counts the answer's usage, priced, and releases the reservation;
+// a call without usage (failed, or answered from the AI cache) only
+// releases it.
+func (in *instance) settle(ctx context.Context, name string, res *reservation, rec *pluginapi.AIUsageRecorder) {
+	var a *answer
+	if u, ok := rec.Usage(); ok {
+		model := u.Model
+		if model == "" {
+			model = u.RequestedModel
+		}
+		price, known := in.cfg.priceOf(u.Model)
+		if !known {
+			price, known = in.cfg.priceOf(u.RequestedModel)
+		}
+		if !known {
+			in.warnUnpriced(model)
+		}
+		a = &answer{model: model, input: u.InputTokens, output: u.OutputTokens, cached: u.CachedInputTokens,
+			micros: price.CostMicros(u.InputTokens, u.CachedInputTokens, u.OutputTokens)}
+	}
+	if res == nil && a == nil {
+		return
+	}
+	rdb, err := in.redis()
+	if err != nil {
+		if a != nil {
+			in.m.uncounted.WithLabelValues(name).Inc()
+		}
+		return
+	}
+	// The client may have left: the settlement still counts.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
+	defer cancel()
+	if err := settle(cctx, rdb, name, res, a, in.now()); err != nil {
+		in.failed(cctx, err)
+		if a != nil {
+			in.m.uncounted.WithLabelValues(name).Inc()
+		}
+		return
+	}
+	in.recovered()
+}
+
+// warnUnpriced logs once per model that it has no price.
+func (in *instance) warnUnpriced(model string) {
+	in.warnedMu.Lock()
+	seen := in.warned[model]
+	if !seen && len(in.warned) < maxWarnedModels {
+		in.warned[model] = true
+	}
+	in.warnedMu.Unlock()
+	if !seen {
+		in.log.Warn(fmt.Sprintf("AI consumer usage: model %q has no price; it is counted at the highest input and output prices of the table — add a model price", trim(model)),
+			"ai_model", trim(model))
+	}
+}
+
+// redis returns the host's client, or an error while Redis is skipped.
+func (in *instance) redis() (redis.UniversalClient, error) {
+	rdb := in.host.Redis()
+	if rdb == nil {
+		in.failed(context.Background(), errRedisNotConfigured)
+		return nil, errRedisNotConfigured
+	}
+	if until := in.downUntil.Load(); until != 0 {
+		now := time.Now().UnixNano()
+		if now < until || !in.downUntil.CompareAndSwap(until, now+int64(retryRedisAfter)) {
+			return nil, errors.New("redis failed recently")
+		}
+	}
+	return rdb, nil
+}
+
+// failed notes a Redis failure, logged once per outage.
+func (in *instance) failed(ctx context.Context, err error) {
+	if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return // the client left: nothing about Redis
+	}
+	in.m.redisUp.Set(0)
+	in.downUntil.Store(time.Now().Add(retryRedisAfter).UnixNano())
+	if in.down.CompareAndSwap(false, true) {
+		what := "requests are served and not counted until it answers (failureMode open)"
+		if in.cfg.FailureMode == failureClosed {
+			what = "requests of consumers with a quota or budget are refused with 503 until it answers (failureMode closed)"
+		}
+		in.log.Warn("AI consumer usage: Redis failed; "+what, "error", err.Error())
+	}
+}
+
+// recovered notes that Redis answered.
+func (in *instance) recovered() {
+	in.m.redisUp.Set(1)
+	in.downUntil.Store(0)
+	if in.down.CompareAndSwap(true, false) {
+		in.log.Info("AI consumer usage: Redis answers again; quotas and budgets are enforced")
+	}
+}
+
+// Close implements pluginapi.Instance. The counters stay in Redis for the
+// instances of the next configuration.
+func (in *instance) Close() error { return nil }
+
+// modelRefusal is the 403's message for a model the consumer may not use.
+func modelRefusal(name, model string, allowed []string) string {
+	if model == "" {
+		return fmt.Sprintf("consumer %q must name a model in the request; it may use: %s", name, strings.Join(allowed, ", "))
+	}
+	return fmt.Sprintf("consumer %q may not use the model %q; it may use: %s", name, trim(model), strings.Join(allowed, ", "))
+}
+
+// message is the 429's message: which allowance, how it stands, when it
+// resets, what to do. It never names another consumer.
+func (f *refusal) message(name string, tokens, micros int64) string {
+	l := f.limit
+	period := "monthly"
+	if l.period == pluginapi.PeriodDay {
+		period = "daily"
+	}
+	resets := l.end.UTC().Format(time.RFC3339)
+	if l.what == "budget" {
+		usd := func(m int64) string { return fmt.Sprintf("$%.2f", pluginapi.MicrosToUSD(m)) }
+		if f.settled+f.reserved >= l.limit+f.topUp {
+			return fmt.Sprintf("consumer %q has spent its %s budget of %s (%s spent, %s topped up); it resets at %s — ask an administrator to top it up",
+				name, period, usd(l.limit), usd(f.settled), usd(f.topUp), resets)
+		}
+		return fmt.Sprintf("consumer %q has too little of its %s budget of %s left for this request (%s spent, %s reserved by requests in flight, %s topped up; this request may cost up to %s); it resets at %s — ask for fewer tokens (max_tokens), or ask an administrator to top it up",
+			name, period, usd(l.limit), usd(f.settled), usd(f.reserved), usd(f.topUp), usd(micros), resets)
+	}
+	if f.settled+f.reserved >= l.limit+f.topUp {
+		return fmt.Sprintf("consumer %q has used its %s quota of %d tokens (%d used, %d topped up); it resets at %s — ask an administrator to top it up",
+			name, period, l.limit, f.settled, f.topUp, resets)
+	}
+	return fmt.Sprintf("consumer %q has too little of its %s quota of %d tokens left for this request (%d used, %d reserved by requests in flight, %d topped up; this request may use up to %d); it resets at %s — ask for fewer tokens (max_tokens), or ask an administrator to top it up",
+		name, period, l.limit, f.settled, f.reserved, f.topUp, tokens, resets)
+}
+
+// trim bounds a client-chosen value in messages and logs.
+func trim(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+var _ pluginapi.Instance = (*instance)(nil)
