@@ -59,28 +59,36 @@ func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error
 
 // Append implements mcp.EventStore.
 func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
+	return s.AppendEvents(ctx, sessionID, streamID, data)
+}
+
+// AppendEvents appends events to a stream in order, as Append does one by
+// one, in one round trip to Redis.
+func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID string, events ...[]byte) error {
+	key := streamKey(sessionID, streamID)
+	setKey := streamSetKey(sessionID)
 	rc := s.redis()
 	if rc == nil {
-		key := streamKey(sessionID, streamID)
-		setKey := streamSetKey(sessionID)
-		if s.mem.Append(key, data, int(s.maxLen), s.ttl) == 0 {
-			// A new stream: remember it for Delete.
-			s.mem.Append(setKey, []byte(key), 0, s.ttl)
-		} else {
-			s.mem.Expire(setKey, s.ttl)
+		for _, data := range events {
+			if s.mem.Append(key, data, int(s.maxLen), s.ttl) == 0 {
+				// A new stream: remember it for Delete.
+				s.mem.Append(setKey, []byte(key), 0, s.ttl)
+			} else {
+				s.mem.Expire(setKey, s.ttl)
+			}
 		}
 		return nil
 	}
-	key := streamKey(sessionID, streamID)
-	setKey := streamSetKey(sessionID)
 	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{
-			Stream: key,
-			MaxLen: s.maxLen,
-			Approx: true,
-			ID:     "0-*",
-			Values: []any{"d", data},
-		})
+		for _, data := range events {
+			p.XAdd(ctx, &redis.XAddArgs{
+				Stream: key,
+				MaxLen: s.maxLen,
+				Approx: true,
+				ID:     "0-*",
+				Values: []any{"d", data},
+			})
+		}
 		p.PExpire(ctx, key, s.ttl)
 		p.SAdd(ctx, setKey, key)
 		p.PExpire(ctx, setKey, s.ttl)
