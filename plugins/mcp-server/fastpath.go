@@ -237,6 +237,11 @@ func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h 
 	res, err := in.guardCall(ctx, s, c.name, h, func(ctx context.Context) (mcp.Result, error) {
 		return rest.call(ctx, c.name, c.args, h)
 	})
+	if err == nil {
+		if data, ok := textAnswer(c.id, res); ok {
+			return data
+		}
+	}
 	resp := &jsonrpc.Response{ID: c.id}
 	if err != nil {
 		resp.Error = err
@@ -256,6 +261,38 @@ func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h 
 		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Error: err})
 	}
 	return data
+}
+
+// textAnswer encodes the JSON-RPC response of the most common result,
+// text content alone, to the bytes the SDK's encoders make of it
+// (jsonrpc.EncodeMessage of CallToolResult.MarshalJSON, whose inner
+// json.Marshal escapes HTML), without their three passes through
+// reflection. It reports false for anything else, which the caller encodes
+// as the SDK does.
+func textAnswer(id jsonrpc.ID, res mcp.Result) ([]byte, bool) {
+	n, ok := id.Raw().(int64)
+	r, _ := res.(*mcp.CallToolResult)
+	if !ok || r == nil || r.Meta != nil || r.StructuredContent != nil || r.InputRequests != nil || r.RequestState != "" || len(r.Content) != 1 {
+		return nil, false
+	}
+	t, _ := r.Content[0].(*mcp.TextContent)
+	if t == nil || t.Meta != nil || t.Annotations != nil {
+		return nil, false
+	}
+	text, err := json.Marshal(t.Text)
+	if err != nil {
+		return nil, false
+	}
+	b := make([]byte, 0, len(text)+96)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, `,"result":{"content":[{"type":"text","text":`...)
+	b = append(b, text...)
+	b = append(b, "}]"...)
+	if r.IsError {
+		b = append(b, `,"isError":true`...)
+	}
+	return append(b, "}}"...), true
 }
 
 // inflight tracks the fast calls of one session, so that a client's
