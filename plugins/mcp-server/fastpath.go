@@ -313,11 +313,12 @@ func idKey(id jsonrpc.ID) string {
 	return fmt.Sprint(id.Raw())
 }
 
-// start registers the call with id and returns its context (not ended by
-// the client's HTTP request: like the SDK's, the call runs on for a client
-// that resumes) and the func that unregisters it. It reports false when a
-// call with id is in flight.
-func (f *inflight) start(parent context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
+// start registers the call with id and returns its context and the func
+// that unregisters it. The context has the values of the client's request
+// req (identity) but not its end — like the SDK's, the call runs on for a
+// client that resumes —, and ends when instance ends or the call is
+// unregistered. It reports false when a call with id is in flight.
+func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
 	key := idKey(id)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -327,12 +328,16 @@ func (f *inflight) start(parent context.Context, id jsonrpc.ID) (context.Context
 	if f.calls == nil {
 		f.calls = make(map[string]context.CancelFunc)
 	}
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
+	// Stopped when the call ends: an AfterFunc left registered would keep
+	// every call's context alive until the instance ends.
+	stop := context.AfterFunc(instance, cancel)
 	f.calls[key] = cancel
 	return ctx, func() {
 		f.mu.Lock()
 		delete(f.calls, key)
 		f.mu.Unlock()
+		stop()
 		cancel()
 	}, true
 }
@@ -391,7 +396,7 @@ const primeDelay = 50 * time.Millisecond
 // JSON response mode. The call goes on when the client's request ends
 // (drain, disconnect); its answer then waits in the event store.
 func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *localSession, c fastCall) {
-	ctx, done, ok := s.fast.start(sessionCallContext(r.Context(), in.ctx), c.id)
+	ctx, done, ok := s.fast.start(r.Context(), in.ctx, c.id)
 	if !ok {
 		sdkJSONRPCError(w, http.StatusBadRequest, c.id, &jsonrpc.Error{
 			Code:    jsonrpc.CodeInvalidRequest,
@@ -515,15 +520,6 @@ func (e *fastEvents) answerIndex() int {
 		return 1
 	}
 	return 0
-}
-
-// sessionCallContext is the context of a fast call: the values of the
-// request's (identity) but not its end, which the session's shutdown
-// brings instead.
-func sessionCallContext(req, instance context.Context) context.Context {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
-	context.AfterFunc(instance, cancel)
-	return ctx
 }
 
 // appendSSE appends one event, framed as the SDK frames it, to b.
@@ -655,7 +651,7 @@ func fastID(raw json.RawMessage) (jsonrpc.ID, bool) {
 // answer is a message event on the session's stream, as the SDK writes
 // it. It does not block.
 func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *legacysse.Stream, c fastCall, h http.Header) bool {
-	ctx, done, ok := s.fast.start(sessionCallContext(r, in.ctx), c.id)
+	ctx, done, ok := s.fast.start(r, in.ctx, c.id)
 	if !ok {
 		return false // the SDK answers a repeated id
 	}
