@@ -161,26 +161,14 @@ func skipSpace(data []byte, i int) int {
 // JSON.
 func valueEnd(data []byte, i int) int {
 	d := 0
-	inString, escaped := false, false
-	for ; i < len(data); i++ {
-		b := data[i]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-				if d == 0 {
-					return i + 1
-				}
+	for i < len(data) {
+		switch data[i] {
+		case '"':
+			i = stringEnd(data, i)
+			if d == 0 {
+				return i
 			}
 			continue
-		}
-		switch b {
-		case '"':
-			inString = true
 		case '{', '[':
 			d++
 		case '}', ']':
@@ -196,29 +184,32 @@ func valueEnd(data []byte, i int) int {
 				return i
 			}
 		}
+		i++
 	}
 	return i
+}
+
+// stringEnd is the end of the JSON string that starts at data[i] (a
+// quote), or len(data) when it does not end.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(data)
 }
 
 // depth is the deepest nesting of objects and arrays in data.
 func depth(data []byte) int {
 	d, most := 0, 0
-	inString, escaped := false, false
-	for _, b := range data {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-			continue
-		}
-		switch b {
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
 		case '"':
-			inString = true
+			i = stringEnd(data, i) - 1
 		case '{', '[':
 			d++
 			most = max(most, d)

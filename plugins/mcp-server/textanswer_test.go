@@ -49,3 +49,29 @@ func TestTextAnswerEncodesAsTheSDK(t *testing.T) {
 		require.False(t, ok, "%+v", c.res)
 	}
 }
+
+// The envelope reader sees the members a JSON decoder sees: keys
+// unescaped, values as written, whatever the spacing and nesting.
+func TestMembersReadsObjectsAsJSONDoes(t *testing.T) {
+	for _, src := range []string{
+		`{}`, ` { } `, `{"a":1}`, "{\n\t\"a\" :\r\n 1 , \"b\":\"x,}]\\\"y\"}",
+		`{"na\u006de":"v","o":{"p":[1,{"q":"}"}],"r":null},"l":[[],{}],"t":true,"n":-1.5e3}`,
+		`{"e":"\\","f":"\\\"","g":[]}`,
+	} {
+		require.True(t, json.Valid([]byte(src)), src)
+		var want map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(src), &want))
+		got := map[string]json.RawMessage{}
+		require.True(t, members([]byte(src), func(k string, v []byte) bool {
+			got[k] = v
+			return true
+		}), src)
+		require.Equal(t, len(want), len(got), src)
+		for k, v := range want {
+			require.Equal(t, string(v), string(got[k]), "%s: key %q", src, k)
+		}
+	}
+	require.False(t, members([]byte(`[1]`), func(string, []byte) bool { return true }))
+	require.Equal(t, 3, depth([]byte(`{"a":[{"b":"[[[{{"}]}`)))
+	require.Equal(t, 1, depth([]byte(`{"a":"\"{"}`)))
+}
