@@ -423,7 +423,7 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 	}
 
 	answer := make(chan []byte, 1)
-	in.wg.Go(func() {
+	in.workers.run(func() {
 		defer done()
 		data := in.runFast(ctx, s, c, r.Header)
 		// Stored before it is sent, as the SDK stores it; the SDK stores
@@ -646,7 +646,7 @@ func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *lega
 	if !ok {
 		return false // the SDK answers a repeated id
 	}
-	in.wg.Go(func() {
+	in.workers.run(func() {
 		defer done()
 		_ = st.Send(in.runFast(ctx, s, c, h))
 	})

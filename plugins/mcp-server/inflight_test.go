@@ -49,3 +49,35 @@ func TestFastCallsReleaseTheInstanceContext(t *testing.T) {
 	}
 	require.Zero(t, instance.live.Load(), "registrations left on the instance context")
 }
+
+// Every call handed to the workers runs, concurrent ones at once, and the
+// idle workers end with the instance, so that Close does not hang.
+func TestWorkersRunEveryCallAndEndWithTheInstance(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	p := newWorkers(ctx, &wg)
+	var ran atomic.Int64
+	release := make(chan struct{})
+	var started, done sync.WaitGroup
+	for range 20 { // concurrent: each waits until all have started
+		started.Add(1)
+		done.Add(1)
+		p.run(func() {
+			started.Done()
+			<-release
+			ran.Add(1)
+			done.Done()
+		})
+	}
+	started.Wait()
+	close(release)
+	done.Wait()
+	for range 100 { // one after another, on the idle workers
+		done.Add(1)
+		p.run(func() { ran.Add(1); done.Done() })
+		done.Wait()
+	}
+	require.Equal(t, int64(120), ran.Load())
+	cancel()
+	wg.Wait()
+}
