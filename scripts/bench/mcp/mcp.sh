@@ -17,6 +17,7 @@
 #             A's stream (and the same posted to A, for reference).
 #
 # Usage: scripts/bench/mcp/mcp.sh [toolcall|sse|handoff ...]   (default: all three)
+# (A CPU profile of gatehouse serving toolcall's load: scripts/bench/mcp/profile.sh.)
 # Knobs (environment):
 #   BUILD_DIR=      a directory with gatehouse and plugins/ from `make host plugins`;
 #                   unset: build the working tree into a temporary directory
