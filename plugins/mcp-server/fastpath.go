@@ -76,69 +76,140 @@ func (in *instance) fastCallOf(s *localSession, msg jsonrpc.Message) (fastCall, 
 // string name and, optionally, an object of arguments, and nothing else
 // (no _meta, no repeated keys). It reports false for anything else.
 func parseCallParams(raw json.RawMessage) (string, json.RawMessage, bool) {
-	if len(raw) == 0 || !utf8.Valid(raw) || depth(raw) > maxFastDepth {
-		return "", nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	if len(raw) == 0 || !utf8.Valid(raw) || depth(raw) > maxFastDepth || !json.Valid(raw) {
 		return "", nil, false
 	}
 	var name string
 	var args json.RawMessage
 	var haveName, haveArgs bool
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return "", nil, false
-		}
-		key, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return "", nil, false
-		}
+	ok := members(raw, func(key string, v []byte) bool {
 		switch {
 		case key == "name" && !haveName:
-			if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &name) != nil {
-				return "", nil, false
-			}
-			haveName = true
+			var ok bool
+			name, ok = jsonString(v)
+			haveName = ok
+			return ok
 		case key == "arguments" && !haveArgs:
-			if len(v) == 0 || v[0] != '{' {
-				return "", nil, false
+			if v[0] != '{' {
+				return false
 			}
 			args, haveArgs = v, true
-		default:
-			return "", nil, false
+			return true
 		}
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return "", nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF || !haveName {
+		return false
+	})
+	if !ok || !haveName {
 		return "", nil, false
 	}
 	return name, args, true
 }
 
+// members calls fn with the key (unescaped) and the raw value of each
+// member of the JSON object data, in order, until fn returns false. data
+// must be valid JSON (json.Valid); members reports false when it is not an
+// object or fn returned false. Unlike a json.Decoder, it allocates only
+// for keys with escapes.
+func members(data []byte, fn func(key string, value []byte) bool) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return true
+	}
+	for {
+		end := valueEnd(data, i)
+		key, ok := jsonString(data[i:end])
+		if !ok {
+			return false
+		}
+		i = skipSpace(data, skipSpace(data, end)+1) // past the colon
+		end = valueEnd(data, i)
+		if !fn(key, data[i:end]) {
+			return false
+		}
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return true
+		}
+		i = skipSpace(data, i+1) // past the comma
+	}
+}
+
+// jsonString decodes the JSON string v; without escapes, without copying
+// more than the result.
+func jsonString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(v, &s) == nil
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// valueEnd is the end of the JSON value that starts at data[i], in valid
+// JSON.
+func valueEnd(data []byte, i int) int {
+	d := 0
+	for i < len(data) {
+		switch data[i] {
+		case '"':
+			i = stringEnd(data, i)
+			if d == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			d++
+		case '}', ']':
+			if d == 0 {
+				return i // the end of a scalar, at its container's end
+			}
+			d--
+			if d == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\r', '\n':
+			if d == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
+}
+
+// stringEnd is the end of the JSON string that starts at data[i] (a
+// quote), or len(data) when it does not end.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(data)
+}
+
 // depth is the deepest nesting of objects and arrays in data.
 func depth(data []byte) int {
 	d, most := 0, 0
-	inString, escaped := false, false
-	for _, b := range data {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-			continue
-		}
-		switch b {
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
 		case '"':
-			inString = true
+			i = stringEnd(data, i) - 1
 		case '{', '[':
 			d++
 			most = max(most, d)
@@ -157,6 +228,11 @@ func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h 
 	res, err := in.guardCall(ctx, s, c.name, h, func(ctx context.Context) (mcp.Result, error) {
 		return rest.call(ctx, c.name, c.args, h)
 	})
+	if err == nil {
+		if data, ok := textAnswer(c.id, res); ok {
+			return data
+		}
+	}
 	resp := &jsonrpc.Response{ID: c.id}
 	if err != nil {
 		resp.Error = err
@@ -178,6 +254,38 @@ func (in *instance) runFast(ctx context.Context, s *localSession, c fastCall, h 
 	return data
 }
 
+// textAnswer encodes the JSON-RPC response of the most common result,
+// text content alone, to the bytes the SDK's encoders make of it
+// (jsonrpc.EncodeMessage of CallToolResult.MarshalJSON, whose inner
+// json.Marshal escapes HTML), without their three passes through
+// reflection. It reports false for anything else, which the caller encodes
+// as the SDK does.
+func textAnswer(id jsonrpc.ID, res mcp.Result) ([]byte, bool) {
+	n, ok := id.Raw().(int64)
+	r, _ := res.(*mcp.CallToolResult)
+	if !ok || r == nil || r.Meta != nil || r.StructuredContent != nil || r.InputRequests != nil || r.RequestState != "" || len(r.Content) != 1 {
+		return nil, false
+	}
+	t, _ := r.Content[0].(*mcp.TextContent)
+	if t == nil || t.Meta != nil || t.Annotations != nil {
+		return nil, false
+	}
+	text, err := json.Marshal(t.Text)
+	if err != nil {
+		return nil, false
+	}
+	b := make([]byte, 0, len(text)+96)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, `,"result":{"content":[{"type":"text","text":`...)
+	b = append(b, text...)
+	b = append(b, "}]"...)
+	if r.IsError {
+		b = append(b, `,"isError":true`...)
+	}
+	return append(b, "}}"...), true
+}
+
 // inflight tracks the fast calls of one session, so that a client's
 // notifications/cancelled reaches them and a repeated request id is
 // refused as the SDK refuses it.
@@ -196,11 +304,12 @@ func idKey(id jsonrpc.ID) string {
 	return fmt.Sprint(id.Raw())
 }
 
-// start registers the call with id and returns its context (not ended by
-// the client's HTTP request: like the SDK's, the call runs on for a client
-// that resumes) and the func that unregisters it. It reports false when a
-// call with id is in flight.
-func (f *inflight) start(parent context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
+// start registers the call with id and returns its context and the func
+// that unregisters it. The context has the values of the client's request
+// req (identity) but not its end — like the SDK's, the call runs on for a
+// client that resumes —, and ends when instance ends or the call is
+// unregistered. It reports false when a call with id is in flight.
+func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
 	key := idKey(id)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -210,12 +319,16 @@ func (f *inflight) start(parent context.Context, id jsonrpc.ID) (context.Context
 	if f.calls == nil {
 		f.calls = make(map[string]context.CancelFunc)
 	}
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
+	// Stopped when the call ends: an AfterFunc left registered would keep
+	// every call's context alive until the instance ends.
+	stop := context.AfterFunc(instance, cancel)
 	f.calls[key] = cancel
 	return ctx, func() {
 		f.mu.Lock()
 		delete(f.calls, key)
 		f.mu.Unlock()
+		stop()
 		cancel()
 	}, true
 }
@@ -261,6 +374,12 @@ func noteCancel(s *localSession, msg jsonrpc.Message) {
 	}
 }
 
+// primeDelay is how long the priming event of a fast call's SSE answer
+// may wait to be sent with the answer in one write (and stored with it in
+// one round trip); a call that takes longer gets it then, on its own, as
+// the SDK sends it at once. The bytes the client reads are the same.
+const primeDelay = 50 * time.Millisecond
+
 // serveFastPOST serves a POST of one fast call on a Streamable HTTP
 // session, as the SDK's streamable transport serves a POST of one call:
 // an SSE stream of its own (with a priming event from 2025-11-25), the
@@ -268,7 +387,7 @@ func noteCancel(s *localSession, msg jsonrpc.Message) {
 // JSON response mode. The call goes on when the client's request ends
 // (drain, disconnect); its answer then waits in the event store.
 func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *localSession, c fastCall) {
-	ctx, done, ok := s.fast.start(sessionCallContext(r.Context(), in.ctx), c.id)
+	ctx, done, ok := s.fast.start(r.Context(), in.ctx, c.id)
 	if !ok {
 		sdkJSONRPCError(w, http.StatusBadRequest, c.id, &jsonrpc.Error{
 			Code:    jsonrpc.CodeInvalidRequest,
@@ -280,29 +399,31 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 	if version == "" {
 		version = "2025-03-26"
 	}
-	streamID := rand.Text()
 	sse := !in.opts.jsonResponse
+	ev := &fastEvents{in: in, session: s.id, stream: rand.Text(), prime: sse && version >= "2025-11-25"}
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache, no-transform")
 	if sse {
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Connection", "keep-alive")
+		// Chunked, as the SDK's answer (which it flushes event by event),
+		// also when the whole answer goes in one write.
+		h.Set("Transfer-Encoding", "chunked")
 	} else {
 		h.Set("Content-Type", "application/json")
 	}
-	lastIdx := -1
-	if sse && version >= "2025-11-25" {
-		if err := in.events.Append(ctx, s.id, streamID, nil); err != nil {
-			in.logger.Warn("storing priming event", "session_id", s.id, "error", err)
-		}
-		lastIdx++
-		// Sent at once, as the SDK sends it: a client whose answer takes
-		// long resumes from it.
-		writeSSE(w, "prime", streamID+"_"+strconv.Itoa(lastIdx), nil)
+	var primeSoon <-chan time.Time
+	if ev.prime {
+		// Buffered: it leaves with the answer, or when primeSoon fires, and
+		// is stored before it leaves.
+		_, _ = w.Write(appendSSE(nil, "prime", ev.stream+"_0", nil))
+		t := time.NewTimer(primeDelay)
+		defer t.Stop()
+		primeSoon = t.C
 	}
 
 	answer := make(chan []byte, 1)
-	in.wg.Go(func() {
+	in.workers.run(func() {
 		defer done()
 		data := in.runFast(ctx, s, c, r.Header)
 		// Stored before it is sent, as the SDK stores it; the SDK stores
@@ -310,37 +431,86 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		// Not with ctx: a cancelled call's answer is stored too.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := in.events.Append(sctx, s.id, streamID, data); err != nil {
-			in.logger.Warn("storing answer for resumption", "session_id", s.id, "error", err)
-		}
+		ev.storeAnswer(sctx, data)
 		answer <- data
 	})
-	select {
-	case data := <-answer:
-		if sse {
-			writeSSE(w, "message", streamID+"_"+strconv.Itoa(lastIdx+1), data)
-		} else {
-			_, _ = w.Write(data)
+	for {
+		select {
+		case data := <-answer:
+			if sse {
+				// Not flushed: net/http sends the answer and the end of the
+				// stream in one write when the handler returns.
+				_, _ = w.Write(appendSSE(nil, "message", ev.stream+"_"+strconv.Itoa(ev.answerIndex()), data))
+			} else {
+				_, _ = w.Write(data)
+			}
+			return
+		case <-primeSoon:
+			// The answer takes long: a client may resume from the priming
+			// event.
+			primeSoon = nil
+			ev.storePrime(ctx)
+			_ = http.NewResponseController(w).Flush()
+		case <-r.Context().Done():
+			// Drained or gone: the client resumes with Last-Event-ID from
+			// the priming event, which leaves when the handler returns.
+			ev.storePrime(context.WithoutCancel(ctx))
+			return
+		case <-in.ctx.Done():
+			ev.storePrime(context.WithoutCancel(ctx))
+			return
 		}
-	case <-r.Context().Done():
-		// Drained or gone: the client resumes with Last-Event-ID.
-	case <-in.ctx.Done():
 	}
 }
 
-// sessionCallContext is the context of a fast call: the values of the
-// request's (identity) but not its end, which the session's shutdown
-// brings instead.
-func sessionCallContext(req, instance context.Context) context.Context {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
-	context.AfterFunc(instance, cancel)
-	return ctx
+// fastEvents stores the events of a fast call's answer stream: the
+// priming event (when prime) before it is sent, and the answer. When the
+// answer comes before the priming event was sent, both are stored in one
+// round trip.
+type fastEvents struct {
+	in              *instance
+	session, stream string
+	prime           bool
+
+	mu          sync.Mutex
+	primeStored bool
 }
 
-// writeSSE writes one event as the SDK writes it.
-func writeSSE(w http.ResponseWriter, name, id string, data []byte) {
-	_, _ = w.Write(appendSSE(nil, name, id, data))
-	_ = http.NewResponseController(w).Flush()
+// storePrime stores the priming event, unless it is stored.
+func (e *fastEvents) storePrime(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.prime || e.primeStored {
+		return
+	}
+	e.primeStored = true
+	if err := e.in.events.Append(ctx, e.session, e.stream, nil); err != nil {
+		e.in.logger.Warn("storing priming event", "session_id", e.session, "error", err)
+	}
+}
+
+// storeAnswer stores the answer, after the priming event.
+func (e *fastEvents) storeAnswer(ctx context.Context, data []byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.prime && !e.primeStored {
+		e.primeStored = true
+		if err := e.in.events.AppendEvents(ctx, e.session, e.stream, nil, data); err != nil {
+			e.in.logger.Warn("storing answer for resumption", "session_id", e.session, "error", err)
+		}
+		return
+	}
+	if err := e.in.events.Append(ctx, e.session, e.stream, data); err != nil {
+		e.in.logger.Warn("storing answer for resumption", "session_id", e.session, "error", err)
+	}
+}
+
+// answerIndex is the index of the answer event in its stream.
+func (e *fastEvents) answerIndex() int {
+	if e.prime {
+		return 1
+	}
+	return 0
 }
 
 // appendSSE appends one event, framed as the SDK frames it, to b.
@@ -396,13 +566,32 @@ func fastMessage(body []byte) (jsonrpc.Message, bool) {
 	if len(trimmed) == 0 || trimmed[0] != '{' || !bytes.Contains(body, []byte(`"tools/call"`)) || !utf8.Valid(body) {
 		return nil, false
 	}
-	var env struct {
-		JSONRPC json.RawMessage `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  json.RawMessage `json:"method"`
-		Params  json.RawMessage `json:"params"`
+	if depth(body) > maxFastDepth || !json.Valid(body) {
+		return nil, false
 	}
-	if depth(body) > maxFastDepth || strictKeys(body, "jsonrpc", "id", "method", "params") != nil || json.Unmarshal(body, &env) != nil {
+	// Exactly these keys, each once, spelled so (json.Unmarshal would take
+	// "Method" for "method").
+	var env struct{ JSONRPC, ID, Method, Params json.RawMessage }
+	if !members(body, func(key string, v []byte) bool {
+		var f *json.RawMessage
+		switch key {
+		case "jsonrpc":
+			f = &env.JSONRPC
+		case "id":
+			f = &env.ID
+		case "method":
+			f = &env.Method
+		case "params":
+			f = &env.Params
+		default:
+			return false
+		}
+		if *f != nil {
+			return false
+		}
+		*f = v
+		return true
+	}) {
 		return nil, false
 	}
 	if string(env.JSONRPC) != `"2.0"` || string(env.Method) != `"tools/call"` || len(env.Params) == 0 {
@@ -453,11 +642,11 @@ func fastID(raw json.RawMessage) (jsonrpc.ID, bool) {
 // answer is a message event on the session's stream, as the SDK writes
 // it. It does not block.
 func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *legacysse.Stream, c fastCall, h http.Header) bool {
-	ctx, done, ok := s.fast.start(sessionCallContext(r, in.ctx), c.id)
+	ctx, done, ok := s.fast.start(r, in.ctx, c.id)
 	if !ok {
 		return false // the SDK answers a repeated id
 	}
-	in.wg.Go(func() {
+	in.workers.run(func() {
 		defer done()
 		_ = st.Send(in.runFast(ctx, s, c, h))
 	})
@@ -553,31 +742,23 @@ func (in *instance) statelessFastCall(r *http.Request, body []byte) (fastCall, b
 // strictKeys checks that the object raw has only the given keys, each at
 // most once, with exactly that spelling.
 func strictKeys(raw json.RawMessage, keys ...string) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	if !json.Valid(raw) {
+		return errors.New("not JSON")
+	}
+	var seen []string
+	var bad error
+	if !members(raw, func(k string, _ []byte) bool {
+		if slicesContains(seen, k) || !slicesContains(keys, k) {
+			bad = fmt.Errorf("key %q", k)
+			return false
+		}
+		seen = append(seen, k)
+		return true
+	}) {
+		if bad != nil {
+			return bad
+		}
 		return errors.New("not an object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		k, _ := t.(string)
-		if seen[k] || !slicesContains(keys, k) {
-			return fmt.Errorf("key %q", k)
-		}
-		seen[k] = true
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return errors.New("not an object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data")
 	}
 	return nil
 }
@@ -656,5 +837,7 @@ func (in *instance) serveFastStateless(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: c.id, Error: err})
 	}
-	writeSSE(w, "message", "", data)
+	// Not flushed, as in serveFastPOST: one write when the handler returns.
+	hdr.Set("Transfer-Encoding", "chunked")
+	_, _ = w.Write(appendSSE(nil, "message", "", data))
 }

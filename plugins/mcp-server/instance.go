@@ -125,6 +125,8 @@ type instance struct {
 	drain   context.CancelFunc
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+	// workers run the fast path's calls.
+	workers *workers
 }
 
 // rebuild is a session being rebuilt from the registry; concurrent requests
@@ -168,6 +170,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 		cancel:     cancel,
 	}
 	in.drained, in.drain = context.WithCancel(ctx)
+	in.workers = newWorkers(ctx, &in.wg)
 	defer func() {
 		if err != nil {
 			_ = in.Close()

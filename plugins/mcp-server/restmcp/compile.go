@@ -508,6 +508,7 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 				continue
 			}
 			if v := c.parse(field+".value", name, h.Value); v != nil {
+				v.renderOnce(s.config)
 				t.headers = append(t.headers, compiledHeader{key: h.Key, value: v})
 			}
 		}

@@ -466,6 +466,40 @@ func rewriteArg(n parse.Node, usesEnv *bool) parse.Node {
 	return n
 }
 
+// renderOnce turns a template that prints only fields of .config between
+// plain text, as a header value {{.config.apiKey}} does, into its output
+// for config: the same for every call, so rendered once per configuration
+// version instead of per call. Other templates, and one that fails on
+// config, are left to run per call.
+func (t *tmpl) renderOnce(config map[string]any) {
+	if t.isConstant || t.bound != nil || len(t.base.Templates()) != 1 || t.base.Tree == nil || t.base.Root == nil {
+		return
+	}
+	for _, n := range t.base.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+		case *parse.ActionNode:
+			p := n.Pipe
+			if len(p.Decl) != 0 || len(p.Cmds) != 2 || len(p.Cmds[0].Args) != 1 || len(p.Cmds[1].Args) != 1 {
+				return
+			}
+			if f, ok := p.Cmds[0].Args[0].(*parse.FieldNode); !ok || f.Ident[0] != "config" {
+				return
+			}
+			if id, ok := p.Cmds[1].Args[0].(*parse.IdentifierNode); !ok || id.Ident != printFunc {
+				return
+			}
+		default:
+			return
+		}
+	}
+	out, err := t.execute(map[string]any{"config": deepCopy(config), "args": map[string]any{}}, nil)
+	if err != nil {
+		return
+	}
+	t.constant, t.isConstant = out, true
+}
+
 // execute runs the template on data. env supplies the incoming request
 // and, when data came from JSON, its raw form; it may be nil.
 func (t *tmpl) execute(data any, env *execEnv) (string, error) {

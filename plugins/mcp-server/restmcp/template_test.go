@@ -180,3 +180,36 @@ func TestParsedNumbersAreNumbers(t *testing.T) {
 		require.Equal(t, "11 ten 0.5 5001 5000", r.Body)
 	}
 }
+
+// A header that prints only .config values is rendered once per
+// configuration version and reads the same on every call; headers that
+// use the call render per call, as before.
+func TestConfigHeadersRenderOnce(t *testing.T) {
+	def := &Definition{
+		Server: ServerConfig{Name: "tpl", Config: map[string]any{"apiKey": "k-1", "limits": map[string]any{"max": 10}}},
+		Tools: []Tool{{
+			Name: "t",
+			Args: []Arg{{Name: "q"}},
+			RequestTemplate: RequestTemplate{URL: "https://example.com/", Method: "GET", Headers: []Header{
+				{Key: "X-Api-Key", Value: "{{.config.apiKey}}"},
+				{Key: "X-Limits", Value: "max={{.config.limits.max}} all={{.config.limits}} none=[{{.config.absent}}]"},
+				{Key: "X-Query", Value: "{{.config.apiKey}}-{{.args.q}}"},
+				{Key: "X-Upper", Value: "{{.config.apiKey | upper}}"},
+			}},
+		}},
+	}
+	s, err := Compile(def)
+	require.NoError(t, err)
+	tool := s.byName["t"]
+	for i, want := range []bool{true, true, false, false} {
+		require.Equal(t, want, tool.headers[i].value.isConstant, "header %s", tool.headers[i].key)
+	}
+	for _, q := range []string{"a", "b"} {
+		r, err := s.Render("t", map[string]any{"q": q}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "k-1", r.Headers["X-Api-Key"])
+		require.Equal(t, `max=10 all={"max":10} none=[]`, r.Headers["X-Limits"])
+		require.Equal(t, "k-1-"+q, r.Headers["X-Query"])
+		require.Equal(t, "K-1", r.Headers["X-Upper"])
+	}
+}

@@ -17,6 +17,7 @@
 #             A's stream (and the same posted to A, for reference).
 #
 # Usage: scripts/bench/mcp/mcp.sh [toolcall|sse|handoff ...]   (default: all three)
+# (A CPU profile of gatehouse serving toolcall's load: scripts/bench/mcp/profile.sh.)
 # Knobs (environment):
 #   BUILD_DIR=      a directory with gatehouse and plugins/ from `make host plugins`;
 #                   unset: build the working tree into a temporary directory
@@ -30,7 +31,9 @@
 #   SSE_STORES=redis  sse: "redis", "memory" or both (memory: no Redis configured)
 #   MESSAGES=2000 HANDOFF_SESSIONS="1 16"  handoff: round trips of each kind per
 #                   session, and the numbers of sessions measured at once
-#   BASE_PORT=18301 ports BASE_PORT … BASE_PORT+12 (never 8080/8001/6379)
+#   BASELINE_DIR=  toolcall: another build directory (say, of main) measured in the
+#                   same run as base-memory / base-redis, for before → after ratios
+#   BASE_PORT=18301 ports BASE_PORT … BASE_PORT+16 (never 8080/8001/6379)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 root=$PWD
@@ -56,6 +59,9 @@ A_PORT=$((BASE_PORT + 6))
 B_PORT=$((BASE_PORT + 8))
 SSE_PORT=$((BASE_PORT + 10)) # and the reference server of the sse benchmark, before gatehouse starts
 SDK_PORT=$((BASE_PORT + 12))  # the reference server of the toolcall benchmark
+BASE_MEM_PORT=$((BASE_PORT + 13)) # BASELINE_DIR's instances
+BASE_RED_PORT=$((BASE_PORT + 15))
+BASELINE_DIR=${BASELINE_DIR:-}
 ADMIN_USER=bench
 ADMIN_PASS=bench-password-1
 SERVER=weather-server # server.name in mcp-openweather.yaml
@@ -73,9 +79,9 @@ done
 command -v redis-server >/dev/null || { echo "mcp.sh: redis-server is needed: apt-get install redis-server (or make deps-test)" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "mcp.sh: taskset (util-linux) is needed to pin CPUs" >&2; exit 1; }
 [[ -f $DEFINITION ]] || { echo "mcp.sh: $DEFINITION not found: set DEFINITION to mcp-openweather.yaml from the Higress test definitions" >&2; exit 1; }
-for p in $(seq "$BASE_PORT" $((BASE_PORT + 12))); do
+for p in $(seq "$BASE_PORT" $((BASE_PORT + 16))); do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		echo "mcp.sh: port $p is taken; set BASE_PORT to a free range of 13 ports" >&2
+		echo "mcp.sh: port $p is taken; set BASE_PORT to a free range of 17 ports" >&2
 		exit 1
 	fi
 done
@@ -94,7 +100,9 @@ if [[ -z ${BUILD_DIR:-} ]]; then
 	make -s host plugins BUILD_DIR="$work/build" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
 	BUILD_DIR=$work/build
 fi
-[[ -x $BUILD_DIR/gatehouse && -f $BUILD_DIR/plugins/manifest.json ]] || { echo "mcp.sh: $BUILD_DIR has no gatehouse and plugins/manifest.json: run make host plugins" >&2; exit 1; }
+for d in "$BUILD_DIR" ${BASELINE_DIR:+"$BASELINE_DIR"}; do
+	[[ -x $d/gatehouse && -f $d/plugins/manifest.json ]] || { echo "mcp.sh: $d has no gatehouse and plugins/manifest.json: run make host plugins" >&2; exit 1; }
+done
 echo "building the benchmark programs..." >&2
 for p in upstream toolcall sseidle ssefloor sdkfloor handoff; do go build -o "$work/$p" "./scripts/bench/mcp/$p"; done
 sed -e "s#http://api.openweathermap.org#http://127.0.0.1:$UPSTREAM_PORT#" -e 's#apiKey: ""#apiKey: "bench-key"#' "$DEFINITION" >"$work/weather.yaml"
@@ -139,19 +147,20 @@ start_upstream() {
 	upstream_started=1
 }
 
-# start_gatehouse NAME GATEWAY_PORT CPUS [ENV=VALUE...]: pid in $last.
+# start_gatehouse NAME GATEWAY_PORT CPUS [ENV=VALUE...]: pid in $last; the build
+# in $gh_build (default BUILD_DIR).
 start_gatehouse() {
-	local name=$1 port=$2 cpus=$3
+	local name=$1 port=$2 cpus=$3 build=${gh_build:-$BUILD_DIR}
 	shift 3
 	mkdir -p "$work/$name"
 	local -a env=(
 		"GATEHOUSE_GATEWAY_ADDR=127.0.0.1:$port" "GATEHOUSE_CONSOLE_ADDR=127.0.0.1:$((port + 1))"
-		"GATEHOUSE_DATA_DIR=$work/$name" "GATEHOUSE_PLUGIN_DIR=$BUILD_DIR/plugins" "GATEHOUSE_LOG_LEVEL=warn"
+		"GATEHOUSE_DATA_DIR=$work/$name" "GATEHOUSE_PLUGIN_DIR=$build/plugins" "GATEHOUSE_LOG_LEVEL=warn"
 		"GATEHOUSE_INSTANCE_ID=$name" "$@")
 	if [[ -n $cpus ]]; then
-		env "${env[@]}" GOMAXPROCS="$(taskset -c "$cpus" nproc)" taskset -c "$cpus" "$BUILD_DIR/gatehouse" serve >"$work/$name.log" 2>&1 &
+		env "${env[@]}" GOMAXPROCS="$(taskset -c "$cpus" nproc)" taskset -c "$cpus" "$build/gatehouse" serve >"$work/$name.log" 2>&1 &
 	else
-		env "${env[@]}" "$BUILD_DIR/gatehouse" serve >"$work/$name.log" 2>&1 &
+		env "${env[@]}" "$build/gatehouse" serve >"$work/$name.log" 2>&1 &
 	fi
 	last=$!
 	pids+=("$last")
@@ -229,6 +238,13 @@ bench_toolcall() {
 	local mem_pid=$last
 	start_gatehouse red "$RED_PORT" "$GATEHOUSE_CPUS" "GATEHOUSE_REDIS_ADDR=127.0.0.1:$REDIS_PORT"
 	local red_pid=$last
+	local base_mem_pid= base_red_pid=
+	if [[ -n $BASELINE_DIR ]]; then
+		gh_build=$BASELINE_DIR start_gatehouse base-mem "$BASE_MEM_PORT" "$GATEHOUSE_CPUS"
+		base_mem_pid=$last
+		gh_build=$BASELINE_DIR start_gatehouse base-red "$BASE_RED_PORT" "$GATEHOUSE_CPUS" "GATEHOUSE_REDIS_ADDR=127.0.0.1:$REDIS_PORT"
+		base_red_pid=$last
+	fi
 	start "$GATEHOUSE_CPUS" env GOMAXPROCS="$(taskset -c "$GATEHOUSE_CPUS" nproc)" "$work/sdkfloor" -addr "127.0.0.1:$SDK_PORT" \
 		-upstream "http://127.0.0.1:$UPSTREAM_PORT/data/2.5/weather" -api-key bench-key
 	local sdk_pid=$last
@@ -240,6 +256,14 @@ bench_toolcall() {
 	create_server $((RED_PORT + 1)) "$tok_red"
 	wait_serves "$MEM_PORT"
 	wait_serves "$RED_PORT"
+	if [[ -n $BASELINE_DIR ]]; then
+		local tok
+		for p in "$BASE_MEM_PORT" "$BASE_RED_PORT"; do
+			tok=$(login $((p + 1)))
+			create_server $((p + 1)) "$tok"
+			wait_serves "$p"
+		done
+	fi
 
 	local rest="http://127.0.0.1:$UPSTREAM_PORT/data/2.5/weather?city=Paris&units=metric&lang=zh_cn"
 	# target lines: NAME PID MODE URL
@@ -250,9 +274,17 @@ bench_toolcall() {
 		if [[ $m == raw ]]; then
 			targets+=("mcp-memory $mem_pid raw http://127.0.0.1:$MEM_PORT/mcp-servers/$SERVER")
 			fixed_targets+=("mcp-memory $mem_pid raw http://127.0.0.1:$MEM_PORT/mcp-servers/$SERVER")
+			if [[ -n $BASELINE_DIR ]]; then
+				targets+=("base-memory $base_mem_pid raw http://127.0.0.1:$BASE_MEM_PORT/mcp-servers/$SERVER")
+				fixed_targets+=("base-memory $base_mem_pid raw http://127.0.0.1:$BASE_MEM_PORT/mcp-servers/$SERVER")
+			fi
 		fi
 		targets+=("$m-redis $red_pid $m http://127.0.0.1:$RED_PORT/mcp-servers/$SERVER")
 		[[ $m == raw ]] && fixed_targets+=("raw-redis $red_pid raw http://127.0.0.1:$RED_PORT/mcp-servers/$SERVER")
+		if [[ $m == raw && -n $BASELINE_DIR ]]; then
+			targets+=("base-redis $base_red_pid raw http://127.0.0.1:$BASE_RED_PORT/mcp-servers/$SERVER")
+			fixed_targets+=("base-redis $base_red_pid raw http://127.0.0.1:$BASE_RED_PORT/mcp-servers/$SERVER")
+		fi
 	done
 	[[ " $MODES " == *" raw "* ]] || fixed_targets+=("${targets[-1]}")
 
@@ -320,6 +352,7 @@ bench_toolcall() {
 	echo "direct = the REST upstream without MCP; sdk-floor = scripts/bench/mcp/sdkfloor, the Go SDK alone serving the same tool"
 	echo "(same transport options, in-memory event store, no templates, no gateway); mcp-memory = gatehouse without Redis;"
 	echo "raw-redis / sdk-redis = gatehouse on Redis, with the raw JSON-RPC client / the official Go SDK client."
+	[[ -n $BASELINE_DIR ]] && echo "base-memory / base-redis = the same with the build in BASELINE_DIR ($BASELINE_DIR)."
 	echo "CPU µs/call: CPU time of the process serving the target (the upstream for direct) per call, from /proc/<pid>/stat."
 	echo
 	echo "Fixed rate: $half calls/s (half of $ref's peak) spread over $CLIENTS clients, latency from each call's scheduled start; $ROUNDS rounds, medians"
@@ -338,7 +371,7 @@ bench_toolcall() {
 	echo "every run (name calls/s p50 p90 p99 max errors calls cpu-µs/call):"
 	sed 's/^/  peak  /' "$peak"
 	sed 's/^/  fixed /' "$fixed"
-	stop "$mem_pid" "$red_pid" "$sdk_pid"
+	stop "$mem_pid" "$red_pid" "$sdk_pid" $base_mem_pid $base_red_pid
 }
 
 # measure_sse LABEL PID SSE_URL METRICS_URL TOKEN GC: open SESSIONS idle sessions on a server and
