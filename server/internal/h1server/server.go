@@ -142,6 +142,9 @@ type conn struct {
 
 	buf  []byte // read buffer; buf[r:w] is unread
 	r, w int
+
+	baseCtx    context.Context // server and local address values, set on the first request
+	remoteAddr string
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
@@ -292,12 +295,17 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 			hdr[name] = vals[i : i+1 : i+1]
 		}
 	}
-	ctx, cancel := context.WithCancel(context.WithValue(context.WithValue(context.Background(),
-		http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr()))
+	if c.baseCtx == nil {
+		// Once per connection, like net/http's connection context.
+		c.baseCtx = context.WithValue(context.WithValue(context.Background(),
+			http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr())
+		c.remoteAddr = c.rwc.RemoteAddr().String()
+	}
+	ctx, cancel := context.WithCancel(c.baseCtx)
 	defer cancel()
 	*r = http.Request{
 		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.rwc.RemoteAddr().String(),
+		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.remoteAddr,
 		ContentLength: h.contentLength, Close: last,
 	}
 	r = r.WithContext(ctx)
