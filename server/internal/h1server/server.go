@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -145,6 +146,102 @@ type conn struct {
 
 	baseCtx    context.Context // server and local address values, set on the first request
 	remoteAddr string
+
+	raw syscall.RawConn // nil: not a socket
+	// pendingOut is a complete response not written yet: the next wait
+	// for a request writes it first.
+	pendingOut []byte
+}
+
+// flushOut writes pendingOut.
+func (c *conn) flushOut() error {
+	if len(c.pendingOut) == 0 {
+		return nil
+	}
+	_, err := c.rwc.Write(c.pendingOut)
+	c.trimOut()
+	return err
+}
+
+func (c *conn) trimOut() {
+	c.pendingOut = c.pendingOut[:0]
+	if cap(c.pendingOut) > 16<<10 {
+		c.pendingOut = nil
+	}
+}
+
+// sendAndFill writes pendingOut and waits for the next bytes from the
+// client, the buffer being empty. On a socket both share one poller
+// registration: the write comes after the readiness state is reset, so the
+// goroutine parks at once instead of first trying a read that can only
+// fail (EAGAIN), and no request can slip in between. A partial write, or
+// not a socket, takes the plain path (write, then fill).
+func (c *conn) sendAndFill(limit int) error {
+	if c.raw == nil {
+		if err := c.flushOut(); err != nil {
+			return err
+		}
+		return c.fill(limit)
+	}
+	c.r, c.w = 0, 0
+	b := c.pendingOut
+	var werr, rerr error
+	attempted := false
+	err := c.raw.Read(func(fd uintptr) bool {
+		if !attempted {
+			attempted = true
+			for len(b) > 0 {
+				n, err := syscall.Write(int(fd), b)
+				if n > 0 {
+					b = b[n:]
+				}
+				if err == syscall.EINTR {
+					continue
+				}
+				if err != nil {
+					werr = err
+					return true
+				}
+			}
+			return false // park until the client sends
+		}
+		n, err := syscall.Read(int(fd), c.buf)
+		switch {
+		case err == syscall.EINTR || err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			rerr = err
+		case n == 0:
+			rerr = io.EOF
+		default:
+			c.w = n
+		}
+		return true
+	})
+	if !attempted || werr == syscall.EAGAIN {
+		// Not sent (the wait failed at once: a deadline) or not all of
+		// it (the socket buffer is full): the rest the plain way.
+		c.pendingOut = b
+		if ferr := c.flushOut(); ferr != nil {
+			return ferr
+		}
+		if !attempted {
+			return err
+		}
+		return c.fill(limit)
+	}
+	c.trimOut()
+	switch {
+	case werr != nil:
+		return werr
+	case rerr != nil:
+		return rerr
+	case c.w > 0:
+		return nil
+	case err != nil:
+		return err
+	}
+	return io.ErrNoProgress
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
@@ -185,8 +282,14 @@ func (c *conn) serve() {
 	bp := bufPool.Get().(*[]byte)
 	c.buf = *bp
 	handedOff, announced := false, false
+	if sc, ok := c.rwc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
 	defer func() {
 		if !handedOff && !c.hijackedConn {
+			_ = c.flushOut()
 			_ = c.rwc.Close()
 			if announced {
 				s.connState(c.rwc, http.StateClosed)
@@ -215,6 +318,14 @@ func (c *conn) serve() {
 			c.idle.Store(true)
 			if d := s.Std.IdleTimeout; d > 0 {
 				_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+			}
+			if c.r == c.w && len(c.pendingOut) > 0 {
+				if err := c.sendAndFill(maxHead); err != nil {
+					return
+				}
+			}
+			if err := c.flushOut(); err != nil { // pipelined: answer first
+				return
 			}
 			if c.r == c.w {
 				if err := c.fill(maxHead); err != nil {
@@ -246,6 +357,9 @@ func (c *conn) serve() {
 		switch err {
 		case nil:
 		case errHandOff:
+			if c.flushOut() != nil {
+				return
+			}
 			if announced {
 				s.connState(c.rwc, http.StateClosed)
 			}
@@ -353,6 +467,9 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 	}
 	// What the handler left of the body is read and dropped, up to a bound.
 	if !body.done {
+		if c.flushOut() != nil {
+			return false
+		}
 		_ = c.rwc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := io.CopyN(io.Discard, body, 256<<10+1)
 		_ = c.rwc.SetReadDeadline(time.Time{})
