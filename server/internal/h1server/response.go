@@ -186,7 +186,7 @@ func (w *response) sendHead(final bool, p []byte) error {
 		// for a request (conn.sendAndFill), saving a read that can only
 		// fail.
 		c := w.c
-		c.pendingOut = append(append(c.pendingOut[:0], w.head...), w.out...)
+		c.setOut(w.head, w.out)
 		w.out = w.out[:0]
 		return nil
 	}

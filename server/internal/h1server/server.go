@@ -163,11 +163,27 @@ func (c *conn) flushOut() error {
 	return err
 }
 
+// trimOut drops pendingOut; its buffer goes back to the pool, so that an
+// idle connection holds none.
 func (c *conn) trimOut() {
-	c.pendingOut = c.pendingOut[:0]
-	if cap(c.pendingOut) > 16<<10 {
-		c.pendingOut = nil
+	if c.pendingOut == nil {
+		return
 	}
+	if cap(c.pendingOut) <= 16<<10 {
+		b := c.pendingOut[:0]
+		outPool.Put(&b)
+	}
+	c.pendingOut = nil
+}
+
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// setOut makes head followed by body the pending response.
+func (c *conn) setOut(head, body []byte) {
+	if c.pendingOut == nil {
+		c.pendingOut = (*outPool.Get().(*[]byte))[:0]
+	}
+	c.pendingOut = append(append(c.pendingOut, head...), body...)
 }
 
 // sendAndFill writes pendingOut and waits for the next bytes from the
