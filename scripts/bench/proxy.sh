@@ -21,6 +21,7 @@
 #                 each its own process: gatehouse-std, gatehouse-fast
 #   PEERS="haproxy caddy"  other proxies from Debian measured too when installed
 #                 (apt-get install haproxy caddy); same CPUs as nginx
+#   BUILD=1       run `make host plugins` first; 0 uses build/ as it is
 #   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse std; +3 bare Go proxy;
 #                    +4/+6 Gatehouse's consoles; +5 Gatehouse fast; +7 HAProxy;
 #                    +8 Caddy (never 8080/8001)
@@ -70,8 +71,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building gatehouse (make host plugins), the backend and the load generator..." >&2
-make -s host plugins >&2
+if [[ ${BUILD:-1} == 1 ]]; then
+	echo "building gatehouse (make host plugins), the backend and the load generator..." >&2
+	make -s host plugins >&2
+fi
 go build -o "$work/backend" ./scripts/bench/backend
 go build -o "$work/stockproxy" ./scripts/bench/stockproxy
 go build -o "$work/loadgen" ./scripts/bench/loadgen
