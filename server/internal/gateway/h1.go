@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 )
 
 // h1Transport is the upstream client for plain-http endpoints: HTTP/1.1 over
@@ -105,81 +107,28 @@ func (c *h1Conn) Read(p []byte) (int, error) {
 }
 
 // send writes the request in c.out and waits for the first bytes of the
-// answer. On a socket the write and the wait share one poller
-// registration: the write happens after the readiness state is reset, so
-// the goroutine parks at once instead of first trying a read that can only
-// fail (EAGAIN), and no answer can slip in between. Anything unusual (a
-// partial write, not a socket) takes the plain path: conn.Write, then a
-// read through br. wrote reports whether the whole request went out.
+// answer, with h1server.WriteThenRead on a socket (no read that can only
+// fail between the request and its answer), plainly otherwise; the answer
+// is then read through br. wrote reports whether the whole request went
+// out.
 func (c *h1Conn) send() (wrote bool, err error) {
 	b := c.out.Bytes()
-	if c.raw == nil {
-		_, err = c.conn.Write(b)
-		return err == nil, err
-	}
-	var werr, rerr error
-	var n int
-	attempted, got := false, false
-	err = c.raw.Read(func(fd uintptr) bool {
-		if !attempted {
-			attempted = true
-			for len(b) > 0 {
-				m, err := syscall.Write(int(fd), b)
-				if m > 0 {
-					b = b[m:]
-				}
-				if err == syscall.EINTR {
-					continue
-				}
-				if err != nil {
-					werr = err
-					return true
-				}
+	if c.raw != nil {
+		var n int
+		b, n, err = h1server.WriteThenRead(c.raw, b, c.first[:])
+		if len(b) == 0 {
+			c.pending = c.first[:n]
+			if se := (*os.SyscallError)(nil); errors.As(err, &se) && se.Syscall == "write" {
+				return false, err
 			}
-			return false // park until the answer is readable
+			if err != nil && err != io.EOF {
+				err = &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: err}
+			}
+			return true, err
 		}
-		m, err := syscall.Read(int(fd), c.first[:])
-		switch {
-		case err == syscall.EINTR || err == syscall.EAGAIN:
-			return false
-		case err != nil:
-			rerr = err
-		case m == 0:
-			rerr = io.EOF
-		default:
-			n, got = m, true
-		}
-		return true
-	})
-	if !attempted {
-		// The read side failed before anything was sent (a deadline
-		// already passed): send the plain way, which reports it too.
-		_, err = c.conn.Write(b)
-		return err == nil, err
 	}
-	if werr == syscall.EAGAIN {
-		// The socket buffer is full: the rest goes the plain way.
-		if _, err = c.conn.Write(b); err != nil {
-			return false, err
-		}
-		return true, nil
-	}
-	if werr != nil {
-		return false, &net.OpError{Op: "write", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
-	}
-	if got {
-		c.pending = c.first[:n]
-		return true, nil
-	}
-	if rerr == io.EOF {
-		return true, io.EOF // closed by the upstream, as conn.Read reports it
-	}
-	if rerr != nil {
-		return true, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
-	}
-	if err != nil {
-		// The wait failed: deadline (timeout, cancellation) or closed.
-		return true, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: err}
+	if _, err = c.conn.Write(b); err != nil {
+		return false, err
 	}
 	return true, nil
 }

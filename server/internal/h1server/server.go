@@ -187,11 +187,9 @@ func (c *conn) setOut(head, body []byte) {
 }
 
 // sendAndFill writes pendingOut and waits for the next bytes from the
-// client, the buffer being empty. On a socket both share one poller
-// registration: the write comes after the readiness state is reset, so the
-// goroutine parks at once instead of first trying a read that can only
-// fail (EAGAIN), and no request can slip in between. A partial write, or
-// not a socket, takes the plain path (write, then fill).
+// client, the buffer being empty, with WriteThenRead on a socket (no read
+// that can only fail between a response and the next request), plainly
+// otherwise.
 func (c *conn) sendAndFill(limit int) error {
 	if c.raw == nil {
 		if err := c.flushOut(); err != nil {
@@ -200,64 +198,17 @@ func (c *conn) sendAndFill(limit int) error {
 		return c.fill(limit)
 	}
 	c.r, c.w = 0, 0
-	b := c.pendingOut
-	var werr, rerr error
-	attempted := false
-	err := c.raw.Read(func(fd uintptr) bool {
-		if !attempted {
-			attempted = true
-			for len(b) > 0 {
-				n, err := syscall.Write(int(fd), b)
-				if n > 0 {
-					b = b[n:]
-				}
-				if err == syscall.EINTR {
-					continue
-				}
-				if err != nil {
-					werr = err
-					return true
-				}
-			}
-			return false // park until the client sends
-		}
-		n, err := syscall.Read(int(fd), c.buf)
-		switch {
-		case err == syscall.EINTR || err == syscall.EAGAIN:
-			return false
-		case err != nil:
-			rerr = err
-		case n == 0:
-			rerr = io.EOF
-		default:
-			c.w = n
-		}
-		return true
-	})
-	if !attempted || werr == syscall.EAGAIN {
-		// Not sent (the wait failed at once: a deadline) or not all of
-		// it (the socket buffer is full): the rest the plain way.
-		c.pendingOut = b
-		if ferr := c.flushOut(); ferr != nil {
-			return ferr
-		}
-		if !attempted {
+	rest, n, err := WriteThenRead(c.raw, c.pendingOut, c.buf)
+	if len(rest) > 0 {
+		c.pendingOut = rest
+		if err := c.flushOut(); err != nil {
 			return err
 		}
 		return c.fill(limit)
 	}
 	c.trimOut()
-	switch {
-	case werr != nil:
-		return werr
-	case rerr != nil:
-		return rerr
-	case c.w > 0:
-		return nil
-	case err != nil:
-		return err
-	}
-	return io.ErrNoProgress
+	c.w = n
+	return err
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
