@@ -12,6 +12,8 @@ GO_FLAGS     := -trimpath
 # their function names.
 LDFLAGS      := -s -w -X main.version=$(VERSION)
 REQUIRED     := mcp-server
+# How long `make test` fuzzes the gateway engine's framing (make fuzz).
+FUZZTIME     ?= 45s
 # Every folder under plugins/ is a plugin, except plugins/internal (code the
 # plugins share).
 PLUGINS      := $(filter-out internal,$(notdir $(patsubst %/,%,$(wildcard plugins/*/))))
@@ -53,13 +55,18 @@ run: build ## build and start gatehouse on the defaults (gateway :8080, console 
 	$(BUILD_DIR)/gatehouse serve --plugin-dir $(PLUGIN_DIR)
 
 .PHONY: test
-test: build deps-test ## run the whole suite: Go unit, integration and end-to-end tests, console tests
+test: build deps-test ## run the whole suite: Go unit, integration and end-to-end tests, fuzzing for FUZZTIME, console tests
 	GATEHOUSE_BUILD_DIR=$(BUILD_DIR) $(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) -s fuzz
 	@if command -v npm >/dev/null 2>&1; then \
 		cd web && npm test && GATEHOUSE_BUILD_DIR=$(BUILD_DIR) npm run e2e; \
 	else \
 		echo "note: Node.js/npm not found — the console's unit and browser tests were not run"; \
 	fi
+
+.PHONY: fuzz
+fuzz: ## fuzz the fast engine's request framing against net/http's for FUZZTIME (default 45s); a failing input lands in server/internal/h1server/testdata/fuzz/FuzzFraming: commit it
+	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime $(FUZZTIME) -timeout 5m ./server/internal/h1server/
 
 .PHONY: smoke
 smoke: ## build the all-in-one layout without Docker and check it as docker compose would run it

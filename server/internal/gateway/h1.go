@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +11,13 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 )
 
 // h1Transport is the upstream client for plain-http endpoints: HTTP/1.1 over
@@ -70,9 +74,63 @@ func h1Eligible(req *http.Request) bool {
 type h1Conn struct {
 	addr   string // the dial address: the pool's key
 	conn   net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	raw    syscall.RawConn // nil: not a socket; requests go through conn
+	br     *bufio.Reader   // reads c (pending first, then conn)
+	out    bytes.Buffer    // the request being sent
 	idleAt time.Time
+
+	// pending holds what send read with the request's write; br reads
+	// it before the connection.
+	pending []byte
+	first   [4 << 10]byte
+}
+
+func newH1Conn(addr string, conn net.Conn) *h1Conn {
+	c := &h1Conn{addr: addr, conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	c.br = bufio.NewReaderSize(c, 32<<10)
+	return c
+}
+
+// Read serves br: the bytes send read first, then the connection.
+func (c *h1Conn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.conn.Read(p)
+}
+
+// send writes the request in c.out and waits for the first bytes of the
+// answer, with h1server.WriteThenRead on a socket (no read that can only
+// fail between the request and its answer), plainly otherwise; the answer
+// is then read through br. wrote reports whether the whole request went
+// out.
+func (c *h1Conn) send() (wrote bool, err error) {
+	b := c.out.Bytes()
+	if c.raw != nil {
+		var n int
+		b, n, err = h1server.WriteThenRead(c.raw, b, c.first[:])
+		if len(b) == 0 {
+			c.pending = c.first[:n]
+			if se := (*os.SyscallError)(nil); errors.As(err, &se) && se.Syscall == "write" {
+				return false, err
+			}
+			if err != nil && err != io.EOF {
+				err = &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: err}
+			}
+			return true, err
+		}
+	}
+	if _, err = c.conn.Write(b); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // errStale marks a failure on a kept-alive connection before any byte of
@@ -145,14 +203,22 @@ func (t *h1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 		return nil, err
 	}
 
-	err := req.Write(c.bw)
-	if err == nil {
-		err = c.bw.Flush()
+	c.out.Reset()
+	if err := req.Write(&c.out); err != nil {
+		// Writing into memory fails only on the request: its body.
+		return fail(fmt.Errorf("write request: %w", err))
 	}
-	if err != nil {
+	wrote, err := c.send()
+	if c.out.Cap() > 16<<10 {
+		c.out = bytes.Buffer{}
+	}
+	if !wrote {
 		return fail(&errStale{fmt.Errorf("write request: %w", err)})
 	}
-	if _, err := c.br.Peek(1); err != nil {
+	if err == nil {
+		_, err = c.br.Peek(1)
+	}
+	if err != nil {
 		return fail(&errStale{fmt.Errorf("read response: %w", err)})
 	}
 	var resp *http.Response
@@ -228,7 +294,7 @@ func (b *h1Body) finish(clean bool) {
 	if !b.done.CompareAndSwap(false, true) {
 		return
 	}
-	if stopped := b.stop(); clean && stopped && b.keep && b.c.br.Buffered() == 0 {
+	if stopped := b.stop(); clean && stopped && b.keep && b.c.br.Buffered() == 0 && len(b.c.pending) == 0 {
 		b.t.put(b.c)
 		return
 	}
@@ -265,7 +331,7 @@ func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	return &h1Conn{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
+	return newH1Conn(addr, conn), false, nil
 }
 
 // put keeps c for reuse, unless the pool is full or closed. It also
@@ -316,7 +382,7 @@ const h1CheckIdleAfter = 250 * time.Millisecond
 // alive reports whether the upstream has neither closed c nor sent
 // anything unasked on it, without blocking: one non-consuming read.
 func (c *h1Conn) alive() bool {
-	if c.br.Buffered() > 0 {
+	if c.br.Buffered() > 0 || len(c.pending) > 0 {
 		return false
 	}
 	sc, ok := c.conn.(syscall.Conn)

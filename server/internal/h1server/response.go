@@ -181,6 +181,15 @@ func (w *response) sendHead(final bool, p []byte) error {
 		w.out = body[:0]
 		return err
 	}
+	if final && !w.closeAfter && w.err == nil {
+		// The whole response: the connection sends it when it next waits
+		// for a request (conn.sendAndFill), saving a read that can only
+		// fail.
+		c := w.c
+		c.setOut(w.head, w.out)
+		w.out = w.out[:0]
+		return nil
+	}
 	err := w.writev(w.head, w.out, p)
 	w.out = w.out[:0]
 	return err

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -142,6 +143,72 @@ type conn struct {
 
 	buf  []byte // read buffer; buf[r:w] is unread
 	r, w int
+
+	baseCtx    context.Context // server and local address values, set on the first request
+	remoteAddr string
+
+	raw syscall.RawConn // nil: not a socket
+	// pendingOut is a complete response not written yet: the next wait
+	// for a request writes it first.
+	pendingOut []byte
+}
+
+// flushOut writes pendingOut.
+func (c *conn) flushOut() error {
+	if len(c.pendingOut) == 0 {
+		return nil
+	}
+	_, err := c.rwc.Write(c.pendingOut)
+	c.trimOut()
+	return err
+}
+
+// trimOut drops pendingOut; its buffer goes back to the pool, so that an
+// idle connection holds none.
+func (c *conn) trimOut() {
+	if c.pendingOut == nil {
+		return
+	}
+	if cap(c.pendingOut) <= 16<<10 {
+		b := c.pendingOut[:0]
+		outPool.Put(&b)
+	}
+	c.pendingOut = nil
+}
+
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// setOut makes head followed by body the pending response.
+func (c *conn) setOut(head, body []byte) {
+	if c.pendingOut == nil {
+		c.pendingOut = (*outPool.Get().(*[]byte))[:0]
+	}
+	c.pendingOut = append(append(c.pendingOut, head...), body...)
+}
+
+// sendAndFill writes pendingOut and waits for the next bytes from the
+// client, the buffer being empty, with WriteThenRead on a socket (no read
+// that can only fail between a response and the next request), plainly
+// otherwise.
+func (c *conn) sendAndFill(limit int) error {
+	if c.raw == nil {
+		if err := c.flushOut(); err != nil {
+			return err
+		}
+		return c.fill(limit)
+	}
+	c.r, c.w = 0, 0
+	rest, n, err := WriteThenRead(c.raw, c.pendingOut, c.buf)
+	if len(rest) > 0 {
+		c.pendingOut = rest
+		if err := c.flushOut(); err != nil {
+			return err
+		}
+		return c.fill(limit)
+	}
+	c.trimOut()
+	c.w = n
+	return err
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
@@ -182,8 +249,14 @@ func (c *conn) serve() {
 	bp := bufPool.Get().(*[]byte)
 	c.buf = *bp
 	handedOff, announced := false, false
+	if sc, ok := c.rwc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
 	defer func() {
 		if !handedOff && !c.hijackedConn {
+			_ = c.flushOut()
 			_ = c.rwc.Close()
 			if announced {
 				s.connState(c.rwc, http.StateClosed)
@@ -212,6 +285,14 @@ func (c *conn) serve() {
 			c.idle.Store(true)
 			if d := s.Std.IdleTimeout; d > 0 {
 				_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+			}
+			if c.r == c.w && len(c.pendingOut) > 0 {
+				if err := c.sendAndFill(maxHead); err != nil {
+					return
+				}
+			}
+			if err := c.flushOut(); err != nil { // pipelined: answer first
+				return
 			}
 			if c.r == c.w {
 				if err := c.fill(maxHead); err != nil {
@@ -243,6 +324,9 @@ func (c *conn) serve() {
 		switch err {
 		case nil:
 		case errHandOff:
+			if c.flushOut() != nil {
+				return
+			}
 			if announced {
 				s.connState(c.rwc, http.StateClosed)
 			}
@@ -292,12 +376,17 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 			hdr[name] = vals[i : i+1 : i+1]
 		}
 	}
-	ctx, cancel := context.WithCancel(context.WithValue(context.WithValue(context.Background(),
-		http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr()))
+	if c.baseCtx == nil {
+		// Once per connection, like net/http's connection context.
+		c.baseCtx = context.WithValue(context.WithValue(context.Background(),
+			http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr())
+		c.remoteAddr = c.rwc.RemoteAddr().String()
+	}
+	ctx, cancel := context.WithCancel(c.baseCtx)
 	defer cancel()
 	*r = http.Request{
 		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.rwc.RemoteAddr().String(),
+		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.remoteAddr,
 		ContentLength: h.contentLength, Close: last,
 	}
 	r = r.WithContext(ctx)
@@ -345,6 +434,9 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 	}
 	// What the handler left of the body is read and dropped, up to a bound.
 	if !body.done {
+		if c.flushOut() != nil {
+			return false
+		}
 		_ = c.rwc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := io.CopyN(io.Discard, body, 256<<10+1)
 		_ = c.rwc.SetReadDeadline(time.Time{})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -253,4 +254,32 @@ func TestResponseMatchesNetHTTPConventions(t *testing.T) {
 	resp, body = get("/big")
 	require.Len(t, body, 10000)
 	require.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+}
+
+// The engine writes a complete response when the connection next waits for
+// a request; a shutdown that begins meanwhile must not lose it.
+func TestResponseIsDeliveredWhenShutdownBeginsDuringTheRequest(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &Server{Std: &http.Server{ReadHeaderTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}}
+	shutdown := make(chan error, 1)
+	srv.Std.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			shutdown <- srv.Shutdown(ctx)
+		}()
+		for deadline := time.Now().Add(2 * time.Second); !srv.closing.Load() && time.Now().Before(deadline); {
+			runtime.Gosched()
+		}
+		_, _ = io.WriteString(w, "last answer")
+	})
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	out := exchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	require.True(t, strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n"), out)
+	require.True(t, strings.HasSuffix(out, "\r\n\r\nlast answer"), out)
+	require.NoError(t, <-shutdown)
+	require.ErrorIs(t, <-served, http.ErrServerClosed)
 }

@@ -10,8 +10,10 @@ import (
 	"flag"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -28,6 +31,8 @@ func main() {
 	routes := flag.Int("routes", 1, "number of routes in the table (the benchmarked one is the last)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the first -profile-for to this file")
 	profileFor := flag.Duration("profile-for", 10*time.Second, "how long to profile")
+	memProfile := flag.String("memprofile", "", "write an allocation profile after -profile-for to this file")
+	engine := flag.String("engine", "std", "gateway engine: std (net/http) or fast (h1server)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -39,6 +44,18 @@ func main() {
 		}
 		time.AfterFunc(*profileFor, func() {
 			pprof.StopCPUProfile()
+			_ = f.Close()
+		})
+	}
+
+	if *memProfile != "" {
+		runtime.MemProfileRate = 4096
+		time.AfterFunc(*profileFor, func() {
+			f, err := os.Create(*memProfile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
 			_ = f.Close()
 		})
 	}
@@ -57,5 +74,13 @@ func main() {
 	}
 	gw.Swap(tbl)
 	srv := &http.Server{Addr: *addr, Handler: gw, ConnState: gw.ConnState, ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	if *engine == string(h1server.Std) {
+		log.Fatal(srv.ListenAndServe())
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fast := &h1server.Server{Std: srv, MaxRequestsPerConn: 1000, Log: logger}
+	log.Fatal(fast.Serve(ln))
 }

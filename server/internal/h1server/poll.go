@@ -1,0 +1,69 @@
+package h1server
+
+import (
+	"io"
+	"os"
+	"syscall"
+)
+
+// WriteThenRead writes out on the socket behind raw, then waits for the
+// peer's answer and reads it into in, under one registration with Go's
+// poller: the readiness state is reset before the write, so the goroutine
+// parks at once instead of first trying a read that can only fail
+// (EAGAIN), and no answer can arrive unnoticed in between. Deadlines set on
+// the connection bound the wait.
+//
+// rest is the part of out not written: non-empty when the socket could not
+// take it all without blocking, or when the wait failed before the write
+// (a deadline already passed); the caller then writes rest and reads the
+// plain way. Otherwise n > 0 bytes were read, or err says why not (a write
+// or read error, io.EOF when the peer closed, a deadline).
+func WriteThenRead(raw syscall.RawConn, out, in []byte) (rest []byte, n int, err error) {
+	rest = out
+	attempted := false
+	var werr, rerr error
+	err = raw.Read(func(fd uintptr) bool {
+		if !attempted {
+			attempted = true
+			for len(rest) > 0 {
+				m, err := syscall.Write(int(fd), rest)
+				if m > 0 {
+					rest = rest[m:]
+				}
+				if err == syscall.EINTR {
+					continue
+				}
+				if err != nil {
+					werr = err
+					return true
+				}
+			}
+			return false // park until the answer is readable
+		}
+		m, err := syscall.Read(int(fd), in)
+		switch {
+		case err == syscall.EINTR || err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			rerr = os.NewSyscallError("read", err)
+		case m == 0:
+			rerr = io.EOF
+		default:
+			n = m
+		}
+		return true
+	})
+	switch {
+	case !attempted, werr == syscall.EAGAIN:
+		return rest, 0, nil
+	case werr != nil:
+		return nil, 0, os.NewSyscallError("write", werr)
+	case rerr != nil:
+		return nil, 0, rerr
+	case n > 0:
+		return nil, n, nil
+	case err != nil:
+		return nil, 0, err
+	}
+	return nil, 0, io.ErrNoProgress
+}
