@@ -6,7 +6,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n } from '../../i18n/context';
 import { rule, useFormFailure } from '../../lib/forms';
 import {
-  formatDollars,
+  formatDollarsLeft,
   formatTokens,
   topUpRequest,
   validateTopUpTokens,
@@ -78,7 +78,7 @@ export function TopUpDialog({
             name="usd"
             label={t('ai.consumers.topUpUsd')}
             extra={t('ai.consumers.left', {
-              amount: formatDollars(budget.remainingUsd),
+              amount: formatDollarsLeft(budget.remainingUsd),
               period: t(`ai.consumers.thisPeriod.${budget.period}`),
             })}
             rules={[rule(t, validateTopUpUsd)]}

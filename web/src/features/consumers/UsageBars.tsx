@@ -4,6 +4,7 @@ import { useI18n } from '../../i18n/context';
 import {
   budgetBar,
   formatDollars,
+  formatDollarsLeft,
   formatTokens,
   quotaBar,
   type AllowanceBar,
@@ -25,6 +26,7 @@ function AllowanceMeter({
   label,
   bar,
   format,
+  formatLeft = format,
   period,
   topUp,
   width,
@@ -33,6 +35,8 @@ function AllowanceMeter({
   label: string;
   bar: AllowanceBar;
   format: (n: number) => string;
+  /** How to show what is left; `format` when absent. */
+  formatLeft?: (n: number) => string;
   /** "this month" or "today". */
   period: string;
   topUp: number;
@@ -48,7 +52,7 @@ function AllowanceMeter({
           {label}: {used}
         </Typography.Text>
         <Typography.Text type={textType[bar.level]} data-testid={`${testId}-left`}>
-          {t('ai.consumers.left', { amount: format(bar.remaining), period })}
+          {t('ai.consumers.left', { amount: formatLeft(bar.remaining), period })}
         </Typography.Text>
       </Flex>
       <Progress
@@ -103,6 +107,7 @@ export function UsageBars({
           label={t('ai.consumers.budgetBar')}
           bar={budgetBar(budget)}
           format={formatDollars}
+          formatLeft={formatDollarsLeft}
           period={t(`ai.consumers.thisPeriod.${budget.period}`)}
           topUp={budget.topUpUsd}
           width={width}

@@ -58,6 +58,16 @@ export function formatDollars(usd: number): string {
   })}`;
 }
 
+/**
+ * formatDollarsLeft shows what is left of a budget rounded down, so that it
+ * never looks like more than there is ($49.9958 is "$49.99").
+ */
+export function formatDollarsLeft(usd: number): string {
+  const scale = Math.abs(usd) < 1 ? 10000 : 100;
+  // The epsilon keeps 1.13 (112.99999… cents in floating point) at $1.13.
+  return formatDollars(Math.floor(usd * scale + 1e-6) / scale);
+}
+
 /** formatTokens shows a token count with thousands separators. */
 export function formatTokens(n: number): string {
   return n.toLocaleString('en-US');
