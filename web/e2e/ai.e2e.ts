@@ -3,6 +3,7 @@ import {
   adminApi,
   setUpAdmin,
   shot,
+  shotIfFailed,
   startBrowser,
   startGatehouse,
   startStandin,
@@ -39,13 +40,7 @@ afterAll(async () => {
   await standin.stop();
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    await shot(b.page, `FAILED-ai-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-  }
-});
+afterEach((ctx) => shotIfFailed(ctx, b.page, 'ai-'));
 
 describe('AI section against the real binary', { concurrent: false }, () => {
   it('signs in and lets the console call the gateway (cors)', async () => {

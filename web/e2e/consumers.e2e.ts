@@ -4,6 +4,7 @@ import {
   pollUntil,
   setUpAdmin,
   shot,
+  shotIfFailed,
   startBrowser,
   startGatehouse,
   startStandin,
@@ -89,13 +90,7 @@ afterAll(async () => {
   await standin.stop();
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    await shot(b.page, `FAILED-consumers-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-  }
-});
+afterEach((ctx) => shotIfFailed(ctx, b.page, 'consumers-'));
 
 describe('consumers against the real binary', { concurrent: false }, () => {
   it('signs in and sets up an AI route that admits consumers', async () => {

@@ -269,6 +269,21 @@ export async function startBrowser(): Promise<Browser> {
   return { context, page, external, close: () => context.close() };
 }
 
+/**
+ * shotIfFailed saves a picture of what the browser showed when the step that
+ * just ran failed, named after the step (for afterEach).
+ */
+export async function shotIfFailed(
+  ctx: { task: { name: string; result?: { state?: string } } },
+  page: Page,
+  prefix: string,
+): Promise<void> {
+  if (ctx.task.result?.state !== 'fail') return;
+  await shot(page, `FAILED-${prefix}${ctx.task.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(
+    () => undefined,
+  );
+}
+
 /** shot saves a screenshot of the page under the artifacts folder. */
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: true });

@@ -1,10 +1,11 @@
 import { useMutation } from '@tanstack/react-query';
-import { Form, InputNumber, Modal, Typography } from 'antd';
+import { Form, InputNumber, Modal, Typography, type InputNumberProps } from 'antd';
 import { useApi } from '../../api/context';
-import type { ConsumerUsage } from '../../api/types';
+import type { AllowancePeriod, ConsumerUsage } from '../../api/types';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n } from '../../i18n/context';
 import { rule, useFormFailure } from '../../lib/forms';
+import type { Problem } from '../../lib/validation';
 import {
   formatDollarsLeft,
   formatTokens,
@@ -15,6 +16,38 @@ import {
 } from './usage';
 
 const fields = ['usd', 'tokens'] as const;
+
+/** AmountItem is one amount to add, with what is left of it this period under it. */
+function AmountItem({
+  name,
+  label,
+  left,
+  period,
+  validate,
+  input,
+}: {
+  name: (typeof fields)[number];
+  label: string;
+  left: string;
+  period: AllowancePeriod;
+  validate: (v: number | null | undefined) => Problem | undefined;
+  input: InputNumberProps;
+}) {
+  const { t } = useI18n();
+  return (
+    <Form.Item
+      name={name}
+      label={label}
+      extra={t('ai.consumers.left', {
+        amount: left,
+        period: t(`ai.consumers.thisPeriod.${period}`),
+      })}
+      rules={[rule(t, validate)]}
+    >
+      <InputNumber style={{ width: '100%' }} {...input} />
+    </Form.Item>
+  );
+}
 
 /**
  * TopUpDialog adds dollars to a consumer's budget and/or tokens to its quota
@@ -74,30 +107,24 @@ export function TopUpDialog({
         }}
       >
         {budget && (
-          <Form.Item
+          <AmountItem
             name="usd"
             label={t('ai.consumers.topUpUsd')}
-            extra={t('ai.consumers.left', {
-              amount: formatDollarsLeft(budget.remainingUsd),
-              period: t(`ai.consumers.thisPeriod.${budget.period}`),
-            })}
-            rules={[rule(t, validateTopUpUsd)]}
-          >
-            <InputNumber style={{ width: '100%' }} prefix="$" step={1} autoFocus />
-          </Form.Item>
+            left={formatDollarsLeft(budget.remainingUsd)}
+            period={budget.period}
+            validate={validateTopUpUsd}
+            input={{ prefix: '$', step: 1, autoFocus: true }}
+          />
         )}
         {quota && (
-          <Form.Item
+          <AmountItem
             name="tokens"
             label={t('ai.consumers.topUpTokens')}
-            extra={t('ai.consumers.left', {
-              amount: formatTokens(quota.remainingTokens),
-              period: t(`ai.consumers.thisPeriod.${quota.period}`),
-            })}
-            rules={[rule(t, validateTopUpTokens)]}
-          >
-            <InputNumber style={{ width: '100%' }} step={1000} autoFocus={!budget} />
-          </Form.Item>
+            left={formatTokens(quota.remainingTokens)}
+            period={quota.period}
+            validate={validateTopUpTokens}
+            input={{ step: 1000, autoFocus: !budget }}
+          />
         )}
       </Form>
     </Modal>
