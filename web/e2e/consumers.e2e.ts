@@ -67,6 +67,7 @@ async function takeShownKey(title: string): Promise<string> {
   await dialog.getByText('You will not see it again').waitFor();
   const key = ((await dialog.getByTestId('new-consumer-key').textContent()) ?? '').trim();
   expect(key).toMatch(/^gh-[0-9a-f]{64}$/);
+  await shot(page, `consumers-key-once-${keys.length + 1}`);
   await dialog.getByRole('button', { name: 'Copy key' }).click();
   await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(key);
   await dialog.getByRole('button', { name: 'I have copied the key' }).click();
@@ -93,20 +94,13 @@ afterAll(async () => {
 afterEach((ctx) => shotIfFailed(ctx, b.page, 'consumers-'));
 
 describe('consumers against the real binary', { concurrent: false }, () => {
-  it('signs in and sets up an AI route that admits consumers', async () => {
+  it('signs in and adds the LLM provider', async () => {
     await setUpAdmin(b.page, gh, admin, password);
-    let res = await api('POST', '/llm-providers', {
+    const res = await api('POST', '/llm-providers', {
       name: 'standin',
       type: 'openai',
       endpoint: standin.url,
       tokens: ['sk-consumers-e2e'],
-    });
-    expect(res.status, await res.clone().text()).toBe(201);
-    res = await api('POST', '/ai-routes', {
-      name: 'chat',
-      pathPrefix: '/llm',
-      upstreams: [{ provider: 'standin', modelMapping: { '*': 'gpt-4o-mini' } }],
-      authConfig: { enabled: true },
     });
     expect(res.status, await res.clone().text()).toBe(201);
   });
@@ -121,7 +115,6 @@ describe('consumers against the real binary', { concurrent: false }, () => {
     await drawer.getByLabel('Budget (USD)').fill('5');
     await drawer.getByRole('button', { name: 'Save' }).click();
     await page.getByText(`Consumer ${consumer} created.`).waitFor();
-    await shot(page, 'consumers-01-key-once');
     keys.push(await takeShownKey(`New key of ${consumer}`));
 
     // Not shown again: not after a reload, not by the API.
@@ -132,7 +125,15 @@ describe('consumers against the real binary', { concurrent: false }, () => {
     const stored = await (await api('GET', `/consumers/${consumer}`)).text();
     expect(stored).not.toContain(keys[0]);
 
-    // The key calls the AI route; a made-up one does not.
+    // An AI route that admits consumers (it needs one to exist): the key
+    // calls it, a made-up one does not.
+    const res = await api('POST', '/ai-routes', {
+      name: 'chat',
+      pathPrefix: '/llm',
+      upstreams: [{ provider: 'standin', modelMapping: { '*': 'gpt-4o-mini' } }],
+      authConfig: { enabled: true },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
     await chatAnswers(keys[0] ?? '', 200);
     expect(await chat(`gh-${'0'.repeat(64)}`)).toBe(401);
   });

@@ -1,6 +1,6 @@
 import { BarChartOutlined, EditOutlined, KeyOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Space, Tag, Typography } from 'antd';
+import { App, Button, Space, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { queryKeys, useApi } from '../../api/context';
 import { describeError } from '../../lib/errors';
@@ -206,14 +206,14 @@ export default function ConsumersPage() {
             fixed: 'right',
             render: (_, c) => (
               <Space>
-                <Button
-                  size="small"
-                  icon={<BarChartOutlined />}
-                  aria-label={t('ai.consumers.usageThing', { name: c.name })}
-                  onClick={() => setUsageFor(c)}
-                >
-                  {t('ai.consumers.usage')}
-                </Button>
+                <Tooltip title={t('ai.consumers.usageThing', { name: c.name })}>
+                  <Button
+                    size="small"
+                    icon={<BarChartOutlined />}
+                    aria-label={t('ai.consumers.usageThing', { name: c.name })}
+                    onClick={() => setUsageFor(c)}
+                  />
+                </Tooltip>
                 <Button
                   size="small"
                   icon={<KeyOutlined />}
