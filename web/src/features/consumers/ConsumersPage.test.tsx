@@ -166,7 +166,9 @@ describe('ConsumersPage', () => {
     renderConsole(<ConsumersPage />, { baseUrl: server.url });
     await user().click(await screen.findByRole('button', { name: 'Usage of team-a' }));
     const drawer = within(
-      (await screen.findByText('Usage of team-a')).closest('[role="dialog"]') as HTMLElement,
+      (await screen.findByText('Usage of team-a', { selector: '.ant-drawer-title' })).closest(
+        '[role="dialog"]',
+      ) as HTMLElement,
     );
     expect(await drawer.findByText('gpt-4o-mini')).toBeTruthy();
     // A monthly budget: the drawer opens on the month.

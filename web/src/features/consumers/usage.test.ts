@@ -33,9 +33,11 @@ describe('allowance bars', () => {
 });
 
 describe('money', () => {
-  it('shows cents from a dollar up and fractions of a cent below', () => {
+  it('shows cents from 10 cents up and two significant digits of smaller amounts', () => {
     expect(formatDollars(0)).toBe('$0.00');
+    expect(formatDollars(0.5)).toBe('$0.50');
     expect(formatDollars(0.0042)).toBe('$0.0042');
+    expect(formatDollars(0.000003)).toBe('$0.000003');
     expect(formatDollars(50)).toBe('$50.00');
     expect(formatDollars(1234.5)).toBe('$1,234.50');
   });

@@ -46,12 +46,20 @@ export function quotaBar(q: QuotaUsage): AllowanceBar {
 }
 
 /**
- * formatDollars shows money: cents from one dollar up, four decimals below
- * (a few calls cost fractions of a cent, and "$0.00" would hide them).
+ * dollarDigits is how many decimals show an amount: cents from 10 cents up,
+ * below that two significant digits down to a micro-dollar (the unit usage
+ * is counted in), so a few calls costing fractions of a cent do not read
+ * "$0.00".
  */
+function dollarDigits(abs: number): number {
+  if (abs === 0 || abs >= 0.1) return 2;
+  return Math.min(6, Math.max(2, 1 - Math.floor(Math.log10(abs))));
+}
+
+/** formatDollars shows money: "$1,234.50", "$0.50", "$0.0042", "$0.000003". */
 export function formatDollars(usd: number): string {
   const abs = Math.abs(usd);
-  const digits = abs !== 0 && abs < 1 ? 4 : 2;
+  const digits = dollarDigits(abs);
   return `${usd < 0 ? '-' : ''}$${abs.toLocaleString('en-US', {
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
@@ -63,7 +71,7 @@ export function formatDollars(usd: number): string {
  * never looks like more than there is ($49.9958 is "$49.99").
  */
 export function formatDollarsLeft(usd: number): string {
-  const scale = Math.abs(usd) < 1 ? 10000 : 100;
+  const scale = 10 ** dollarDigits(Math.abs(usd));
   // The epsilon keeps 1.13 (112.99999… cents in floating point) at $1.13.
   return formatDollars(Math.floor(usd * scale + 1e-6) / scale);
 }
