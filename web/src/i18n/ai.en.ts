@@ -316,7 +316,7 @@ export const aiEn = {
     usageTitle: 'Usage of {name}',
     budgetBar: 'Budget',
     quotaBar: 'Tokens',
-    usedOf: '{used} of {limit}',
+    usedOf: '{label}: {used} of {limit}',
     left: '{amount} left {period}',
     toppedUpBy: 'incl. {amount} topped up',
     thisPeriod: { day: 'today', month: 'this month' },

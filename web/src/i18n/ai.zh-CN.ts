@@ -307,7 +307,7 @@ export const aiZhCN: Messages['ai'] = {
     usageTitle: '{name} 的用量',
     budgetBar: '预算',
     quotaBar: 'Token',
-    usedOf: '{used} / {limit}',
+    usedOf: '{label}：{used} / {limit}',
     left: '{period}剩余 {amount}',
     toppedUpBy: '含充值 {amount}',
     thisPeriod: { day: '今天', month: '本月' },

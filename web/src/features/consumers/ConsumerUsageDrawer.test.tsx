@@ -3,6 +3,7 @@ import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../api/types';
+import { languageStorageKey } from '../../i18n/context';
 import { sendJSON, TestApiServer } from '../../test/apiServer';
 import { budgetOf, usageOf } from '../../test/consumerUsage';
 import { renderConsole } from '../../test/render';
@@ -193,5 +194,17 @@ describe('ConsumerUsageDrawer', () => {
     const drawer = await open();
     await drawer.findByText('1,500 tokens this month');
     expect(drawer.getByRole('button', { name: /Top up/ }).hasAttribute('disabled')).toBe(true);
+  });
+
+  it('speaks Chinese', async () => {
+    localStorage.setItem(languageStorageKey, 'zh-CN');
+    server.on(`GET ${path}`, (_req, res) => sendJSON(res, 200, usageOf()));
+    renderConsole(<ConsumerUsageDrawer consumer={teamA} onClose={() => undefined} />, {
+      baseUrl: server.url,
+    });
+    const drawer = await dialogTitled('team-a 的用量');
+    expect(await drawer.findByText('预算：$0.0042 / $50.00')).toBeTruthy();
+    expect(drawer.getByText('本月剩余 $49.99')).toBeTruthy();
+    expect(drawer.getByRole('button', { name: /充值/ })).toBeTruthy();
   });
 });

@@ -44,13 +44,15 @@ function AllowanceMeter({
 }) {
   const { t } = useI18n();
   const { token } = theme.useToken();
-  const used = t('ai.consumers.usedOf', { used: format(bar.used), limit: format(bar.limit) });
+  const used = t('ai.consumers.usedOf', {
+    label,
+    used: format(bar.used),
+    limit: format(bar.limit),
+  });
   return (
     <div data-testid={testId} data-level={bar.level} style={{ width }}>
       <Flex justify="space-between" gap={8} wrap>
-        <Typography.Text>
-          {label}: {used}
-        </Typography.Text>
+        <Typography.Text>{used}</Typography.Text>
         <Typography.Text type={textType[bar.level]} data-testid={`${testId}-left`}>
           {t('ai.consumers.left', { amount: formatLeft(bar.remaining), period })}
         </Typography.Text>
@@ -61,7 +63,7 @@ function AllowanceMeter({
         size="small"
         status={bar.level === 'out' ? 'exception' : 'normal'}
         strokeColor={bar.level === 'low' ? token.colorWarning : undefined}
-        aria-label={`${label}: ${used}`}
+        aria-label={used}
       />
       {topUp > 0 && (
         <Typography.Text type="secondary" style={{ fontSize: token.fontSizeSM }}>
