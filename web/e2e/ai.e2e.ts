@@ -1,15 +1,15 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  pollUntil,
-  repoRoot,
+  adminApi,
+  setUpAdmin,
   shot,
+  shotIfFailed,
   startBrowser,
   startGatehouse,
+  startStandin,
   type Browser,
   type Gatehouse,
+  type Standin,
 } from './harness';
 
 // The AI section against the real binary, its ai-proxy plugin and the LLM
@@ -23,56 +23,10 @@ const providerToken = 'sk-e2e-provider-token';
 
 let gh: Gatehouse;
 let b: Browser;
-let standin: { url: string; stop: () => Promise<void> };
+let standin: Standin;
 
-/**
- * startStandin runs the provider stand-in's command, built into the build
- * directory when missing, on a free port.
- */
-async function startStandin(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const dir = resolve(process.env.GATEHOUSE_BUILD_DIR ?? join(repoRoot, 'build'));
-  const bin = process.env.LLM_STANDIN ?? join(dir, 'llm-standin');
-  if (!existsSync(bin)) {
-    execFileSync('go', ['build', '-o', bin, './tests/llmstandin/cmd/llm-standin'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
-  }
-  const child: ChildProcess = spawn(bin, ['-addr', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  let url = '';
-  await pollUntil('the LLM stand-in to listen', () => {
-    if (child.exitCode !== null) throw new Error(`llm-standin exited with ${child.exitCode}`);
-    url = /listening on (http:\/\/\S+)/.exec(out)?.[1] ?? '';
-    return Promise.resolve(url !== '');
-  });
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** api calls the admin API as the administrator. */
-async function api(method: string, path: string, body?: unknown): Promise<Response> {
-  const login = await fetch(`${gh.consoleUrl}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: admin, password }),
-  });
-  const { token } = (await login.json()) as { token: string };
-  return fetch(`${gh.consoleUrl}/api/v1${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
+const api = (method: string, path: string, body?: unknown) =>
+  adminApi(gh, admin, password)(method, path, body);
 
 beforeAll(async () => {
   [gh, standin] = await Promise.all([startGatehouse(), startStandin()]);
@@ -86,24 +40,11 @@ afterAll(async () => {
   await standin.stop();
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    await shot(b.page, `FAILED-ai-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-  }
-});
+afterEach((ctx) => shotIfFailed(ctx, b.page, 'ai-'));
 
 describe('AI section against the real binary', { concurrent: false }, () => {
   it('signs in and lets the console call the gateway (cors)', async () => {
-    const { page } = b;
-    await page.goto(gh.consoleUrl);
-    await page.waitForURL(/\/setup$/);
-    await page.getByLabel('Username').fill(admin);
-    await page.getByLabel('Password', { exact: true }).fill(password);
-    await page.getByLabel('Repeat the password').fill(password);
-    await page.getByRole('button', { name: 'Create administrator' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await setUpAdmin(b.page, gh, admin, password);
     // The console and the gateway are two origins: the try-it chat needs CORS.
     const res = await api('POST', '/plugin-instances', {
       name: 'console-cors',

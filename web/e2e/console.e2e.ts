@@ -5,6 +5,7 @@ import {
   freePort,
   pollUntil,
   shot,
+  shotIfFailed,
   startBrowser,
   startGatehouse,
   startRedis,
@@ -49,13 +50,7 @@ afterAll(async () => {
 });
 
 // A failed step leaves a picture of what the browser showed.
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    await shot(b.page, `FAILED-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(
-      () => undefined,
-    );
-  }
-});
+afterEach((ctx) => shotIfFailed(ctx, b.page, ''));
 
 /** choose picks an option of the open antd select dropdown. */
 async function choose(page: Browser['page'], option: string): Promise<void> {

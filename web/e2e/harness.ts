@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -269,7 +269,97 @@ export async function startBrowser(): Promise<Browser> {
   return { context, page, external, close: () => context.close() };
 }
 
+/**
+ * shotIfFailed saves a picture of what the browser showed when the step that
+ * just ran failed, named after the step (for afterEach).
+ */
+export async function shotIfFailed(
+  ctx: { task: { name: string; result?: { state?: string } } },
+  page: Page,
+  prefix: string,
+): Promise<void> {
+  if (ctx.task.result?.state !== 'fail') return;
+  await shot(page, `FAILED-${prefix}${ctx.task.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(
+    () => undefined,
+  );
+}
+
 /** shot saves a screenshot of the page under the artifacts folder. */
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: true });
+}
+
+/** The LLM provider stand-in (tests/llmstandin) on a free loopback port. */
+export interface Standin {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * startStandin runs the provider stand-in's command, built into the build
+ * directory when missing, on a free port.
+ */
+export async function startStandin(): Promise<Standin> {
+  const bin = process.env.LLM_STANDIN ?? join(buildDir(), 'llm-standin');
+  if (!existsSync(bin)) {
+    execFileSync('go', ['build', '-o', bin, './tests/llmstandin/cmd/llm-standin'], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    });
+  }
+  const child: ChildProcess = spawn(bin, ['-addr', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  let url = '';
+  await pollUntil('the LLM stand-in to listen', () => {
+    if (child.exitCode !== null) throw new Error(`llm-standin exited with ${child.exitCode}`);
+    url = /listening on (http:\/\/\S+)/.exec(out)?.[1] ?? '';
+    return Promise.resolve(url !== '');
+  });
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** AdminApi calls the admin API of a gatehouse as an administrator. */
+export type AdminApi = (method: string, path: string, body?: unknown) => Promise<Response>;
+
+/** adminApi signs in as `username` for each call (sessions may be revoked by the steps). */
+export function adminApi(gh: Gatehouse, username: string, password: string): AdminApi {
+  return async (method, path, body) => {
+    const login = await fetch(`${gh.consoleUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    return fetch(`${gh.consoleUrl}/api/v1${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  };
+}
+
+/** setUpAdmin creates the first administrator in the console's setup page and waits for the dashboard. */
+export async function setUpAdmin(
+  page: Page,
+  gh: Gatehouse,
+  username: string,
+  password: string,
+): Promise<void> {
+  await page.goto(gh.consoleUrl);
+  await page.waitForURL(/\/setup$/);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Repeat the password').fill(password);
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 }

@@ -3,6 +3,9 @@ import type {
   AIRoute,
   AIUsage,
   Consumer,
+  ConsumersUsage,
+  ConsumerUsage,
+  AllowancePeriod,
   ModelPrice,
   NewConsumerKey,
   APIToken,
@@ -37,6 +40,7 @@ import type {
   Service,
   ToolInfo,
   ToolResult,
+  TopUp,
   UpdatePluginRequest,
   UsageWindow,
 } from './types';
@@ -192,6 +196,42 @@ export class ApiClient {
       'DELETE',
       `/consumers/${encodeURIComponent(name)}/keys/${encodeURIComponent(id)}`,
     );
+  }
+
+  /**
+   * consumerUsage is what a consumer used in the current day or month (the
+   * server's default: its budget's period, else its quota's, else month),
+   * with its remaining quota and budget and the figures per model.
+   */
+  consumerUsage(
+    name: string,
+    period?: AllowancePeriod,
+    signal?: AbortSignal,
+  ): Promise<ConsumerUsage> {
+    return this.request('GET', `${usagePath(name)}${period ? `?period=${period}` : ''}`, {
+      signal,
+    });
+  }
+
+  /** consumersUsage is every consumer's usage in the current period, without the models. */
+  consumersUsage(period?: AllowancePeriod, signal?: AbortSignal): Promise<ConsumersUsage> {
+    return this.request('GET', `/consumers/usage${period ? `?period=${period}` : ''}`, {
+      signal,
+    });
+  }
+
+  /**
+   * topUpConsumer adds dollars and/or tokens to the current period's budget
+   * and quota; 400 names the field when a value is not positive or the
+   * consumer has no such allowance.
+   */
+  topUpConsumer(name: string, topUp: TopUp): Promise<ConsumerUsage> {
+    return this.request('POST', `${usagePath(name)}/top-up`, { body: topUp });
+  }
+
+  /** resetConsumerUsage zeroes the period's counters and top-ups of a consumer. */
+  resetConsumerUsage(name: string, period?: AllowancePeriod): Promise<ConsumerUsage> {
+    return this.request('POST', `${usagePath(name)}/reset`, { body: period ? { period } : {} });
   }
 
   private resource<T>(path: string): ResourceClient<T> {
@@ -492,6 +532,10 @@ export class ApiClient {
     }
     return err;
   }
+}
+
+function usagePath(consumer: string): string {
+  return `/consumers/${encodeURIComponent(consumer)}/usage`;
 }
 
 function toolPath(server: string, tool: string): string {

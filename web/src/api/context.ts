@@ -32,6 +32,10 @@ export const queryKeys = {
   llmProviders: ['llm-providers'] as const,
   aiRoutes: ['ai-routes'] as const,
   consumers: ['consumers'] as const,
+  /** Usage of consumers: every one ('all') or one by name; under `consumers` so key changes refresh it. */
+  consumersUsage: ['consumers', 'usage'] as const,
+  consumerUsage: (name: string, period: string) =>
+    ['consumers', 'usage', 'one', name, period] as const,
   modelPrices: ['model-prices'] as const,
   aiUsage: (window: string) => ['ai', 'usage', window] as const,
 };

@@ -659,6 +659,74 @@ export interface Consumer extends Versioned {
   budget?: { usd: number; period: AllowancePeriod };
 }
 
+/** Tokens, money and requests of a consumer over a period (or of one model in it). */
+export interface ConsumerUsageFigures {
+  inputTokens: number;
+  outputTokens: number;
+  /** Part of inputTokens that the provider read from its prompt cache. */
+  cachedInputTokens: number;
+  usd: number;
+  requests: number;
+}
+
+/** A consumer's token quota as counted in the current period. */
+export interface QuotaUsage {
+  tokens: number;
+  period: AllowancePeriod;
+  usedTokens: number;
+  topUpTokens: number;
+  remainingTokens: number;
+  resetsAt: string;
+}
+
+/** A consumer's dollar budget as counted in the current period. */
+export interface BudgetUsage {
+  usd: number;
+  period: AllowancePeriod;
+  spentUsd: number;
+  topUpUsd: number;
+  remainingUsd: number;
+  resetsAt: string;
+}
+
+/** Where usage figures were read: Redis (live) or the database rollup. */
+export type UsageSource = 'redis' | 'database';
+
+/**
+ * The answer of GET /consumers/{name}/usage (docs/usage.md): what a consumer
+ * used in the current day or month, its quota and budget (null when it has
+ * none) and the figures per model.
+ */
+export interface ConsumerUsage {
+  consumer: string;
+  period: AllowancePeriod;
+  periodStart: string;
+  resetsAt: string;
+  source: UsageSource;
+  /** Why the figures may lag, when read from the database. */
+  note?: string;
+  totals: ConsumerUsageFigures & { tokens: number };
+  quota: QuotaUsage | null;
+  budget: BudgetUsage | null;
+  models: (ConsumerUsageFigures & { model: string })[];
+}
+
+/** The answer of GET /consumers/usage: every consumer's usage, without models, by name. */
+export interface ConsumersUsage {
+  period: AllowancePeriod;
+  periodStart: string;
+  resetsAt: string;
+  source: UsageSource;
+  note?: string;
+  items: Omit<ConsumerUsage, 'models'>[];
+}
+
+/** What POST /consumers/{name}/usage/top-up adds to the current period: dollars, tokens or both. */
+export interface TopUp {
+  usd?: number;
+  tokens?: number;
+}
+
 /** The answer of POST /consumers/{name}/keys: the new key, shown once. */
 export interface NewConsumerKey {
   id: string;

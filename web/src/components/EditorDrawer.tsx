@@ -1,6 +1,7 @@
-import { Button, Drawer, Flex, Grid } from 'antd';
+import { Button, Flex } from 'antd';
 import type { ReactNode } from 'react';
 import { useI18n } from '../i18n/context';
+import { SideDrawer } from './SideDrawer';
 
 interface EditorDrawerProps {
   title: string;
@@ -24,15 +25,11 @@ export function EditorDrawer({
   saveLabel,
 }: EditorDrawerProps) {
   const { t } = useI18n();
-  const screens = Grid.useBreakpoint();
   return (
-    <Drawer
-      open
+    <SideDrawer
       title={title}
       onClose={onClose}
-      size={screens.md ? width : '100%'}
-      destroyOnHidden
-      closable={{ 'aria-label': t('common.close') }}
+      width={width}
       footer={
         <Flex justify="flex-end" gap={8}>
           <Button onClick={onClose}>{t('common.cancel')}</Button>
@@ -43,6 +40,6 @@ export function EditorDrawer({
       }
     >
       {children}
-    </Drawer>
+    </SideDrawer>
   );
 }

@@ -8,14 +8,16 @@ import { placeFieldErrors } from './fieldPath';
 import { splitFieldErrors } from './formErrors';
 import type { Problem } from './validation';
 
-/** rule adapts a validation check to an antd Form rule, translated. */
-export function rule(
-  t: Translate,
-  check: (value: string | undefined) => Problem | undefined,
-): RuleObject {
+/**
+ * rule adapts a validation check to an antd Form rule, translated. The check
+ * takes what its field holds (text, a number, a list).
+ */
+export function rule(t: Translate, check: (value: never) => Problem | undefined): RuleObject {
+  // antd hands the field's value untyped; the check's own type says what it is.
+  const run = check as (value: unknown) => Problem | undefined;
   return {
-    validator: (_, value: string | undefined) => {
-      const p = check(value);
+    validator: (_, value: unknown) => {
+      const p = run(value);
       return p ? Promise.reject(new Error(t(p.key, p.vars))) : Promise.resolve();
     },
   };

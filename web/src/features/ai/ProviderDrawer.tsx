@@ -107,7 +107,11 @@ export function ProviderDrawer({
           name="endpoint"
           label={t('ai.providers.endpoint')}
           extra={t('ai.providers.endpointHelp')}
-          rules={[rule(t, (v) => ((v ?? '').trim() === '' ? undefined : validateEndpointURL(v)))]}
+          rules={[
+            rule(t, (v: string | undefined) =>
+              (v ?? '').trim() === '' ? undefined : validateEndpointURL(v),
+            ),
+          ]}
         >
           <Input
             className="gh-mono"

@@ -9,7 +9,6 @@ import { useI18n } from '../../i18n/context';
 import { validateName } from '../../lib/configValidation';
 import { rule } from '../../lib/forms';
 import { useObjectSave } from '../../lib/useObjectSave';
-import type { Problem } from '../../lib/validation';
 import {
   consumerToForm,
   emptyConsumer,
@@ -64,8 +63,6 @@ export function ConsumerDrawer({
       onClose();
     },
   });
-  const check = (p: Problem | undefined) =>
-    p ? Promise.reject(new Error(t(p.key, p.vars))) : Promise.resolve();
   const periodOptions = periods.map((p) => ({ value: p, label: t(`ai.consumers.periods.${p}`) }));
 
   return (
@@ -95,7 +92,7 @@ export function ConsumerDrawer({
           name="labels"
           label={t('ai.consumers.labels')}
           extra={t('ai.consumers.labelsHelp')}
-          rules={[{ validator: (_, v: string[] | undefined) => check(validateLabels(v)) }]}
+          rules={[rule(t, validateLabels)]}
         >
           <Select mode="tags" tokenSeparators={[',']} open={false} />
         </Form.Item>
@@ -126,7 +123,7 @@ export function ConsumerDrawer({
               name="quotaTokens"
               label={t('ai.consumers.quotaTokens')}
               extra={t('ai.consumers.emptyMeansNone')}
-              rules={[{ validator: (_, v: number | null) => check(validateQuotaTokens(v)) }]}
+              rules={[rule(t, validateQuotaTokens)]}
             >
               <InputNumber style={{ width: '100%' }} min={1} precision={0} />
             </Form.Item>
@@ -141,7 +138,7 @@ export function ConsumerDrawer({
               name="budgetUsd"
               label={t('ai.consumers.budgetUsd')}
               extra={t('ai.consumers.emptyMeansNone')}
-              rules={[{ validator: (_, v: number | null) => check(validateBudgetUsd(v)) }]}
+              rules={[rule(t, validateBudgetUsd)]}
             >
               <InputNumber style={{ width: '100%' }} min={0.01} step={1} prefix="$" />
             </Form.Item>

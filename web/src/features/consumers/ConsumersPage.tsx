@@ -1,18 +1,20 @@
-import { EditOutlined, KeyOutlined } from '@ant-design/icons';
+import { BarChartOutlined, EditOutlined, KeyOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Space, Tag, Typography } from 'antd';
+import { App, Button, Space, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { queryKeys, useApi } from '../../api/context';
 import { describeError } from '../../lib/errors';
-import type { Consumer } from '../../api/types';
+import type { Consumer, ConsumersUsage } from '../../api/types';
 import { ConfigListPage } from '../../components/ConfigListPage';
 import { DeleteButton } from '../../components/DeleteButton';
 import { useI18n } from '../../i18n/context';
 import { useDebounced } from '../../lib/useDebounced';
 import { ConsumerDrawer } from './ConsumerDrawer';
 import { ConsumerKeys } from './ConsumerKeys';
+import { ConsumerUsageDrawer } from './ConsumerUsageDrawer';
 import { periodEnd } from './consumerForm';
 import { NewKeyDialog } from './NewKeyDialog';
+import { UsageBars } from './UsageBars';
 
 type Editing = { mode: 'new' } | { mode: 'edit'; consumer: Consumer } | null;
 interface ShownKey {
@@ -35,9 +37,61 @@ function Tags({ items, all }: { items: readonly string[]; all: string }) {
 }
 
 /**
+ * Allowances states a consumer's quota and budget as configured, when its
+ * usage cannot be read (`unavailable` says so).
+ */
+function Allowances({
+  consumer: c,
+  now,
+  unavailable,
+}: {
+  consumer: Consumer;
+  now: Date;
+  unavailable: boolean;
+}) {
+  const { t } = useI18n();
+  return (
+    <Space orientation="vertical" size={0}>
+      {c.quota && (
+        <span>
+          {t('ai.consumers.quotaShown', {
+            tokens: c.quota.tokens.toLocaleString(),
+            period: t(`ai.consumers.periods.${c.quota.period}`),
+          })}
+        </span>
+      )}
+      {c.budget && (
+        <span>
+          {t('ai.consumers.budgetShown', {
+            usd: c.budget.usd.toFixed(2),
+            period: t(`ai.consumers.periods.${c.budget.period}`),
+          })}
+        </span>
+      )}
+      {(c.quota ?? c.budget) && (
+        <Typography.Text type="secondary">
+          {t('ai.consumers.resetsAt', {
+            date: periodEnd((c.budget ?? c.quota)?.period ?? 'month', now).toLocaleString(),
+          })}
+        </Typography.Text>
+      )}
+      {!c.quota && !c.budget && (
+        <Typography.Text type="secondary">{t('ai.consumers.unlimited')}</Typography.Text>
+      )}
+      {unavailable && (
+        <Typography.Text type="secondary" italic>
+          {t('ai.consumers.usageUnavailable')}
+        </Typography.Text>
+      )}
+    </Space>
+  );
+}
+
+/**
  * ConsumersPage lists who calls the AI routes: labels, what they may use,
- * their keys, tokens used in the last 24 hours, quota and budget. Keys are
- * shown once, when created.
+ * their keys, and their usage of the period against budget and quota, with
+ * a usage drawer per consumer (per model, top-up, reset). Keys are shown
+ * once, when created.
  */
 export default function ConsumersPage() {
   const { t } = useI18n();
@@ -48,19 +102,19 @@ export default function ConsumersPage() {
   const q = useDebounced(search.trim(), 250);
   const [editing, setEditing] = useState<Editing>(null);
   const [shown, setShown] = useState<ShownKey | null>(null);
+  const [usageFor, setUsageFor] = useState<Consumer | null>(null);
   const consumers = useQuery({
     queryKey: [...queryKeys.consumers, 'list', q],
     queryFn: ({ signal }) => api.consumers.list(q, signal),
     placeholderData: (prev) => prev,
   });
   const usage = useQuery({
-    queryKey: queryKeys.aiUsage('24h'),
-    queryFn: ({ signal }) => api.aiUsage('24h', signal),
+    queryKey: [...queryKeys.consumersUsage, 'all'],
+    queryFn: ({ signal }) => api.consumersUsage(undefined, signal),
+    refetchInterval: 15_000,
   });
-  const tokensOf = (name: string) => {
-    const row = usage.data?.byConsumer.find((r) => r.consumer === name);
-    return row ? row.inputTokens + row.outputTokens : 0;
-  };
+  const usageOf = (name: string): ConsumersUsage['items'][number] | undefined =>
+    usage.data?.items.find((u) => u.consumer === name);
   const now = new Date();
   const refresh = () => queryClient.invalidateQueries({ queryKey: queryKeys.consumers });
   const addKey = async (c: Consumer) => {
@@ -135,47 +189,16 @@ export default function ConsumersPage() {
             ),
           },
           {
-            title: t('ai.consumers.usage24h'),
+            title: t('ai.consumers.usage'),
             key: 'usage',
-            align: 'right',
-            render: (_, c) => tokensOf(c.name).toLocaleString(),
-          },
-          {
-            title: t('ai.consumers.allowances'),
-            key: 'allowances',
-            render: (_, c) => (
-              <Space orientation="vertical" size={0}>
-                {c.quota && (
-                  <span>
-                    {t('ai.consumers.quotaShown', {
-                      tokens: c.quota.tokens.toLocaleString(),
-                      period: t(`ai.consumers.periods.${c.quota.period}`),
-                    })}
-                  </span>
-                )}
-                {c.budget && (
-                  <span>
-                    {t('ai.consumers.budgetShown', {
-                      usd: c.budget.usd.toFixed(2),
-                      period: t(`ai.consumers.periods.${c.budget.period}`),
-                    })}
-                  </span>
-                )}
-                {(c.quota ?? c.budget) && (
-                  <Typography.Text type="secondary">
-                    {t('ai.consumers.resetsAt', {
-                      date: periodEnd(
-                        (c.budget ?? c.quota)?.period ?? 'month',
-                        now,
-                      ).toLocaleString(),
-                    })}
-                  </Typography.Text>
-                )}
-                {!c.quota && !c.budget && (
-                  <Typography.Text type="secondary">{t('ai.consumers.unlimited')}</Typography.Text>
-                )}
-              </Space>
-            ),
+            render: (_, c) => {
+              const u = usageOf(c.name);
+              return u ? (
+                <UsageBars usage={u} />
+              ) : (
+                <Allowances consumer={c} now={now} unavailable={usage.isError} />
+              );
+            },
           },
           {
             title: t('config.actions'),
@@ -183,6 +206,14 @@ export default function ConsumersPage() {
             fixed: 'right',
             render: (_, c) => (
               <Space>
+                <Tooltip title={t('ai.consumers.usageThing', { name: c.name })}>
+                  <Button
+                    size="small"
+                    icon={<BarChartOutlined />}
+                    aria-label={t('ai.consumers.usageThing', { name: c.name })}
+                    onClick={() => setUsageFor(c)}
+                  />
+                </Tooltip>
                 <Button
                   size="small"
                   icon={<KeyOutlined />}
@@ -219,6 +250,7 @@ export default function ConsumersPage() {
           onKey={(consumer, key, expiresAt) => setShown({ consumer, key, expiresAt })}
         />
       )}
+      {usageFor && <ConsumerUsageDrawer consumer={usageFor} onClose={() => setUsageFor(null)} />}
       {shown && (
         <NewKeyDialog
           consumer={shown.consumer}

@@ -1,4 +1,5 @@
 import type { AllowancePeriod, Consumer } from '../../api/types';
+import type { MessageKey } from '../../i18n/context';
 import type { Problem } from '../../lib/validation';
 
 /** The values of the consumer form. */
@@ -84,18 +85,28 @@ export function validateLabels(values: readonly string[] | undefined): Problem |
   return undefined;
 }
 
+/**
+ * optionalAmount checks an optional amount: empty is fine; otherwise it must
+ * be above 0 (and whole when `whole`), else `problem` is the answer.
+ */
+export function optionalAmount(
+  v: number | null | undefined,
+  whole: boolean,
+  problem: MessageKey,
+): Problem | undefined {
+  if (v == null) return undefined;
+  const ok = whole ? Number.isInteger(v) : Number.isFinite(v);
+  return ok && v > 0 ? undefined : { key: problem };
+}
+
 /** validateQuotaTokens: empty means no quota; otherwise a whole number of tokens above 0. */
 export function validateQuotaTokens(v: number | null | undefined): Problem | undefined {
-  if (v == null) return undefined;
-  if (!Number.isInteger(v) || v <= 0) return { key: 'ai.consumers.quotaInvalid' };
-  return undefined;
+  return optionalAmount(v, true, 'ai.consumers.quotaInvalid');
 }
 
 /** validateBudgetUsd: empty means no budget; otherwise dollars above 0. */
 export function validateBudgetUsd(v: number | null | undefined): Problem | undefined {
-  if (v == null) return undefined;
-  if (!Number.isFinite(v) || v <= 0) return { key: 'ai.consumers.budgetInvalid' };
-  return undefined;
+  return optionalAmount(v, false, 'ai.consumers.budgetInvalid');
 }
 
 /** keyExpiry tells whether a key is expired at `now`, with its expiry date. */

@@ -1,12 +1,13 @@
 import { EyeOutlined, PlayCircleOutlined } from '@ant-design/icons';
 import { useMutation } from '@tanstack/react-query';
-import { Alert, Button, Card, Descriptions, Drawer, Flex, Grid, Space, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Flex, Space, Typography } from 'antd';
 import { useMemo, useState } from 'react';
 import { isApiError } from '../../api/client';
 import { useApi } from '../../api/context';
 import type { ContentBlock, RenderedRequest, ToolInfo, ToolResult } from '../../api/types';
 import { ConfigEditor } from '../../components/ConfigEditor';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { SideDrawer } from '../../components/SideDrawer';
 import { useI18n } from '../../i18n/context';
 import { formatFieldPath } from '../../lib/fieldPath';
 import { defaultsOf, validateSchema } from '../../lib/jsonSchema';
@@ -28,7 +29,6 @@ export function TryToolDrawer({
 }) {
   const { t } = useI18n();
   const api = useApi();
-  const screens = Grid.useBreakpoint();
   const [args, setArgs] = useState<Record<string, unknown>>(() => defaultsOf(tool.inputSchema));
   const [checked, setChecked] = useState(false);
   const problems = useMemo(
@@ -47,13 +47,10 @@ export function TryToolDrawer({
   };
 
   return (
-    <Drawer
-      open
+    <SideDrawer
       title={t('mcp.tryTitle', { name: tool.name })}
       onClose={onClose}
-      size={screens.md ? 960 : '100%'}
-      destroyOnHidden
-      closable={{ 'aria-label': t('common.close') }}
+      width={960}
       footer={
         <Flex justify="flex-end" gap={8} wrap>
           <Button
@@ -101,7 +98,7 @@ export function TryToolDrawer({
         {call.isError && <ErrorAlert error={call.error} title={t('mcp.callFailed')} />}
         {call.isSuccess && <ResultView result={call.data} />}
       </Space>
-    </Drawer>
+    </SideDrawer>
   );
 }
 
