@@ -42,7 +42,9 @@ type ModelCounters struct {
 }
 
 // InputTokens is the sum of the models' input tokens.
-func (c Counters) InputTokens() int64 { return c.sum(func(m ModelCounters) int64 { return m.InputTokens }) }
+func (c Counters) InputTokens() int64 {
+	return c.sum(func(m ModelCounters) int64 { return m.InputTokens })
+}
 
 // OutputTokens is the sum of the models' output tokens.
 func (c Counters) OutputTokens() int64 {
