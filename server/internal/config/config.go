@@ -53,6 +53,9 @@ type Settings struct {
 	BodyMinRate      int           `yaml:"bodyMinRate" env:"BODY_MIN_RATE" flag:"body-min-rate" help:"gateway listener: slowest request body accepted, in bytes per second, after the body read timeout's allowance (0: no minimum)"`
 	GatewayEngine    string        `yaml:"gatewayEngine" env:"GATEWAY_ENGINE" flag:"gateway-engine" help:"gateway listener engine: std (net/http) or fast (purpose-built HTTP/1.1 loop; TLS, HTTP/2, upgrades and Expect: 100-continue still go to net/http on the same port)"`
 	APITokenLifetime string        `yaml:"apiTokenLifetime" env:"API_TOKEN_LIFETIME" flag:"api-token-lifetime" help:"lifetime of an API token created without expiresIn: a duration such as 2160h, or never"`
+
+	// Consumer usage (docs/usage.md).
+	UsageRollupInterval time.Duration `yaml:"usageRollupInterval" env:"USAGE_ROLLUP_INTERVAL" flag:"usage-rollup-interval" help:"how often consumer usage counted in Redis is written into the database (what a Redis loss can cost at most), from 1s to 1h"`
 }
 
 // EnvPrefix prefixes every environment variable of Settings.
@@ -77,6 +80,8 @@ func Defaults() Settings {
 		BodyMinRate:      1024,
 		GatewayEngine:    "std",
 		APITokenLifetime: "2160h",
+
+		UsageRollupInterval: time.Minute,
 	}
 }
 
@@ -304,6 +309,9 @@ func (s Settings) Validate() error {
 	}
 	if _, err := ParseTokenLifetime(s.APITokenLifetime); err != nil {
 		bad("API_TOKEN_LIFETIME", err.Error())
+	}
+	if s.UsageRollupInterval < time.Second || s.UsageRollupInterval > time.Hour {
+		bad("USAGE_ROLLUP_INTERVAL", "must be from 1s to 1h, such as 1m")
 	}
 	if s.JWTSecret != "" && len(s.JWTSecret) < 32 {
 		bad("JWT_SECRET", "must be at least 32 characters; leave it empty to have one generated")

@@ -105,3 +105,16 @@ func TestGatewayEngine(t *testing.T) {
 	require.ErrorContains(t, err, "GATEHOUSE_GATEWAY_ENGINE")
 	require.ErrorContains(t, err, "use std or fast")
 }
+
+func TestUsageRollupInterval(t *testing.T) {
+	s, err := Load(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, s.UsageRollupInterval, "usage is rolled up every minute by default")
+	s, err = Load([]string{"--usage-rollup-interval", "15s"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 15*time.Second, s.UsageRollupInterval)
+	for _, v := range []string{"0s", "500ms", "2h"} {
+		_, err := Load(nil, []string{"GATEHOUSE_USAGE_ROLLUP_INTERVAL=" + v})
+		require.ErrorContains(t, err, "GATEHOUSE_USAGE_ROLLUP_INTERVAL: must be from 1s to 1h", v)
+	}
+}
