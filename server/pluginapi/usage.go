@@ -25,6 +25,7 @@ import (
 //	m:<model>:cached     cached input tokens, USD × 1e6, requests
 //	m:<model>:micros
 //	m:<model>:req
+//	gen                  resets of the period, written by the host only
 //
 // Every change also adds the hash's key to the set UsageDirtyKey, which
 // the rollup drains.
@@ -50,6 +51,9 @@ const (
 	UsageTopUpTokens    = "topup_tokens"
 	UsageTopUpMicros    = "topup_micros"
 	UsageRequests       = "requests"
+	// UsageGeneration counts the resets of the period. Only the host
+	// writes it (reset, restore); plugins leave it alone.
+	UsageGeneration = "gen"
 )
 
 // UsageModelField is the field of model's counter what ("in", "out",

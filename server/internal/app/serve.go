@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/redisx"
 	"github.com/gatehouse-dev/gatehouse/server/internal/series"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
+	consumerusage "github.com/gatehouse-dev/gatehouse/server/internal/usage"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -282,6 +283,13 @@ func (p *process) run() int {
 	background.Go(func() { p.follower.Run(bgCtx) })
 	background.Go(func() { p.recorder.Run(bgCtx) })
 	background.Go(func() { p.admin.RunAIUsage(bgCtx) })
+	// Consumer usage is rolled up into the database until the stop, which
+	// rolls it up once more (before Redis and the database close).
+	if u, err := consumerusage.New(consumerusage.Options{Redis: p.redis.Client, Store: p.st, Logger: p.logs.Slog(), Interval: p.s.UsageRollupInterval}); err == nil {
+		background.Go(func() { u.Run(bgCtx) })
+	} else {
+		p.log.Error("consumer usage rollup not started", "error", err)
+	}
 	if p.file != nil {
 		background.Go(func() { p.file.run(bgCtx, configFileInterval) })
 	}

@@ -54,6 +54,9 @@ type Settings struct {
 	GatewayEngine      string        `yaml:"gatewayEngine" env:"GATEWAY_ENGINE" flag:"gateway-engine" help:"gateway listener engine: std (net/http) or fast (purpose-built HTTP/1.1 loop; TLS, HTTP/2, upgrades and Expect: 100-continue still go to net/http on the same port)"`
 	AIUsageFailureMode string        `yaml:"aiUsageFailureMode" env:"AI_USAGE_FAILURE_MODE" flag:"ai-usage-failure-mode" help:"while Redis fails, consumers' quotas and budgets on AI routes: open serves requests uncounted (one warning per outage), closed answers 503 to consumers with a quota or budget"`
 	APITokenLifetime   string        `yaml:"apiTokenLifetime" env:"API_TOKEN_LIFETIME" flag:"api-token-lifetime" help:"lifetime of an API token created without expiresIn: a duration such as 2160h, or never"`
+
+	// Consumer usage (docs/usage.md).
+	UsageRollupInterval time.Duration `yaml:"usageRollupInterval" env:"USAGE_ROLLUP_INTERVAL" flag:"usage-rollup-interval" help:"how often consumer usage counted in Redis is written into the database (what a Redis loss can cost at most), from 1s to 1h"`
 }
 
 // EnvPrefix prefixes every environment variable of Settings.
@@ -62,23 +65,24 @@ const EnvPrefix = "GATEHOUSE_"
 // Defaults returns the settings used when nothing else is given.
 func Defaults() Settings {
 	return Settings{
-		GatewayAddr:        ":8080",
-		ConsoleAddr:        ":8001",
-		DataDir:            "./data",
-		PluginDir:          "./build/plugins",
-		LogLevel:           "info",
-		LogFormat:          "text",
-		AccessLog:          "on",
-		LogMaxSizeMB:       10,
-		LogMaxBackups:      5,
-		ShutdownTimeout:    30 * time.Second,
-		JWTLifetime:        12 * time.Hour,
-		ConfigFileMode:     "replace",
-		BodyReadTimeout:    30 * time.Second,
-		BodyMinRate:        1024,
-		GatewayEngine:      "std",
-		AIUsageFailureMode: "open",
-		APITokenLifetime:   "2160h",
+		GatewayAddr:         ":8080",
+		ConsoleAddr:         ":8001",
+		DataDir:             "./data",
+		PluginDir:           "./build/plugins",
+		LogLevel:            "info",
+		LogFormat:           "text",
+		AccessLog:           "on",
+		LogMaxSizeMB:        10,
+		LogMaxBackups:       5,
+		ShutdownTimeout:     30 * time.Second,
+		JWTLifetime:         12 * time.Hour,
+		ConfigFileMode:      "replace",
+		BodyReadTimeout:     30 * time.Second,
+		BodyMinRate:         1024,
+		GatewayEngine:       "std",
+		AIUsageFailureMode:  "open",
+		APITokenLifetime:    "2160h",
+		UsageRollupInterval: time.Minute,
 	}
 }
 
@@ -311,6 +315,9 @@ func (s Settings) Validate() error {
 	}
 	if _, err := ParseTokenLifetime(s.APITokenLifetime); err != nil {
 		bad("API_TOKEN_LIFETIME", err.Error())
+	}
+	if s.UsageRollupInterval < time.Second || s.UsageRollupInterval > time.Hour {
+		bad("USAGE_ROLLUP_INTERVAL", "must be from 1s to 1h, such as 1m")
 	}
 	if s.JWTSecret != "" && len(s.JWTSecret) < 32 {
 		bad("JWT_SECRET", "must be at least 32 characters; leave it empty to have one generated")

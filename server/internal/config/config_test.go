@@ -117,3 +117,16 @@ func TestAIUsageFailureMode(t *testing.T) {
 	require.ErrorContains(t, err, "GATEHOUSE_AI_USAGE_FAILURE_MODE")
 	require.ErrorContains(t, err, "use open")
 }
+
+func TestUsageRollupInterval(t *testing.T) {
+	s, err := Load(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, s.UsageRollupInterval, "usage is rolled up every minute by default")
+	s, err = Load([]string{"--usage-rollup-interval", "15s"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 15*time.Second, s.UsageRollupInterval)
+	for _, v := range []string{"0s", "500ms", "2h"} {
+		_, err := Load(nil, []string{"GATEHOUSE_USAGE_ROLLUP_INTERVAL=" + v})
+		require.ErrorContains(t, err, "GATEHOUSE_USAGE_ROLLUP_INTERVAL: must be from 1s to 1h", v)
+	}
+}

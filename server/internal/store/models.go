@@ -3,7 +3,7 @@ package store
 import "time"
 
 // models lists every table, migrated at Open.
-var models = []any{&userRow{}, &settingRow{}, &pluginRow{}, &objectRow{}, &revisionRow{}, &apiTokenRow{}, &revokedSessionRow{}}
+var models = []any{&userRow{}, &settingRow{}, &pluginRow{}, &objectRow{}, &revisionRow{}, &apiTokenRow{}, &revokedSessionRow{}, &usageRow{}}
 
 type userRow struct {
 	ID           uint   `gorm:"primaryKey"`
