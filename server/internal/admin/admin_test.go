@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
+	"github.com/gatehouse-dev/gatehouse/server/internal/usage"
 )
 
 type noPlugins struct{}
@@ -32,7 +34,10 @@ func newTestServer(t *testing.T) *Server {
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), log)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
+	u, err := usage.New(usage.Options{Redis: func() redis.UniversalClient { return nil }, Store: st, Logger: log})
+	require.NoError(t, err)
 	s, err := New(Options{
+		Usage: u,
 		Store: st, Logger: log, JWTSecret: []byte("0123456789abcdef0123456789abcdef"), JWTLifetime: time.Hour,
 		LogFile: filepath.Join(t.TempDir(), "gateway.log"), Health: health.NewChecker("test"),
 		Plugins: noPlugins{}, Registry: prometheus.NewRegistry(),

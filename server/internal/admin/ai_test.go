@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
+	"github.com/gatehouse-dev/gatehouse/server/internal/usage"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -57,6 +59,13 @@ type aiAdmin struct {
 
 func newAIAdmin(t *testing.T) *aiAdmin {
 	t.Helper()
+	return newAIAdminOn(t, nil)
+}
+
+// newAIAdminOn is newAIAdmin whose consumer usage lives in rdb (nil: no
+// Redis configured).
+func newAIAdminOn(t *testing.T, rdb redis.UniversalClient) *aiAdmin {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), log)
@@ -69,9 +78,11 @@ func newAIAdmin(t *testing.T) *aiAdmin {
 		Host:    func(string) pluginapi.Host { return nil }})
 	require.NoError(t, ctl.Load(ctx))
 	reg := prometheus.NewRegistry()
+	counters, err := usage.New(usage.Options{Redis: func() redis.UniversalClient { return rdb }, Store: st, Logger: log})
+	require.NoError(t, err)
 	s, err := New(Options{Store: st, Logger: log, JWTSecret: []byte("0123456789abcdef0123456789abcdef"), JWTLifetime: time.Hour,
 		LogFile: filepath.Join(t.TempDir(), "gateway.log"), Health: health.NewChecker("test"), Plugins: noPlugins{},
-		Registry: reg, Config: ctl})
+		Registry: reg, Config: ctl, Usage: counters})
 	require.NoError(t, err)
 	hash, err := bcrypt.GenerateFromPassword([]byte("password-123456"), bcrypt.MinCost)
 	require.NoError(t, err)

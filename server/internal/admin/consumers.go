@@ -93,6 +93,9 @@ type newKeyAnswer struct {
 func (s *Server) registerConsumers(g *gin.RouterGroup) {
 	g.POST("/consumers/:name/keys", s.addConsumerKey)
 	g.DELETE("/consumers/:name/keys/:id", s.revokeConsumerKey)
+	if s.opts.Usage != nil {
+		s.registerConsumerUsage(g)
+	}
 }
 
 // addConsumerKey adds a key to a consumer; the answer shows it once.

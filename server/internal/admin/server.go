@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/health"
 	"github.com/gatehouse-dev/gatehouse/server/internal/series"
 	"github.com/gatehouse-dev/gatehouse/server/internal/store"
+	"github.com/gatehouse-dev/gatehouse/server/internal/usage"
 )
 
 // Options wire the admin server to the rest of the process.
@@ -63,6 +64,8 @@ type Options struct {
 	// TokenLifetime is the lifetime of an API token created without
 	// expiresIn; 0 means such tokens do not expire.
 	TokenLifetime time.Duration
+	// Usage serves the consumers' usage, top-ups and resets.
+	Usage *usage.Usage
 }
 
 // Server is the console listener's handler.

@@ -76,6 +76,7 @@ type process struct {
 	follower *control.Follower
 	file     *configFileWatcher
 	recorder *series.Recorder
+	usage    *consumerusage.Usage
 	admin    *admin.Server
 	servers  []*namedServer
 
@@ -240,11 +241,16 @@ func (p *process) openListeners(context.Context) int {
 	trusted, _ := clientip.Parse(s.TrustedProxies)
 	tokenLifetime, _ := config.ParseTokenLifetime(s.APITokenLifetime)
 	p.recorder = series.New(p.reg, 10*time.Second, 360)
+	u, err := consumerusage.New(consumerusage.Options{Redis: p.redis.Client, Store: p.st, Logger: p.logs.Slog(), Interval: s.UsageRollupInterval})
+	if err != nil {
+		return p.startFailed(ExitFailure, "usage", "start failed: "+err.Error())
+	}
+	p.usage = u
 	adminSrv, err := admin.New(admin.Options{
 		Store: p.st, Logger: p.logs.Slog(), JWTSecret: p.secret, JWTLifetime: s.JWTLifetime,
 		LogFile: s.LogFile, Health: p.checker, Plugins: &pluginCatalog{report: p.plugins, store: p.st}, Config: p.ctl, Redis: p.redis,
 		Registry: p.reg, Console: web.Dist(), Series: p.recorder,
-		ClientIP: trusted, TokenLifetime: tokenLifetime,
+		ClientIP: trusted, TokenLifetime: tokenLifetime, Usage: p.usage,
 	})
 	if err != nil {
 		return p.startFailed(ExitFailure, "admin", "start failed: "+err.Error())
@@ -285,11 +291,7 @@ func (p *process) run() int {
 	background.Go(func() { p.admin.RunAIUsage(bgCtx) })
 	// Consumer usage is rolled up into the database until the stop, which
 	// rolls it up once more (before Redis and the database close).
-	if u, err := consumerusage.New(consumerusage.Options{Redis: p.redis.Client, Store: p.st, Logger: p.logs.Slog(), Interval: p.s.UsageRollupInterval}); err == nil {
-		background.Go(func() { u.Run(bgCtx) })
-	} else {
-		p.log.Error("consumer usage rollup not started", "error", err)
-	}
+	background.Go(func() { p.usage.Run(bgCtx) })
 	if p.file != nil {
 		background.Go(func() { p.file.run(bgCtx, configFileInterval) })
 	}
