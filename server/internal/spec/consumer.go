@@ -259,6 +259,8 @@ func (c Consumer) Validate() error {
 		p.add("name", "is required")
 	case !consumerNameRE.MatchString(c.Name):
 		p.add("name", "%q is not a valid consumer name: use up to 128 letters, digits and . _ @ -, starting with a letter or digit", c.Name)
+	case c.Name == "usage":
+		p.add("name", "%q is reserved (GET /api/v1/consumers/usage lists every consumer's usage); choose another name", c.Name)
 	}
 	if len(c.Credentials) > MaxCredentials {
 		p.add("credentials", "has %d keys; a consumer holds at most %d (revoke old ones)", len(c.Credentials), MaxCredentials)

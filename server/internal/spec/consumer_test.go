@@ -31,6 +31,7 @@ func TestConsumerValidationNamesFields(t *testing.T) {
 	require.ElementsMatch(t, []string{"name", "credentials[0].key", "credentials[1].key", "credentials[2].keySha256",
 		"allowedModels[1]", "allowedAiRoutes[0]", "quota.tokens", "quota.period", "budget.usd"}, fieldsOf(err))
 	require.NotContains(t, err.Error(), "short", "a key never appears in a message")
+	require.Equal(t, []string{"name"}, fieldsOf(Consumer{Name: "usage"}.Validate()), "the usage list's path is no consumer's")
 }
 
 func TestConsumerKeysAreStoredHashed(t *testing.T) {
