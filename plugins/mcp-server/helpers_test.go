@@ -225,9 +225,10 @@ func textOf(t *testing.T, res *mcp.CallToolResult) string {
 	return tc.Text
 }
 
-// requireCounterSoon waits for metric name to reach want. The receiving
-// instance counts a handed-over message after it has delivered it, so a
-// client can see the answer a moment before the counter moves.
+// requireCounterSoon waits for metric name to reach want. Both instances
+// count a handed-over message after it went on (the sender once the
+// receiver has it, the receiver once it delivered it), so a client can see
+// the answer a moment before a counter moves.
 func requireCounterSoon(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
