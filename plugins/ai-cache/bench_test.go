@@ -7,11 +7,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 )
 
 // BenchmarkHit is one cache hit through the handler, with a real Redis.
 func BenchmarkHit(b *testing.B) {
-	host := newHost(b, startRedis(b).Addr)
+	host := plugintest.NewHost(b, startRedis(b).Addr)
 	inst, err := Plugin.New(context.Background(), json.RawMessage(`{"cache":{"type":"redis"}}`), host)
 	if err != nil {
 		b.Fatal(err)

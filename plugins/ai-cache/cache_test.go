@@ -1,73 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/redistest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
-
-type testHost struct {
-	logs *syncBuffer
-	log  *slog.Logger
-	reg  *prometheus.Registry
-	rdb  redis.UniversalClient
-}
-
-func newHost(t testing.TB, addr string) *testHost {
-	t.Helper()
-	h := &testHost{logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
-	h.log = slog.New(slog.NewTextHandler(h.logs, nil))
-	if addr != "" {
-		h.rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1})
-		t.Cleanup(func() { _ = h.rdb.Close() })
-	}
-	return h
-}
-
-func (h *testHost) Logger() *slog.Logger           { return h.log }
-func (h *testHost) Redis() redis.UniversalClient   { return h.rdb }
-func (h *testHost) HTTPClient() *http.Client       { return http.DefaultClient }
-func (h *testHost) Metrics() prometheus.Registerer { return h.reg }
-func (h *testHost) InstanceID() string             { return "test" }
-func (h *testHost) SharedStore() pluginapi.SharedStore {
-	return memstore.New(0)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const theAnswer = "Redis is an in-memory \"data\" store.\nIt is fast."
 
@@ -154,7 +106,7 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type fixture struct {
 	t     *testing.T
-	host  *testHost
+	host  *plugintest.Host
 	in    *instance
 	llm   *provider
 	h     http.Handler
@@ -164,7 +116,7 @@ type fixture struct {
 func newFixture(t *testing.T, cfg string) *fixture {
 	t.Helper()
 	rs := startRedis(t)
-	host := newHost(t, rs.Addr)
+	host := plugintest.NewHost(t, rs.Addr)
 	inst, err := Plugin.New(context.Background(), json.RawMessage(cfg), host)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = inst.Close() })
@@ -246,10 +198,10 @@ func TestAHitNeverReachesTheProviderAndReplaysInEveryForm(t *testing.T) {
 			f.ask("openai", "gpt-4o", "What is Postgres?", false)
 			require.EqualValues(t, 3, f.llm.calls.Load())
 
-			keys, err := f.host.rdb.Keys(context.Background(), "higress-ai-cache:*").Result()
+			keys, err := f.host.Redis().Keys(context.Background(), "higress-ai-cache:*").Result()
 			require.NoError(t, err)
 			require.Len(t, keys, 3)
-			ttl, err := f.host.rdb.TTL(context.Background(), keys[0]).Result()
+			ttl, err := f.host.Redis().TTL(context.Background(), keys[0]).Result()
 			require.NoError(t, err)
 			require.Greater(t, ttl.Seconds(), 50.0, "cacheTTL applies")
 		})
@@ -345,8 +297,8 @@ func TestRedisDownBypassesTheCacheAndSaysSoOnce(t *testing.T) {
 		require.Equal(t, theAnswer, content(t, "openai", rec), "served without Redis")
 	}
 	require.EqualValues(t, 21, f.llm.calls.Load())
-	require.Equal(t, 1, strings.Count(f.host.logs.String(), "ai cache bypassed"), f.host.logs.String())
-	require.Contains(t, f.host.logs.String(), "error=\"redis")
+	require.Equal(t, 1, strings.Count(f.host.Logs.String(), "ai cache bypassed"), f.host.Logs.String())
+	require.Contains(t, f.host.Logs.String(), "error=\"redis")
 	require.InDelta(t, 0, value(f.in.m.redisUp), 0)
 	require.Positive(t, value(f.in.m.bypassed.WithLabelValues("", "redis_unavailable")))
 
@@ -355,12 +307,12 @@ func TestRedisDownBypassesTheCacheAndSaysSoOnce(t *testing.T) {
 		return f.ask("openai", "m", "q2", false).Header().Get(CacheHeader) == "miss"
 	})
 	require.Equal(t, "hit", f.ask("openai", "m", "q2", false).Header().Get(CacheHeader))
-	require.Contains(t, f.host.logs.String(), "ai cache back")
+	require.Contains(t, f.host.Logs.String(), "ai cache back")
 	require.InDelta(t, 1, value(f.in.m.redisUp), 0)
 }
 
 func TestNoRedisConfiguredStillServes(t *testing.T) {
-	host := newHost(t, "")
+	host := plugintest.NewHost(t, "")
 	inst, err := Plugin.New(context.Background(), json.RawMessage(`{"cache":{"type":"redis"}}`), host)
 	require.NoError(t, err)
 	llm := &provider{}
@@ -371,14 +323,14 @@ func TestNoRedisConfiguredStillServes(t *testing.T) {
 		require.Equal(t, http.StatusOK, rec.Code)
 	}
 	require.EqualValues(t, 3, llm.calls.Load())
-	require.Equal(t, 1, strings.Count(host.logs.String(), "redis is not configured"))
+	require.Equal(t, 1, strings.Count(host.Logs.String(), "redis is not configured"))
 }
 
 func TestAnAttackerCannotInjectJSONThroughAStoredAnswer(t *testing.T) {
 	f := newFixture(t, `{"cache":{"type":"redis"}}`)
 	key := cacheKey("higress-ai-cache:", "m", "", "q")
 	evil := `{"v":1,"content":"\"}],\"x\":1,\"y\":[{\"a\":\"","finish":"stop\",\"injected\":\"1"}`
-	require.NoError(t, f.host.rdb.Set(context.Background(), key, evil, 0).Err())
+	require.NoError(t, f.host.Redis().Set(context.Background(), key, evil, 0).Err())
 	for _, p := range []string{"openai", "anthropic"} {
 		for _, stream := range []bool{false, true} {
 			rec := f.ask(p, "m\"x", "q", stream) // a model name with a quote

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/promreg"
 )
 
 // Metric names: Higress's label names (ai_route, ai_model, ai_consumer)
@@ -37,23 +37,9 @@ func sharedMetrics(reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.hits = register(reg, m.hits)
-	m.misses = register(reg, m.misses)
-	m.bypassed = register(reg, m.bypassed)
-	m.redisUp = register(reg, m.redisUp)
+	m.hits = promreg.Register(reg, m.hits)
+	m.misses = promreg.Register(reg, m.misses)
+	m.bypassed = promreg.Register(reg, m.bypassed)
+	m.redisUp = promreg.Register(reg, m.redisUp)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name (an instance of an earlier configuration registered it).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -2,32 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/redisgate"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
-// redisTimeout bounds one Redis call; retryRedisAfter is how long
-// requests skip a failing Redis before one tries it again.
-const (
-	redisTimeout    = time.Second
-	retryRedisAfter = time.Second
-)
+// redisTimeout bounds one Redis call.
+const redisTimeout = time.Second
 
 // maxWarnedModels bounds the models remembered for the "no price" warning.
 const maxWarnedModels = 1000
-
-var errRedisNotConfigured = errors.New("redis is not configured (set it in Settings → Redis or with GATEHOUSE_REDIS_ADDR)")
 
 // instance enforces one configuration's consumers. It is safe for
 // concurrent use.
@@ -38,8 +29,7 @@ type instance struct {
 	m    *metrics
 	now  func() time.Time
 
-	down      atomic.Bool  // Redis failed and has not answered since (one log line per outage)
-	downUntil atomic.Int64 // unix nanoseconds until which Redis is skipped
+	redis *redisgate.Gate
 
 	warnedMu sync.Mutex
 	warned   map[string]bool // models without a price, warned about
@@ -47,6 +37,14 @@ type instance struct {
 
 func newInstance(c *config, host pluginapi.Host) *instance {
 	in := &instance{host: host, log: host.Logger(), cfg: c, m: sharedMetrics(host.Metrics()), now: time.Now, warned: map[string]bool{}}
+	what := "requests are served and not counted until it answers (failureMode open)"
+	if c.FailureMode == failureClosed {
+		what = "requests of consumers with a quota or budget are refused with 503 until it answers (failureMode closed)"
+	}
+	in.redis = redisgate.New(host, in.log, redisgate.Messages{
+		Failed:    "AI consumer usage: Redis failed; " + what,
+		Recovered: "AI consumer usage: Redis answers again; quotas and budgets are enforced",
+	}, in.m.redisUp)
 	return in
 }
 
@@ -133,7 +131,7 @@ func writeExhausted(w http.ResponseWriter, r *http.Request, code, msg string, re
 
 // reserve reserves the estimate, or says why Redis could not be asked.
 func (in *instance) reserve(ctx context.Context, name string, q, b *limit, tokens, micros int64) (*reservation, *refusal, error) {
-	rdb, err := in.redis()
+	rdb, err := in.redis.Client()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,10 +139,10 @@ func (in *instance) reserve(ctx context.Context, name string, q, b *limit, token
 	defer cancel()
 	res, ref, err := reserve(cctx, rdb, name, q, b, tokens, micros)
 	if err != nil {
-		in.failed(ctx, err)
+		in.redis.Failed(ctx, err)
 		return nil, nil, err
 	}
-	in.recovered()
+	in.redis.Recovered()
 	return res, ref, nil
 }
 
@@ -171,7 +169,7 @@ func (in *instance) settle(ctx context.Context, name string, res *reservation, r
 	if res == nil && a == nil {
 		return
 	}
-	rdb, err := in.redis()
+	rdb, err := in.redis.Client()
 	if err != nil {
 		if a != nil {
 			in.m.uncounted.WithLabelValues(name).Inc()
@@ -182,13 +180,13 @@ func (in *instance) settle(ctx context.Context, name string, res *reservation, r
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
 	if err := settle(cctx, rdb, name, res, a, in.now()); err != nil {
-		in.failed(cctx, err)
+		in.redis.Failed(cctx, err)
 		if a != nil {
 			in.m.uncounted.WithLabelValues(name).Inc()
 		}
 		return
 	}
-	in.recovered()
+	in.redis.Recovered()
 }
 
 // warnUnpriced logs once per model that it has no price.
@@ -202,47 +200,6 @@ func (in *instance) warnUnpriced(model string) {
 	if !seen {
 		in.log.Warn(fmt.Sprintf("AI consumer usage: model %q has no price; it is counted at the highest input and output prices of the table — add a model price", trim(model)),
 			"ai_model", trim(model))
-	}
-}
-
-// redis returns the host's client, or an error while Redis is skipped.
-func (in *instance) redis() (redis.UniversalClient, error) {
-	rdb := in.host.Redis()
-	if rdb == nil {
-		in.failed(context.Background(), errRedisNotConfigured)
-		return nil, errRedisNotConfigured
-	}
-	if until := in.downUntil.Load(); until != 0 {
-		now := time.Now().UnixNano()
-		if now < until || !in.downUntil.CompareAndSwap(until, now+int64(retryRedisAfter)) {
-			return nil, errors.New("redis failed recently")
-		}
-	}
-	return rdb, nil
-}
-
-// failed notes a Redis failure, logged once per outage.
-func (in *instance) failed(ctx context.Context, err error) {
-	if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return // the client left: nothing about Redis
-	}
-	in.m.redisUp.Set(0)
-	in.downUntil.Store(time.Now().Add(retryRedisAfter).UnixNano())
-	if in.down.CompareAndSwap(false, true) {
-		what := "requests are served and not counted until it answers (failureMode open)"
-		if in.cfg.FailureMode == failureClosed {
-			what = "requests of consumers with a quota or budget are refused with 503 until it answers (failureMode closed)"
-		}
-		in.log.Warn("AI consumer usage: Redis failed; "+what, "error", err.Error())
-	}
-}
-
-// recovered notes that Redis answered.
-func (in *instance) recovered() {
-	in.m.redisUp.Set(1)
-	in.downUntil.Store(0)
-	if in.down.CompareAndSwap(true, false) {
-		in.log.Info("AI consumer usage: Redis answers again; quotas and budgets are enforced")
 	}
 }
 

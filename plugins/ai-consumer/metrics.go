@@ -2,9 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/promreg"
 )
 
 // Metric names.
@@ -36,24 +37,10 @@ func sharedMetrics(reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.refusals = register(reg, m.refusals)
-	m.uncounted = register(reg, m.uncounted)
-	m.redisUp = register(reg, m.redisUp)
+	m.refusals = promreg.Register(reg, m.refusals)
+	m.uncounted = promreg.Register(reg, m.uncounted)
+	m.redisUp = promreg.Register(reg, m.redisUp)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name (an instance of an earlier configuration registered it).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // openAIInsufficientQuota is OpenAI's error body for an exhausted quota:

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -15,58 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/redistest"
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/schematest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
-
-// testHost is one simulated gateway instance with its own Redis client.
-type testHost struct {
-	logs *syncBuffer
-	log  *slog.Logger
-	rdb  redis.UniversalClient
-	reg  *prometheus.Registry
-}
-
-func newHost(t *testing.T, addr string) *testHost {
-	t.Helper()
-	h := &testHost{logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
-	h.log = slog.New(slog.NewTextHandler(h.logs, nil))
-	if addr != "" {
-		h.rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1})
-		t.Cleanup(func() { _ = h.rdb.Close() })
-	}
-	return h
-}
-
-func (h *testHost) Logger() *slog.Logger               { return h.log }
-func (h *testHost) Redis() redis.UniversalClient       { return h.rdb }
-func (h *testHost) HTTPClient() *http.Client           { return http.DefaultClient }
-func (h *testHost) Metrics() prometheus.Registerer     { return h.reg }
-func (h *testHost) InstanceID() string                 { return "test" }
-func (h *testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // llm stands in for ai-proxy: it answers with usage, or fails with status
 // without usage.
@@ -144,10 +98,10 @@ const prices = `"prices":[{"model":"gpt-4o*","input":2.5,"output":10,"cachedInpu
 
 func TestSettledToTheRealUsageInTheDayAndMonthHashes(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	var during map[string]int64
 	l := &llm{usage: pluginapi.AIUsage{RequestedModel: "gpt-4o-mini", Model: "gpt-4o-mini-2024", InputTokens: 1000, CachedInputTokens: 400, OutputTokens: 300}}
-	l.inFlight = func() { during = hash(t, h.rdb, "team-a", "month") }
+	l.inFlight = func() { during = hash(t, h.Redis(), "team-a", "month") }
 	p := newPlugin(t, h, `{"consumers":{"team-a":{"quota":{"tokens":100000,"period":"month"},"budget":{"usd":5,"period":"month"}}},`+prices+`}`, l)
 
 	// 400 bytes → 100 prompt tokens, plus max_tokens 50.
@@ -160,15 +114,15 @@ func TestSettledToTheRealUsageInTheDayAndMonthHashes(t *testing.T) {
 	want := map[string]int64{"tokens": 1300, "micros": 300, "requests": 1, "rtokens": 0, "rmicros": 0,
 		"m:gpt-4o-mini-2024:in": 1000, "m:gpt-4o-mini-2024:out": 300, "m:gpt-4o-mini-2024:cached": 400,
 		"m:gpt-4o-mini-2024:micros": 300, "m:gpt-4o-mini-2024:req": 1}
-	require.Equal(t, want, hash(t, h.rdb, "team-a", "month"))
-	day := hash(t, h.rdb, "team-a", "day")
+	require.Equal(t, want, hash(t, h.Redis(), "team-a", "month"))
+	day := hash(t, h.Redis(), "team-a", "day")
 	delete(want, "rtokens")
 	delete(want, "rmicros")
 	require.Equal(t, want, day, "the day is counted too, though no limit is daily")
-	dirty, err := h.rdb.SMembers(context.Background(), pluginapi.UsageDirtyKey).Result()
+	dirty, err := h.Redis().SMembers(context.Background(), pluginapi.UsageDirtyKey).Result()
 	require.NoError(t, err)
 	require.Len(t, dirty, 2, "both hashes are marked for the rollup")
-	ttl, err := h.rdb.TTL(context.Background(), dirty[0]).Result()
+	ttl, err := h.Redis().TTL(context.Background(), dirty[0]).Result()
 	require.NoError(t, err)
 	require.Greater(t, ttl, 47*time.Hour, "a hash outlives its period by 48 h")
 
@@ -176,14 +130,14 @@ func TestSettledToTheRealUsageInTheDayAndMonthHashes(t *testing.T) {
 	// key-auth consumer (not in the config) is not.
 	p2 := newPlugin(t, h, `{"consumers":{"free":{}},`+prices+`}`, l)
 	require.Equal(t, 200, call(p2, "free", "/v1/chat/completions", body("gpt-4o-mini", 400, 50)).Code)
-	require.EqualValues(t, 1300, hash(t, h.rdb, "free", "month")["tokens"])
+	require.EqualValues(t, 1300, hash(t, h.Redis(), "free", "month")["tokens"])
 	require.Equal(t, 200, call(p2, "inline", "/v1/chat/completions", body("gpt-4o-mini", 400, 50)).Code)
-	require.Empty(t, hash(t, h.rdb, "inline", "month"))
+	require.Empty(t, hash(t, h.Redis(), "inline", "month"))
 }
 
 func TestExhaustedBudgetAndQuotaAnswer429InTheClientsProtocol(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	// Each answer costs 1000×2.5 + 1000×10 = 12500 micros.
 	l := &llm{usage: pluginapi.AIUsage{Model: "gpt-4o", InputTokens: 1000, OutputTokens: 1000}}
 	p := newPlugin(t, h, `{"consumers":{"team-a":{"budget":{"usd":0.03,"period":"day"}},"team-q":{"quota":{"tokens":2500,"period":"month"}}},`+prices+`}`, l)
@@ -219,7 +173,7 @@ func TestExhaustedBudgetAndQuotaAnswer429InTheClientsProtocol(t *testing.T) {
 
 	// A top-up makes room again.
 	id, _, _ := pluginapi.UsagePeriod("day", time.Now())
-	require.NoError(t, h.rdb.HIncrBy(context.Background(), pluginapi.UsageKey("team-a", id), pluginapi.UsageTopUpMicros, 100000).Err())
+	require.NoError(t, h.Redis().HIncrBy(context.Background(), pluginapi.UsageKey("team-a", id), pluginapi.UsageTopUpMicros, 100000).Err())
 	require.Equal(t, 200, call(p, "team-a", "/v1/chat/completions", body("gpt-4o", 400, 10)).Code)
 
 	// The quota: 2000 used of 2500, the next estimate (110) fits, then
@@ -232,7 +186,7 @@ func TestExhaustedBudgetAndQuotaAnswer429InTheClientsProtocol(t *testing.T) {
 	require.Contains(t, rec.Body.String(), `monthly quota of 2500 tokens (4000 used, 0 topped up)`)
 	require.NotContains(t, rec.Body.String(), "team-a", "never another consumer")
 
-	metrics, err := h.reg.Gather()
+	metrics, err := h.Registry.Gather()
 	require.NoError(t, err)
 	got := map[string]float64{}
 	for _, mf := range metrics {
@@ -247,7 +201,7 @@ func TestExhaustedBudgetAndQuotaAnswer429InTheClientsProtocol(t *testing.T) {
 
 func TestARequestLargerThanTheWholeAllowanceIsServedOnce(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{usage: pluginapi.AIUsage{Model: "gpt-4o", InputTokens: 10, OutputTokens: 10}}
 	p := newPlugin(t, h, `{"consumers":{"a":{"quota":{"tokens":100,"period":"day"}}},`+prices+`}`, l)
 	require.Equal(t, 200, call(p, "a", "/v1/chat/completions", body("gpt-4o", 400, 5000)).Code, "nothing spent yet: served")
@@ -259,7 +213,7 @@ func TestARequestLargerThanTheWholeAllowanceIsServedOnce(t *testing.T) {
 
 func TestAllowedModels(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{usage: pluginapi.AIUsage{Model: "gpt-4o-mini", InputTokens: 1, OutputTokens: 1}}
 	p := newPlugin(t, h, `{"consumers":{"team-a":{"allowedModels":["gpt-4o-mini*","deepseek-chat"]}},`+prices+`}`, l)
 	for model, want := range map[string]int{"gpt-4o-mini": 200, "gpt-4o-mini-2024": 200, "openai/gpt-4o-mini": 200, "deepseek-chat": 200,
@@ -280,7 +234,7 @@ func TestAllowedModels(t *testing.T) {
 
 func TestAFailedCallOrACacheHitCostsNothing(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	cfg := `{"consumers":{"a":{"quota":{"tokens":1000,"period":"month"},"budget":{"usd":1,"period":"day"}}},` + prices + `}`
 	failing := newPlugin(t, h, cfg, &llm{status: 502})
 	for i := 0; i < 5; i++ {
@@ -290,7 +244,7 @@ func TestAFailedCallOrACacheHitCostsNothing(t *testing.T) {
 	hit := newPlugin(t, h, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") }))
 	require.Equal(t, 200, call(hit, "a", "/v1/chat/completions", body("gpt-4o", 400, 100)).Code)
 	for _, period := range []string{"day", "month"} {
-		for k, v := range hash(t, h.rdb, "a", period) {
+		for k, v := range hash(t, h.Redis(), "a", period) {
 			require.Zero(t, v, "%s %s", period, k)
 		}
 	}
@@ -298,7 +252,7 @@ func TestAFailedCallOrACacheHitCostsNothing(t *testing.T) {
 
 func TestStreamSettledAfterItsLastEvent(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{usage: pluginapi.AIUsage{Model: "gpt-4o-mini", InputTokens: 11, OutputTokens: 222}, stream: true}
 	p := newPlugin(t, h, `{"consumers":{"s":{"quota":{"tokens":100000,"period":"day"}}},`+prices+`}`, l)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -311,7 +265,7 @@ func TestStreamSettledAfterItsLastEvent(t *testing.T) {
 	_ = resp.Body.Close()
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	require.Contains(t, string(b), "[DONE]")
-	got := hash(t, h.rdb, "s", "day")
+	got := hash(t, h.Redis(), "s", "day")
 	require.EqualValues(t, 233, got["tokens"])
 	require.EqualValues(t, 0, got["rtokens"])
 	require.EqualValues(t, 135, got["micros"], "133.2+1.65 micros rounded up")
@@ -325,9 +279,9 @@ func TestConcurrentRequestsOvershootByAtMostOneEstimate(t *testing.T) {
 	// body(400) = 100 prompt tokens, max_tokens 150: estimate 100×2.5 + 150×10 = 1750 micros.
 	const est = 1750
 	var spent atomic.Int64
-	var hosts []*testHost
+	var hosts []*plugintest.Host
 	mk := func() http.Handler {
-		h := newHost(t, rs.Addr)
+		h := plugintest.NewHost(t, rs.Addr)
 		hosts = append(hosts, h)
 		return newPlugin(t, h, `{"failureMode":"closed","consumers":{"shared":{"budget":{"usd":0.05,"period":"month"}}},`+prices+`}`, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
@@ -353,7 +307,7 @@ func TestConcurrentRequestsOvershootByAtMostOneEstimate(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	require.EqualValues(t, 60, ok.Load()+refused.Load(), "%s%s", hosts[0].logs, hosts[1].logs)
+	require.EqualValues(t, 60, ok.Load()+refused.Load(), "%s%s", hosts[0].Logs, hosts[1].Logs)
 	require.LessOrEqual(t, spent.Load(), int64(usd*1e6+est), "overshoot by more than one estimate")
 	require.EqualValues(t, int64(usd*1e6)/est, ok.Load(), "every request that fits is served")
 }
@@ -362,27 +316,27 @@ func TestConcurrentRequestsOvershootByAtMostOneEstimate(t *testing.T) {
 // counting after ReservationHold.
 func TestReservationsOfADeadInstanceExpire(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	ctx := context.Background()
 	q := periodLimit("a", "quota", "day", 1000, time.Now())
-	res, ref, err := reserve(ctx, h.rdb, "a", q, nil, 900, 0)
+	res, ref, err := reserve(ctx, h.Redis(), "a", q, nil, 900, 0)
 	require.NoError(t, err)
 	require.Nil(t, ref)
 	require.NotNil(t, res)
-	_, ref, err = reserve(ctx, h.rdb, "a", q, nil, 900, 0)
+	_, ref, err = reserve(ctx, h.Redis(), "a", q, nil, 900, 0)
 	require.NoError(t, err)
 	require.NotNil(t, ref, "the first reservation still counts")
 	// Its deadline passes (moved into the past rather than waiting).
-	require.NoError(t, h.rdb.ZAdd(ctx, InFlightKey("a"), redis.Z{Score: 1, Member: res.member}).Err())
-	res2, ref, err := reserve(ctx, h.rdb, "a", q, nil, 900, 0)
+	require.NoError(t, h.Redis().ZAdd(ctx, InFlightKey("a"), redis.Z{Score: 1, Member: res.member}).Err())
+	res2, ref, err := reserve(ctx, h.Redis(), "a", q, nil, 900, 0)
 	require.NoError(t, err)
 	require.Nil(t, ref, "the expired reservation was released")
-	require.EqualValues(t, 900, hash(t, h.rdb, "a", "day")["rtokens"])
+	require.EqualValues(t, 900, hash(t, h.Redis(), "a", "day")["rtokens"])
 	// Settling the expired one later counts its usage and releases
 	// nothing more.
-	require.NoError(t, settle(ctx, h.rdb, "a", res, &answer{model: "m", input: 5, output: 5}, time.Now()))
-	require.NoError(t, settle(ctx, h.rdb, "a", res2, nil, time.Now()))
-	got := hash(t, h.rdb, "a", "day")
+	require.NoError(t, settle(ctx, h.Redis(), "a", res, &answer{model: "m", input: 5, output: 5}, time.Now()))
+	require.NoError(t, settle(ctx, h.Redis(), "a", res2, nil, time.Now()))
+	got := hash(t, h.Redis(), "a", "day")
 	require.EqualValues(t, 0, got["rtokens"])
 	require.EqualValues(t, 10, got["tokens"])
 }
@@ -391,7 +345,7 @@ func TestRedisDown(t *testing.T) {
 	for _, mode := range []string{"open", "closed"} {
 		t.Run(mode, func(t *testing.T) {
 			rs := redistest.Start(t)
-			h := newHost(t, rs.Addr)
+			h := plugintest.NewHost(t, rs.Addr)
 			l := &llm{usage: pluginapi.AIUsage{Model: "gpt-4o", InputTokens: 1, OutputTokens: 1}}
 			p := newPlugin(t, h, `{"failureMode":"`+mode+`","consumers":{"a":{"budget":{"usd":1,"period":"day"}}},`+prices+`}`, l)
 			require.Equal(t, 200, call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10)).Code)
@@ -406,33 +360,33 @@ func TestRedisDown(t *testing.T) {
 					require.Contains(t, rec.Body.String(), "Redis")
 				}
 			}
-			require.Equal(t, 1, strings.Count(h.logs.String(), "Redis failed"), "logged once per outage:\n%s", h.logs.String())
+			require.Equal(t, 1, strings.Count(h.Logs.String(), "Redis failed"), "logged once per outage:\n%s", h.Logs.String())
 			rs.Start()
 			deadline := time.Now().Add(5 * time.Second)
-			for !strings.Contains(h.logs.String(), "Redis answers again") {
-				require.True(t, time.Now().Before(deadline), "Redis never came back:\n%s", h.logs.String())
+			for !strings.Contains(h.Logs.String(), "Redis answers again") {
+				require.True(t, time.Now().Before(deadline), "Redis never came back:\n%s", h.Logs.String())
 				call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10))
 				time.Sleep(20 * time.Millisecond)
 			}
 		})
 	}
 	// Redis not configured at all: open serves.
-	h := newHost(t, "")
+	h := plugintest.NewHost(t, "")
 	p := newPlugin(t, h, `{"consumers":{"a":{"quota":{"tokens":10,"period":"day"}}}}`, &llm{})
 	require.Equal(t, 200, call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10)).Code)
 }
 
 func TestNoPriceCountsAtTheHighestPriceAndWarnsOnce(t *testing.T) {
 	rs := redistest.Start(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{usage: pluginapi.AIUsage{Model: "mystery-1", RequestedModel: "mystery", InputTokens: 100, OutputTokens: 100}}
 	p := newPlugin(t, h, `{"consumers":{"a":{}},`+prices+`}`, l)
 	for i := 0; i < 3; i++ {
 		require.Equal(t, 200, call(p, "a", "/v1/chat/completions", body("mystery", 200, 10)).Code)
 	}
-	require.EqualValues(t, 3*(100*2.5+100*10), hash(t, h.rdb, "a", "day")["micros"])
-	require.Equal(t, 1, strings.Count(h.logs.String(), `model \"mystery-1\" has no price`), h.logs.String())
-	require.Contains(t, h.logs.String(), "add a model price")
+	require.EqualValues(t, 3*(100*2.5+100*10), hash(t, h.Redis(), "a", "day")["micros"])
+	require.Equal(t, 1, strings.Count(h.Logs.String(), `model \"mystery-1\" has no price`), h.Logs.String())
+	require.Contains(t, h.Logs.String(), "add a model price")
 }
 
 func TestConfigErrorsNameTheField(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/schematest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -60,7 +60,7 @@ var acceptedConfigs = []string{
 func TestConfigAccepted(t *testing.T) {
 	for _, cfg := range acceptedConfigs {
 		t.Run(cfg[:min(60, len(cfg))], func(t *testing.T) {
-			inst, err := Plugin.New(context.Background(), json.RawMessage(cfg), testHost{log: slog.New(slog.DiscardHandler), reg: prometheus.NewRegistry()})
+			inst, err := Plugin.New(context.Background(), json.RawMessage(cfg), plugintest.NewHost(t, ""))
 			require.NoError(t, err)
 			require.NoError(t, inst.Close())
 		})
@@ -120,7 +120,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Plugin.New(context.Background(), json.RawMessage(tc.config), testHost{log: slog.New(slog.DiscardHandler), reg: prometheus.NewRegistry()})
+			_, err := Plugin.New(context.Background(), json.RawMessage(tc.config), plugintest.NewHost(t, ""))
 			require.Error(t, err)
 			got := configErrors(t, err)
 			require.Len(t, got, len(tc.fields), "every problem, and only those: %v", got)
@@ -223,7 +223,8 @@ func FuzzConfig(f *testing.F) {
 	}
 	f.Add(`{"provider":{"type":"azure","apiTokens":["k"],"endpoint":"https://x/openai/deployments/a/b"}}`)
 	f.Add(`{"providers":[{"id":"a","type":"openai","apiTokens":["k"]}],"upstreams":[{"provider":"a","weight":0}]}`)
-	host := testHost{log: slog.New(slog.DiscardHandler), reg: prometheus.NewRegistry()}
+	host := plugintest.NewHost(f, "")
+	host.Log = slog.New(slog.DiscardHandler)
 	f.Fuzz(func(t *testing.T, cfg string) {
 		c, err := parseConfig([]byte(cfg))
 		if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,11 +14,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 )
 
 // The fake provider's answer is "hello there" with this usage.
@@ -162,41 +159,11 @@ func writeJSON(w http.ResponseWriter, body string) {
 	_, _ = io.WriteString(w, body)
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type testHost struct {
-	log *slog.Logger
-	reg *prometheus.Registry
-}
-
-func (h testHost) Logger() *slog.Logger               { return h.log }
-func (h testHost) Redis() redis.UniversalClient       { return nil }
-func (h testHost) HTTPClient() *http.Client           { return http.DefaultClient }
-func (h testHost) Metrics() prometheus.Registerer     { return h.reg }
-func (h testHost) InstanceID() string                 { return "test" }
-func (h testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
-
 // gw is an ai-proxy instance under test, with its logs and metrics.
 type gw struct {
 	h    http.Handler
 	inst *instance
-	logs *syncBuffer
+	logs *plugintest.Buffer
 	reg  *prometheus.Registry
 }
 
@@ -215,8 +182,9 @@ func newGW(t testing.TB, cfg string) *gw {
 // newGWs chains one instance per config, in order, in front of a 404.
 func newGWs(t testing.TB, cfgs ...string) *gw {
 	t.Helper()
-	g := &gw{logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
-	host := testHost{log: slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), reg: g.reg}
+	host := plugintest.NewHost(t, "")
+	host.Log = slog.New(slog.NewJSONHandler(host.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g := &gw{logs: host.Logs, reg: host.Registry}
 	var h http.Handler = terminal404
 	for i := len(cfgs) - 1; i >= 0; i-- {
 		inst, err := Plugin.New(context.Background(), json.RawMessage(cfgs[i]), host)

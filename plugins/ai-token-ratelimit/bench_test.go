@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -24,7 +25,7 @@ import (
 //	go test -run '^$' -bench BenchmarkCheck -benchtime 20000x ./plugins/ai-token-ratelimit/
 func BenchmarkCheck(b *testing.B) {
 	rs := startRedis(b)
-	h := newHost(b, rs.Addr)
+	h := plugintest.NewHost(b, rs.Addr)
 	var reached time.Time
 	terminal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached = time.Now()

@@ -4,18 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/redisgate"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -26,12 +25,8 @@ const KeyPrefix = "gatehouse:ai-token-ratelimit:"
 // ones are replaced by their SHA-256.
 const maxKeyValue = 128
 
-// redisTimeout bounds one Redis call; retryRedisAfter is how long
-// requests skip a failing Redis before one tries it again.
-const (
-	redisTimeout    = time.Second
-	retryRedisAfter = time.Second
-)
+// redisTimeout bounds one Redis call.
+const redisTimeout = time.Second
 
 // reserveScript reserves ARGV[1] tokens in the current fixed window of
 // KEYS[1] (windows of ARGV[3] ms aligned on Redis's clock, so that every
@@ -67,8 +62,6 @@ end
 return 0
 `)
 
-var errRedisNotConfigured = errors.New("redis is not configured (set it in Settings → Redis or with GATEHOUSE_REDIS_ADDR)")
-
 // instance is one configured ai-token-ratelimit. It is safe for
 // concurrent use.
 type instance struct {
@@ -76,12 +69,20 @@ type instance struct {
 	log  *slog.Logger
 	cfg  *config
 
-	down      atomic.Bool  // Redis failed and has not answered since (one log line per outage)
-	downUntil atomic.Int64 // unix nanoseconds until which Redis is skipped
+	redis *redisgate.Gate
 }
 
 func newInstance(c *config, host pluginapi.Host) *instance {
-	return &instance{host: host, log: host.Logger().With("rule", c.RuleName), cfg: c}
+	in := &instance{host: host, log: host.Logger().With("rule", c.RuleName), cfg: c}
+	what := "requests pass unlimited until it answers (failureMode open)"
+	if c.FailureMode == failureClosed {
+		what = "requests are refused with 503 until it answers (failureMode closed)"
+	}
+	in.redis = redisgate.New(host, in.log, redisgate.Messages{
+		Failed:    "token rate limit: Redis failed; " + what,
+		Recovered: "token rate limit: Redis answers again; limits are enforced",
+	}, nil)
+	return in
 }
 
 // reservation is what a request reserved: settled when its answer ended.
@@ -212,7 +213,7 @@ func (in *instance) estimate(r *http.Request) int64 {
 // reserve reserves est tokens in the counter of k. It returns nil and how
 // long to wait when they do not fit, or an error when Redis fails.
 func (in *instance) reserve(ctx context.Context, counter string, k *limitKey, est int64) (*reservation, time.Duration, error) {
-	rdb, err := in.redis()
+	rdb, err := in.redis.Client()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -223,10 +224,10 @@ func (in *instance) reserve(ctx context.Context, counter string, k *limitKey, es
 		err = fmt.Errorf("the reserve script answered %v", v)
 	}
 	if err != nil {
-		in.failed(ctx, err)
+		in.redis.Failed(ctx, err)
 		return nil, 0, err
 	}
-	in.recovered()
+	in.redis.Recovered()
 	if v[0] == 0 {
 		return nil, time.Duration(v[2]) * time.Millisecond, nil
 	}
@@ -247,7 +248,7 @@ func (in *instance) settle(ctx context.Context, res *reservation, rec *pluginapi
 	if delta == 0 {
 		return
 	}
-	rdb, err := in.redis()
+	rdb, err := in.redis.Client()
 	if err != nil {
 		return
 	}
@@ -255,49 +256,10 @@ func (in *instance) settle(ctx context.Context, res *reservation, rec *pluginapi
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
 	if err := settleScript.Run(cctx, rdb, []string{res.key}, delta).Err(); err != nil {
-		in.failed(cctx, err)
+		in.redis.Failed(cctx, err)
 		return
 	}
-	in.recovered()
-}
-
-// redis returns the host's client, or an error while Redis is skipped.
-func (in *instance) redis() (redis.UniversalClient, error) {
-	rdb := in.host.Redis()
-	if rdb == nil {
-		in.failed(context.Background(), errRedisNotConfigured)
-		return nil, errRedisNotConfigured
-	}
-	if until := in.downUntil.Load(); until != 0 {
-		now := time.Now().UnixNano()
-		if now < until || !in.downUntil.CompareAndSwap(until, now+int64(retryRedisAfter)) {
-			return nil, errors.New("redis failed recently")
-		}
-	}
-	return rdb, nil
-}
-
-// failed notes a Redis failure, logged once per outage.
-func (in *instance) failed(ctx context.Context, err error) {
-	if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return // the client left: nothing about Redis
-	}
-	in.downUntil.Store(time.Now().Add(retryRedisAfter).UnixNano())
-	if in.down.CompareAndSwap(false, true) {
-		what := "requests pass unlimited until it answers (failureMode open)"
-		if in.cfg.FailureMode == failureClosed {
-			what = "requests are refused with 503 until it answers (failureMode closed)"
-		}
-		in.log.Warn("token rate limit: Redis failed; "+what, "error", err.Error())
-	}
-}
-
-// recovered notes that Redis answered.
-func (in *instance) recovered() {
-	in.downUntil.Store(0)
-	if in.down.CompareAndSwap(true, false) {
-		in.log.Info("token rate limit: Redis answers again; limits are enforced")
-	}
+	in.redis.Recovered()
 }
 
 // Close implements pluginapi.Instance. Counters stay in Redis for the

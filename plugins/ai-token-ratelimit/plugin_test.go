@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,55 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
-
-// testHost is one simulated gateway instance with its own Redis client.
-type testHost struct {
-	logs *syncBuffer
-	log  *slog.Logger
-	rdb  redis.UniversalClient
-}
-
-func newHost(t testing.TB, addr string) *testHost {
-	t.Helper()
-	h := &testHost{logs: &syncBuffer{}}
-	h.log = slog.New(slog.NewTextHandler(h.logs, nil))
-	if addr != "" {
-		h.rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1})
-		t.Cleanup(func() { _ = h.rdb.Close() })
-	}
-	return h
-}
-
-func (h *testHost) Logger() *slog.Logger               { return h.log }
-func (h *testHost) Redis() redis.UniversalClient       { return h.rdb }
-func (h *testHost) HTTPClient() *http.Client           { return http.DefaultClient }
-func (h *testHost) Metrics() prometheus.Registerer     { return prometheus.NewRegistry() }
-func (h *testHost) InstanceID() string                 { return "test" }
-func (h *testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // llm stands in for ai-proxy: it answers with usage (input, output) and
 // records it, streamed as SSE when stream is set, or fails with status.
@@ -143,17 +98,17 @@ const perUser = `{"rule_name":"t","rule_items":[{"limit_by_per_header":"x-user",
 
 func TestReserveThenSettleToRealUsage(t *testing.T) {
 	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	var during int64
 	l := &llm{input: 30, output: 20}
-	l.inFlight = func() { during = counted(t, h.rdb) }
+	l.inFlight = func() { during = counted(t, h.Redis()) }
 	lim := newLimiter(t, h, fmt.Sprintf(perUser, 1000), l)
 
 	// 400 bytes → 100 prompt tokens, plus max_tokens 50.
 	rec := call(lim, "/v1/chat/completions", body(400, 50), "X-User", "alice")
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	require.EqualValues(t, 150, during, "the estimate is reserved before the call")
-	require.EqualValues(t, 50, counted(t, h.rdb), "settled to the real usage 30+20")
+	require.EqualValues(t, 50, counted(t, h.Redis()), "settled to the real usage 30+20")
 
 	// Without max_tokens the configured default is reserved.
 	lim2 := newLimiter(t, h, `{"rule_name":"t2","defaultMaxTokens":7,"rule_items":[{"limit_by_per_header":"x-user","limit_keys":[{"key":"*","token_per_hour":1000}]}]}`, l)
@@ -163,7 +118,7 @@ func TestReserveThenSettleToRealUsage(t *testing.T) {
 	require.EqualValues(t, 50+int64((len(b)+3)/4)+7, during)
 
 	// max_completion_tokens wins over max_tokens.
-	require.NoError(t, h.rdb.FlushAll(context.Background()).Err())
+	require.NoError(t, h.Redis().FlushAll(context.Background()).Err())
 	during = 0
 	b = `{"model":"m","max_tokens":5,"max_completion_tokens":300,"messages":[]}`
 	require.Equal(t, 200, call(lim, "/v1/chat/completions", b, "X-User", "carol").Code)
@@ -172,7 +127,7 @@ func TestReserveThenSettleToRealUsage(t *testing.T) {
 
 func TestRefusedBeforeTheCallInTheClientsProtocol(t *testing.T) {
 	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{input: 100, output: 100}
 	lim := newLimiter(t, h, fmt.Sprintf(perUser, 500), l)
 
@@ -199,23 +154,23 @@ func TestRefusedBeforeTheCallInTheClientsProtocol(t *testing.T) {
 
 func TestAFailedCallReleasesItsReservation(t *testing.T) {
 	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{status: 502}
 	lim := newLimiter(t, h, fmt.Sprintf(perUser, 300), l)
 	for i := 0; i < 5; i++ {
 		require.Equal(t, 502, call(lim, "/v1/chat/completions", body(400, 100), "X-User", "a").Code)
 	}
-	require.EqualValues(t, 0, counted(t, h.rdb), "failed calls cost nothing")
+	require.EqualValues(t, 0, counted(t, h.Redis()), "failed calls cost nothing")
 
 	// A success whose usage is unknown keeps its estimate.
 	lim2 := newLimiter(t, h, fmt.Sprintf(perUser, 300), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	require.Equal(t, 200, call(lim2, "/v1/chat/completions", body(400, 100), "X-User", "a").Code)
-	require.EqualValues(t, 200, counted(t, h.rdb))
+	require.EqualValues(t, 200, counted(t, h.Redis()))
 }
 
 func TestStreamSettledToItsRealUsage(t *testing.T) {
 	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{input: 11, output: 222, stream: true}
 	lim := newLimiter(t, h, fmt.Sprintf(perUser, 100000), l)
 	srv := httptest.NewServer(lim)
@@ -228,7 +183,7 @@ func TestStreamSettledToItsRealUsage(t *testing.T) {
 	_ = resp.Body.Close()
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	require.Contains(t, string(b), "[DONE]")
-	waitFor(t, 2*time.Second, "the settlement", func() bool { return counted(t, h.rdb) == 233 })
+	waitFor(t, 2*time.Second, "the settlement", func() bool { return counted(t, h.Redis()) == 233 })
 }
 
 // Two gateway instances, many concurrent requests: what the limit lets
@@ -239,7 +194,7 @@ func TestConcurrentRequestsNeverOvershootByMoreThanOneEstimate(t *testing.T) {
 	const est = 100 + 150 // body(400) + max_tokens 150
 	var used atomic.Int64
 	mk := func() http.Handler {
-		h := newHost(t, rs.Addr)
+		h := plugintest.NewHost(t, rs.Addr)
 		return newLimiter(t, h, fmt.Sprintf(perUser, limit), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			time.Sleep(2 * time.Millisecond)
@@ -273,7 +228,7 @@ func TestRedisDown(t *testing.T) {
 	for _, mode := range []string{"open", "closed"} {
 		t.Run(mode, func(t *testing.T) {
 			rs := startRedis(t)
-			h := newHost(t, rs.Addr)
+			h := plugintest.NewHost(t, rs.Addr)
 			l := &llm{input: 1, output: 1}
 			lim := newLimiter(t, h, `{"rule_name":"t","failureMode":"`+mode+`","rule_items":[{"limit_by_per_header":"x-user","limit_keys":[{"key":"*","token_per_minute":100000}]}]}`, l)
 			require.Equal(t, 200, call(lim, "/v1/chat/completions", body(400, 10), "X-User", "a").Code)
@@ -287,22 +242,22 @@ func TestRedisDown(t *testing.T) {
 					require.Contains(t, rec.Body.String(), `"type":"error"`, "in the client's protocol")
 				}
 			}
-			require.Equal(t, 1, strings.Count(h.logs.String(), "Redis failed"), "logged once per outage, not per request:\n%s", h.logs.String())
-			require.Contains(t, h.logs.String(), "failureMode "+mode)
+			require.Equal(t, 1, strings.Count(h.Logs.String(), "Redis failed"), "logged once per outage, not per request:\n%s", h.Logs.String())
+			require.Contains(t, h.Logs.String(), "failureMode "+mode)
 			rs.Start()
 			waitFor(t, 5*time.Second, "the limit to be enforced again", func() bool {
 				before := l.calls.Load()
 				code := call(lim, "/v1/chat/completions", body(400, 10), "X-User", "a").Code
-				return code == 200 && l.calls.Load() == before+1 && strings.Contains(h.logs.String(), "Redis answers again")
+				return code == 200 && l.calls.Load() == before+1 && strings.Contains(h.Logs.String(), "Redis answers again")
 			})
-			require.Equal(t, 1, strings.Count(h.logs.String(), "Redis failed"))
+			require.Equal(t, 1, strings.Count(h.Logs.String(), "Redis failed"))
 		})
 	}
 }
 
 func TestPerIPUsesTheGatewaysClientAddress(t *testing.T) {
 	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{input: 100, output: 100}
 	lim := newLimiter(t, h, `{"rule_name":"ip","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"0.0.0.0/0","token_per_minute":250}]}]}`, l)
 	// The gateway sets X-Real-IP from the peer and its trusted proxies; a
@@ -314,7 +269,7 @@ func TestPerIPUsesTheGatewaysClientAddress(t *testing.T) {
 
 func TestConsumerLimit(t *testing.T) {
 	rs := startRedis(t)
-	h := newHost(t, rs.Addr)
+	h := plugintest.NewHost(t, rs.Addr)
 	l := &llm{input: 100, output: 100}
 	lim := newLimiter(t, h, `{"rule_name":"c","rule_items":[{"limit_by_consumer":"","limit_keys":[{"key":"alice","token_per_minute":250}]}]}`, l)
 	as := func(name string) *httptest.ResponseRecorder {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/promreg"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
@@ -98,18 +99,7 @@ func decisions(reg prometheus.Registerer) *prometheus.CounterVec {
 		Name: "gatehouse_rate_limit_decisions_total",
 		Help: "Requests seen by cluster-rate-limit, by rule and decision (allowed, limited, failed_open, failed_closed).",
 	}, []string{"rule", "decision"})
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-	}
-	return c
+	return promreg.Register(reg, c)
 }
 
 // Handler implements pluginapi.Instance.

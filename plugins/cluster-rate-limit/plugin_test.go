@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -19,21 +17,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 // testHost is one simulated gateway instance with its own Redis client.
 type testHost struct {
-	logs *syncBuffer
-	log  *slog.Logger
-	reg  *prometheus.Registry
-	mu   sync.Mutex
-	rdb  redis.UniversalClient
+	*plugintest.Host
 	// commands counts the commands sent to Redis.
 	commands atomic.Int64
 }
@@ -54,43 +47,11 @@ func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 
 func newHost(t *testing.T, addr string) *testHost {
 	t.Helper()
-	h := &testHost{logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
-	h.log = slog.New(slog.NewTextHandler(h.logs, nil))
-	if addr != "" {
-		rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1})
-		t.Cleanup(func() { _ = rdb.Close() })
+	h := &testHost{Host: plugintest.NewHost(t, addr)}
+	if rdb := h.Redis(); rdb != nil {
 		rdb.AddHook(countHook{&h.commands})
-		h.rdb = rdb
 	}
 	return h
-}
-
-func (h *testHost) Logger() *slog.Logger { return h.log }
-func (h *testHost) Redis() redis.UniversalClient {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.rdb
-}
-func (h *testHost) HTTPClient() *http.Client           { return http.DefaultClient }
-func (h *testHost) Metrics() prometheus.Registerer     { return h.reg }
-func (h *testHost) InstanceID() string                 { return "test" }
-func (h *testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // counter is the upstream: it counts the requests that got through.
@@ -259,7 +220,7 @@ func TestLimitPerRoute(t *testing.T) {
 // the host's registry, as /metrics would show it.
 func metric(t *testing.T, h *testHost, rule, decision string) float64 {
 	t.Helper()
-	families, err := h.reg.Gather()
+	families, err := h.Registry.Gather()
 	require.NoError(t, err)
 	for _, f := range families {
 		if f.GetName() != "gatehouse_rate_limit_decisions_total" {
@@ -380,7 +341,7 @@ func TestWithoutRedis(t *testing.T) {
 			require.Contains(t, body.Error.Message, "Redis")
 		}
 		require.Zero(t, up.n.Load())
-		logs := host.logs.String()
+		logs := host.Logs.String()
 		require.Equal(t, 1, strings.Count(logs, "level=WARN"), "one warning, not one per request:\n%s", logs)
 		require.Contains(t, logs, "redis is not configured")
 	})
@@ -393,7 +354,7 @@ func TestWithoutRedis(t *testing.T) {
 			require.Empty(t, rec.Header().Get("X-RateLimit-Limit"), "nothing was counted")
 		}
 		require.Equal(t, int64(20), up.n.Load())
-		logs := host.logs.String()
+		logs := host.Logs.String()
 		require.Equal(t, 1, strings.Count(logs, "level=WARN"), logs)
 		require.Contains(t, logs, "rate limit not enforced")
 	})
@@ -410,7 +371,7 @@ func TestRedisStopsAndReturns(t *testing.T) {
 	rs.Stop()
 	require.Equal(t, http.StatusServiceUnavailable, send(closed, request{}).Code)
 	require.Equal(t, 200, send(open, request{}).Code)
-	logs := host.logs.String()
+	logs := host.Logs.String()
 	require.Contains(t, logs, "requests refused with 503")
 	require.Contains(t, logs, "rate limit not enforced")
 	require.Regexp(t, `error="redis[^"]*(refused|did not answer within 300ms)`, logs, "the warning says what failed")
@@ -442,9 +403,7 @@ func TestRedisReplacedBetweenRequests(t *testing.T) {
 	require.Equal(t, 429, send(h, request{}).Code)
 	other := redis.NewClient(&redis.Options{Addr: second.Addr})
 	t.Cleanup(func() { _ = other.Close() })
-	host.mu.Lock()
-	host.rdb = other
-	host.mu.Unlock()
+	host.SetRedis(other)
 	require.Equal(t, 200, send(h, request{}).Code, "counted in the new Redis")
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,12 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
-	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
 
 const (
@@ -30,44 +27,17 @@ const (
 	bobKey   = "bob-fedcba9876543210xyz"
 )
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type testHost struct{ log *slog.Logger }
-
-func (h testHost) Logger() *slog.Logger               { return h.log }
-func (h testHost) Redis() redis.UniversalClient       { return nil }
-func (h testHost) HTTPClient() *http.Client           { return http.DefaultClient }
-func (h testHost) Metrics() prometheus.Registerer     { return prometheus.NewRegistry() }
-func (h testHost) InstanceID() string                 { return "test" }
-func (h testHost) SharedStore() pluginapi.SharedStore { return memstore.New(0) }
-
 // newHandler builds an instance from config in front of an upstream that
 // records what it received.
-func newHandler(t *testing.T, cfg string) (http.Handler, *syncBuffer, *upstream) {
+func newHandler(t *testing.T, cfg string) (http.Handler, *plugintest.Buffer, *upstream) {
 	t.Helper()
-	logs := &syncBuffer{}
-	host := testHost{log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	host := plugintest.NewHost(t, "")
+	host.Log = slog.New(slog.NewTextHandler(host.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	inst, err := Plugin.New(context.Background(), json.RawMessage(cfg), host)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, inst.Close()) })
 	up := &upstream{}
-	return inst.Handler(up), logs, up
+	return inst.Handler(up), host.Logs, up
 }
 
 // upstream is the next handler: it records the request it saw.
@@ -158,7 +128,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Plugin.New(context.Background(), json.RawMessage(tc.config), testHost{log: slog.New(slog.DiscardHandler)})
+			_, err := Plugin.New(context.Background(), json.RawMessage(tc.config), plugintest.NewHost(t, ""))
 			require.Error(t, err)
 			got := configErrors(t, err)
 			require.Len(t, got, len(tc.fields), "every problem, and only those: %v", got)
@@ -171,9 +141,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}
 
 	t.Run("not an object", func(t *testing.T) {
-		_, err := Plugin.New(context.Background(), json.RawMessage(`[1]`), testHost{log: slog.New(slog.DiscardHandler)})
+		_, err := Plugin.New(context.Background(), json.RawMessage(`[1]`), plugintest.NewHost(t, ""))
 		require.ErrorContains(t, err, "must be a JSON object")
-		_, err = Plugin.New(context.Background(), json.RawMessage(`{"consumers":`), testHost{log: slog.New(slog.DiscardHandler)})
+		_, err = Plugin.New(context.Background(), json.RawMessage(`{"consumers":`), plugintest.NewHost(t, ""))
 		require.ErrorContains(t, err, "not valid JSON")
 	})
 }
@@ -364,7 +334,7 @@ func TestHashedAndExpiringKeys(t *testing.T) {
 	}
 	require.NotContains(t, logs.String(), expiredKey)
 
-	_, err := Plugin.New(context.Background(), json.RawMessage(`{"consumers":[{"name":"a","keySha256":"XYZ"},{"name":"b","key":"`+aliceKey+`","keySha256":"`+sha256Hex(aliceKey)+`"}]}`), testHost{log: slog.New(slog.DiscardHandler)})
+	_, err := Plugin.New(context.Background(), json.RawMessage(`{"consumers":[{"name":"a","keySha256":"XYZ"},{"name":"b","key":"`+aliceKey+`","keySha256":"`+sha256Hex(aliceKey)+`"}]}`), plugintest.NewHost(t, ""))
 	require.ErrorContains(t, err, "consumers[0].keySha256")
 	require.ErrorContains(t, err, "consumers[1].key")
 }

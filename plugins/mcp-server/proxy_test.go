@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/plugintest"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 )
@@ -503,24 +504,6 @@ func TestProxyNotificationReachesTheStreamHeldByAnotherInstance(t *testing.T) {
 	require.Equal(t, resources.data, replayed.data)
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestProxyUpstreamURLCredentialsStayOutOfLogsAndErrors(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -531,7 +514,7 @@ func TestProxyUpstreamURLCredentialsStayOutOfLogsAndErrors(t *testing.T) {
 	def := fmt.Sprintf(`{"name": "locked", "type": "mcp-proxy",
 	  "server": {"name": "locked", "transport": "http", "mcpServerURL": %q}}`, upstream)
 
-	logs := &syncBuffer{}
+	logs := &plugintest.Buffer{}
 	host := newTestHost(t, "gw-a", nil)
 	host.logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g := startGateway(t, host, def, testOptions())
