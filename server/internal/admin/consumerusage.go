@@ -70,16 +70,16 @@ type budgetUsage struct {
 }
 
 type consumerUsage struct {
-	Consumer    string       `json:"consumer"`
-	Period      string       `json:"period"`
-	PeriodStart time.Time    `json:"periodStart"`
-	ResetsAt    time.Time    `json:"resetsAt"`
-	Source      string       `json:"source"`
-	Note        string       `json:"note,omitempty"`
-	Totals      usageTotals  `json:"totals"`
-	Quota       *quotaUsage  `json:"quota"`
-	Budget      *budgetUsage `json:"budget"`
-	Models      []modelUsage `json:"models,omitempty"`
+	Consumer    string        `json:"consumer"`
+	Period      string        `json:"period"`
+	PeriodStart time.Time     `json:"periodStart"`
+	ResetsAt    time.Time     `json:"resetsAt"`
+	Source      string        `json:"source"`
+	Note        string        `json:"note,omitempty"`
+	Totals      usageTotals   `json:"totals"`
+	Quota       *quotaUsage   `json:"quota"`
+	Budget      *budgetUsage  `json:"budget"`
+	Models      *[]modelUsage `json:"models,omitempty"` // one consumer: always a list; the list of all: none
 }
 
 type usageList struct {
@@ -153,9 +153,10 @@ func (s *Server) describe(cons spec.Consumer, period string, counters map[string
 			ResetsAt:     s.opts.Usage.CurrentPeriod(b.Period).End}
 	}
 	if withModels {
-		u.Models = make([]modelUsage, 0, len(cur.Models))
+		models := make([]modelUsage, 0, len(cur.Models))
+		u.Models = &models
 		for _, m := range cur.Models {
-			u.Models = append(u.Models, modelUsage{Model: m.Model, InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,
+			models = append(models, modelUsage{Model: m.Model, InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,
 				CachedInputTokens: m.CachedTokens, USD: pluginapi.MicrosToUSD(m.Micros), Requests: m.Requests})
 		}
 	}

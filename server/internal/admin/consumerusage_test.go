@@ -137,6 +137,14 @@ func TestConsumerUsageAPI(t *testing.T) {
 	require.Equal(t, "team-b", list.Items[1].Consumer)
 	require.Zero(t, list.Items[1].Totals.Tokens)
 
+	// A consumer that spent nothing has an empty list of models (the
+	// console lists them), and no quota or budget.
+	code, body = a.do(t, "GET", "/api/v1/consumers/team-b/usage", "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"models":[]`)
+	require.Contains(t, body, `"quota":null`)
+	require.Contains(t, body, `"budget":null`)
+
 	// A reset starts the month over: spending and top-ups are gone.
 	code, body = a.do(t, "POST", "/api/v1/consumers/team-a/usage/reset", ``)
 	require.Equal(t, http.StatusOK, code, body)
