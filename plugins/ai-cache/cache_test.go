@@ -23,15 +23,25 @@ import (
 
 const theAnswer = "Redis is an in-memory \"data\" store.\nIt is fast."
 
-// provider stands in for ai-proxy and the LLM behind it: it answers in
-// the client's protocol, as JSON or SSE, and counts the calls that
-// reached it.
+// provider stands in for ai-proxy and the LLM behind it: like ai-proxy it
+// refuses a consumer it does not admit, then serves ai-cache's answer in
+// place of the LLM; else it answers in the client's protocol, as JSON or
+// SSE, and counts the calls that reached the LLM.
 type provider struct {
-	calls atomic.Int64
-	mode  atomic.Value // "", "cut", "error", "tools"
+	calls  atomic.Int64
+	mode   atomic.Value // "", "cut", "error", "tools"
+	refuse atomic.Value // a consumer answered 403
 }
 
 func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c, _ := pluginapi.ConsumerFromContext(r.Context()); c != "" && c == p.refuse.Load() {
+		aiwire.WriteError(w, r, http.StatusForbidden, "", "consumer "+c+" may not use this AI route", 0)
+		return
+	}
+	if a := pluginapi.CachedAnswerFrom(r.Context()); a != nil {
+		a.Serve(w)
+		return
+	}
 	p.calls.Add(1)
 	body, _ := io.ReadAll(r.Body)
 	stream := gjson.GetBytes(body, "stream").Bool()
@@ -255,18 +265,43 @@ func TestDisabledAndOtherPathsPassThrough(t *testing.T) {
 	require.EqualValues(t, 2, g.llm.calls.Load(), "embeddings are not cached")
 }
 
+// askAs sends a chat request as consumer and returns the answer.
+func (f *fixture) askAs(consumer string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"q"}]}`))
+	req = req.WithContext(pluginapi.WithConsumer(req.Context(), consumer))
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	return rec
+}
+
 func TestCacheByConsumerKeepsConsumersApart(t *testing.T) {
-	f := newFixture(t, `{"cache":{"type":"redis"},"cacheKeyByConsumer":true}`)
-	ask := func(consumer string) string {
-		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"q"}]}`))
-		req = req.WithContext(pluginapi.WithConsumer(req.Context(), consumer))
-		rec := httptest.NewRecorder()
-		f.h.ServeHTTP(rec, req)
-		return rec.Header().Get(CacheHeader)
+	// The default: a team's answers, which may rest on its own system
+	// prompt (not part of a lastQuestion key), never reach another team.
+	for _, cfg := range []string{`{"cache":{"type":"redis"}}`, `{"cache":{"type":"redis"},"cacheKeyByConsumer":true}`} {
+		f := newFixture(t, cfg)
+		require.Equal(t, "miss", f.askAs("team-a").Header().Get(CacheHeader), cfg)
+		require.Equal(t, "hit", f.askAs("team-a").Header().Get(CacheHeader), cfg)
+		require.Equal(t, "miss", f.askAs("team-b").Header().Get(CacheHeader), "%s: team-b never gets team-a's answer", cfg)
 	}
-	require.Equal(t, "miss", ask("team-a"))
-	require.Equal(t, "hit", ask("team-a"))
-	require.Equal(t, "miss", ask("team-b"), "team-b never gets team-a's answer")
+	f := newFixture(t, `{"cache":{"type":"redis"},"cacheKeyByConsumer":false}`)
+	require.Equal(t, "miss", f.askAs("team-a").Header().Get(CacheHeader))
+	require.Equal(t, "hit", f.askAs("team-b").Header().Get(CacheHeader), "cacheKeyByConsumer false shares answers")
+}
+
+// A hit is served where the provider would be called: a consumer the
+// route refuses (ai-proxy's allowedConsumers) gets the refusal, not the
+// answer another consumer's call stored.
+func TestAHitNeverServesACallerTheRouteRefuses(t *testing.T) {
+	f := newFixture(t, `{"cache":{"type":"redis"},"cacheKeyByConsumer":false}`)
+	require.Equal(t, "miss", f.askAs("team-a").Header().Get(CacheHeader))
+	f.llm.refuse.Store("intruder")
+	rec := f.askAs("intruder")
+	require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
+	require.NotContains(t, rec.Body.String(), "Redis is an in-memory", "the stored answer is not leaked")
+	require.Empty(t, rec.Header().Get(CacheHeader), "not a hit")
+	require.Zero(t, value(f.in.m.hits.WithLabelValues("", "m", "intruder")), "a refused request is not counted as a hit")
+	require.Equal(t, "hit", f.askAs("team-a").Header().Get(CacheHeader), "the answer is still there for those admitted")
+	require.EqualValues(t, 1, f.llm.calls.Load())
 }
 
 func TestHitsCountUsageOnlyWhenConfigured(t *testing.T) {

@@ -44,14 +44,18 @@ type config struct {
 	CacheStreamValueFrom string       `json:"cacheStreamValueFrom"`
 	EnableSemanticCache  *bool        `json:"enableSemanticCache"`
 	// CacheKeyByConsumer (EXT) keeps one cache per consumer: the consumer
-	// key-auth named is part of the key.
-	CacheKeyByConsumer bool `json:"cacheKeyByConsumer"`
+	// key-auth named is part of the key. Default true: with lastQuestion
+	// the key ignores the system prompt, which may hold one team's private
+	// context, so a shared cache would hand that team's answers to anyone
+	// asking the same last question. false shares answers (Higress).
+	CacheKeyByConsumer *bool `json:"cacheKeyByConsumer"`
 	// HitsCountUsage (EXT) reports a hit's stored usage to the plugins
 	// before ai-cache (token limits, budgets), as if the provider answered.
 	HitsCountUsage bool `json:"hitsCountUsage"`
 
-	timeout time.Duration
-	ttl     time.Duration
+	timeout    time.Duration
+	ttl        time.Duration
+	byConsumer bool
 }
 
 // cacheConfig is Higress's "cache" object. The Redis is the gateway's.
@@ -106,6 +110,7 @@ func parseConfig(data []byte) (*config, error) {
 	if c.CacheStreamValueFrom == "" {
 		c.CacheStreamValueFrom = defaultStreamValueFrom
 	}
+	c.byConsumer = c.CacheKeyByConsumer == nil || *c.CacheKeyByConsumer
 	if c.Cache != nil && c.Cache.CacheKeyPrefix == "" {
 		c.Cache.CacheKeyPrefix = defaultKeyPrefix
 	}

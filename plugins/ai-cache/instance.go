@@ -87,7 +87,7 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 		}
 		consumer, _ := pluginapi.ConsumerFromContext(r.Context())
 		keyConsumer := ""
-		if in.cfg.CacheKeyByConsumer {
+		if in.cfg.byConsumer {
 			keyConsumer = consumer
 		}
 		key := cacheKey(in.cfg.Cache.CacheKeyPrefix, model, keyConsumer, question)
@@ -104,12 +104,20 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		case a != nil:
-			in.m.hits.WithLabelValues(route, model, consumer).Inc()
-			if in.cfg.HitsCountUsage {
-				pluginapi.RecordAIUsage(r.Context(), pluginapi.AIUsage{Provider: "ai-cache", RequestedModel: model, Model: a.Model,
-					InputTokens: a.InputTokens, OutputTokens: a.OutputTokens})
+			includeUsage := gjson.GetBytes(body, "stream_options.include_usage").Bool()
+			serve := func(w http.ResponseWriter) {
+				in.m.hits.WithLabelValues(route, model, consumer).Inc()
+				if in.cfg.HitsCountUsage {
+					pluginapi.RecordAIUsage(r.Context(), pluginapi.AIUsage{Provider: "ai-cache", RequestedModel: model, Model: a.Model,
+						InputTokens: a.InputTokens, OutputTokens: a.OutputTokens})
+				}
+				in.serveHit(w, a, p, model, stream, includeUsage)
 			}
-			in.serveHit(w, a, p, model, stream, gjson.GetBytes(body, "stream_options.include_usage").Bool())
+			// Served where the provider would be called (ai-proxy, once it
+			// has chosen the route and admitted the caller; else the
+			// route's service): a refusal on the way is the answer.
+			ctx, _ := pluginapi.WithCachedAnswer(r.Context(), serve)
+			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		in.m.misses.WithLabelValues(route, model, consumer).Inc()

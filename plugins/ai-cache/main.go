@@ -15,15 +15,17 @@
 //	  "cacheKeyFrom": "messages.@reverse.0.content", // GJSON path over the request body (lastQuestion)
 //	  "cacheValueFrom": "choices.0.message.content",  // GJSON path over the answer, in OpenAI's form
 //	  "cacheStreamValueFrom": "choices.0.delta.content", // the same over each chunk of a streamed answer
-//	  "cacheKeyByConsumer": false,                  // EXT: one cache per consumer
+//	  "cacheKeyByConsumer": true,                   // EXT: one cache per consumer (default; false shares answers)
 //	  "hitsCountUsage": false                       // EXT: a hit reports the stored usage to the plugins before it
 //	}
 //
 // The cache lives in the gateway's Redis (Settings → Redis). A request of
 // an OpenAI (/v1/chat/completions) or Anthropic (/v1/messages) client is
-// looked up by cacheKeyPrefix + SHA-256 of its model and the key
-// strategy's text; a hit is answered here, as JSON or as SSE as the
-// client asked, in the client's protocol, and never reaches the provider.
+// looked up by cacheKeyPrefix + SHA-256 of its model, its consumer and the
+// key strategy's text; a hit goes on through the chain with the answer
+// (pluginapi.CachedAnswer) and is served where the provider would be
+// called, once ai-proxy admitted the caller: as JSON or as SSE as the
+// client asked, in the client's protocol; it never reaches the provider.
 // A miss goes on to ai-proxy and its answer, when whole and successful,
 // is stored. Redis failing bypasses the cache: requests are still served.
 package main

@@ -27,7 +27,7 @@ var configSchema = json.RawMessage(`{
     "cacheValueFrom": {"type": "string", "default": "choices.0.message.content", "description": "GJSON path of the text to keep in an answer, in OpenAI's form (Anthropic answers are translated first)."},
     "cacheStreamValueFrom": {"type": "string", "default": "choices.0.delta.content", "description": "GJSON path of the text in each chunk of a streamed answer, in OpenAI's form."},
     "enableSemanticCache": {"const": false, "description": "Only false: exact match only."},
-    "cacheKeyByConsumer": {"type": "boolean", "default": false, "description": "Gatehouse extension: one cache per consumer (the consumer is part of the key), so one consumer's answers never reach another."},
+    "cacheKeyByConsumer": {"type": "boolean", "default": true, "description": "Gatehouse extension: one cache per consumer (the consumer is part of the key), so one consumer's answers never reach another. false shares answers between consumers, as Higress does; the key ignores the system prompt, so share only where consumers may see each other's answers."},
     "hitsCountUsage": {"type": "boolean", "default": false, "description": "Gatehouse extension: a hit reports the original answer's token usage to the plugins before ai-cache (token limits, budgets) as if the provider had answered."}
   }
 }`)

@@ -175,6 +175,14 @@ func (in *instance) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	c.markServed()
+	if cached := pluginapi.CachedAnswerFrom(r.Context()); cached != nil {
+		// ai-cache's answer in place of a provider's, now that the route
+		// admitted the caller. ai-cache counts it; no usage is recorded
+		// here, so a budget's or token limit's reservation is released.
+		deferred = true
+		cached.Serve(c.w)
+		return
+	}
 	c.proxy()
 }
 

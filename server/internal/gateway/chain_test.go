@@ -113,6 +113,40 @@ func TestPluginRefusalIsTerminal(t *testing.T) {
 	require.Equal(t, int64(1), be.hits.Load())
 }
 
+// A plugin's cached answer (ai-cache) is served where the route's service
+// would be called: after every plugin of the chain admitted the request.
+func TestCachedAnswerIsServedInPlaceOfTheService(t *testing.T) {
+	be := newBackend(t, "a", nil)
+	cache := &fakePlugin{info: infoOf("cache", "transform", 0), handler: func(name string, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, _ := pluginapi.WithCachedAnswer(r.Context(), func(w http.ResponseWriter) {
+				_, _ = io.WriteString(w, "cached")
+			})
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}}
+	deny := &fakePlugin{info: infoOf("deny", "default", 0), handler: func(name string, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Key") != "secret" {
+				http.Error(w, "refused", http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}}
+	h := newHarness(t)
+	h.apply(spec.Snapshot{Services: []spec.Service{svc("s", be.URL)}, Routes: []spec.Route{prefixRoute("r", "/", "s")},
+		PluginInstances: []spec.PluginInstance{inst("cache", "cache", spec.ScopeRoute, "r"), inst("deny", "deny", spec.ScopeRoute, "r")}},
+		pluginSet{"cache": cache, "deny": deny}.options())
+
+	res := h.get("/")
+	require.Equal(t, http.StatusForbidden, res.status, "a plugin after the cache still refuses")
+	res = h.do("GET", "", "/", nil, map[string]string{"X-Key": "secret"})
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "cached", res.body)
+	require.Zero(t, be.hits.Load(), "the cached answer stands for the upstream call")
+}
+
 func TestFailedCompileClosesInstancesAndKeepsServing(t *testing.T) {
 	be := newBackend(t, "a", nil)
 	good := &fakePlugin{info: infoOf("good", "default", 0)}

@@ -147,7 +147,7 @@ func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Tab
 
 	proxies := make(map[string]http.Handler, len(t.pools))
 	for name, p := range t.pools {
-		proxies[name] = t.newProxy(p)
+		proxies[name] = serveCachedAnswer(t.newProxy(p))
 	}
 	for _, r := range snap.Routes {
 		if !r.IsEnabled() {
@@ -305,6 +305,18 @@ func instanceErrors(name string, err error) []error {
 			field = "config." + field
 		}
 		return &spec.FieldError{Object: spec.KindPluginInstance, Name: name, Field: field, Code: spec.CodePluginInstanceInvalid, Message: msg}
+	})
+}
+
+// serveCachedAnswer serves a plugin's cached answer (ai-cache) in place of
+// the service proxy: the call it stands for would be made here.
+func serveCachedAnswer(proxy http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := pluginapi.CachedAnswerFrom(r.Context()); a != nil {
+			a.Serve(w)
+			return
+		}
+		proxy.ServeHTTP(w, r)
 	})
 }
 
