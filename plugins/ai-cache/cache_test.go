@@ -314,10 +314,13 @@ func TestHitsCountUsageOnlyWhenConfigured(t *testing.T) {
 		f.h.ServeHTTP(resp, req.WithContext(ctx))
 		require.Equal(t, "hit", resp.Header().Get(CacheHeader))
 		u, known := rec.Usage()
-		require.Equal(t, counts, known, "hitsCountUsage=%v", counts)
+		require.True(t, known, "a hit always tells the plugins before it")
+		require.True(t, u.FromCache)
 		if counts {
 			require.EqualValues(t, 11, u.InputTokens)
 			require.EqualValues(t, 7, u.OutputTokens)
+		} else {
+			require.Zero(t, u.InputTokens+u.OutputTokens, "hitsCountUsage=false: the hit costs nothing")
 		}
 	}
 }

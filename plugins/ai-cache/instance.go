@@ -107,10 +107,14 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 			includeUsage := gjson.GetBytes(body, "stream_options.include_usage").Bool()
 			serve := func(w http.ResponseWriter) {
 				in.m.hits.WithLabelValues(route, model, consumer).Inc()
+				// The plugins before (budgets, token limits) learn that the
+				// answer came from here: it costs nothing, unless
+				// hitsCountUsage counts the stored answer's tokens.
+				u := pluginapi.AIUsage{Provider: "ai-cache", RequestedModel: model, Model: a.Model, FromCache: true}
 				if in.cfg.HitsCountUsage {
-					pluginapi.RecordAIUsage(r.Context(), pluginapi.AIUsage{Provider: "ai-cache", RequestedModel: model, Model: a.Model,
-						InputTokens: a.InputTokens, OutputTokens: a.OutputTokens})
+					u.InputTokens, u.OutputTokens = a.InputTokens, a.OutputTokens
 				}
+				pluginapi.RecordAIUsage(r.Context(), u)
 				in.serveHit(w, a, p, model, stream, includeUsage)
 			}
 			// Served where the provider would be called (ai-proxy, once it

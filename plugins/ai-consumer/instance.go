@@ -73,15 +73,18 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 		if cc.Budget != nil {
 			b = periodLimit(name, "budget", cc.Budget.Period, cc.Budget.micros, now)
 		}
+		// The estimate: reserved before the call, and what an answer
+		// that reports no usage costs.
+		out := req.MaxTokens
+		if out == 0 {
+			out = in.cfg.defaultMax
+		}
+		price, _ := in.cfg.priceOf(req.Model)
+		tokens := req.PromptTokens + out
+		micros := price.CostMicros(req.PromptTokens, 0, out)
+		est := &answer{model: req.Model, input: req.PromptTokens, output: out, micros: micros}
 		var res *reservation
 		if q != nil || b != nil {
-			out := req.MaxTokens
-			if out == 0 {
-				out = in.cfg.defaultMax
-			}
-			price, _ := in.cfg.priceOf(req.Model)
-			tokens := req.PromptTokens + out
-			micros := price.CostMicros(req.PromptTokens, 0, out)
 			var ref *refusal
 			var err error
 			res, ref, err = in.reserve(r.Context(), name, q, b, tokens, micros)
@@ -110,10 +113,42 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 			}
 		}
 		ctx, rec := pluginapi.WithAIUsageRecorder(r.Context())
-		defer in.settle(r.Context(), name, res, rec)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() { in.settle(r.Context(), name, res, rec, sw.status, est) }()
+		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
 }
+
+// statusWriter remembers the status of the answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes flushes on, so that streams stay live.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeExhausted answers 429 for an exhausted quota or budget: OpenAI's
 // insufficient_quota shape, or Anthropic's rate_limit_error.
@@ -146,12 +181,20 @@ func (in *instance) reserve(ctx context.Context, name string, q, b *limit, token
 	return res, ref, nil
 }
 
-// settle counts the answer's usage, priced, and releases the reservation;
-// a call without usage (failed, or answered from the AI cache) only
-// releases it.
-func (in *instance) settle(ctx context.Context, name string, res *reservation, rec *pluginapi.AIUsageRecorder) {
+// settle counts the answer's usage, priced, and releases the reservation.
+// A failed call and an AI cache hit (unless its hitsCountUsage counts the
+// stored usage) only release it. A successful answer whose usage nobody
+// reported (a provider that does not report it, a pass-through endpoint
+// such as images) costs the estimate: never nothing.
+func (in *instance) settle(ctx context.Context, name string, res *reservation, rec *pluginapi.AIUsageRecorder, status int, est *answer) {
 	var a *answer
-	if u, ok := rec.Usage(); ok {
+	u, ok := rec.Usage()
+	switch {
+	case ok && u.FromCache && u.InputTokens+u.OutputTokens == 0:
+	case !ok && status >= 200 && status < 300:
+		a = est
+		in.warnNoUsage(name, est.model)
+	case ok:
 		model := u.Model
 		if model == "" {
 			model = u.RequestedModel
@@ -191,15 +234,26 @@ func (in *instance) settle(ctx context.Context, name string, res *reservation, r
 
 // warnUnpriced logs once per model that it has no price.
 func (in *instance) warnUnpriced(model string) {
+	in.warnOnce("unpriced:"+model, fmt.Sprintf("AI consumer usage: model %q has no price; it is counted at the highest input and output prices of the table — add a model price", trim(model)),
+		"ai_model", trim(model))
+}
+
+// warnNoUsage logs once per model that an answer reported no usage.
+func (in *instance) warnNoUsage(consumer, model string) {
+	in.warnOnce("no-usage:"+model, fmt.Sprintf("AI consumer usage: an answer of model %q reported no token usage; it is counted at the request's estimate (request bytes / 4 + max_tokens, or 1024 output tokens)", trim(model)),
+		"ai_model", trim(model), "consumer", consumer)
+}
+
+// warnOnce logs msg the first time key is seen (up to maxWarnedModels keys).
+func (in *instance) warnOnce(key, msg string, attrs ...any) {
 	in.warnedMu.Lock()
-	seen := in.warned[model]
+	seen := in.warned[key]
 	if !seen && len(in.warned) < maxWarnedModels {
-		in.warned[model] = true
+		in.warned[key] = true
 	}
 	in.warnedMu.Unlock()
 	if !seen {
-		in.log.Warn(fmt.Sprintf("AI consumer usage: model %q has no price; it is counted at the highest input and output prices of the table — add a model price", trim(model)),
-			"ai_model", trim(model))
+		in.log.Warn(msg, attrs...)
 	}
 }
 

@@ -240,14 +240,38 @@ func TestAFailedCallOrACacheHitCostsNothing(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		require.Equal(t, 502, call(failing, "a", "/v1/chat/completions", body("gpt-4o", 400, 100)).Code)
 	}
-	// An answer without usage (the AI cache's hit) releases too.
-	hit := newPlugin(t, h, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	// The AI cache's hit (it records no tokens, only that it answered)
+	// releases too.
+	hit := newPlugin(t, h, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pluginapi.RecordAIUsage(r.Context(), pluginapi.AIUsage{Provider: "ai-cache", RequestedModel: "gpt-4o", FromCache: true})
+		_, _ = io.WriteString(w, "{}")
+	}))
 	require.Equal(t, 200, call(hit, "a", "/v1/chat/completions", body("gpt-4o", 400, 100)).Code)
 	for _, period := range []string{"day", "month"} {
 		for k, v := range hash(t, h.Redis(), "a", period) {
 			require.Zero(t, v, "%s %s", period, k)
 		}
 	}
+}
+
+// A successful answer that reports no usage (a provider without usage, a
+// pass-through endpoint such as images) is not free: it costs the
+// request's estimate, with one warning naming the model.
+func TestASuccessfulAnswerWithoutUsageCostsTheEstimate(t *testing.T) {
+	rs := redistest.Start(t)
+	h := plugintest.NewHost(t, rs.Addr)
+	cfg := `{"consumers":{"a":{"budget":{"usd":1,"period":"month"}}},` + prices + `}`
+	silent := newPlugin(t, h, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	for i := 0; i < 2; i++ {
+		require.Equal(t, 200, call(silent, "a", "/v1/chat/completions", body("gpt-4o", 400, 100)).Code)
+	}
+	month := hash(t, h.Redis(), "a", "month")
+	// 400 bytes / 4 = 100 prompt tokens + max_tokens 100, at 2.5 and 10 $/M.
+	require.EqualValues(t, 2*200, month["tokens"])
+	require.EqualValues(t, 2*(100*2.5+100*10), month["micros"])
+	require.EqualValues(t, 2, month[pluginapi.UsageModelField("gpt-4o", "req")])
+	require.Zero(t, month["rtokens"]+month["rmicros"], "the reservations were settled")
+	require.Equal(t, 1, strings.Count(h.Logs.String(), "reported no token usage"), h.Logs.String())
 }
 
 func TestStreamSettledAfterItsLastEvent(t *testing.T) {

@@ -18,6 +18,10 @@ type AIUsage struct {
 	InputTokens       int64
 	OutputTokens      int64
 	CachedInputTokens int64
+	// FromCache says that ai-cache answered: no provider was called. Its
+	// tokens are the stored answer's when ai-cache's hitsCountUsage is on,
+	// else zero: the answer cost nothing.
+	FromCache bool
 }
 
 // AIUsageRecorder receives the usage of the answer to one request. A plugin
