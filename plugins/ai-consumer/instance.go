@@ -113,42 +113,11 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 			}
 		}
 		ctx, rec := pluginapi.WithAIUsageRecorder(r.Context())
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() { in.settle(r.Context(), name, res, rec, sw.status, est) }()
+		sw := &aiwire.StatusWriter{ResponseWriter: w}
+		defer func() { in.settle(r.Context(), name, res, rec, sw.Status, est) }()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
 }
-
-// statusWriter remembers the status of the answer.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush passes flushes on, so that streams stay live.
-func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeExhausted answers 429 for an exhausted quota or budget: OpenAI's
 // insufficient_quota shape, or Anthropic's rate_limit_error.

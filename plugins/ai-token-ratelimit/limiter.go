@@ -122,9 +122,9 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 			return
 		}
 		ctx, rec := pluginapi.WithAIUsageRecorder(r.Context())
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &aiwire.StatusWriter{ResponseWriter: w}
 		defer func() {
-			in.settle(r.Context(), res, rec, sw.status)
+			in.settle(r.Context(), res, rec, sw.Status)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
@@ -265,34 +265,5 @@ func (in *instance) settle(ctx context.Context, res *reservation, rec *pluginapi
 // Close implements pluginapi.Instance. Counters stay in Redis for the
 // instances of the next configuration.
 func (in *instance) Close() error { return nil }
-
-// statusWriter remembers the status of the answer. It keeps the writer's
-// Flush (streams) and Unwrap (http.ResponseController).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 var _ pluginapi.Instance = (*instance)(nil)
