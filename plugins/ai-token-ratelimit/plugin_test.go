@@ -166,6 +166,14 @@ func TestAFailedCallReleasesItsReservation(t *testing.T) {
 	lim2 := newLimiter(t, h, fmt.Sprintf(perUser, 300), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	require.Equal(t, 200, call(lim2, "/v1/chat/completions", body(400, 100), "X-User", "a").Code)
 	require.EqualValues(t, 200, counted(t, h.Redis()))
+
+	// An AI cache hit releases it: no provider was called.
+	hit := newLimiter(t, h, fmt.Sprintf(perUser, 300), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pluginapi.RecordAIUsage(r.Context(), pluginapi.AIUsage{Provider: "ai-cache", FromCache: true})
+		_, _ = io.WriteString(w, `{"choices":[]}`)
+	}))
+	require.Equal(t, 200, call(hit, "/v1/chat/completions", body(400, 100), "X-User", "b").Code)
+	require.EqualValues(t, 200, counted(t, h.Redis()), "the hit cost nothing")
 }
 
 func TestStreamSettledToItsRealUsage(t *testing.T) {
