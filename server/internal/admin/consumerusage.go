@@ -240,8 +240,8 @@ func (s *Server) topUpConsumer(c *gin.Context) {
 	switch {
 	case req.Tokens != nil && cons.Quota == nil:
 		details = append(details, fieldDetail{Field: "tokens", Message: fmt.Sprintf("consumer %q has no quota to top up; give it one (PUT /api/v1/consumers/%s)", cons.Name, cons.Name)})
-	case req.Tokens != nil && *req.Tokens <= 0:
-		details = append(details, fieldDetail{Field: "tokens", Message: "must be a positive number of tokens"})
+	case req.Tokens != nil && (*req.Tokens <= 0 || *req.Tokens > spec.MaxQuotaTokens):
+		details = append(details, fieldDetail{Field: "tokens", Message: fmt.Sprintf("must be a positive number of tokens up to %d", int64(spec.MaxQuotaTokens))})
 	}
 	if len(details) > 0 {
 		s.fail(c, newError(http.StatusBadRequest, spec.CodeConsumerInvalid, "the top-up is not valid; nothing was changed", details...))

@@ -107,6 +107,7 @@ func TestConsumerUsageAPI(t *testing.T) {
 		{"/api/v1/consumers/team-a/usage/top-up", `{}`, "usd"},
 		{"/api/v1/consumers/team-a/usage/top-up", `{"usd":-1}`, "usd"},
 		{"/api/v1/consumers/team-a/usage/top-up", `{"tokens":0}`, "tokens"},
+		{"/api/v1/consumers/team-a/usage/top-up", `{"tokens":9223372036854775000}`, "tokens"},
 		{"/api/v1/consumers/team-b/usage/top-up", `{"usd":1}`, "usd"},
 		{"/api/v1/consumers/team-b/usage/top-up", `{"tokens":10}`, "tokens"},
 		{"/api/v1/consumers/team-a/usage/reset", `{"period":"year"}`, "period"},

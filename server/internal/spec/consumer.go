@@ -320,8 +320,8 @@ func (c Consumer) Validate() error {
 		checkName(p, fmt.Sprintf("allowedAiRoutes[%d]", i), r, "AI route")
 	}
 	if q := c.Quota; q != nil {
-		if q.Tokens <= 0 {
-			p.add("quota.tokens", "must be a positive number of tokens; remove quota for no limit")
+		if q.Tokens <= 0 || q.Tokens > MaxQuotaTokens {
+			p.add("quota.tokens", "must be a positive number of tokens up to %d; remove quota for no limit", int64(MaxQuotaTokens))
 		}
 		checkPeriod(p, "quota.period", q.Period)
 	}
@@ -333,6 +333,10 @@ func (c Consumer) Validate() error {
 	}
 	return errors.Join(p.errs...)
 }
+
+// MaxQuotaTokens bounds a quota and a top-up of tokens (a quadrillion):
+// counters far from the 2^63 where Redis's integers end.
+const MaxQuotaTokens = 1e15
 
 func checkPeriod(p *problems, field, period string) {
 	if period != PeriodDay && period != PeriodMonth {

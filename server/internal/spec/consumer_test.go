@@ -32,6 +32,8 @@ func TestConsumerValidationNamesFields(t *testing.T) {
 		"allowedModels[1]", "allowedAiRoutes[0]", "quota.tokens", "quota.period", "budget.usd"}, fieldsOf(err))
 	require.NotContains(t, err.Error(), "short", "a key never appears in a message")
 	require.Equal(t, []string{"name"}, fieldsOf(Consumer{Name: "usage"}.Validate()), "the usage list's path is no consumer's")
+	require.Equal(t, []string{"quota.tokens"}, fieldsOf(Consumer{Name: "big", Quota: &Quota{Tokens: 1 << 62, Period: "day"}}.Validate()),
+		"a quota near Redis's integer limit is refused")
 }
 
 func TestConsumerKeysAreStoredHashed(t *testing.T) {
