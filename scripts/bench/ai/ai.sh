@@ -50,19 +50,12 @@ command -v taskset >/dev/null || { echo "ai.sh: taskset (util-linux) is needed t
 if [[ ${MODE:-} == cache ]]; then exec scripts/bench/ai/cache.sh; fi
 command -v npm >/dev/null || { echo "ai.sh: npm is needed to install Portkey's gateway (install Node.js 20+)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+source scripts/bench/ai/lib.sh
 
 echo "building gatehouse (make host plugins), the stand-in and the load generator..." >&2
 make -s host plugins >&2
-go build -o "$work/llm-standin" ./tests/llmstandin/cmd/llm-standin
-go build -o "$work/aiload" ./scripts/bench/ai/aiload
+build_tools
 portkey_dir=scripts/bench/ai/portkey
 if [[ ! -f $portkey_dir/node_modules/.package-lock.json || $portkey_dir/package-lock.json -nt $portkey_dir/node_modules/.package-lock.json ]]; then
 	echo "installing Portkey's gateway (npm ci in $portkey_dir)..." >&2
@@ -83,34 +76,13 @@ pluginInstances:
     config: {"provider": $provider, "routeName": "bench"}
 YAML
 
-ncpu=$(taskset -c "$PROXY_CPUS" nproc)
-taskset -c "$LOAD_CPUS" "$work/llm-standin" -addr "127.0.0.1:$STANDIN_PORT" >"$work/standin.out" 2>&1 &
-pids+=($!)
-GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
-	GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$GATEHOUSE_PORT" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$CONSOLE_PORT" \
-	GATEHOUSE_DATA_DIR="$work/gatehouse" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
-	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG=off \
-	build/gatehouse serve >"$work/gatehouse.out" 2>&1 &
-gatehouse_pid=$!
-pids+=($gatehouse_pid)
+start_standin
+start_gatehouse
 NODE_ENV=production taskset -c "$PROXY_CPUS" node "$portkey_dir/node_modules/@portkey-ai/gateway/build/start-server.js" \
 	--port="$PORTKEY_PORT" --headless >"$work/portkey.out" 2>&1 &
 pids+=($!)
 
-wait_port() {
-	for _ in $(seq 300); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "ai.sh: nothing listens on port $1" >&2
-	cat "$work"/*.out >&2
-	exit 1
-}
-for p in "$STANDIN_PORT" "$GATEHOUSE_PORT" "$PORTKEY_PORT"; do wait_port "$p"; done
-for _ in $(seq 300); do
-	curl -fsS "http://127.0.0.1:$CONSOLE_PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+wait_ready "$STANDIN_PORT" "$GATEHOUSE_PORT" "$PORTKEY_PORT"
 
 chat='{"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello from the benchmark, how are you today"}]}'
 stream_chat='{"model":"gpt-4o+words=20","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello from the benchmark"}]}'
@@ -134,19 +106,6 @@ load() {
 	taskset -c "$LOAD_CPUS" "$work/aiload" "${TARGET_ARGS[@]}" -body "$body" "$@"
 }
 
-median_of() { # median_of NAME COLUMN FILE
-	awk -v name="$1" -v col="$2" '$1 == name { v[++n] = $col }
-		END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$3"
-}
-check() { # check NAME LINE ERRORS_COLUMN
-	if [[ $(awk -v c="$3" '{ print $c }' <<<"$2") != 0 ]]; then
-		echo "ai.sh: $1 had errors: $2" >&2
-		grep -v 'msg="ai request"' "$work/gatehouse.out" | tail -10 >&2
-		grep -v '^ *at ' "$work/portkey.out" | tail -10 >&2
-		exit 1
-	fi
-}
 
 for t in direct gatehouse portkey; do
 	line=$(load "$t" "$chat" -conns 4 -duration 1s)
@@ -220,7 +179,7 @@ done
 echo
 echo "AI gateway benchmark: $ROUNDS rounds (median), $DURATION per run; gateway CPUs '$PROXY_CPUS' (Gatehouse GOMAXPROCS=$ncpu, Portkey one Node process), aiload/stand-in CPUs '$LOAD_CPUS'"
 echo "Gatehouse $(build/gatehouse version 2>/dev/null | head -1), ai-proxy route (Higress config), gateway access log off, ai-proxy's access line on; Portkey @portkey-ai/gateway $portkey_version (NODE_ENV=production, --headless)"
-echo "$(go version | cut -d' ' -f3), node $(node --version), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "node $(node --version), $(machine)"
 echo
 echo "Peak, non-streamed chat, $CONNS clients"
 echo

@@ -28,19 +28,12 @@ BACKEND_PORT=$((BASE_PORT + 5))
 
 command -v redis-server >/dev/null || { echo "cache.sh: redis-server is needed (apt-get install redis-server)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+source scripts/bench/ai/lib.sh
 
 echo "building gatehouse (make host plugins), the stand-in, the backend and the load generator..." >&2
 make -s host plugins >&2
-go build -o "$work/llm-standin" ./tests/llmstandin/cmd/llm-standin
-go build -o "$work/aiload" ./scripts/bench/ai/aiload
+build_tools
 go build -o "$work/backend" ./scripts/bench/backend
 
 chat='{"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello from the benchmark, how are you today"}]}'
@@ -62,35 +55,12 @@ pluginInstances:
     config: {"provider": $provider, "routeName": "cached"}
 YAML
 
-ncpu=$(taskset -c "$PROXY_CPUS" nproc)
-taskset -c "$LOAD_CPUS" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.out" 2>&1 &
-pids+=($!)
-taskset -c "$LOAD_CPUS" "$work/llm-standin" -addr "127.0.0.1:$STANDIN_PORT" >"$work/standin.out" 2>&1 &
-pids+=($!)
+start_redis
+start_standin
 taskset -c "$LOAD_CPUS" "$work/backend" -addr "127.0.0.1:$BACKEND_PORT" -size 320 >"$work/backend.out" 2>&1 &
 pids+=($!)
-GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
-	GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$GATEHOUSE_PORT" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$CONSOLE_PORT" \
-	GATEHOUSE_DATA_DIR="$work/gatehouse" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
-	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG=off \
-	GATEHOUSE_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
-	build/gatehouse serve >"$work/gatehouse.out" 2>&1 &
-pids+=($!)
-
-wait_port() {
-	for _ in $(seq 300); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "cache.sh: nothing listens on port $1" >&2
-	cat "$work"/*.out >&2
-	exit 1
-}
-for p in "$REDIS_PORT" "$STANDIN_PORT" "$BACKEND_PORT" "$GATEHOUSE_PORT"; do wait_port "$p"; done
-for _ in $(seq 300); do
-	curl -fsS "http://127.0.0.1:$CONSOLE_PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+start_gatehouse GATEHOUSE_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
+wait_ready "$REDIS_PORT" "$STANDIN_PORT" "$BACKEND_PORT" "$GATEHOUSE_PORT"
 
 # The first request is the miss that stores the answer; the second must hit.
 hit_url="http://127.0.0.1:$GATEHOUSE_PORT/ai/v1/chat/completions"
@@ -104,18 +74,6 @@ load() { # load NAME ARGS...
 	[[ $1 == static ]] && url="http://127.0.0.1:$GATEHOUSE_PORT/static/v1/chat/completions"
 	shift
 	taskset -c "$LOAD_CPUS" "$work/aiload" -url "$url" -body "$chat" "$@"
-}
-check() { # check NAME LINE
-	if [[ $(awk '{ print $6 }' <<<"$2") != 0 ]]; then
-		echo "cache.sh: $1 had errors: $2" >&2
-		tail -10 "$work/gatehouse.out" >&2
-		exit 1
-	fi
-}
-median_of() { # median_of NAME COLUMN FILE
-	awk -v name="$1" -v col="$2" '$1 == name { v[++n] = $col }
-		END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$3"
 }
 
 echo "warming up..." >&2
@@ -134,7 +92,7 @@ provider_calls=$(grep -c '"ai request"' "$work/gatehouse.out" || true)
 
 echo
 echo "AI cache benchmark: $ROUNDS rounds (median), $DURATION per run, $CONNS clients; Gatehouse CPUs '$PROXY_CPUS' (GOMAXPROCS=$ncpu), aiload/backend/redis/stand-in CPUs '$LOAD_CPUS'"
-echo "Gatehouse $(build/gatehouse version 2>/dev/null | head -1), gateway access log off; $(go version | cut -d' ' -f3), $(redis-server --version | awk '{ print $3 }'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Gatehouse $(build/gatehouse version 2>/dev/null | head -1), gateway access log off; $(redis-server --version | awk '{ print $3 }'), $(machine)"
 echo
 printf "| %-28s | %8s | %8s | %8s |\n" target "req/s" "p50 ms" "p99 ms"
 printf "|------------------------------|---------:|---------:|---------:|\n"

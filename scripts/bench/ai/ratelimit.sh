@@ -27,21 +27,14 @@ REDIS_PORT=$((BASE_PORT + 3))
 command -v taskset >/dev/null || { echo "ratelimit.sh: taskset (util-linux) is needed to pin CPUs" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "ratelimit.sh: redis-server is needed (apt-get install redis-server)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+source scripts/bench/ai/lib.sh
 
 if [[ ! -x build/gatehouse || ! -f build/plugins/ai-token-ratelimit.so ]]; then
 	echo "building gatehouse (make host plugins)..." >&2
 	make -s host plugins >&2
 fi
-go build -o "$work/llm-standin" ./tests/llmstandin/cmd/llm-standin
-go build -o "$work/aiload" ./scripts/bench/ai/aiload
+build_tools
 
 provider='{"id":"standin","type":"openai","apiTokens":["sk-bench-provider"],"endpoint":"http://127.0.0.1:'$STANDIN_PORT'"}'
 limit='{"rule_name":"bench","rule_items":[{"limit_by_per_ip":"","limit_keys":[{"key":"0.0.0.0/0","token_per_minute":1000000000000}]}]}'
@@ -66,45 +59,16 @@ pluginInstances:
     config: $limit
 YAML
 
-ncpu=$(taskset -c "$PROXY_CPUS" nproc)
-taskset -c "$LOAD_CPUS" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.out" 2>&1 &
-pids+=($!)
-taskset -c "$LOAD_CPUS" "$work/llm-standin" -addr "127.0.0.1:$STANDIN_PORT" >"$work/standin.out" 2>&1 &
-pids+=($!)
-GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
-	GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$GATEHOUSE_PORT" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$CONSOLE_PORT" \
-	GATEHOUSE_DATA_DIR="$work/gatehouse" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" GATEHOUSE_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
-	GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG=off \
-	build/gatehouse serve >"$work/gatehouse.out" 2>&1 &
-pids+=($!)
-
-wait_port() {
-	for _ in $(seq 300); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "ratelimit.sh: nothing listens on port $1" >&2
-	cat "$work"/*.out >&2
-	exit 1
-}
-for p in "$REDIS_PORT" "$STANDIN_PORT" "$GATEHOUSE_PORT"; do wait_port "$p"; done
-for _ in $(seq 300); do
-	curl -fsS "http://127.0.0.1:$CONSOLE_PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+start_redis
+start_standin
+start_gatehouse GATEHOUSE_REDIS_ADDR="127.0.0.1:$REDIS_PORT"
+wait_ready "$REDIS_PORT" "$STANDIN_PORT" "$GATEHOUSE_PORT"
 
 chat='{"model":"gpt-4o","max_tokens":256,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello from the benchmark, how are you today"}]}'
 load() { # load ROUTE ARGS...
 	local r=$1
 	shift
 	taskset -c "$LOAD_CPUS" "$work/aiload" -url "http://127.0.0.1:$GATEHOUSE_PORT/$r/v1/chat/completions" -body "$chat" "$@"
-}
-check() {
-	if [[ $(awk '{ print $6 }' <<<"$2") != 0 ]]; then
-		echo "ratelimit.sh: $1 had errors: $2" >&2
-		tail -10 "$work/gatehouse.out" >&2
-		exit 1
-	fi
 }
 for r in plain limited; do
 	check "$r (first requests)" "$(load "$r" -conns 4 -duration 1s)"
@@ -124,14 +88,9 @@ done
 keys=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'gatehouse:ai-token-ratelimit:*' | wc -l)
 [[ $keys -gt 0 ]] || { echo "ratelimit.sh: nothing was counted in Redis; is the token limit running?" >&2; tail -20 "$work/gatehouse.out" >&2; exit 1; }
 
-median_of() { # median_of NAME COLUMN FILE
-	awk -v name="$1" -v col="$2" '$1 == name { v[++n] = $col }
-		END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$3"
-}
 echo
 echo "ai-token-ratelimit overhead: $ROUNDS rounds (median), $DURATION per run at $RATE req/s; gateway CPUs '$PROXY_CPUS', aiload/stand-in/redis CPUs '$LOAD_CPUS'"
-echo "$(go version | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 printf "| %-8s | %8s | %8s | %8s | %8s | %6s |\n" route "req/s" "p50 ms" "p90 ms" "p99 ms" errors
 printf "|----------|---------:|---------:|---------:|---------:|-------:|\n"
