@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -391,4 +392,19 @@ func value(m prometheus.Metric) float64 {
 		return d.GetCounter().GetValue()
 	}
 	return d.GetGauge().GetValue()
+}
+
+// A client sending random model names cannot grow the metrics: a miss
+// whose answer failed counts its unknown model as "other".
+func TestRandomModelsDoNotGrowTheMetrics(t *testing.T) {
+	f := newFixture(t, `{"cache":{"type":"redis"}}`)
+	f.llm.mode.Store("error")
+	for i := 0; i < 50; i++ {
+		f.ask("openai", "random-model-"+strconv.Itoa(i), "q", false)
+	}
+	require.Zero(t, value(f.in.m.misses.WithLabelValues("", "random-model-7", "")))
+	require.InDelta(t, 50, value(f.in.m.misses.WithLabelValues("", "other", "")), 0)
+	f.llm.mode.Store("")
+	f.ask("openai", "served-model", "q", false)
+	require.InDelta(t, 1, value(f.in.m.misses.WithLabelValues("", "served-model", "")), 0, "a model that was served is its own label")
 }

@@ -106,7 +106,7 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 		case a != nil:
 			includeUsage := gjson.GetBytes(body, "stream_options.include_usage").Bool()
 			serve := func(w http.ResponseWriter) {
-				in.m.hits.WithLabelValues(route, model, consumer).Inc()
+				in.m.hits.WithLabelValues(route, modelLabels.Of(model), consumer).Inc()
 				// The plugins before (budgets, token limits) learn that the
 				// answer came from here: it costs nothing, unless
 				// hitsCountUsage counts the stored answer's tokens.
@@ -124,10 +124,14 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		in.m.misses.WithLabelValues(route, model, consumer).Inc()
 		w.Header().Set(CacheHeader, "miss")
 		cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(cw, r)
+		label := modelLabels.Known(model)
+		if cw.status < 400 {
+			label = modelLabels.Of(model)
+		}
+		in.m.misses.WithLabelValues(route, label, consumer).Inc()
 		in.store(r, cw, p, key, model, stream)
 	})
 }

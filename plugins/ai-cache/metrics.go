@@ -16,6 +16,11 @@ const (
 	MetricRedisUp  = "gatehouse_ai_cache_redis_up"
 )
 
+// modelLabels bounds the ai_model label, which comes from the client's
+// request: a hit's model was answered before; a miss adds its model only
+// when the provider's answer succeeded, else it counts as "other".
+var modelLabels = promreg.NewBounded(500, 200)
+
 // metrics are shared by every instance of a process.
 type metrics struct {
 	hits, misses *prometheus.CounterVec

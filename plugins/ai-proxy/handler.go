@@ -906,8 +906,12 @@ func (c *call) finish() {
 	if c.prov != nil {
 		provID, provType = c.prov.id, c.prov.typ
 	}
-	labels := []string{c.route, provID, c.mapped, c.consumer}
-	in.metrics.requests.WithLabelValues(c.route, provID, c.mapped, c.consumer, strconv.Itoa(c.status)).Inc()
+	model := modelLabels.Known(c.mapped)
+	if c.status < 400 {
+		model = modelLabels.Of(c.mapped)
+	}
+	labels := []string{c.route, provID, model, c.consumer}
+	in.metrics.requests.WithLabelValues(c.route, provID, model, c.consumer, strconv.Itoa(c.status)).Inc()
 	if c.prov != nil && c.usage.Known {
 		in.metrics.inputTokens.WithLabelValues(labels...).Add(float64(c.usage.InputTokens))
 		in.metrics.outputTokens.WithLabelValues(labels...).Add(float64(c.usage.OutputTokens))

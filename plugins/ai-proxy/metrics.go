@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/promreg"
 )
 
 // metrics are the plugin's Prometheus collectors, with Higress's names.
@@ -24,6 +26,11 @@ type metrics struct {
 }
 
 var usageLabels = []string{"ai_route", "ai_cluster", "ai_model", "ai_consumer"}
+
+// modelLabels bounds the ai_model label, which comes from the client's
+// request: a model is added by an answer that succeeded (a model the
+// provider serves); a failed request's unknown model counts as "other".
+var modelLabels = promreg.NewBounded(500, 200)
 
 // llmBuckets span a fast first token to a long generation, in seconds.
 var llmBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}

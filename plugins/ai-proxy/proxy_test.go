@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -661,4 +662,22 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	require.EqualValues(t, n*fakeInput, g.counter(t, "route_upstream_model_consumer_metric_input_token", map[string]string{"ai_route": "r"}))
 	require.EqualValues(t, n*fakeOutput, g.counter(t, "route_upstream_model_consumer_metric_output_token", map[string]string{"ai_route": "r"}))
+}
+
+// A client sending random model names cannot grow the metrics: a model
+// the provider refused counts as "other"; a model it served keeps its own
+// label.
+func TestRandomModelsDoNotGrowTheMetrics(t *testing.T) {
+	f := newFake(t)
+	g := newGW(t, `{"provider":{"id":"p1","type":"openai","apiTokens":["pk"],"endpoint":`+quote(f.URL)+`},"routeName":"r1"}`)
+	f.fail = failWith(404, `{"error":{"message":"The model does not exist","type":"invalid_request_error","code":"model_not_found"}}`)
+	for i := 0; i < 30; i++ {
+		rec := g.do("POST", "/v1/chat/completions", `{"model":"no-such-model-`+strconv.Itoa(i)+`","messages":[{"role":"user","content":"hi"}]}`)
+		require.Equal(t, 404, rec.Code, rec.Body.String())
+	}
+	f.fail = nil
+	require.Equal(t, 200, g.do("POST", "/v1/chat/completions", chatBody).Code)
+	require.Zero(t, g.counter(t, "gatehouse_ai_requests_total", map[string]string{"ai_model": "no-such-model-3"}))
+	require.EqualValues(t, 30, g.counter(t, "gatehouse_ai_requests_total", map[string]string{"ai_model": "other", "status": "404"}))
+	require.EqualValues(t, 1, g.counter(t, "gatehouse_ai_requests_total", map[string]string{"ai_model": "gpt-4o", "status": "200"}))
 }

@@ -6,7 +6,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/promreg"
 )
+
+// toolLabels bounds the tool label, which comes from the client's
+// tools/call (an mcp-proxy passes any name to its upstream): a tool is
+// added by a call that ran; a failed call's unknown name counts as
+// "other".
+var toolLabels = promreg.NewBounded(1000, 128)
 
 // metrics are the plugin's Prometheus collectors. Every instance of the
 // plugin in a process shares them: the first registers them and later
@@ -92,6 +100,14 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 }
 
 func (m *metrics) observeCall(server, tool, outcome string, d time.Duration) {
+	switch outcome {
+	case "ok", "tool_error":
+		tool = toolLabels.Of(tool)
+	case "denied":
+		tool = "unknown"
+	default:
+		tool = toolLabels.Known(tool)
+	}
 	m.toolCalls.WithLabelValues(server, tool, outcome).Inc()
 	if d > 0 {
 		m.toolDuration.WithLabelValues(server, tool).Observe(d.Seconds())

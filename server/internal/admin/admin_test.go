@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -132,4 +134,29 @@ func TestLoginLimiterWindow(t *testing.T) {
 	require.Zero(t, blocked("b"), "other addresses are not affected")
 	now = now.Add(61 * time.Second)
 	require.Zero(t, blocked("a"), "the block ends with the window")
+}
+
+// Made-up HTTP methods from strangers cannot add time series without end:
+// they are counted as the method "other".
+func TestMadeUpMethodsDoNotGrowTheMetrics(t *testing.T) {
+	s := newTestServer(t)
+	for i := 0; i < 50; i++ {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("X"+strconv.Itoa(i), "/api/v1/health", nil))
+	}
+	s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
+	methods := map[string]bool{}
+	ch := make(chan prometheus.Metric, 1000)
+	s.metrics.requests.Collect(ch)
+	close(ch)
+	for m := range ch {
+		var d dto.Metric
+		require.NoError(t, m.Write(&d))
+		for _, l := range d.GetLabel() {
+			if l.GetName() == "method" {
+				methods[l.GetValue()] = true
+			}
+		}
+	}
+	require.Equal(t, map[string]bool{"other": true, "GET": true}, methods)
 }
