@@ -28,7 +28,8 @@ import (
 // 429 in their protocol's shape; a quota refuses with quota_exceeded;
 // allowedModels and allowedAiRoutes answer 403; a stream is counted in the
 // usage hash exactly as the provider reported it; a failed call costs
-// nothing.
+// nothing. Budgets and quotas are monthly, so that a run across midnight
+// UTC does not start a new period halfway.
 func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 	db := testenv.SharedDatabase(t)
 	redis := testenv.StartRedis(t)
@@ -46,7 +47,7 @@ func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 	const budgetUSD = 0.02
 	keys := map[string]string{}
 	for _, c := range []map[string]any{
-		{"name": "spender", "budget": map[string]any{"usd": budgetUSD, "period": "day"}},
+		{"name": "spender", "budget": map[string]any{"usd": budgetUSD, "period": "month"}},
 		{"name": "counted"},
 		{"name": "quota-q", "quota": map[string]any{"tokens": 100, "period": "month"}},
 		{"name": "picky", "allowedModels": []string{"gpt-4o-mini*"}},
@@ -188,8 +189,8 @@ func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 	require.Equal(t, 24, codes[http.StatusOK]+codes[http.StatusTooManyRequests], "codes %v", codes)
 	require.Positive(t, codes[http.StatusTooManyRequests], "the budget refused some")
 	require.LessOrEqual(t, spent, limit+estimate, "the shared budget holds within one request's estimate")
-	require.Equal(t, spent, usage("spender", "day")["micros"], "the day's hash holds exactly what was spent")
-	require.Zero(t, usage("spender", "day")[pluginapi.UsageReservedMicros], "every reservation was settled")
+	require.Equal(t, spent, usage("spender", "month")["micros"], "the month's hash holds exactly what was spent")
+	require.Zero(t, usage("spender", "month")[pluginapi.UsageReservedMicros], "every reservation was settled")
 
 	// Spend the rest, then both SDKs see the exhausted budget as a
 	// rate-limit error in their protocol's shape.
@@ -208,7 +209,7 @@ func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 		require.Equal(t, http.StatusTooManyRequests, r.Error.Status, r.Output)
 		require.Equal(t, "RateLimitError", r.Error.Name, r.Output)
 		require.Contains(t, r.Error.Message, `consumer "spender" has`, r.Output)
-		require.Contains(t, r.Error.Message, "daily budget of $0.02", r.Output)
+		require.Contains(t, r.Error.Message, "monthly budget of $0.02", r.Output)
 		if i == 0 {
 			require.Equal(t, "insufficient_quota", r.Error.Type, r.Output)
 			require.Contains(t, string(r.Error.Body), `"code":"budget_exceeded"`, r.Output)
