@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/aiwire"
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/redisgate"
@@ -19,6 +23,14 @@ const redisTimeout = time.Second
 
 // maxWarnedModels bounds the models remembered for the "no price" warning.
 const maxWarnedModels = 1000
+
+// epochCheckEvery is how often an instance asks whether the usage
+// counters are whole (failure mode closed).
+const epochCheckEvery = time.Second
+
+// errRestoring is why a reservation was not tried while the host restores
+// the usage counters after a Redis loss.
+var errRestoring = errors.New("the usage counters are being restored")
 
 // instance enforces one configuration's consumers. It is safe for
 // concurrent use.
@@ -33,6 +45,9 @@ type instance struct {
 
 	warnedMu sync.Mutex
 	warned   map[string]bool // models without a price, warned about
+
+	epochChecked atomic.Int64 // unix nanoseconds of the last epoch check
+	epochMissing atomic.Bool  // the last check found no epoch
 }
 
 func newInstance(c *config, host pluginapi.Host) *instance {
@@ -95,8 +110,12 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 				}
 				if in.cfg.FailureMode == failureClosed {
 					in.m.refusals.WithLabelValues(name, "redis").Inc()
+					why := "the gateway's Redis is unavailable; retry later"
+					if errors.Is(err, errRestoring) {
+						why = "the gateway's Redis lost its data and the usage counters are being restored from the database; retry in a few seconds"
+					}
 					aiwire.WriteError(w, r, http.StatusServiceUnavailable, "usage_unavailable",
-						fmt.Sprintf("the quota and budget of consumer %q cannot be checked because the gateway's Redis is unavailable; retry later", name), time.Second)
+						fmt.Sprintf("the quota and budget of consumer %q cannot be checked because %s", name, why), time.Second)
 					return
 				}
 				in.m.uncounted.WithLabelValues(name).Inc()
@@ -134,10 +153,22 @@ func writeExhausted(w http.ResponseWriter, r *http.Request, code, msg string, re
 }
 
 // reserve reserves the estimate, or says why Redis could not be asked.
+// While the host restores the counters after a Redis loss, failure mode
+// closed refuses (the counters would look unspent); open counts on, and
+// the restore adds the database's figures to what was counted.
 func (in *instance) reserve(ctx context.Context, name string, q, b *limit, tokens, micros int64) (*reservation, *refusal, error) {
 	rdb, err := in.redis.Client()
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.cfg.FailureMode == failureClosed {
+		whole, err := in.countersWhole(ctx, rdb)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !whole {
+			return nil, nil, errRestoring
+		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	defer cancel()
@@ -199,6 +230,28 @@ func (in *instance) settle(ctx context.Context, name string, res *reservation, r
 		return
 	}
 	in.redis.Recovered()
+}
+
+// countersWhole reports whether Redis holds the usage epoch, i.e. the
+// counters are whole (pluginapi.UsageEpochKey: the host sets it once it
+// restored them). It asks Redis at most once every epochCheckEvery.
+func (in *instance) countersWhole(ctx context.Context, rdb redis.UniversalClient) (bool, error) {
+	now := time.Now().UnixNano()
+	last := in.epochChecked.Load()
+	if now-last < int64(epochCheckEvery) || !in.epochChecked.CompareAndSwap(last, now) {
+		return !in.epochMissing.Load(), nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	defer cancel()
+	n, err := rdb.Exists(cctx, pluginapi.UsageEpochKey).Result()
+	if err != nil {
+		in.epochChecked.Store(0) // ask again next time
+		in.redis.Failed(ctx, err)
+		return false, err
+	}
+	in.redis.Recovered()
+	in.epochMissing.Store(n == 0)
+	return n != 0, nil
 }
 
 // warnUnpriced logs once per model that it has no price.

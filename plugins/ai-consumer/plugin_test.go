@@ -316,6 +316,7 @@ func TestConcurrentRequestsOvershootByAtMostOneEstimate(t *testing.T) {
 		}))
 	}
 	gws := []http.Handler{mk(), mk()}
+	setEpoch(t, hosts[0].Redis())
 	var wg sync.WaitGroup
 	var ok, refused atomic.Int64
 	for i := 0; i < 60; i++ {
@@ -372,6 +373,7 @@ func TestRedisDown(t *testing.T) {
 			h := plugintest.NewHost(t, rs.Addr)
 			l := &llm{usage: pluginapi.AIUsage{Model: "gpt-4o", InputTokens: 1, OutputTokens: 1}}
 			p := newPlugin(t, h, `{"failureMode":"`+mode+`","consumers":{"a":{"budget":{"usd":1,"period":"day"}}},`+prices+`}`, l)
+			setEpoch(t, h.Redis())
 			require.Equal(t, 200, call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10)).Code)
 			rs.Stop()
 			for i := 0; i < 5; i++ {
@@ -391,6 +393,20 @@ func TestRedisDown(t *testing.T) {
 				require.True(t, time.Now().Before(deadline), "Redis never came back:\n%s", h.Logs.String())
 				call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10))
 				time.Sleep(20 * time.Millisecond)
+			}
+			// Redis came back empty: until the host restored the counters
+			// (the epoch), closed refuses, saying why; open counts on.
+			rec := call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10))
+			if mode == "open" {
+				require.Equal(t, 200, rec.Code)
+				return
+			}
+			require.Equal(t, 503, rec.Code)
+			require.Contains(t, rec.Body.String(), "being restored from the database")
+			setEpoch(t, h.Redis())
+			for call(p, "a", "/v1/chat/completions", body("gpt-4o", 200, 10)).Code != 200 {
+				require.True(t, time.Now().Before(deadline.Add(5*time.Second)), "not served after the restore")
+				time.Sleep(50 * time.Millisecond)
 			}
 		})
 	}
@@ -446,4 +462,11 @@ func TestSchemaAgreesWithThePlugin(t *testing.T) {
 		`{"defaultMaxTokens":0}`,
 		`{"extra":1}`,
 	}, false)
+}
+
+// setEpoch marks the usage counters whole, as the host does once it has
+// restored them (pluginapi.UsageEpochKey).
+func setEpoch(t *testing.T, rdb redis.UniversalClient) {
+	t.Helper()
+	require.NoError(t, rdb.Set(context.Background(), pluginapi.UsageEpochKey, "test", 0).Err())
 }

@@ -156,6 +156,63 @@ func TestAIUsageSurvivesARedisLoss(t *testing.T) {
 	})
 }
 
+// TestAIUsageFailureModeClosed: with GATEHOUSE_AI_USAGE_FAILURE_MODE=closed
+// a consumer with a budget is refused with 503 while Redis is down (its
+// spending cannot be checked), in the OpenAI error shape, and served again
+// once Redis is back; a consumer without a quota or budget is served
+// throughout.
+func TestAIUsageFailureModeClosed(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	st, stURL := newStandin(t, llmstandin.Options{Keys: []string{tokOpenAI}})
+	g := testenv.StartGatehouse(t, testenv.Options{Env: append(bootstrapEnv(),
+		"GATEHOUSE_REDIS_ADDR="+redis.Addr, "GATEHOUSE_AI_USAGE_FAILURE_MODE=closed")})
+	api := g.Login(t, adminUser, adminPass)
+	create(t, api, "/llm-providers", aiProviderSpec{Name: "openai", Type: "openai", Endpoint: stURL, Tokens: []string{tokOpenAI}}.object())
+	keys := map[string]string{}
+	for _, c := range []map[string]any{{"name": "limited", "budget": map[string]any{"usd": 5, "period": "month"}}, {"name": "free"}} {
+		var got struct {
+			Credentials []struct{ Key string }
+		}
+		require.Equal(t, http.StatusCreated, api.Do(t, "POST", "/consumers", c, &got).StatusCode)
+		keys[c["name"].(string)] = got.Credentials[0].Key
+	}
+	create(t, api, "/ai-routes", map[string]any{"name": "chat", "pathPrefix": "/ai/chat", "enabled": true,
+		"upstreams": []any{map[string]any{"provider": "openai", "weight": 100}}, "authConfig": map[string]any{"enabled": true}})
+	call := func(who string) (int, http.Header, string) {
+		bs, _ := json.Marshal(openAIChatRequest("gpt-4o", "closed?"))
+		r, err := http.NewRequest(http.MethodPost, g.GatewayURL+"/ai/chat/v1/chat/completions", bytes.NewReader(bs))
+		require.NoError(t, err)
+		r.Header.Set("Authorization", "Bearer "+keys[who])
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(out)
+	}
+	testenv.WaitFor(t, 15*time.Second, "the AI route to serve", func() bool {
+		code, _, _ := call("limited")
+		return code == http.StatusOK
+	})
+
+	redis.Stop()
+	st.Reset()
+	code, h, body := call("limited")
+	require.Equal(t, http.StatusServiceUnavailable, code, body)
+	require.Contains(t, body, `"code":"usage_unavailable"`)
+	require.Contains(t, body, `consumer \"limited\" cannot be checked because the gateway's Redis is unavailable`)
+	require.NotEmpty(t, h.Get("Retry-After"))
+	code, _, body = call("free")
+	require.Equal(t, http.StatusOK, code, "a consumer with nothing to check is served: %s", body)
+	require.Len(t, st.Requests(), 1, "the refused call never reached the provider")
+
+	redis.Start()
+	testenv.WaitFor(t, 45*time.Second, "the consumer with a budget to be served again", func() bool {
+		code, _, _ := call("limited")
+		return code == http.StatusOK
+	})
+}
+
 // spentBy sums what the stand-in's successful answers cost at price.
 func spentBy(st *llmstandin.Server, price pluginapi.ModelPrice) int64 {
 	var micros int64
