@@ -14,8 +14,17 @@ import (
 // DefaultMaxListBytes caps the entries of all lists of a Store together.
 const DefaultMaxListBytes = 32 << 20
 
-// sweepEvery is how many writes pass between two sweeps of expired keys.
-const sweepEvery = 256
+// Every sweepEvery-th write looks at sweepSample keys of each map for
+// expired ones, and at another sample while a quarter or more of the last
+// one had expired (at most sweepRounds): Redis's active expiry. A write
+// costs the same however many keys are held, and expired keys stay a
+// small share of the store (a write adds at most one key; a sweep of a
+// store a quarter expired removes sweepEvery or more).
+const (
+	sweepEvery  = 4
+	sweepSample = 16
+	sweepRounds = 4
+)
 
 // subscriptionBacklog bounds the messages waiting for one subscription,
 // as Redis bounds the output buffer of a subscriber.
@@ -81,12 +90,41 @@ func (s *Store) Namespace(prefix string) pluginapi.SharedStore {
 	return &namespaced{s: s, prefix: prefix}
 }
 
-// sweepLocked removes expired keys every sweepEvery writes.
+// sweepLocked removes expired keys from a sample of the keys, every
+// sweepEvery writes (Go starts each range over a map at a random place).
 func (s *Store) sweepLocked(now time.Time) {
-	s.writes++
-	if s.writes%sweepEvery != 0 {
+	if s.writes++; s.writes%sweepEvery != 0 {
 		return
 	}
+	for range sweepRounds {
+		seen, expired := 0, 0
+		for k, v := range s.values {
+			if !v.live(now) {
+				delete(s.values, k)
+				expired++
+			}
+			if seen++; seen == sweepSample {
+				break
+			}
+		}
+		for k, l := range s.lists {
+			if !now.Before(l.expires) {
+				s.bytes -= l.size
+				delete(s.lists, k)
+				expired++
+			}
+			if seen++; seen == 2*sweepSample {
+				break
+			}
+		}
+		if expired*4 < seen {
+			return
+		}
+	}
+}
+
+// sweepAllLocked removes every expired key.
+func (s *Store) sweepAllLocked(now time.Time) {
 	for k, v := range s.values {
 		if !v.live(now) {
 			delete(s.values, k)
@@ -217,9 +255,11 @@ func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) i
 	}
 	index := l.first + int64(len(l.data)) - 1
 	if s.bytes > s.maxListBytes {
-		s.writes = sweepEvery - 1 // sweep now
+		// Expired lists go before live entries are purged.
+		s.sweepAllLocked(now)
+	} else {
+		s.sweepLocked(now)
 	}
-	s.sweepLocked(now)
 	s.purgeLocked(l)
 	return index
 }

@@ -75,3 +75,38 @@ func TestPublishReachesSubscribersInOrderAndNamespacesSeparate(t *testing.T) {
 	sub.Close()
 	require.Equal(t, 0, a.Publish("inbox", []byte("after close")))
 }
+
+// Expired keys nobody reads again are removed by the writes that follow,
+// a sample at a time, so the store does not grow with traffic.
+func TestWritesSweepExpiredKeys(t *testing.T) {
+	s := New(0)
+	for i := range 10000 {
+		s.Set(fmt.Sprint("old", i), []byte("x"), time.Millisecond)
+		s.Append(fmt.Sprint("oldlist", i), []byte("x"), 0, time.Millisecond)
+	}
+	time.Sleep(5 * time.Millisecond)
+	for i := range 10000 {
+		s.Set(fmt.Sprint("new", i%100), []byte("x"), time.Minute)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Less(t, len(s.values), 1000, "most expired values were swept")
+	require.Less(t, len(s.lists), 1000, "most expired lists were swept")
+}
+
+// BenchmarkSetAmongManyKeys: a write costs the same with 1,000 or 100,000
+// live keys held (go test -bench SetAmong ./server/pluginapi/memstore/).
+func BenchmarkSetAmongManyKeys(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s := New(0)
+			for i := range n {
+				s.Set(fmt.Sprint("live", i), []byte("x"), time.Hour)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				s.Set(fmt.Sprint("k", i%1000), []byte("x"), time.Hour)
+			}
+		})
+	}
+}
