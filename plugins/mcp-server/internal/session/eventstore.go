@@ -49,7 +49,14 @@ func streamKey(sessionID, streamID string) string {
 	return KeyPrefix + "events:{" + sessionID + "}:" + streamID
 }
 
-func streamSetKey(sessionID string) string { return KeyPrefix + "events:{" + sessionID + "}" }
+// trackedStreams is how many of a session's latest streams are listed
+// for Delete. A session makes a stream per call: a list of all of them
+// would grow with every call for the session's life. Streams not listed
+// any more are older; they expire ttl after their last event.
+const trackedStreams = 256
+
+// streamListKey is the list of a session's latest streams.
+func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:{" + sessionID + "}" }
 
 // Open implements mcp.EventStore. A stream needs no preparation: it starts
 // with its first event.
@@ -66,36 +73,41 @@ func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, dat
 // one, in one round trip to Redis.
 func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID string, events ...[]byte) error {
 	key := streamKey(sessionID, streamID)
-	setKey := streamSetKey(sessionID)
+	listKey := streamListKey(sessionID)
 	rc := s.redis()
 	if rc == nil {
 		for _, data := range events {
 			if s.mem.Append(key, data, int(s.maxLen), s.ttl) == 0 {
-				// A new stream: remember it for Delete.
-				s.mem.Append(setKey, []byte(key), 0, s.ttl)
+				// A new stream: list it for Delete.
+				s.mem.Append(listKey, []byte(key), trackedStreams, s.ttl)
 			} else {
-				s.mem.Expire(setKey, s.ttl)
+				s.mem.Expire(listKey, s.ttl)
 			}
 		}
 		return nil
 	}
-	args := make([]any, 0, len(events)+2)
-	args = append(args, s.maxLen, s.ttl.Milliseconds())
+	args := make([]any, 0, len(events)+3)
+	args = append(args, s.maxLen, s.ttl.Milliseconds(), trackedStreams)
 	for _, data := range events {
 		args = append(args, data)
 	}
-	if err := appendScript.Run(ctx, rc, []string{key, setKey}, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := appendScript.Run(ctx, rc, []string{key, listKey}, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable("append event", err)
 	}
 	return nil
 }
 
-// appendScript appends events ARGV[3:] to stream KEYS[1] (at most ARGV[1]
-// entries, approximately; 0: no bound), refreshes its time to live (ARGV[2] ms) and
-// records it in the session's set of streams KEYS[2]: one command, where
-// a MULTI pipeline costs seven round-trip replies to parse.
+// appendScript appends events ARGV[4:] to stream KEYS[1] (at most ARGV[1]
+// entries, approximately; 0: no bound), refreshes its time to live
+// (ARGV[2] ms), and lists a new stream in the session's list of its latest
+// ARGV[3] streams KEYS[2]: one command, where a MULTI pipeline costs seven
+// round-trip replies to parse.
 var appendScript = redis.NewScript(`
-for i = 3, #ARGV do
+if redis.call("EXISTS", KEYS[1]) == 0 then
+	redis.call("RPUSH", KEYS[2], KEYS[1])
+	redis.call("LTRIM", KEYS[2], -tonumber(ARGV[3]), -1)
+end
+for i = 4, #ARGV do
 	if ARGV[1] == "0" then
 		redis.call("XADD", KEYS[1], "0-*", "d", ARGV[i])
 	else
@@ -103,7 +115,6 @@ for i = 3, #ARGV do
 	end
 end
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
-redis.call("SADD", KEYS[2], KEYS[1])
 redis.call("PEXPIRE", KEYS[2], ARGV[2])
 return 1
 `)
@@ -182,28 +193,54 @@ func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error 
 	return nil
 }
 
-// Delete removes every event of a session that ended for good.
+// Delete removes the events of a session that ended for good: its latest
+// trackedStreams streams (older ones expire on their own).
 func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
+	listKey := streamListKey(sessionID)
 	rc := s.redis()
 	if rc == nil {
-		setKey := streamSetKey(sessionID)
-		keys, _ := s.mem.After(setKey, -1)
-		for _, k := range keys {
+		for _, k := range listed(s.mem, listKey) {
 			s.mem.Delete(string(k))
 		}
-		s.mem.Delete(setKey)
+		s.mem.Delete(listKey)
 		return nil
 	}
-	setKey := streamSetKey(sessionID)
-	keys, err := rc.SMembers(ctx, setKey).Result()
+	keys, err := rc.LRange(ctx, listKey, 0, -1).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable("list event streams", err)
 	}
-	keys = append(keys, setKey)
+	keys = append(keys, listKey)
 	if err := rc.Del(ctx, keys...).Err(); err != nil {
 		return unavailable("delete events", err)
 	}
 	return nil
+}
+
+// listed returns every entry the in-memory list key still holds, however
+// many were trimmed before them: After(i) reports the entries after index
+// i, or that some of them were trimmed; the first index it answers
+// without a trim is found by doubling, then halving.
+func listed(m pluginapi.SharedStore, key string) [][]byte {
+	if all, ok := m.After(key, -1); ok {
+		return all
+	}
+	lo, hi := int64(-1), int64(0) // After(lo) reports a trim
+	for {
+		if _, ok := m.After(key, hi); ok {
+			break
+		}
+		lo, hi = hi, 2*hi+1
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if _, ok := m.After(key, mid); ok {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	all, _ := m.After(key, hi)
+	return all
 }
 
 var _ mcp.EventStore = (*EventStore)(nil)

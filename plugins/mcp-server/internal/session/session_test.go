@@ -337,3 +337,37 @@ func TestHandoffRunStopsAtOnceWhenCancelled(t *testing.T) {
 	}
 	require.False(t, a.Subscribed())
 }
+
+// A session lists only its latest streams for Delete, so a long session
+// does not grow a record per call; Delete removes those streams' events.
+func TestASessionListsOnlyItsLatestStreams(t *testing.T) {
+	for name, rf := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			mem := NewMemory(memstore.New(0))
+			es := NewEventStore(rf, mem, time.Minute, 1000)
+			n := trackedStreams + 44
+			for i := range n {
+				require.NoError(t, es.Append(ctx, "long", fmt.Sprint("call", i), []byte("answer")))
+			}
+			var listedKeys []string
+			if rc := rf(); rc != nil {
+				keys, err := rc.LRange(ctx, streamListKey("long"), 0, -1).Result()
+				require.NoError(t, err)
+				listedKeys = keys
+			} else {
+				for _, k := range listed(mem.store, streamListKey("long")) {
+					listedKeys = append(listedKeys, string(k))
+				}
+			}
+			require.Len(t, listedKeys, trackedStreams, "the list keeps the latest streams only")
+			require.Equal(t, streamKey("long", fmt.Sprint("call", n-1)), listedKeys[len(listedKeys)-1])
+			require.Equal(t, streamKey("long", fmt.Sprint("call", n-trackedStreams)), listedKeys[0])
+
+			require.NoError(t, es.Delete(ctx, "long"))
+			got, err := collect(t, es.After(ctx, "long", fmt.Sprint("call", n-1), -1))
+			require.NoError(t, err)
+			require.Empty(t, got, "Delete removed the latest streams' events")
+		})
+	}
+}
