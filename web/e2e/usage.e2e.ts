@@ -406,10 +406,13 @@ describe('consumer usage against the real binary and Redis', { concurrent: false
     const u = await usageNow();
     expect(u.source).toBe('database');
     expect(u.budget).toMatchObject({ spentUsd: 0, remainingUsd: budgetUsd });
+    expect(u.models).toEqual([]);
     expect(await statistic(drawer, 'spent')).toBe(dollars(0));
     expect(await drawer.getByTestId('usage-budget-left').textContent()).toBe(
       `${dollars(budgetMicros)} left this month`,
     );
+    expect(await modelRows(drawer)).toEqual([]);
+    await drawer.getByText('No AI calls this month.').waitFor();
     await shot(page, 'usage-06-from-database');
     await drawer.getByRole('button', { name: 'Close' }).click();
   });
