@@ -73,11 +73,17 @@ export interface Gatehouse {
   stop: () => Promise<void>;
 }
 
+/** Options of startGatehouse. */
+export interface GatehouseOptions {
+  /** Extra environment variables, such as GATEHOUSE_REDIS_ADDR. */
+  env?: Record<string, string>;
+}
+
 /**
  * startGatehouse starts the real binary built by `make build`
  * (GATEHOUSE_BUILD_DIR, default <repo>/build) and waits until it is ready.
  */
-export async function startGatehouse(): Promise<Gatehouse> {
+export async function startGatehouse(options: GatehouseOptions = {}): Promise<Gatehouse> {
   const dir = buildDir();
   const bin = join(dir, 'gatehouse');
   const pluginDir = join(dir, 'plugins');
@@ -109,7 +115,10 @@ export async function startGatehouse(): Promise<Gatehouse> {
       '--shutdown-timeout',
       '5s',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_ADMIN_USER: '' } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GATEHOUSE_ADMIN_USER: '', ...options.env },
+    },
   );
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);

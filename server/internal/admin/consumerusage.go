@@ -156,6 +156,13 @@ func (s *Server) describe(cons spec.Consumer, period string, counters map[string
 		models := make([]modelUsage, 0, len(cur.Models))
 		u.Models = &models
 		for _, m := range cur.Models {
+			// A reset zeroes a model's row in the database rather than
+			// deleting it (so that an older rollup cannot bring it
+			// back): a model with nothing counted was not used in the
+			// period, and Redis does not list it either.
+			if m.Requests == 0 && m.InputTokens == 0 && m.OutputTokens == 0 && m.Micros == 0 {
+				continue
+			}
 			models = append(models, modelUsage{Model: m.Model, InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,
 				CachedInputTokens: m.CachedTokens, USD: pluginapi.MicrosToUSD(m.Micros), Requests: m.Requests})
 		}

@@ -162,6 +162,8 @@ func TestConsumerUsageAPI(t *testing.T) {
 	require.Equal(t, "database", u.Source)
 	require.NotEmpty(t, u.Note)
 	require.InDelta(t, 6.0, u.Budget.RemainingUSD, 1e-9, "the top-up was written into the database at once")
+	require.Zero(t, u.Totals.Tokens, "the reset was written into the database at once")
+	require.Empty(t, u.Models, "the reset month lists no models, as it does from Redis (the database keeps the reset models' rows, zeroed)")
 	code, body = a.do(t, "POST", "/api/v1/consumers/team-a/usage/top-up", `{"usd":1}`)
 	require.Equal(t, http.StatusServiceUnavailable, code, body)
 	require.Contains(t, body, `"code":"usage_unavailable"`)
