@@ -49,6 +49,8 @@ const (
 	restoreLock = pluginapi.UsageKeyPrefix + "restore-lock"
 	// restoreLockTTL bounds a restore; a crashed restorer's lock expires.
 	restoreLockTTL = time.Minute
+	// probeTimeout bounds the ping that tells a read whether Redis is up.
+	probeTimeout = 500 * time.Millisecond
 	// finalRollupTimeout bounds the rollup at shutdown.
 	finalRollupTimeout = 10 * time.Second
 )
@@ -408,6 +410,15 @@ func (u *Usage) readRedis(ctx context.Context, periodID string, consumers []stri
 	c, err := u.client()
 	if err != nil {
 		return nil, err
+	}
+	// A Redis that does not answer a ping at once is down: the read goes
+	// to the database without waiting out the client's dial retries
+	// (seconds per read, the console's usage drawer waited for them).
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	err = c.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("Redis is not reachable (%v)", err)
 	}
 	pipe := c.Pipeline()
 	ep := pipe.Get(ctx, pluginapi.UsageEpochKey)
