@@ -97,7 +97,7 @@ func (in *instance) Handler(next http.Handler) http.Handler {
 		price, _ := in.cfg.priceOf(req.Model)
 		tokens := req.PromptTokens + out
 		micros := price.CostMicros(req.PromptTokens, 0, out)
-		est := &answer{model: req.Model, input: req.PromptTokens, output: out, micros: micros}
+		est := &answer{model: trim(req.Model), input: req.PromptTokens, output: out, micros: micros}
 		var res *reservation
 		if q != nil || b != nil {
 			var ref *refusal
@@ -206,7 +206,7 @@ func (in *instance) settle(ctx context.Context, name string, res *reservation, r
 		if !known {
 			in.warnUnpriced(model)
 		}
-		a = &answer{model: model, input: u.InputTokens, output: u.OutputTokens, cached: u.CachedInputTokens,
+		a = &answer{model: trim(model), input: u.InputTokens, output: u.OutputTokens, cached: u.CachedInputTokens,
 			micros: price.CostMicros(u.InputTokens, u.CachedInputTokens, u.OutputTokens)}
 	}
 	if res == nil && a == nil {
