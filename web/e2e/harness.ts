@@ -29,17 +29,31 @@ function buildDir(): string {
   return resolve(process.env.GATEHOUSE_BUILD_DIR ?? join(repoRoot, 'build'));
 }
 
-/** freePort asks the kernel for a loopback port nobody listens on. */
+/** Ports freePort handed out: the kernel may offer a closed probe's port again. */
+const handedOut = new Set<number>();
+
+/**
+ * freePort asks the kernel for a loopback port nobody listens on, never one
+ * it returned before in this process (a gateway and its console must not
+ * get the same port).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolvePort(port));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      const srv = createServer();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr !== null ? addr.port : 0;
+        srv.close(() => resolvePort(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port that was not handed out already');
 }
 
 /** pollUntil retries check until it returns true or the deadline passes. */

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/tests/freeport"
 )
 
 // Server is a redis-server process owned by a test.
@@ -118,12 +120,7 @@ func (s *Server) FlushAll() {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return freeport.Get(t)
 }
 
 // String implements fmt.Stringer.
