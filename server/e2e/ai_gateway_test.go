@@ -52,7 +52,9 @@ func testAIGateway(t *testing.T, mode string) {
 	s.openai, openaiURL = newStandin(t, llmstandin.Options{Keys: []string{tokOpenAI}})
 	s.claude, claudeURL = newStandin(t, llmstandin.Options{Keys: []string{tokClaude}})
 	s.broken, brokenURL = newStandin(t, llmstandin.Options{Keys: []string{tokBroken}, Fail: "status=503"})
-	s.rotate, rotateURL = newStandin(t, llmstandin.Options{Keys: []string{tokBad, tokLimited, tokRotate}})
+	// The limited token's cooldown (its Retry-After) outlasts the test on
+	// a loaded machine, so that it is tried exactly once.
+	s.rotate, rotateURL = newStandin(t, llmstandin.Options{Keys: []string{tokBad, tokLimited, tokRotate}, LimitedRetryAfter: 5 * time.Minute})
 	s.acct, acctURL = newStandin(t, llmstandin.Options{Keys: []string{tokAcct}})
 
 	g := testenv.StartGatehouse(t, testenv.Options{Env: bootstrapEnv()})

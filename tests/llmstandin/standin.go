@@ -72,6 +72,9 @@ type Options struct {
 	NoRecord bool
 	// HangLimit bounds how long "hang" waits for the client (default 2m).
 	HangLimit time.Duration
+	// LimitedRetryAfter is the Retry-After of the 429 a limited- key gets
+	// (default 1s).
+	LimitedRetryAfter time.Duration
 }
 
 // Usage is the token usage the stand-in answered with, in OpenAI's
@@ -396,7 +399,8 @@ func (ex *exchange) serve(kind string) {
 		ex.fail(http.StatusUnauthorized, "authentication_error", "invalid API key")
 		return
 	case strings.HasPrefix(cred, "limited-"):
-		ex.w.Header().Set("Retry-After", "1")
+		retry := max(ex.s.opts.LimitedRetryAfter, time.Second)
+		ex.w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		ex.fail(http.StatusTooManyRequests, "rate_limit_error", "rate limit reached for this API key")
 		return
 	case strings.HasPrefix(cred, "forbidden-"):
