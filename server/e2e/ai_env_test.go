@@ -13,11 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/testenv"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 	"github.com/gatehouse-dev/gatehouse/tests/llmstandin"
 )
 
@@ -256,6 +258,24 @@ func redisClient(t *testing.T, r *testenv.Redis) *goredis.Client {
 	c := goredis.NewClient(&goredis.Options{Addr: r.Addr})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// periodMargin is how long before the end of a UTC day or month a test
+// that counts within one such period is skipped. Generous: the suite
+// runs on two shared, loaded cores.
+const periodMargin = 15 * time.Minute
+
+// skipNearPeriodEnd skips t when the UTC period ("day" or "month", as
+// budgets, quotas and day token limits cut time) ends within
+// periodMargin: the counters the test checks would start again halfway,
+// and a refusal it waits for would not come.
+func skipNearPeriodEnd(t *testing.T, period string) {
+	t.Helper()
+	_, _, end := pluginapi.UsagePeriod(period, time.Now())
+	if left := time.Until(end); left < periodMargin {
+		t.Skipf("the UTC %s ends in %s, before this test would finish, and its counters would start again halfway: run it after %s",
+			period, left.Round(time.Second), end.Format(time.RFC3339))
+	}
 }
 
 // metricsText reads g's /metrics with the admin token.
