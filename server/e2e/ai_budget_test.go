@@ -102,6 +102,11 @@ func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 	u := sr.Usage
 	require.Positive(t, u.OutputTokens)
 	micros := price.CostMicros(u.InputTokens, u.CachedTokens, u.OutputTokens)
+	// The stream is counted after its last event, so just after the client
+	// read it.
+	testenv.WaitFor(t, 15*time.Second, "the stream to be counted", func() bool {
+		return usage("counted", "month")[pluginapi.UsageRequests] == 1
+	})
 	got := usage("counted", "month")
 	var model string
 	for f := range got {
@@ -163,8 +168,10 @@ func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 	require.Equal(t, 24, codes[http.StatusOK]+codes[http.StatusTooManyRequests], "codes %v", codes)
 	require.Positive(t, codes[http.StatusTooManyRequests], "the budget refused some")
 	require.LessOrEqual(t, spent, limit+estimate, "the shared budget holds within one request's estimate")
+	testenv.WaitFor(t, 15*time.Second, "every reservation to be settled", func() bool {
+		return usage("spender", "month")[pluginapi.UsageReservedMicros] == 0
+	})
 	require.Equal(t, spent, usage("spender", "month")["micros"], "the month's hash holds exactly what was spent")
-	require.Zero(t, usage("spender", "month")[pluginapi.UsageReservedMicros], "every reservation was settled")
 
 	// Spend the rest, then both SDKs see the exhausted budget as a
 	// rate-limit error in their protocol's shape.
