@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,10 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/testenv"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 	"github.com/gatehouse-dev/gatehouse/tests/llmstandin"
 )
 
@@ -60,6 +65,9 @@ type aiRouteSpec struct {
 	Fallback         []aiUpstreamSpec
 	FallbackOn       []string
 	AllowedConsumers []string
+	// Consumers admits every consumer object (authConfig enabled without
+	// allowedConsumers); AllowedConsumers implies it.
+	Consumers bool
 }
 
 // aiEnv is a running gatehouse with AI providers and routes.
@@ -170,6 +178,8 @@ func (r aiRouteSpec) object() map[string]any {
 	o := map[string]any{"name": r.Name, "pathPrefix": "/ai/" + r.Name, "upstreams": upstreamObjects(r.Upstreams), "enabled": true}
 	if len(r.AllowedConsumers) > 0 {
 		o["authConfig"] = map[string]any{"enabled": true, "allowedConsumers": r.AllowedConsumers}
+	} else if r.Consumers {
+		o["authConfig"] = map[string]any{"enabled": true}
 	}
 	if len(r.Fallback) > 0 {
 		o["fallbackConfig"] = map[string]any{"enabled": true, "upstreams": upstreamObjects(r.Fallback),
@@ -205,6 +215,67 @@ func newStandin(t *testing.T, opts llmstandin.Options) (*llmstandin.Server, stri
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return s, srv.URL
+}
+
+// createConsumer creates a consumer object (POST /consumers) and returns
+// its key, which the answer shows once.
+func createConsumer(t *testing.T, api *testenv.Client, obj map[string]any) string {
+	t.Helper()
+	var got struct {
+		Credentials []struct{ Key string }
+	}
+	resp := api.Do(t, "POST", "/consumers", obj, &got)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "POST /consumers %v", obj["name"])
+	require.Len(t, got.Credentials, 1)
+	return got.Credentials[0].Key
+}
+
+// aiChat posts body as an OpenAI chat completion to the AI route named
+// route on g, with a consumer's key; header adds name, value pairs.
+func aiChat(t *testing.T, g *testenv.Gatehouse, route, key string, body map[string]any, header ...string) gwResponse {
+	t.Helper()
+	bs, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, g.GatewayURL+"/ai/"+route+"/v1/chat/completions", bytes.NewReader(bs))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return gwResponse{status: resp.StatusCode, header: resp.Header, body: string(out)}
+}
+
+// redisClient is a client of the test's redis-server, for looking at
+// what the gateway keeps there.
+func redisClient(t *testing.T, r *testenv.Redis) *goredis.Client {
+	t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: r.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// periodMargin is how long before the end of a UTC day or month a test
+// that counts within one such period is skipped. Generous: the suite
+// runs on two shared, loaded cores.
+const periodMargin = 15 * time.Minute
+
+// skipNearPeriodEnd skips t when the UTC period ("day" or "month", as
+// budgets, quotas and day token limits cut time) ends within
+// periodMargin: the counters the test checks would start again halfway,
+// and a refusal it waits for would not come.
+func skipNearPeriodEnd(t *testing.T, period string) {
+	t.Helper()
+	_, _, end := pluginapi.UsagePeriod(period, time.Now())
+	if left := time.Until(end); left < periodMargin {
+		t.Skipf("the UTC %s ends in %s, before this test would finish, and its counters would start again halfway: run it after %s",
+			period, left.Round(time.Second), end.Format(time.RFC3339))
+	}
 }
 
 // metricsText reads g's /metrics with the admin token.

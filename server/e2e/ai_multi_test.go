@@ -21,13 +21,7 @@ func TestAIGatewayTwoInstances(t *testing.T) {
 }
 
 func testAITwoInstances(t *testing.T, mode string) {
-	db := testenv.SharedDatabase(t)
-	redis := testenv.StartRedis(t)
-	env := append(bootstrapEnv(), "GATEHOUSE_DATABASE="+db, "GATEHOUSE_REDIS_ADDR="+redis.Addr,
-		"GATEHOUSE_JWT_SECRET=shared-secret-for-both-instances-0123456789")
-	a := testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=a")})
-	b := testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=b")})
-	api := a.Login(t, adminUser, adminPass)
+	a, b, api := startPair(t, testenv.StartRedis(t))
 
 	oldTok, newTok := "sk-old-provider-secret-0101", "sk-new-provider-secret-0102"
 	st, stURL := newStandin(t, llmstandin.Options{Keys: []string{oldTok, newTok}})

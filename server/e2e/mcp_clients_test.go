@@ -803,16 +803,6 @@ func (b *balancer) String() string {
 	return sb.String()
 }
 
-// startPair starts two gatehouse instances on one database and one Redis.
-func startPair(t *testing.T, redis *testenv.Redis) (a, b *testenv.Gatehouse, api *testenv.Client) {
-	t.Helper()
-	env := append(bootstrapEnv(), "GATEHOUSE_DATABASE="+testenv.SharedDatabase(t), "GATEHOUSE_REDIS_ADDR="+redis.Addr,
-		"GATEHOUSE_JWT_SECRET=shared-secret-for-both-instances-0123456789")
-	a = testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=a")})
-	b = testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=b")})
-	return a, b, a.Login(t, adminUser, adminPass)
-}
-
 // waitServes waits until g serves the MCP server at path (a POST without
 // a session is refused by the server, not by the router).
 func waitServes(t *testing.T, g *testenv.Gatehouse, path string) {

@@ -18,13 +18,8 @@ import (
 // and still arrives by polling when Redis is gone.
 func TestTwoInstancesShareConfiguration(t *testing.T) {
 	t.Logf("shared database on PostgreSQL: %v", testenv.UsesPostgres())
-	db := testenv.SharedDatabase(t)
 	redis := testenv.StartRedis(t)
-	env := append(bootstrapEnv(), "GATEHOUSE_DATABASE="+db, "GATEHOUSE_REDIS_ADDR="+redis.Addr,
-		"GATEHOUSE_JWT_SECRET=shared-secret-for-both-instances-0123456789")
-	a := testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=a")})
-	b := testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=b")})
-	api := a.Login(t, adminUser, adminPass)
+	_, b, api := startPair(t, redis)
 	one := backend(t, "one")
 
 	require.Equal(t, http.StatusCreated, api.Do(t, "POST", "/services", map[string]any{"name": "one", "endpoints": []map[string]any{{"url": one.URL}}}, nil).StatusCode)
@@ -73,4 +68,16 @@ func TestTwoInstancesShareConfiguration(t *testing.T) {
 	testenv.WaitFor(t, 5*time.Second, "instance B to log the sync by polling", func() bool {
 		return strings.Contains(b.Stdout.String(), "trigger=poll")
 	})
+}
+
+// startPair starts two gatehouse instances on one database
+// (testenv.SharedDatabase) and one Redis, and logs in on A; both accept
+// A's token.
+func startPair(t *testing.T, redis *testenv.Redis) (a, b *testenv.Gatehouse, api *testenv.Client) {
+	t.Helper()
+	env := append(bootstrapEnv(), "GATEHOUSE_DATABASE="+testenv.SharedDatabase(t), "GATEHOUSE_REDIS_ADDR="+redis.Addr,
+		"GATEHOUSE_JWT_SECRET=shared-secret-for-both-instances-0123456789")
+	a = testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=a")})
+	b = testenv.StartGatehouse(t, testenv.Options{Env: append(env, "GATEHOUSE_INSTANCE_ID=b")})
+	return a, b, a.Login(t, adminUser, adminPass)
 }

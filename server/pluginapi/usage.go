@@ -90,8 +90,17 @@ func UsageKey(consumer, periodID string) string {
 }
 
 // USDToMicros converts dollars to the integer micro-dollars counted,
-// rounding up (a spend is never counted low).
-func USDToMicros(usd float64) int64 { return int64(math.Ceil(usd * 1e6)) }
+// rounding a fraction of a micro-dollar up (a spend is never counted
+// low). An amount in whole micro-dollars converts exactly: usd * 1e6 can
+// land a rounding error above it ($4.03 is 4030000.0000000005), which is
+// not a fraction to round up.
+func USDToMicros(usd float64) int64 {
+	v := usd * 1e6
+	if r := math.Round(v); math.Abs(v-r) <= max(1e-6, math.Abs(r)*1e-12) {
+		return int64(r)
+	}
+	return int64(math.Ceil(v))
+}
 
 // MicrosToUSD converts counted micro-dollars to dollars.
 func MicrosToUSD(micros int64) float64 { return float64(micros) / 1e6 }

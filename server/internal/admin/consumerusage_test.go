@@ -170,3 +170,23 @@ func TestConsumerUsageAPI(t *testing.T) {
 	u = get("/api/v1/consumers/team-a/usage")
 	require.InDelta(t, 6.0, u.Budget.RemainingUSD, 1e-9, "nothing changed")
 }
+
+// TestConsumerUsageBudgetInCents: a budget and a top-up in dollars and
+// cents are shown back exactly, not a micro-dollar more ($4.03 was
+// 4030001 micro-dollars, and $8.100002 remained).
+func TestConsumerUsageBudgetInCents(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	a := newAIAdminOn(t, rdb)
+	require.NoError(t, rdb.Set(context.Background(), pluginapi.UsageEpochKey, "e1", 0).Err())
+
+	code, body := a.do(t, "POST", "/api/v1/consumers", `{"name":"team-c","budget":{"usd":4.03,"period":"month"}}`)
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = a.do(t, "POST", "/api/v1/consumers/team-c/usage/top-up", `{"usd":4.07}`)
+	require.Equal(t, http.StatusOK, code, body)
+	var u usageAnswerForTest
+	require.NoError(t, json.Unmarshal([]byte(body), &u), body)
+	require.Equal(t, 4.07, u.Budget.TopUpUSD, body)
+	require.Equal(t, 8.1, u.Budget.RemainingUSD, body)
+}
