@@ -181,8 +181,7 @@ func (s *Server) result(t *compiledTool, args map[string]any, resp *http.Respons
 	rt := &t.def.ResponseTemplate
 	switch {
 	case t.response != nil:
-		data, raw := s.responseData(body, args)
-		text, err := t.response.execute(data, &execEnv{rootRaw: raw})
+		text, err := s.renderResponse(t.response, body, args)
 		if err != nil {
 			return errorResult(status, err.Error())
 		}
@@ -199,6 +198,19 @@ func (s *Server) result(t *compiledTool, args map[string]any, resp *http.Respons
 		res.Structured = structured(body)
 	}
 	return res
+}
+
+// renderResponse runs a response template on the upstream's answer body:
+// from the raw JSON when the template only prints values of it, else on
+// the decoded answer (responseData).
+func (s *Server) renderResponse(t *tmpl, body []byte, args map[string]any) (string, error) {
+	if t.paths != nil && !t.isConstant {
+		if text, ok := t.paths.render(body, args, s.publicConfig); ok {
+			return text, nil
+		}
+	}
+	data, raw := s.responseData(body, args)
+	return t.execute(data, &execEnv{rootRaw: raw})
 }
 
 // structured is the structuredContent for a JSON answer: the object
