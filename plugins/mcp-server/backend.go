@@ -104,7 +104,11 @@ func (b *restTools) call(ctx context.Context, name string, rawArgs json.RawMessa
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	res, err := b.rest.Call(ctx, b.in.host.HTTPClient(), name, args, b.in.incomingRequest(h))
+	var in *http.Request
+	if b.rest.UsesRequest(name) {
+		in = b.in.incomingRequest(h)
+	}
+	res, err := b.rest.Call(ctx, b.in.host.HTTPClient(), name, args, in)
 	if err != nil {
 		if errors.Is(err, restmcp.ErrInvalidArguments) || errors.Is(err, restmcp.ErrUnknownTool) {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}

@@ -138,13 +138,31 @@ func members(data []byte, fn func(key string, value []byte) bool) bool {
 }
 
 // jsonString decodes the JSON string v; without escapes, without copying
-// more than the result.
+// more than the result, and without copying at all the member names of
+// the messages the fast path reads.
 func jsonString(v []byte) (string, bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
 	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), true
+		switch s := v[1 : len(v)-1]; string(s) {
+		case "jsonrpc":
+			return "jsonrpc", true
+		case "id":
+			return "id", true
+		case "method":
+			return "method", true
+		case "params":
+			return "params", true
+		case "name":
+			return "name", true
+		case "arguments":
+			return "arguments", true
+		case "_meta":
+			return "_meta", true
+		default:
+			return string(s), true
+		}
 	}
 	var s string
 	return s, json.Unmarshal(v, &s) == nil
@@ -290,18 +308,10 @@ func textAnswer(id jsonrpc.ID, res mcp.Result) ([]byte, bool) {
 // notifications/cancelled reaches them and a repeated request id is
 // refused as the SDK refuses it.
 type inflight struct {
-	mu    sync.Mutex
-	calls map[string]context.CancelFunc
-}
-
-func idKey(id jsonrpc.ID) string {
-	switch v := id.Raw().(type) {
-	case string:
-		return strconv.Quote(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	}
-	return fmt.Sprint(id.Raw())
+	mu sync.Mutex
+	// calls is keyed by the id's value (id.Raw()): a string or an int64,
+	// so 7 and "7" are two ids, as for the SDK.
+	calls map[any]context.CancelFunc
 }
 
 // start registers the call with id and returns its context and the func
@@ -310,14 +320,14 @@ func idKey(id jsonrpc.ID) string {
 // client that resumes —, and ends when instance ends or the call is
 // unregistered. It reports false when a call with id is in flight.
 func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
-	key := idKey(id)
+	key := id.Raw()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, dup := f.calls[key]; dup {
 		return nil, nil, false
 	}
 	if f.calls == nil {
-		f.calls = make(map[string]context.CancelFunc)
+		f.calls = make(map[any]context.CancelFunc)
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
 	// Stopped when the call ends: an AfterFunc left registered would keep
@@ -336,7 +346,7 @@ func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.
 // cancel cancels the call with id, if in flight.
 func (f *inflight) cancel(id jsonrpc.ID) {
 	f.mu.Lock()
-	c := f.calls[idKey(id)]
+	c := f.calls[id.Raw()]
 	f.mu.Unlock()
 	if c != nil {
 		c()
@@ -401,22 +411,34 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 	}
 	sse := !in.opts.jsonResponse
 	ev := &fastEvents{in: in, session: s.id, stream: rand.Text(), prime: sse && version >= "2025-11-25"}
+	// The header values are shared, never changed (as net/http's own).
 	h := w.Header()
-	h.Set("Cache-Control", "no-cache, no-transform")
+	h["Cache-Control"] = hdrNoCache
 	if sse {
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Connection", "keep-alive")
+		h["Content-Type"] = hdrEventStream
+		h["Connection"] = hdrKeepAlive
 		// Chunked, as the SDK's answer (which it flushes event by event),
 		// also when the whole answer goes in one write.
-		h.Set("Transfer-Encoding", "chunked")
+		h["Transfer-Encoding"] = hdrChunked
 	} else {
-		h.Set("Content-Type", "application/json")
+		h["Content-Type"] = hdrJSON
+	}
+	// Draining ends an SSE answer (not a JSON one): the client resumes
+	// it elsewhere with Last-Event-ID while the call finishes here. (The
+	// SDK path gets this from servePOST, which cancels its request.)
+	var drained <-chan struct{}
+	if sse && in.drained.Err() == nil {
+		drained = in.drained.Done()
 	}
 	var primeSoon <-chan time.Time
 	if ev.prime {
 		// Buffered: it leaves with the answer, or when primeSoon fires, and
 		// is stored before it leaves.
-		_, _ = w.Write(appendSSE(nil, "prime", ev.stream+"_0", nil))
+		buf := sseBuffers.Get().(*[]byte)
+		b := appendSSE((*buf)[:0], "prime", ev.stream, "_0", nil)
+		_, _ = w.Write(b)
+		*buf = b
+		sseBuffers.Put(buf)
 		t := time.NewTimer(primeDelay)
 		defer t.Stop()
 		primeSoon = t.C
@@ -440,7 +462,13 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 			if sse {
 				// Not flushed: net/http sends the answer and the end of the
 				// stream in one write when the handler returns.
-				_, _ = w.Write(appendSSE(nil, "message", ev.stream+"_"+strconv.Itoa(ev.answerIndex()), data))
+				buf := sseBuffers.Get().(*[]byte)
+				b := appendSSE((*buf)[:0], "message", ev.stream, answerSuffix[ev.answerIndex()], data)
+				_, _ = w.Write(b)
+				if cap(b) <= maxPooledSSE {
+					*buf = b
+				}
+				sseBuffers.Put(buf)
 			} else {
 				_, _ = w.Write(data)
 			}
@@ -452,8 +480,11 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 			ev.storePrime(ctx)
 			_ = http.NewResponseController(w).Flush()
 		case <-r.Context().Done():
-			// Drained or gone: the client resumes with Last-Event-ID from
-			// the priming event, which leaves when the handler returns.
+			// Gone: the client resumes with Last-Event-ID from the priming
+			// event, which leaves when the handler returns.
+			ev.storePrime(context.WithoutCancel(ctx))
+			return
+		case <-drained:
 			ev.storePrime(context.WithoutCancel(ctx))
 			return
 		case <-in.ctx.Done():
@@ -513,16 +544,36 @@ func (e *fastEvents) answerIndex() int {
 	return 0
 }
 
-// appendSSE appends one event, framed as the SDK frames it, to b.
-func appendSSE(b []byte, name, id string, data []byte) []byte {
+// Shared header values of fast answers.
+var (
+	hdrNoCache     = []string{"no-cache, no-transform"}
+	hdrEventStream = []string{"text/event-stream"}
+	hdrKeepAlive   = []string{"keep-alive"}
+	hdrChunked     = []string{"chunked"}
+	hdrJSON        = []string{"application/json"}
+)
+
+// answerSuffix ends the event id of an answer at index 0 or 1 of its stream.
+var answerSuffix = [2]string{"_0", "_1"}
+
+// sseBuffers hold the framing of fast answers until they are written;
+// buffers that grew beyond maxPooledSSE are not kept.
+var sseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledSSE = 64 << 10
+
+// appendSSE appends one event, framed as the SDK frames it, to b; its id
+// is idPrefix+idSuffix.
+func appendSSE(b []byte, name, idPrefix, idSuffix string, data []byte) []byte {
 	if name != "" {
 		b = append(b, "event: "...)
 		b = append(b, name...)
 		b = append(b, '\n')
 	}
-	if id != "" {
+	if idPrefix != "" || idSuffix != "" {
 		b = append(b, "id: "...)
-		b = append(b, id...)
+		b = append(b, idPrefix...)
+		b = append(b, idSuffix...)
 		b = append(b, '\n')
 	}
 	b = append(b, "data: "...)
@@ -839,5 +890,5 @@ func (in *instance) serveFastStateless(w http.ResponseWriter, r *http.Request, c
 	}
 	// Not flushed, as in serveFastPOST: one write when the handler returns.
 	hdr.Set("Transfer-Encoding", "chunked")
-	_, _ = w.Write(appendSSE(nil, "message", "", data))
+	_, _ = w.Write(appendSSE(nil, "message", "", "", data))
 }

@@ -30,16 +30,20 @@ import (
 // answers, event ids, the events stored for Last-Event-ID, the session
 // record, metrics and rate-limit counts.
 
-// diffDefinition adds to restDefinition a slow tool (for cancellation)
-// and a rate limit.
+// diffDefinition adds to restDefinition a slow tool (for cancellation),
+// a tool that reads the client's request (getRealIP) and a rate limit.
 func diffDefinition(backend, slow string, fast bool) string {
 	extra := fmt.Sprintf(`, "rateLimit": {"toolCallsPerMinute": 12}, "toolCallFastPath": %t`, fast)
 	def := restDefinition("weather", backend, extra)
 	slowTool := fmt.Sprintf(`{"name": "slow", "description": "Waits for the client to give up",
      "requestTemplate": {"url": %q, "method": "GET"}},
-    {"name": "secret_tool"`, slow)
+    {"name": "whoami", "description": "The client's address, as the upstream saw it",
+     "requestTemplate": {"url": %q, "method": "GET",
+                         "headers": [{"key": "X-Api-Key", "value": "{{.config.apiKey}}"}, {"key": "Authorization", "value": "{{getRealIP}}"}]},
+     "responseTemplate": {"body": "{{.city}} at {{.auth}}"}},
+    {"name": "secret_tool"`, slow, backend+"/weather?city=me")
 	def = strings.Replace(def, `{"name": "secret_tool"`, slowTool, 1)
-	return strings.Replace(def, `"allowTools": ["get_weather", "echo"]`, `"allowTools": ["get_weather", "echo", "slow"]`, 1)
+	return strings.Replace(def, `"allowTools": ["get_weather", "echo"]`, `"allowTools": ["get_weather", "echo", "slow", "whoami"]`, 1)
 }
 
 type diffPair struct {
@@ -279,6 +283,7 @@ func diffSequence(version string) []step {
 		{method: http.MethodPost, body: `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":15,"reason":"user"}}`},
 		{method: http.MethodPost, body: call(16, `{"name":"echo","arguments":{"n":16}}`)},
 		{method: http.MethodPost, body: `{"jsonrpc":"2.0","id":17,"method":"tools/list"}`},
+		{method: http.MethodPost, body: call(18, `{"name":"whoami"}`)},
 	}
 	// Beyond the rate limit (12 calls a minute reach the limiter).
 	for i := range 4 {
@@ -306,7 +311,8 @@ func TestFastPathAnswersAsTheSDK(t *testing.T) {
 			require.Equal(t, metricsOf(t, p.sdk.host.reg), metricsOf(t, p.fast.host.reg), "metrics")
 			// The fast path did serve: the answers are the same, not the code.
 			require.Contains(t, strings.Join(fast.lines, "\n"), `"text":"echo 7"`)
-			require.EqualValues(t, 13, p.fast.inst.fastServed.Load(), "tools/call served by the fast path")
+			require.Contains(t, strings.Join(fast.lines, "\n"), `"text":"me at 127.0.0.1"`)
+			require.EqualValues(t, 14, p.fast.inst.fastServed.Load(), "tools/call served by the fast path")
 			require.Zero(t, p.sdk.inst.fastServed.Load())
 		})
 	}

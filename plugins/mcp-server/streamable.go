@@ -230,23 +230,14 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 	}
 	s.active.Add(1)
 	defer s.active.Add(-1)
-	if !in.opts.jsonResponse && in.drained.Err() == nil {
-		// Drain ends the SSE answer; the client resumes it elsewhere with
-		// Last-Event-ID while the request finishes here.
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		stop := context.AfterFunc(in.drained, cancel)
-		defer stop()
-		r = r.WithContext(ctx)
-	}
 	if in.fast && len(r.Header.Values("Last-Event-ID")) == 0 {
 		body, ok := in.readSDKBody(w, r)
 		if !ok {
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		if msg, ok := fastMessage(body); ok {
 			if c, ok := in.fastCallOf(s, msg); ok {
+				// It ends an SSE answer at drain itself.
 				in.serveFastPOST(w, r, s, c)
 				return
 			}
@@ -255,6 +246,16 @@ func (in *instance) servePOST(w http.ResponseWriter, r *http.Request) {
 				noteCancel(s, msg)
 			}
 		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if !in.opts.jsonResponse && in.drained.Err() == nil {
+		// Drain ends the SSE answer; the client resumes it elsewhere with
+		// Last-Event-ID while the request finishes here.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(in.drained, cancel)
+		defer stop()
+		r = r.WithContext(ctx)
 	}
 	in.streamable.ServeHTTP(w, r)
 }

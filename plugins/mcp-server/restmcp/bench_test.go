@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 )
 
@@ -94,4 +95,44 @@ tools:
 		b.Fatal(err)
 	}
 	return s
+}
+
+// BenchmarkResponseTemplate measures turning the upstream's JSON answer
+// into the tool's text with the response template of Higress's
+// mcp-openweather.yaml get_weather: from the raw JSON (paths) and by
+// decoding it and running text/template (template).
+func BenchmarkResponseTemplate(b *testing.B) {
+	data, err := os.ReadFile("testdata/higress/mcp-openweather.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	def, err := Parse(data, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Compile(def)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := s.byName["get_weather"].response
+	body := []byte(`{"coord":{"lon":2.35,"lat":48.85},"weather":[{"id":800,"main":"Clear","description":"clear sky","icon":"01d"}],` +
+		`"main":{"temp":21.5,"feels_like":21.1,"temp_min":20.2,"temp_max":22.8,"pressure":1016,"humidity":48},` +
+		`"wind":{"speed":3.6,"deg":250},"clouds":{"all":0},"dt":1700000000,"name":"Paris","cod":200}`)
+	args := map[string]any{"city": "Paris", "units": "metric", "lang": "zh_cn"}
+	for _, mode := range []string{"paths", "template"} {
+		b.Run(mode, func(b *testing.B) {
+			tm := *t
+			if mode == "template" {
+				tm.paths = nil
+			} else if tm.paths == nil {
+				b.Fatal("get_weather's response template is not served from paths")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.renderResponse(&tm, body, args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxResponseBytes bounds the upstream response body Call reads.
@@ -112,7 +113,7 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 		return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s failed: %v", tool, r.Method, redactURL(r.URL), unwrapURLError(err))), nil
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	body, err := readLimited(resp.Body, resp.ContentLength, MaxResponseBytes+1)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
@@ -147,6 +148,48 @@ func sameOriginRedirects(client *http.Client) *http.Client {
 	return &c
 }
 
+// readLimited reads r to its end, but no more than limit bytes, as
+// io.ReadAll(io.LimitReader(r, limit)) does; size, when not negative, is
+// how much r holds (Content-Length), so that one buffer holds it all.
+func readLimited(r io.Reader, size, limit int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 && size < limit {
+		n = size + 1 // room for the read that finds the end
+	}
+	b := make([]byte, 0, n)
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):cap(b)]
+		if left := limit - int64(len(b)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		m, err := r.Read(room)
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// mayBeImage reports whether the Content-Type value ct may name an image
+// type (mime.ParseMediaType then says), without parsing it. Values with
+// non-ASCII bytes may: ParseMediaType lowercases U+0130 to "i".
+func mayBeImage(ct string) bool {
+	for i := 0; i < len(ct); i++ {
+		if ct[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	ct = strings.TrimSpace(ct) // as mime.ParseMediaType trims
+	return len(ct) >= len("image/") && strings.EqualFold(ct[:len("image/")], "image/")
+}
+
 func errorResult(status int, text string) *CallResult {
 	return &CallResult{Text: text, IsError: true, Status: status}
 }
@@ -173,16 +216,16 @@ func (s *Server) result(t *compiledTool, args map[string]any, resp *http.Respons
 		}
 		return errorResult(status, fmt.Sprintf("tool %q: upstream %s returned HTTP %d: %s", t.def.Name, target, status, errorBody(body)))
 	}
-	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if strings.HasPrefix(mediaType, "image/") {
-		return &CallResult{Status: status, ImageData: body, ImageMIMEType: mediaType}
+	if ct := resp.Header.Get("Content-Type"); mayBeImage(ct) {
+		if mediaType, _, _ := mime.ParseMediaType(ct); strings.HasPrefix(mediaType, "image/") {
+			return &CallResult{Status: status, ImageData: body, ImageMIMEType: mediaType}
+		}
 	}
 	res := &CallResult{Status: status}
 	rt := &t.def.ResponseTemplate
 	switch {
 	case t.response != nil:
-		data, raw := s.responseData(body, args)
-		text, err := t.response.execute(data, &execEnv{rootRaw: raw})
+		text, err := s.renderResponse(t.response, body, args)
 		if err != nil {
 			return errorResult(status, err.Error())
 		}
@@ -199,6 +242,19 @@ func (s *Server) result(t *compiledTool, args map[string]any, resp *http.Respons
 		res.Structured = structured(body)
 	}
 	return res
+}
+
+// renderResponse runs a response template on the upstream's answer body:
+// from the raw JSON when the template only prints values of it, else on
+// the decoded answer (responseData).
+func (s *Server) renderResponse(t *tmpl, body []byte, args map[string]any) (string, error) {
+	if t.paths != nil && !t.isConstant {
+		if text, ok := t.paths.render(body, args, s.publicConfig); ok {
+			return text, nil
+		}
+	}
+	data, raw := s.responseData(body, args)
+	return t.execute(data, &execEnv{rootRaw: raw})
 }
 
 // structured is the structuredContent for a JSON answer: the object

@@ -1,13 +1,17 @@
 package restmcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -362,6 +366,10 @@ tools:
 		})
 	}
 
+	for tool, uses := range map[string]bool{"passthrough": true, "passthrough-query": true, "no-passthrough": false, "basic": false, "server-default": false} {
+		require.Equal(t, uses, s.UsesRequest(tool), "UsesRequest(%q)", tool)
+	}
+
 	r, err := s.Render("passthrough", nil, clientRequest("/mcp", "Bearer client-token"))
 	require.NoError(t, err)
 	require.Equal(t, "Bearer client-token", r.Headers["Authorization"], "the dry run shows the credential that would be sent")
@@ -395,4 +403,60 @@ tools:
 	require.Equal(t, "client-secret", (<-reqs).query.Get("key"), "the server defaults pass the client's key upstream")
 	require.False(t, call(t, s, "t", nil, nil).IsError)
 	require.Equal(t, "configured", (<-reqs).query.Get("key"))
+	require.True(t, s.UsesRequest("t"))
+}
+
+// TestUsesRequest: a tool reads the client's request when a template that
+// gets it calls getRealIP or getSocketIP; callers may pass nil otherwise.
+func TestUsesRequest(t *testing.T) {
+	s := serverFor(t, "http://upstream.example", `
+server:
+  name: ip
+tools:
+- name: plain
+  requestTemplate: {url: "{{.config.base}}/s?c={{.args.c}}", headers: [{key: X, value: "{{.config.base}}"}]}
+  responseTemplate: {body: "{{getRealIP}}"}
+- name: url
+  requestTemplate: {url: "{{.config.base}}/s?ip={{getSocketIP}}"}
+- name: header
+  requestTemplate: {url: "{{.config.base}}/s", headers: [{key: X-Real-IP, value: "{{getRealIP}}"}]}
+- name: body
+  requestTemplate: {url: "{{.config.base}}/s", method: POST, body: '{"ip": "{{getRealIP}}"}'}
+- name: direct
+  responseTemplate: {body: "you are {{getRealIP}}"}
+`)
+	for tool, uses := range map[string]bool{"plain": false, "url": true, "header": true, "body": true, "direct": true, "nosuch": false} {
+		require.Equal(t, uses, s.UsesRequest(tool), "UsesRequest(%q)", tool)
+	}
+}
+
+// TestReadLimitedReadsAsReadAll: readLimited returns what
+// io.ReadAll(io.LimitReader(r, limit)) returns, whatever the size hint.
+func TestReadLimitedReadsAsReadAll(t *testing.T) {
+	for _, n := range []int{0, 1, 511, 512, 513, 1000, 4096} {
+		data := bytes.Repeat([]byte("abcdefg"), n)[:n]
+		for _, limit := range []int64{1, 512, int64(n), int64(n) + 1, 1 << 20} {
+			for _, hint := range []int64{-1, 0, int64(n), int64(n) + 5, 1 << 30} {
+				want, wantErr := io.ReadAll(io.LimitReader(iotest.HalfReader(bytes.NewReader(data)), limit))
+				got, err := readLimited(iotest.HalfReader(bytes.NewReader(data)), hint, limit)
+				require.Equal(t, wantErr, err)
+				require.Equal(t, want, got, "n=%d limit=%d hint=%d", n, limit, hint)
+			}
+		}
+	}
+	_, err := readLimited(iotest.ErrReader(io.ErrUnexpectedEOF), 10, 100)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+// TestMayBeImage: every Content-Type mime.ParseMediaType reads as an
+// image type passes mayBeImage.
+func TestMayBeImage(t *testing.T) {
+	for _, ct := range []string{"image/png", "IMAGE/PNG", " image/jpeg; q=1", "\vimage/gif", "\u00a0image/png", "Image/Svg+Xml",
+		"application/json", "text/plain", "", "imag", "image", "image/", "images/png", "İmage/png", "application/image/png"} {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if strings.HasPrefix(mt, "image/") {
+			require.True(t, mayBeImage(ct), ct)
+		}
+	}
+	require.False(t, mayBeImage("application/json; charset=utf-8"))
 }

@@ -105,6 +105,25 @@ func (s *Server) Tool(name string) (ToolSpec, bool) {
 	return t.spec, true
 }
 
+// UsesRequest reports whether calls of the named tool read the client's
+// request (Call's in): its templates call getRealIP or getSocketIP, or it
+// passes the client's credential through. Call ignores in for the others,
+// so a caller may pass nil and save building one.
+func (s *Server) UsesRequest(name string) bool {
+	t, ok := s.byName[name]
+	if !ok {
+		return false
+	}
+	if (t.client != nil && t.client.Passthrough) || (t.upstream != nil && t.upstream.Passthrough) {
+		return true
+	}
+	bound := func(x *tmpl) bool { return x != nil && x.bound != nil }
+	if bound(t.url) || bound(t.body) || (t.direct && bound(t.response)) {
+		return true
+	}
+	return slices.ContainsFunc(t.headers, func(h compiledHeader) bool { return bound(h.value) })
+}
+
 // AllowsTool reports whether allowTools lets clients see and call the
 // named tool (for an mcp-proxy server, an upstream tool).
 func (s *Server) AllowsTool(name string) bool {

@@ -203,7 +203,13 @@ func (s *Server) templateData(args map[string]any) map[string]any {
 // build renders the request the way Higress's REST-to-MCP does (see the
 // package documentation).
 func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (*RenderedRequest, error) {
-	data := s.templateData(args)
+	// The data (a copy of config) only for templates that are not
+	// constant (most URLs and headers are, once config is known).
+	var data map[string]any
+	if t.url == nil || !t.url.isConstant || (t.body != nil && !t.body.isConstant) ||
+		slices.ContainsFunc(t.headers, func(h compiledHeader) bool { return !h.value.isConstant }) {
+		data = s.templateData(args)
+	}
 	env := &execEnv{req: in}
 	urlStr, err := t.url.execute(data, env)
 	if err != nil {
@@ -238,8 +244,8 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 			otherArgs = append(otherArgs, a.Name)
 		}
 	}
-	field := fmt.Sprintf("tools[%d].requestTemplate.url", t.index)
 	fail := func(format string, a ...any) error {
+		field := fmt.Sprintf("tools[%d].requestTemplate.url", t.index)
 		return &FieldError{Field: field, Tool: t.def.Name, Message: fmt.Sprintf("tool %q: ", t.def.Name) + fmt.Sprintf(format, a...)}
 	}
 	// {name} placeholders: one path segment before the query, a query

@@ -225,14 +225,16 @@ func printString(v any) string {
 	return fmt.Sprint(v)
 }
 
-func formatFloat(f float64) string {
+func formatFloat(f float64) string { return string(appendFloat(nil, f)) }
+
+func appendFloat(b []byte, f float64) []byte {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
 	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }
 
 func compactJSON(v any) string {
@@ -343,6 +345,9 @@ type tmpl struct {
 	// bound holds clones bound to an execEnv, for templates that use a
 	// per-execution function; nil otherwise.
 	bound *sync.Pool
+	// paths renders the template from raw JSON when it only prints
+	// values (see pathTemplate); nil otherwise.
+	paths *pathTemplate
 }
 
 type boundTemplate struct {
@@ -372,6 +377,8 @@ func parseTemplate(field, tool, text string, funcs template.FuncMap) (*tmpl, err
 	}
 	if usesEnv {
 		out.bound = &sync.Pool{}
+	} else {
+		out.paths = compilePaths(t, funcs)
 	}
 	return out, nil
 }

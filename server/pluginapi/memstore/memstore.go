@@ -40,6 +40,13 @@ type Store struct {
 	lists  map[string]*list
 	bytes  int // of all list entries
 	writes int
+	// order holds the list entries from order[head] on in the order they
+	// were appended, so that the size cap drops the oldest first in
+	// constant time; some were removed since (maxLen, Delete, expiry) and
+	// are skipped. entries counts the entries held.
+	order   []entryRef
+	head    int
+	entries int
 
 	subMu sync.Mutex
 	subs  map[string]map[*subscription]struct{} // channel → subscriptions
@@ -59,15 +66,35 @@ type list struct {
 	data    [][]byte
 	size    int
 	expires time.Time
+	gone    bool // removed from the store
 }
 
-func (l *list) removeFirst() int {
+// entryRef is entry index of list l.
+type entryRef struct {
+	l     *list
+	index int64
+}
+
+// held reports whether the entry is still in the store.
+func (r entryRef) held() bool { return !r.l.gone && r.index >= r.l.first }
+
+// removeFirstLocked removes the first entry of l.
+func (s *Store) removeFirstLocked(l *list) {
 	n := len(l.data[0])
 	l.data[0] = nil
 	l.data = l.data[1:]
 	l.first++
 	l.size -= n
-	return n
+	s.bytes -= n
+	s.entries--
+}
+
+// dropListLocked removes list l, named k.
+func (s *Store) dropListLocked(k string, l *list) {
+	s.bytes -= l.size
+	s.entries -= len(l.data)
+	l.gone = true
+	delete(s.lists, k)
 }
 
 // New returns an empty Store whose lists hold at most maxListBytes
@@ -109,8 +136,7 @@ func (s *Store) sweepLocked(now time.Time) {
 		}
 		for k, l := range s.lists {
 			if !now.Before(l.expires) {
-				s.bytes -= l.size
-				delete(s.lists, k)
+				s.dropListLocked(k, l)
 				expired++
 			}
 			if seen++; seen == 2*sweepSample {
@@ -119,21 +145,6 @@ func (s *Store) sweepLocked(now time.Time) {
 		}
 		if expired*4 < seen {
 			return
-		}
-	}
-}
-
-// sweepAllLocked removes every expired key.
-func (s *Store) sweepAllLocked(now time.Time) {
-	for k, v := range s.values {
-		if !v.live(now) {
-			delete(s.values, k)
-		}
-	}
-	for k, l := range s.lists {
-		if !now.Before(l.expires) {
-			s.bytes -= l.size
-			delete(s.lists, k)
 		}
 	}
 }
@@ -201,8 +212,7 @@ func (s *Store) Delete(keys ...string) {
 	for _, k := range keys {
 		delete(s.values, k)
 		if l := s.lists[k]; l != nil {
-			s.bytes -= l.size
-			delete(s.lists, k)
+			s.dropListLocked(k, l)
 		}
 	}
 }
@@ -241,7 +251,7 @@ func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) i
 	l := s.lists[key]
 	if l == nil || !now.Before(l.expires) {
 		if l != nil {
-			s.bytes -= l.size
+			s.dropListLocked(key, l)
 		}
 		l = &list{}
 		s.lists[key] = l
@@ -250,35 +260,52 @@ func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) i
 	l.size += len(data)
 	l.expires = now.Add(ttl)
 	s.bytes += len(data)
-	for maxLen > 0 && len(l.data) > maxLen {
-		s.bytes -= l.removeFirst()
-	}
+	s.entries++
 	index := l.first + int64(len(l.data)) - 1
-	if s.bytes > s.maxListBytes {
-		// Expired lists go before live entries are purged.
-		s.sweepAllLocked(now)
-	} else {
-		s.sweepLocked(now)
+	s.order = append(s.order, entryRef{l: l, index: index})
+	for maxLen > 0 && len(l.data) > maxLen {
+		s.removeFirstLocked(l)
 	}
-	s.purgeLocked(l)
+	s.sweepLocked(now)
+	s.purgeLocked()
+	s.compactLocked()
 	return index
 }
 
-// purgeLocked drops the oldest entry of every list until the total is
-// within the cap, keeping the entry just appended to keep.
-func (s *Store) purgeLocked(keep *list) {
-	for s.bytes > s.maxListBytes {
-		progress := false
-		for _, l := range s.lists {
-			if len(l.data) > 1 || (len(l.data) == 1 && l != keep) {
-				s.bytes -= l.removeFirst()
-				progress = true
-			}
-		}
-		if !progress {
-			return
+// purgeLocked drops the oldest entries of all lists until the total is
+// within the cap, but not the entry just appended (the last in order).
+func (s *Store) purgeLocked() {
+	for s.bytes > s.maxListBytes && s.head < len(s.order)-1 {
+		r := s.order[s.head]
+		s.order[s.head] = entryRef{}
+		s.head++
+		if r.held() {
+			s.removeFirstLocked(r.l) // the oldest of its list: order is append order
 		}
 	}
+}
+
+// compactLocked keeps order from growing beyond twice the entries held
+// (plus some), in amortized constant time per append.
+func (s *Store) compactLocked() {
+	n := len(s.order) - s.head
+	if n <= 1024 || n <= 2*s.entries {
+		if s.head > 1024 && s.head > n {
+			s.order = append(s.order[:0], s.order[s.head:]...)
+			clear(s.order[len(s.order):cap(s.order)])
+			s.head = 0
+		}
+		return
+	}
+	kept := s.order[:0]
+	for _, r := range s.order[s.head:] {
+		if r.held() {
+			kept = append(kept, r)
+		}
+	}
+	clear(s.order[len(kept):])
+	s.order = kept
+	s.head = 0
 }
 
 // After implements pluginapi.SharedStore.

@@ -54,6 +54,64 @@ func TestListsKeepTheirLastEntriesAndReportPurges(t *testing.T) {
 	require.Equal(t, [][]byte{[]byte("67890")}, got, "the entry just appended stays")
 }
 
+// The size cap drops the oldest entries of all lists first, one at a
+// time, never everything at once.
+func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
+	s := New(100)
+	for i := range 10 {
+		s.Append(fmt.Sprint("l", i), []byte("0123456789"), 0, time.Minute)
+	}
+	s.Append("l0", []byte("0123456789"), 0, time.Minute)
+	_, ok := s.After("l0", -1)
+	require.False(t, ok, "the oldest entry of all went")
+	got, ok := s.After("l0", 0)
+	require.True(t, ok)
+	require.Len(t, got, 1, "the entry just appended stays")
+	for i := 1; i < 10; i++ {
+		got, ok := s.After(fmt.Sprint("l", i), -1)
+		require.True(t, ok)
+		require.Len(t, got, 1, "newer entries stay")
+	}
+	s.Append("l5", make([]byte, 35), 0, time.Minute)
+	// l0 lost its first entry before; l1 to l4 are the oldest now.
+	for i, want := range []bool{false, false, false, false, false, true, true, true, true, true} {
+		_, ok := s.After(fmt.Sprint("l", i), -1)
+		require.Equal(t, want, ok, "l%d", i)
+	}
+	// An entry larger than the cap stays alone.
+	s.Append("big", make([]byte, 500), 0, time.Minute)
+	got, ok = s.After("big", -1)
+	require.True(t, ok)
+	require.Len(t, got, 1)
+	s.mu.Lock()
+	require.Equal(t, 500, s.bytes)
+	require.Equal(t, 1, s.entries)
+	s.mu.Unlock()
+}
+
+// The record of the order of entries does not grow with entries removed
+// otherwise (Delete, maxLen, expiry).
+func TestEntryOrderStaysBounded(t *testing.T) {
+	s := New(0)
+	for i := range 100000 {
+		k := fmt.Sprint("l", i%50)
+		s.Append(k, []byte("x"), 3, time.Minute)
+		if i%7 == 0 {
+			s.Delete(k)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.LessOrEqual(t, s.entries, 150)
+	require.LessOrEqual(t, len(s.order)-s.head, 2*s.entries+1025)
+	require.LessOrEqual(t, cap(s.order), 8192)
+	held := 0
+	for _, l := range s.lists {
+		held += len(l.data)
+	}
+	require.Equal(t, held, s.entries)
+}
+
 func TestPublishReachesSubscribersInOrderAndNamespacesSeparate(t *testing.T) {
 	s := New(0)
 	a, b := s.Namespace("a\x00"), s.Namespace("b\x00")
@@ -106,6 +164,31 @@ func BenchmarkSetAmongManyKeys(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				s.Set(fmt.Sprint("k", i%1000), []byte("x"), time.Hour)
+			}
+		})
+	}
+}
+
+// BenchmarkAppendAtTheCap: an append costs the same with 1,000 or 100,000
+// lists held once the lists fill the store's size cap, as a busy MCP
+// server's event streams do: the cap drops the oldest entry, where it
+// used to scan every list and drop the first entry of each
+// (go test -bench AppendAt -benchtime 200000x ./server/pluginapi/memstore/).
+func BenchmarkAppendAtTheCap(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			entry := make([]byte, 200)
+			s := New(n * len(entry))
+			for i := range n {
+				s.Append(fmt.Sprint("stream", i), entry, 0, time.Hour)
+			}
+			keys := make([]string, 1000)
+			for i := range keys {
+				keys[i] = fmt.Sprint("new", i)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				s.Append(keys[i%len(keys)], entry, 0, time.Hour)
 			}
 		})
 	}
