@@ -465,11 +465,14 @@ describe('console against the real binary', { concurrent: false }, () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Logs' }).click();
     await page.getByRole('searchbox', { name: 'Search' }).fill(marker);
     const lines = page.getByTestId('log-lines');
+    // The search applies after a pause in typing, and the line may reach
+    // the log a moment after the request failed: wait for the filtered
+    // view to hold the line, not for any line of the unfiltered one.
+    await expect.poll(async () => (await lines.textContent()) ?? '').toContain(marker);
     await lines
       .getByText(/upstream request failed/)
       .first()
       .waitFor();
-    expect(await lines.textContent()).toContain(marker);
     await shot(page, '25-logs-gateway-request');
   });
 
