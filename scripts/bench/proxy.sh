@@ -18,6 +18,7 @@
 #   LOAD_CPUS=0   CPUs for wrk and the backend
 #   ACCESS_LOG=off  Gatehouse's access log (nginx runs with access_log off); on
 #                 measures its cost
+#   GATEHOUSE_PROCS=<n>  Gatehouse's GOMAXPROCS (default: the number of PROXY_CPUS)
 #   ENGINES="std fast"  Gatehouse's gateway engines measured (GATEHOUSE_GATEWAY_ENGINE),
 #                 each its own process: gatehouse-std, gatehouse-fast
 #   PEERS="haproxy caddy"  other proxies from Debian measured too when installed
@@ -139,7 +140,7 @@ for engine in $ENGINES; do
 	fast) gport=$((BASE_PORT + 5)) cport=$((BASE_PORT + 6)) ;;
 	*) echo "proxy.sh: ENGINES: $engine is not an engine; use std and/or fast" >&2; exit 1 ;;
 	esac
-	GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" env \
+	GOMAXPROCS=${GATEHOUSE_PROCS:-$ncpu} taskset -c "$PROXY_CPUS" env \
 		GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$gport" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$cport" \
 		GATEHOUSE_DATA_DIR="$work/gatehouse-$engine" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
 		GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
@@ -278,7 +279,7 @@ done
 
 echo
 echo "Peak: wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds (median), body $SIZE B"
-echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=$ncpu), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes, access log $ACCESS_LOG"
+echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=${GATEHOUSE_PROCS:-$ncpu}), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes, access log $ACCESS_LOG"
 echo "$(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf "| %-14s | %10s | %8s | %8s | %9s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx"

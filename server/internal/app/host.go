@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1client"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
 )
@@ -42,11 +43,13 @@ func (h *pluginHost) InstanceID() string             { return h.instanceID }
 func (h *pluginHost) SharedStore() pluginapi.SharedStore { return h.shared }
 
 // newUpstreamClient is the client plugins call upstream APIs with: one
-// keep-alive pool for the whole process.
+// keep-alive pool for the whole process. Plain-http calls go through
+// h1client (the exchange on the caller's goroutine, as the gateway's own
+// proxy does); TLS, HTTP/2, proxies and large bodies through net/http.
 func newUpstreamClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Transport: &http.Transport{
+	return h1client.NewClient(
+		&http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
@@ -56,8 +59,8 @@ func newUpstreamClient() *http.Client {
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
 		},
-		Timeout: 60 * time.Second,
-	}
+		60*time.Second,
+	)
 }
 
 // hostFactory returns the Host for each plugin name.

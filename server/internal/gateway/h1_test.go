@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1client"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -88,7 +89,7 @@ func TestUpstreamClosingIdleConnectionsIsInvisible(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the upstream never closed the idle connection")
 		}
-		time.Sleep(h1CheckIdleAfter)
+		time.Sleep(h1client.CheckIdleAfter)
 		res := h.do(http.MethodPost, "", "/", strings.NewReader(`{"n":1}`), nil)
 		require.Equal(t, http.StatusOK, res.status, "POST %d after the upstream closed the idle connection: %s", i, res.body)
 		<-closed

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1client"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -89,8 +90,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		var resp *http.Response
 		var err error
-		if h1Eligible(out) {
-			resp, err = p.transport.h1.roundTrip(out, ep.dialAddr)
+		if h1client.Eligible(out) {
+			resp, err = p.transport.h1.Send(out, ep.dialAddr)
 		} else {
 			resp, err = p.transport.t.RoundTrip(out)
 		}

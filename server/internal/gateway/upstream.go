@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1client"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
@@ -24,7 +25,7 @@ var errNoEndpoint = errors.New("no healthy endpoint")
 // change. It is closed when the last pool releases it.
 type sharedTransport struct {
 	t       *http.Transport
-	h1      *h1Transport // plain-http requests that h1Eligible accepts
+	h1      *h1client.Transport // plain-http requests that h1client.Eligible accepts
 	timeout time.Duration
 	mu      sync.Mutex
 	refs    int
@@ -35,7 +36,7 @@ func newTransport(timeout time.Duration) *sharedTransport {
 	return &sharedTransport{
 		timeout: timeout,
 		refs:    1,
-		h1:      newH1Transport(dial.DialContext, timeout),
+		h1:      h1client.New(dial.DialContext, timeout),
 		t: &http.Transport{
 			// Upstream calls ignore HTTP_PROXY: a gateway talks to its
 			// services directly, like nginx.
@@ -74,7 +75,7 @@ func (s *sharedTransport) release() {
 	s.mu.Unlock()
 	if last {
 		s.t.CloseIdleConnections()
-		s.h1.close()
+		s.h1.Close()
 	}
 }
 
@@ -168,16 +169,7 @@ func newPool(s spec.Service, st *sharedTransport, logger *slog.Logger) (*pool, e
 
 // dialAddr is u's host:port, with the scheme's default port when u has
 // none.
-func dialAddr(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	port := "80"
-	if u.Scheme == "https" {
-		port = "443"
-	}
-	return net.JoinHostPort(u.Hostname(), port)
-}
+func dialAddr(u *url.URL) string { return h1client.DialAddr(u.Host, u.Scheme) }
 
 func orDefault(s, def string) string {
 	if s == "" {

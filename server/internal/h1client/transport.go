@@ -1,4 +1,9 @@
-package gateway
+// Package h1client is the upstream HTTP/1.1 client for plain-http
+// endpoints: the whole exchange on the caller's goroutine, over a
+// keep-alive pool. The gateway's service proxies and the client the host
+// gives plugins (pluginapi.Host.HTTPClient) both send through it what it
+// may send (Eligible), and everything else through net/http's Transport.
+package h1client
 
 import (
 	"bufio"
@@ -20,58 +25,58 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 )
 
-// h1Transport is the upstream client for plain-http endpoints: HTTP/1.1 over
+// Transport is the upstream client for plain-http endpoints: HTTP/1.1 over
 // a keep-alive pool, with the whole exchange on the caller's goroutine.
 //
 // net/http's Transport hands every request to a writer goroutine and every
 // response to a reader goroutine of the connection; for a proxy that is two
 // goroutine hand-offs per request on top of the client side's own work, and
-// the largest cost left in the proxy benchmark. h1Transport writes the
+// the largest cost left in the proxy benchmark. Transport writes the
 // request and reads the response itself, and returns the connection to the
 // pool when the response body has been read to its end.
 //
-// It takes only what it can do safely in that shape (h1Eligible): no TLS, no
+// It takes only what it can do safely in that shape (Eligible): no TLS, no
 // upgrade, no Expect: 100-continue, and a request body of known, small size
-// (so that writing it cannot stall while the upstream answers early). The
-// service's http.Transport serves everything else.
-type h1Transport struct {
+// (so that writing it cannot stall while the upstream answers early). An
+// http.Transport serves everything else (see RoundTripper).
+type Transport struct {
 	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
 	headerTimeout time.Duration // 0: none
 	idleTimeout   time.Duration
 	maxIdle       int // per address
 
 	mu     sync.Mutex
-	idle   map[string][]*h1Conn // by dial address, oldest first
+	idle   map[string][]*upConn // by dial address, oldest first
 	closed bool
 }
 
-// h1MaxBody is the largest request body h1Transport sends; it fits the
+// MaxBody is the largest request body Transport sends; it fits the
 // socket buffers, so a write never waits for the upstream to read.
-const h1MaxBody = 64 << 10
+const MaxBody = 64 << 10
 
-func newH1Transport(dial func(ctx context.Context, network, addr string) (net.Conn, error), headerTimeout time.Duration) *h1Transport {
-	return &h1Transport{
+func New(dial func(ctx context.Context, network, addr string) (net.Conn, error), headerTimeout time.Duration) *Transport {
+	return &Transport{
 		dial:          dial,
 		headerTimeout: headerTimeout,
 		idleTimeout:   90 * time.Second,
 		maxIdle:       1024,
-		idle:          make(map[string][]*h1Conn),
+		idle:          make(map[string][]*upConn),
 	}
 }
 
-// h1Eligible reports whether h1Transport may send req.
-func h1Eligible(req *http.Request) bool {
+// Eligible reports whether Transport may send req.
+func Eligible(req *http.Request) bool {
 	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" {
 		return false
 	}
 	if req.Body == nil || req.Body == http.NoBody {
 		return true
 	}
-	return req.ContentLength > 0 && req.ContentLength <= h1MaxBody
+	return req.ContentLength > 0 && req.ContentLength <= MaxBody
 }
 
-// h1Conn is one upstream connection.
-type h1Conn struct {
+// conn is one upstream connection.
+type upConn struct {
 	addr   string // the dial address: the pool's key
 	conn   net.Conn
 	raw    syscall.RawConn // nil: not a socket; requests go through conn
@@ -85,8 +90,8 @@ type h1Conn struct {
 	first   [4 << 10]byte
 }
 
-func newH1Conn(addr string, conn net.Conn) *h1Conn {
-	c := &h1Conn{addr: addr, conn: conn}
+func newConn(addr string, conn net.Conn) *upConn {
+	c := &upConn{addr: addr, conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -97,7 +102,7 @@ func newH1Conn(addr string, conn net.Conn) *h1Conn {
 }
 
 // Read serves br: the bytes send read first, then the connection.
-func (c *h1Conn) Read(p []byte) (int, error) {
+func (c *upConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)
 		c.pending = c.pending[n:]
@@ -111,7 +116,7 @@ func (c *h1Conn) Read(p []byte) (int, error) {
 // fail between the request and its answer), plainly otherwise; the answer
 // is then read through br. wrote reports whether the whole request went
 // out.
-func (c *h1Conn) send() (wrote bool, err error) {
+func (c *upConn) send() (wrote bool, err error) {
 	b := c.out.Bytes()
 	if c.raw != nil {
 		var n int
@@ -140,9 +145,9 @@ type errStale struct{ err error }
 func (e *errStale) Error() string { return e.err.Error() }
 func (e *errStale) Unwrap() error { return e.err }
 
-// roundTrip sends req to addr (host:port) and returns the response. The
+// Send sends req to addr (host:port) and returns the response. The
 // response body must be read to its end or closed.
-func (t *h1Transport) roundTrip(req *http.Request, addr string) (*http.Response, error) {
+func (t *Transport) Send(req *http.Request, addr string) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context(), addr)
 		if err != nil {
@@ -186,7 +191,7 @@ func replayable(req *http.Request) bool {
 }
 
 // exchange writes req on c and reads the answer's header.
-func (t *h1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, error) {
+func (t *Transport) exchange(c *upConn, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if t.headerTimeout > 0 {
 		_ = c.conn.SetDeadline(time.Now().Add(t.headerTimeout))
@@ -251,7 +256,7 @@ func (t *h1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 			return fail(ctx.Err())
 		}
 	}
-	b := &h1Body{t: t, c: c, rc: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
+	b := &respBody{t: t, c: c, rc: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil
@@ -260,18 +265,18 @@ func (t *h1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 	return resp, nil
 }
 
-// h1Body is a response body that returns its connection to the pool when
+// body is a response body that returns its connection to the pool when
 // read to the end, and closes the connection when closed early or failed.
-type h1Body struct {
-	t    *h1Transport
-	c    *h1Conn
+type respBody struct {
+	t    *Transport
+	c    *upConn
 	rc   io.ReadCloser
 	stop func() bool
 	keep bool // the exchange allows reusing the connection
 	done atomic.Bool
 }
 
-func (b *h1Body) Read(p []byte) (int, error) {
+func (b *respBody) Read(p []byte) (int, error) {
 	if b.done.Load() {
 		return 0, http.ErrBodyReadAfterClose
 	}
@@ -282,7 +287,7 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *h1Body) Close() error {
+func (b *respBody) Close() error {
 	b.finish(false)
 	return nil
 }
@@ -290,7 +295,7 @@ func (b *h1Body) Close() error {
 // finish releases the connection once: back to the pool after a clean end
 // of a reusable exchange whose cancellation hook had not fired, closed
 // otherwise.
-func (b *h1Body) finish(clean bool) {
+func (b *respBody) finish(clean bool) {
 	if !b.done.CompareAndSwap(false, true) {
 		return
 	}
@@ -302,7 +307,7 @@ func (b *h1Body) finish(clean bool) {
 }
 
 // get returns an idle connection to addr, or dials one.
-func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+func (t *Transport) get(ctx context.Context, addr string) (*upConn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
 	list := t.idle[addr]
@@ -317,7 +322,7 @@ func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, bool, erro
 		}
 		t.idle[addr] = list
 		t.mu.Unlock()
-		if idle < h1CheckIdleAfter || c.alive() {
+		if idle < CheckIdleAfter || c.alive() {
 			return c, true, nil
 		}
 		c.close()
@@ -331,13 +336,13 @@ func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	return newH1Conn(addr, conn), false, nil
+	return newConn(addr, conn), false, nil
 }
 
 // put keeps c for reuse, unless the pool is full or closed. It also
 // closes the oldest idle connection of addr once it has idled too long, so
 // that a pool that shrank does not keep sockets forever.
-func (t *h1Transport) put(c *h1Conn) {
+func (t *Transport) put(c *upConn) {
 	addr := c.addr
 	c.idleAt = time.Now()
 	t.mu.Lock()
@@ -356,13 +361,20 @@ func (t *h1Transport) put(c *h1Conn) {
 	t.mu.Unlock()
 }
 
-// close closes the idle connections; connections in use are closed when
-// their exchange ends instead of returning to the pool.
-func (t *h1Transport) close() {
+// Close closes the idle connections and keeps no more: connections in use
+// are closed when their exchange ends instead of returning to the pool.
+func (t *Transport) Close() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.CloseIdle()
+}
+
+// CloseIdle closes the connections that wait in the pool now.
+func (t *Transport) CloseIdle() {
 	t.mu.Lock()
 	idle := t.idle
-	t.idle = make(map[string][]*h1Conn)
-	t.closed = true
+	t.idle = make(map[string][]*upConn)
 	t.mu.Unlock()
 	for _, list := range idle {
 		for _, c := range list {
@@ -371,17 +383,17 @@ func (t *h1Transport) close() {
 	}
 }
 
-func (c *h1Conn) close() { _ = c.conn.Close() }
+func (c *upConn) close() { _ = c.conn.Close() }
 
-// h1CheckIdleAfter is how long a connection may idle before it is checked
+// CheckIdleAfter is how long a connection may idle before it is checked
 // with alive on reuse. Upstreams close idle keep-alive connections after a
 // few seconds (Node.js after 5 s): a request written to such a connection
 // would fail, and one that is not safe to repeat could not be retried.
-const h1CheckIdleAfter = 250 * time.Millisecond
+const CheckIdleAfter = 250 * time.Millisecond
 
 // alive reports whether the upstream has neither closed c nor sent
 // anything unasked on it, without blocking: one non-consuming read.
-func (c *h1Conn) alive() bool {
+func (c *upConn) alive() bool {
 	if c.br.Buffered() > 0 || len(c.pending) > 0 {
 		return false
 	}
