@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // WriteThenRead writes out on the socket behind raw, then waits for the
@@ -26,7 +27,7 @@ func WriteThenRead(raw syscall.RawConn, out, in []byte) (rest []byte, n int, err
 		if !attempted {
 			attempted = true
 			for len(rest) > 0 {
-				m, err := syscall.Write(int(fd), rest)
+				m, err := rawWrite(int(fd), rest)
 				if m > 0 {
 					rest = rest[m:]
 				}
@@ -40,7 +41,7 @@ func WriteThenRead(raw syscall.RawConn, out, in []byte) (rest []byte, n int, err
 			}
 			return false // park until the answer is readable
 		}
-		m, err := syscall.Read(int(fd), in)
+		m, err := rawRead(int(fd), in)
 		switch {
 		case err == syscall.EINTR || err == syscall.EAGAIN:
 			return false
@@ -66,4 +67,32 @@ func WriteThenRead(raw syscall.RawConn, out, in []byte) (rest []byte, n int, err
 		return nil, 0, err
 	}
 	return nil, 0, io.ErrNoProgress
+}
+
+// rawWrite and rawRead are write(2) and read(2) on a non-blocking socket
+// without telling the scheduler that a system call began (RawSyscall): on
+// a non-blocking socket they return at once, so the scheduler has nothing
+// to gain from the notice, and on a busy proxy its monitor would otherwise
+// keep taking the P away from a goroutine in such a call and handing it to
+// another thread (futex wake-ups, spinning) for each of them.
+func rawWrite(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+func rawRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
