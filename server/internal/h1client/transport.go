@@ -79,9 +79,9 @@ func Eligible(req *http.Request) bool {
 type upConn struct {
 	addr   string // the dial address: the pool's key
 	conn   net.Conn
-	raw    syscall.RawConn // nil: not a socket; requests go through conn
-	br     *bufio.Reader   // reads c (pending first, then conn)
-	out    bytes.Buffer    // the request being sent
+	poll   *h1server.Poller // nil: not a socket; requests go through conn
+	br     *bufio.Reader    // reads c (pending first, then conn)
+	out    bytes.Buffer     // the request being sent
 	idleAt time.Time
 
 	// pending holds what send read with the request's write; br reads
@@ -94,7 +94,7 @@ func newConn(addr string, conn net.Conn) *upConn {
 	c := &upConn{addr: addr, conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
+			c.poll = h1server.NewPoller(raw)
 		}
 	}
 	c.br = bufio.NewReaderSize(c, 32<<10)
@@ -112,15 +112,15 @@ func (c *upConn) Read(p []byte) (int, error) {
 }
 
 // send writes the request in c.out and waits for the first bytes of the
-// answer, with h1server.WriteThenRead on a socket (no read that can only
+// answer, with h1server.Poller.WriteThenRead on a socket (no read that can only
 // fail between the request and its answer), plainly otherwise; the answer
 // is then read through br. wrote reports whether the whole request went
 // out.
 func (c *upConn) send() (wrote bool, err error) {
 	b := c.out.Bytes()
-	if c.raw != nil {
+	if c.poll != nil {
 		var n int
-		b, n, err = h1server.WriteThenRead(c.raw, b, c.first[:])
+		b, n, err = c.poll.WriteThenRead(b, c.first[:])
 		if len(b) == 0 {
 			c.pending = c.first[:n]
 			if se := (*os.SyscallError)(nil); errors.As(err, &se) && se.Syscall == "write" {

@@ -7,53 +7,44 @@ import (
 	"unsafe"
 )
 
-// WriteThenRead writes out on the socket behind raw, then waits for the
-// peer's answer and reads it into in, under one registration with Go's
-// poller: the readiness state is reset before the write, so the goroutine
-// parks at once instead of first trying a read that can only fail
-// (EAGAIN), and no answer can arrive unnoticed in between. Deadlines set on
-// the connection bound the wait.
+// Poller writes a request or response and waits for the peer's next bytes
+// on one connection (WriteThenRead). It is made once per connection, so
+// that the calls allocate nothing; it is not safe for concurrent use.
+type Poller struct {
+	raw  syscall.RawConn
+	step func(fd uintptr) bool // p.poll, bound once
+
+	rest       []byte
+	in         []byte
+	attempted  bool
+	n          int
+	werr, rerr error
+}
+
+// NewPoller returns the Poller of the socket behind raw.
+func NewPoller(raw syscall.RawConn) *Poller {
+	p := &Poller{raw: raw}
+	p.step = p.poll
+	return p
+}
+
+// WriteThenRead writes out on the socket, then waits for the peer's answer
+// and reads it into in, under one registration with Go's poller: the
+// readiness state is reset before the write, so the goroutine parks at once
+// instead of first trying a read that can only fail (EAGAIN), and no answer
+// can arrive unnoticed in between. Deadlines set on the connection bound
+// the wait.
 //
 // rest is the part of out not written: non-empty when the socket could not
 // take it all without blocking, or when the wait failed before the write
 // (a deadline already passed); the caller then writes rest and reads the
 // plain way. Otherwise n > 0 bytes were read, or err says why not (a write
 // or read error, io.EOF when the peer closed, a deadline).
-func WriteThenRead(raw syscall.RawConn, out, in []byte) (rest []byte, n int, err error) {
-	rest = out
-	attempted := false
-	var werr, rerr error
-	err = raw.Read(func(fd uintptr) bool {
-		if !attempted {
-			attempted = true
-			for len(rest) > 0 {
-				m, err := rawWrite(int(fd), rest)
-				if m > 0 {
-					rest = rest[m:]
-				}
-				if err == syscall.EINTR {
-					continue
-				}
-				if err != nil {
-					werr = err
-					return true
-				}
-			}
-			return false // park until the answer is readable
-		}
-		m, err := rawRead(int(fd), in)
-		switch {
-		case err == syscall.EINTR || err == syscall.EAGAIN:
-			return false
-		case err != nil:
-			rerr = os.NewSyscallError("read", err)
-		case m == 0:
-			rerr = io.EOF
-		default:
-			n = m
-		}
-		return true
-	})
+func (p *Poller) WriteThenRead(out, in []byte) (rest []byte, n int, err error) {
+	p.rest, p.in, p.attempted, p.n, p.werr, p.rerr = out, in, false, 0, nil, nil
+	err = p.raw.Read(p.step)
+	rest, n, attempted, werr, rerr := p.rest, p.n, p.attempted, p.werr, p.rerr
+	p.rest, p.in, p.werr, p.rerr = nil, nil, nil, nil
 	switch {
 	case !attempted, werr == syscall.EAGAIN:
 		return rest, 0, nil
@@ -67,6 +58,40 @@ func WriteThenRead(raw syscall.RawConn, out, in []byte) (rest []byte, n int, err
 		return nil, 0, err
 	}
 	return nil, 0, io.ErrNoProgress
+}
+
+// poll is called by the poller: first to write, then each time the socket
+// may be readable. It reports whether the wait is over.
+func (p *Poller) poll(fd uintptr) bool {
+	if !p.attempted {
+		p.attempted = true
+		for len(p.rest) > 0 {
+			m, err := rawWrite(int(fd), p.rest)
+			if m > 0 {
+				p.rest = p.rest[m:]
+			}
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				p.werr = err
+				return true
+			}
+		}
+		return false // park until the answer is readable
+	}
+	m, err := rawRead(int(fd), p.in)
+	switch {
+	case err == syscall.EINTR || err == syscall.EAGAIN:
+		return false
+	case err != nil:
+		p.rerr = os.NewSyscallError("read", err)
+	case m == 0:
+		p.rerr = io.EOF
+	default:
+		p.n = m
+	}
+	return true
 }
 
 // rawWrite and rawRead are write(2) and read(2) on a non-blocking socket

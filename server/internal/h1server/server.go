@@ -147,7 +147,7 @@ type conn struct {
 	baseCtx    context.Context // server and local address values, set on the first request
 	remoteAddr string
 
-	raw syscall.RawConn // nil: not a socket
+	poll *Poller // nil: not a socket
 	// pendingOut is a complete response not written yet: the next wait
 	// for a request writes it first.
 	pendingOut []byte
@@ -191,14 +191,14 @@ func (c *conn) setOut(head, body []byte) {
 // that can only fail between a response and the next request), plainly
 // otherwise.
 func (c *conn) sendAndFill(limit int) error {
-	if c.raw == nil {
+	if c.poll == nil {
 		if err := c.flushOut(); err != nil {
 			return err
 		}
 		return c.fill(limit)
 	}
 	c.r, c.w = 0, 0
-	rest, n, err := WriteThenRead(c.raw, c.pendingOut, c.buf)
+	rest, n, err := c.poll.WriteThenRead(c.pendingOut, c.buf)
 	if len(rest) > 0 {
 		c.pendingOut = rest
 		if err := c.flushOut(); err != nil {
@@ -251,7 +251,7 @@ func (c *conn) serve() {
 	handedOff, announced := false, false
 	if sc, ok := c.rwc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
+			c.poll = NewPoller(raw)
 		}
 	}
 	defer func() {
