@@ -42,7 +42,8 @@ type SharedStore interface {
 	// After returns the entries of the list key after index (-1: all). It
 	// reports false when the entry just after index was dropped (maxLen or
 	// the store's size cap) and is no longer there. A missing list has no
-	// entries.
+	// entries; a list the size cap emptied is missing (as a key Redis
+	// evicted), and a new entry starts it again at index 0.
 	After(key string, index int64) ([][]byte, bool)
 	// Publish gives msg to every subscription of channel and returns how
 	// many took it (a subscription whose backlog is full does not).

@@ -11,8 +11,16 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
-// DefaultMaxListBytes caps the entries of all lists of a Store together.
+// DefaultMaxListBytes caps the lists of a Store together: their entries,
+// and for each list its key and listOverhead.
 const DefaultMaxListBytes = 32 << 20
+
+// listOverhead is what a list costs the process besides its key and
+// entries (its record, its map slot, the record of its first entry's
+// place in the order of appends), counted in the size cap: a list is made
+// per stream, and streams of one entry each (one per MCP call) would
+// otherwise hold memory the cap does not see until they expire.
+const listOverhead = 160
 
 // Every sweepEvery-th write looks at sweepSample keys of each map for
 // expired ones, and at another sample while a quarter or more of the last
@@ -38,7 +46,7 @@ type Store struct {
 	mu     sync.Mutex
 	values map[string]value
 	lists  map[string]*list
-	bytes  int // of all list entries
+	bytes  int // of all lists: entries, keys and listOverhead each
 	writes int
 	// order holds the list entries from order[head] on in the order they
 	// were appended, so that the size cap drops the oldest first in
@@ -60,8 +68,9 @@ type value struct {
 
 func (v value) live(now time.Time) bool { return now.Before(v.expires) }
 
-// list is one list: data[i] is entry first+i.
+// list is one list, named key: data[i] is entry first+i.
 type list struct {
+	key     string
 	first   int64
 	data    [][]byte
 	size    int
@@ -89,16 +98,17 @@ func (s *Store) removeFirstLocked(l *list) {
 	s.entries--
 }
 
-// dropListLocked removes list l, named k.
-func (s *Store) dropListLocked(k string, l *list) {
-	s.bytes -= l.size
+// dropListLocked removes list l.
+func (s *Store) dropListLocked(l *list) {
+	s.bytes -= l.size + len(l.key) + listOverhead
 	s.entries -= len(l.data)
 	l.gone = true
-	delete(s.lists, k)
+	delete(s.lists, l.key)
 }
 
 // New returns an empty Store whose lists hold at most maxListBytes
-// together (0: DefaultMaxListBytes).
+// together (0: DefaultMaxListBytes), counting their keys and listOverhead
+// each.
 func New(maxListBytes int) *Store {
 	if maxListBytes <= 0 {
 		maxListBytes = DefaultMaxListBytes
@@ -134,9 +144,9 @@ func (s *Store) sweepLocked(now time.Time) {
 				break
 			}
 		}
-		for k, l := range s.lists {
+		for _, l := range s.lists {
 			if !now.Before(l.expires) {
-				s.dropListLocked(k, l)
+				s.dropListLocked(l)
 				expired++
 			}
 			if seen++; seen == 2*sweepSample {
@@ -212,7 +222,7 @@ func (s *Store) Delete(keys ...string) {
 	for _, k := range keys {
 		delete(s.values, k)
 		if l := s.lists[k]; l != nil {
-			s.dropListLocked(k, l)
+			s.dropListLocked(l)
 		}
 	}
 }
@@ -251,10 +261,11 @@ func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) i
 	l := s.lists[key]
 	if l == nil || !now.Before(l.expires) {
 		if l != nil {
-			s.dropListLocked(key, l)
+			s.dropListLocked(l)
 		}
-		l = &list{}
+		l = &list{key: key}
 		s.lists[key] = l
+		s.bytes += len(key) + listOverhead
 	}
 	l.data = append(l.data, data)
 	l.size += len(data)
@@ -273,7 +284,9 @@ func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) i
 }
 
 // purgeLocked drops the oldest entries of all lists until the total is
-// within the cap, but not the entry just appended (the last in order).
+// within the cap, but not the entry just appended (the last in order). A
+// list it empties goes, as Redis evicts a key under its memory limit: it
+// then reads as missing, and a new entry starts it again at index 0.
 func (s *Store) purgeLocked() {
 	for s.bytes > s.maxListBytes && s.head < len(s.order)-1 {
 		r := s.order[s.head]
@@ -281,6 +294,9 @@ func (s *Store) purgeLocked() {
 		s.head++
 		if r.held() {
 			s.removeFirstLocked(r.l) // the oldest of its list: order is append order
+			if len(r.l.data) == 0 {
+				s.dropListLocked(r.l)
+			}
 		}
 	}
 }

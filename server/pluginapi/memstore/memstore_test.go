@@ -44,12 +44,16 @@ func TestListsKeepTheirLastEntriesAndReportPurges(t *testing.T) {
 	require.Empty(t, got)
 
 	// The size cap drops the oldest entries of every list.
-	small := New(10)
+	small := New(2*(1+listOverhead) + 15)
 	small.Append("x", []byte("12345"), 0, time.Minute)
+	small.Append("x", []byte("abcde"), 0, time.Minute)
 	small.Append("y", []byte("12345"), 0, time.Minute)
 	small.Append("y", []byte("67890"), 0, time.Minute)
 	_, ok = small.After("x", -1)
 	require.False(t, ok, "x lost its first entry to the cap")
+	got, ok = small.After("x", 0)
+	require.True(t, ok)
+	require.Equal(t, [][]byte{[]byte("abcde")}, got)
 	got, _ = small.After("y", 0)
 	require.Equal(t, [][]byte{[]byte("67890")}, got, "the entry just appended stays")
 }
@@ -57,8 +61,10 @@ func TestListsKeepTheirLastEntriesAndReportPurges(t *testing.T) {
 // The size cap drops the oldest entries of all lists first, one at a
 // time, never everything at once.
 func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
-	s := New(100)
+	// Ten lists of two 10-byte entries each fill the cap.
+	s := New(10 * (2 + listOverhead + 20))
 	for i := range 10 {
+		s.Append(fmt.Sprint("l", i), []byte("0123456789"), 0, time.Minute)
 		s.Append(fmt.Sprint("l", i), []byte("0123456789"), 0, time.Minute)
 	}
 	s.Append("l0", []byte("0123456789"), 0, time.Minute)
@@ -66,27 +72,65 @@ func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
 	require.False(t, ok, "the oldest entry of all went")
 	got, ok := s.After("l0", 0)
 	require.True(t, ok)
-	require.Len(t, got, 1, "the entry just appended stays")
+	require.Len(t, got, 2, "the later entries stay")
 	for i := 1; i < 10; i++ {
 		got, ok := s.After(fmt.Sprint("l", i), -1)
 		require.True(t, ok)
-		require.Len(t, got, 1, "newer entries stay")
+		require.Len(t, got, 2, "newer entries stay")
 	}
 	s.Append("l5", make([]byte, 35), 0, time.Minute)
-	// l0 lost its first entry before; l1 to l4 are the oldest now.
-	for i, want := range []bool{false, false, false, false, false, true, true, true, true, true} {
-		_, ok := s.After(fmt.Sprint("l", i), -1)
-		require.Equal(t, want, ok, "l%d", i)
+	// l0 lost its first entry before; l1's two are the oldest now: they go,
+	// and l1 with them (its key and record make room too).
+	_, ok = s.After("l0", -1)
+	require.False(t, ok)
+	got, ok = s.After("l1", -1)
+	require.True(t, ok, "an emptied list reads as missing")
+	require.Empty(t, got)
+	for i := 2; i < 10; i++ {
+		want := 2
+		if i == 5 {
+			want = 3
+		}
+		got, ok := s.After(fmt.Sprint("l", i), -1)
+		require.True(t, ok, "l%d", i)
+		require.Len(t, got, want, "l%d", i)
 	}
-	// An entry larger than the cap stays alone.
-	s.Append("big", make([]byte, 500), 0, time.Minute)
+	// An entry larger than the cap stays alone; the lists it emptied go.
+	s.Append("big", make([]byte, 5000), 0, time.Minute)
 	got, ok = s.After("big", -1)
 	require.True(t, ok)
 	require.Len(t, got, 1)
+	got, ok = s.After("l9", 0)
+	require.True(t, ok, "an emptied list reads as missing")
+	require.Empty(t, got)
+	require.EqualValues(t, 0, s.Append("l9", []byte("x"), 0, time.Minute), "and starts again at 0")
+	got, ok = s.After("big", -1)
+	require.True(t, ok)
+	require.Empty(t, got, "the big entry was the oldest: it went for the new one")
 	s.mu.Lock()
-	require.Equal(t, 500, s.bytes)
+	require.Equal(t, 1, len(s.lists))
+	require.Equal(t, 1+len("l9")+listOverhead, s.bytes)
 	require.Equal(t, 1, s.entries)
 	s.mu.Unlock()
+}
+
+// A list per MCP call (one event each) is the common case: the cap holds
+// their keys and records too, so memory stays bounded however many come
+// before they expire.
+func TestSizeCapBoundsManySmallLists(t *testing.T) {
+	const max = 1 << 20
+	s := New(max)
+	event := make([]byte, 300)
+	for i := range 200000 {
+		s.Append(fmt.Sprintf("mcp:events:{%032x}:%d", i%32, i), event, 1000, time.Hour)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.LessOrEqual(t, s.bytes, max)
+	require.Less(t, len(s.lists), max/(300+listOverhead), "lists the cap emptied are gone")
+	require.Greater(t, len(s.lists), max/(300+listOverhead+60)-10, "the latest lists stay")
+	require.Equal(t, len(s.lists), s.entries)
+	require.LessOrEqual(t, len(s.order)-s.head, 2*s.entries+1025)
 }
 
 // The record of the order of entries does not grow with entries removed
