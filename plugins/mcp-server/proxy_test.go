@@ -492,7 +492,7 @@ func TestProxyNotificationReachesTheStreamHeldByAnotherInstance(t *testing.T) {
 
 	// The event store holds each once, so that the client resumes after
 	// either on any instance.
-	stored, err := rc.XRange(context.Background(), "gatehouse:mcp:events:{"+sid+"}:-", "-", "+").Result()
+	stored, err := rc.LRange(context.Background(), "gatehouse:mcp:eventlist:{"+sid+"}:-", 0, -1).Result()
 	require.NoError(t, err)
 	require.Len(t, stored, 2)
 	resume, _ := http.NewRequest(http.MethodGet, b.url("/mcp-servers/upstream"), nil)

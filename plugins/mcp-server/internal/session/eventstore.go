@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,14 +14,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
-// EventStore is an mcp.EventStore on Redis Streams, so that a client can
+// EventStore is an mcp.EventStore on Redis, so that a client can
 // resume a stream with Last-Event-ID on any instance. Without Redis it keeps
 // events in a Memory, so that any plugin instance of the process can
 // replay them.
 //
-// Event i of a stream is stored with the stream entry id 0-(i+1), so that
-// After is one range query. Streams expire ttl after their last append and
-// keep at most maxLen events.
+// In Redis a stream's events are a list whose entries are "i data" (event
+// i of the stream), so that After is one command. A Redis list of a few
+// entries costs about the entries' size; a Redis stream would cost 4 KiB
+// or more (Redis preallocates its first node): with a stream per call, kept
+// ttl, that is the difference between megabytes and gigabytes. Streams
+// expire ttl after their last append and keep at most maxLen events.
 //
 // SessionClosed does not remove events: a session closes on an instance
 // when that instance stops (or is replaced by a configuration change),
@@ -46,7 +48,7 @@ func streamKey(sessionID, streamID string) string {
 	if streamID == "" {
 		streamID = "-"
 	}
-	return KeyPrefix + "events:{" + sessionID + "}:" + streamID
+	return KeyPrefix + "eventlist:{" + sessionID + "}:" + streamID
 }
 
 // trackedStreams is how many of a session's latest streams are listed
@@ -97,26 +99,47 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 	return nil
 }
 
-// appendScript appends events ARGV[4:] to stream KEYS[1] (at most ARGV[1]
-// entries, approximately; 0: no bound), refreshes its time to live
-// (ARGV[2] ms), and lists a new stream in the session's list of its latest
-// ARGV[3] streams KEYS[2]: one command, where a MULTI pipeline costs seven
-// round-trip replies to parse.
+// appendScript appends events ARGV[4:] to the event list KEYS[1] (keeping
+// its last ARGV[1] entries; 0: all), each as "index data", refreshes its
+// time to live (ARGV[2] ms), and lists a new stream in the session's list
+// of its latest ARGV[3] streams KEYS[2]: one command, where a MULTI
+// pipeline costs seven round-trip replies to parse.
 var appendScript = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then
+local next = 0
+local last = redis.call("LINDEX", KEYS[1], -1)
+if last then
+	next = tonumber(string.match(last, "^(%d+) ")) + 1
+else
 	redis.call("RPUSH", KEYS[2], KEYS[1])
 	redis.call("LTRIM", KEYS[2], -tonumber(ARGV[3]), -1)
 end
 for i = 4, #ARGV do
-	if ARGV[1] == "0" then
-		redis.call("XADD", KEYS[1], "0-*", "d", ARGV[i])
-	else
-		redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "0-*", "d", ARGV[i])
-	end
+	redis.call("RPUSH", KEYS[1], string.format("%d ", next) .. ARGV[i])
+	next = next + 1
+end
+if ARGV[1] ~= "0" then
+	redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
 end
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
 redis.call("PEXPIRE", KEYS[2], ARGV[2])
 return 1
+`)
+
+// afterScript returns the index of the first event kept in list KEYS[1]
+// (-1: none) and the entries after event ARGV[1].
+var afterScript = redis.NewScript(`
+local first = redis.call("LINDEX", KEYS[1], 0)
+if not first then
+	return {-1}
+end
+local f = tonumber(string.match(first, "^(%d+) "))
+local from = tonumber(ARGV[1]) + 1 - f
+if from < 0 then
+	from = 0
+end
+local out = redis.call("LRANGE", KEYS[1], from, -1)
+table.insert(out, 1, f)
+return out
 `)
 
 // After implements mcp.EventStore.
@@ -137,54 +160,33 @@ func (s *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 		}
 	}
 	return func(yield func([]byte, error) bool) {
-		key := streamKey(sessionID, streamID)
-		var first, rest *redis.XMessageSliceCmd
-		_, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
-			first = p.XRangeN(ctx, key, "-", "+", 1)
-			rest = p.XRange(ctx, key, "(0-"+strconv.Itoa(index+1), "+")
-			return nil
-		})
+		res, err := afterScript.Run(ctx, rc, []string{streamKey(sessionID, streamID)}, index).Slice()
 		if err != nil {
 			yield(nil, unavailable("read events", err))
 			return
 		}
-		if f := first.Val(); len(f) > 0 {
-			seq, err := entrySeq(f[0].ID)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			// Entry index+1 (sequence index+2) must still be there.
-			if seq > int64(index)+2 {
-				yield(nil, fmt.Errorf("events of session %q stream %q after %d: %w", sessionID, streamID, index, mcp.ErrEventsPurged))
-				return
-			}
+		first, ok := res[0].(int64)
+		if !ok {
+			yield(nil, fmt.Errorf("read events: unexpected answer %v", res[0]))
+			return
 		}
-		for _, m := range rest.Val() {
-			var data []byte
-			switch v := m.Values["d"].(type) {
-			case string:
-				data = []byte(v)
-			case []byte:
-				data = v
+		// Event index+1 must still be there.
+		if first > int64(index)+1 {
+			yield(nil, fmt.Errorf("events of session %q stream %q after %d: %w", sessionID, streamID, index, mcp.ErrEventsPurged))
+			return
+		}
+		for _, e := range res[1:] {
+			entry, _ := e.(string)
+			_, data, ok := strings.Cut(entry, " ")
+			if !ok {
+				yield(nil, fmt.Errorf("read events: malformed entry %.20q", entry))
+				return
 			}
-			if !yield(data, nil) {
+			if !yield([]byte(data), nil) {
 				return
 			}
 		}
 	}
-}
-
-func entrySeq(id string) (int64, error) {
-	_, seq, ok := strings.Cut(id, "-")
-	if !ok {
-		return 0, fmt.Errorf("malformed stream entry id %q", id)
-	}
-	n, err := strconv.ParseInt(seq, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("malformed stream entry id %q: %w", id, err)
-	}
-	return n, nil
 }
 
 // SessionClosed implements mcp.EventStore. It does nothing (see

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,16 +199,59 @@ func TestEventStoreReportsPurgedEvents(t *testing.T) {
 	rc := srv.Client()
 	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 5)
 	ctx := context.Background()
-	// Exact trimming happens in whole macro nodes with "~"; write enough to
-	// trim for sure.
 	for i := range 500 {
 		require.NoError(t, es.Append(ctx, "s", "x", fmt.Appendf(nil, "%d", i)))
 	}
 	_, err := collect(t, es.After(ctx, "s", "x", 0))
 	require.ErrorIs(t, err, mcp.ErrEventsPurged)
-	got, err := collect(t, es.After(ctx, "s", "x", 497))
+	_, err = collect(t, es.After(ctx, "s", "x", 493))
+	require.ErrorIs(t, err, mcp.ErrEventsPurged, "event 494 went: the stream keeps its last 5")
+	got, err := collect(t, es.After(ctx, "s", "x", 494))
+	require.NoError(t, err)
+	require.Equal(t, []string{"495", "496", "497", "498", "499"}, got)
+	got, err = collect(t, es.After(ctx, "s", "x", 497))
 	require.NoError(t, err)
 	require.Equal(t, []string{"498", "499"}, got)
+	// Events are bytes: spaces, newlines and binary data come back whole.
+	odd := []byte("7 x\n\x00\xff \r\nend ")
+	require.NoError(t, es.AppendEvents(ctx, "s", "odd", nil, odd))
+	got, err = collect(t, es.After(ctx, "s", "odd", -1))
+	require.NoError(t, err)
+	require.Equal(t, []string{"", string(odd)}, got)
+}
+
+// A session makes a stream per call, kept for the session's time to live:
+// in Redis each must cost about its events, not the 4 KiB or more a Redis
+// stream preallocates, or a busy gateway fills Redis with gigabytes.
+func TestRedisEventsCostAboutTheirSize(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Hour, 1000)
+	ctx := context.Background()
+	used := func() int64 {
+		info, err := rc.Info(ctx, "memory").Result()
+		require.NoError(t, err)
+		for line := range strings.Lines(info) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				require.NoError(t, err)
+				return n
+			}
+		}
+		t.Fatal("no used_memory in INFO memory")
+		return 0
+	}
+	answer := []byte(`{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"` + strings.Repeat("w", 140) + `"}]}}`)
+	const calls = 2000
+	before := used()
+	for i := range calls {
+		require.NoError(t, es.AppendEvents(ctx, fmt.Sprintf("SESSION%022d", i%32), fmt.Sprintf("STREAM%020d", i), nil, answer))
+	}
+	perCall := (used() - before) / calls
+	t.Logf("%d B of Redis memory per call stream (%d B answer)", perCall, len(answer))
+	// Keys, the session's list of its streams and Redis's bookkeeping add
+	// some 500 B to the answer; a Redis stream would add over 4 KiB.
+	require.Less(t, perCall, int64(len(answer)+1000))
 }
 
 func TestMemoryEventStoreTrimsAndExpires(t *testing.T) {
