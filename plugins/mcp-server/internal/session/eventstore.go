@@ -19,12 +19,14 @@ import (
 // events in a Memory, so that any plugin instance of the process can
 // replay them.
 //
-// In Redis a stream's events are a list whose entries are "i data" (event
-// i of the stream), so that After is one command. A Redis list of a few
-// entries costs about the entries' size; a Redis stream would cost 4 KiB
-// or more (Redis preallocates its first node): with a stream per call, kept
-// ttl, that is the difference between megabytes and gigabytes. Streams
-// expire ttl after their last append and keep at most maxLen events.
+// In Redis a stream's events are a list, so that a call's stream costs
+// Redis about its events (a Redis stream preallocates 4 KiB or more: with a
+// stream per call, kept ttl, that is the difference between megabytes and
+// gigabytes), appended with plain commands in one MULTI (a Lua script costs
+// Redis some 20 µs per call more). Event i is entry i-base, base counting
+// the entries trimmed from the front (a counter key, made by the first
+// trim). Streams expire ttl after their last append and keep their last
+// maxLen events, trimmed in batches of a quarter of that.
 //
 // SessionClosed does not remove events: a session closes on an instance
 // when that instance stops (or is replaced by a configuration change),
@@ -51,14 +53,24 @@ func streamKey(sessionID, streamID string) string {
 	return KeyPrefix + "eventlist:{" + sessionID + "}:" + streamID
 }
 
+// baseKey is the counter of the entries trimmed from the front of the
+// stream whose event list is key (streamKey).
+func baseKey(key string) string {
+	return KeyPrefix + "eventbase:" + strings.TrimPrefix(key, KeyPrefix+"eventlist:")
+}
+
 // trackedStreams is how many of a session's latest streams are listed
 // for Delete. A session makes a stream per call: a list of all of them
 // would grow with every call for the session's life. Streams not listed
 // any more are older; they expire ttl after their last event.
 const trackedStreams = 256
 
-// streamListKey is the list of a session's latest streams.
+// streamListKey lists a session's latest streams: in memory a list, in
+// Redis a sorted set by time of the last append (adding is idempotent).
 func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:{" + sessionID + "}" }
+
+// redisStreamSetKey is streamListKey's sorted set in Redis.
+func redisStreamSetKey(sessionID string) string { return KeyPrefix + "eventlists:{" + sessionID + "}" }
 
 // Open implements mcp.EventStore. A stream needs no preparation: it starts
 // with its first event.
@@ -88,57 +100,56 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		}
 		return nil
 	}
-	args := make([]any, 0, len(events)+3)
-	args = append(args, s.maxLen, s.ttl.Milliseconds(), trackedStreams)
-	for _, data := range events {
-		args = append(args, data)
-	}
-	if err := appendScript.Run(ctx, rc, []string{key, listKey}, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	setKey := redisStreamSetKey(sessionID)
+	var pushed *redis.IntCmd
+	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		vals := make([]any, len(events))
+		for i, data := range events {
+			vals[i] = data
+		}
+		pushed = p.RPush(ctx, key, vals...)
+		p.PExpire(ctx, key, s.ttl)
+		p.PExpire(ctx, baseKey(key), s.ttl)
+		p.ZAdd(ctx, setKey, redis.Z{Score: float64(time.Now().UnixMicro()), Member: key})
+		p.ZRemRangeByRank(ctx, setKey, 0, -trackedStreams-1)
+		p.PExpire(ctx, setKey, s.ttl)
+		return nil
+	})
+	if err != nil {
 		return unavailable("append event", err)
+	}
+	if s.maxLen > 0 && pushed.Val() > s.maxLen+s.maxLen/4 {
+		if err := trimScript.Run(ctx, rc, []string{key, baseKey(key)}, s.maxLen, s.ttl.Milliseconds()).Err(); err != nil {
+			return unavailable("trim events", err)
+		}
 	}
 	return nil
 }
 
-// appendScript appends events ARGV[4:] to the event list KEYS[1] (keeping
-// its last ARGV[1] entries; 0: all), each as "index data", refreshes its
-// time to live (ARGV[2] ms), and lists a new stream in the session's list
-// of its latest ARGV[3] streams KEYS[2]: one command, where a MULTI
-// pipeline costs seven round-trip replies to parse.
-var appendScript = redis.NewScript(`
-local next = 0
-local last = redis.call("LINDEX", KEYS[1], -1)
-if last then
-	next = tonumber(string.match(last, "^(%d+) ")) + 1
-else
-	redis.call("RPUSH", KEYS[2], KEYS[1])
-	redis.call("LTRIM", KEYS[2], -tonumber(ARGV[3]), -1)
+// trimScript keeps the last ARGV[1] entries of the event list KEYS[1] and
+// adds the number it removed to the counter KEYS[2], which lives ARGV[2] ms.
+var trimScript = redis.NewScript(`
+local n = redis.call("LLEN", KEYS[1])
+local keep = tonumber(ARGV[1])
+if n > keep then
+	redis.call("LTRIM", KEYS[1], n - keep, -1)
+	redis.call("INCRBY", KEYS[2], n - keep)
+	redis.call("PEXPIRE", KEYS[2], ARGV[2])
 end
-for i = 4, #ARGV do
-	redis.call("RPUSH", KEYS[1], string.format("%d ", next) .. ARGV[i])
-	next = next + 1
-end
-if ARGV[1] ~= "0" then
-	redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
-end
-redis.call("PEXPIRE", KEYS[1], ARGV[2])
-redis.call("PEXPIRE", KEYS[2], ARGV[2])
 return 1
 `)
 
 // afterScript returns the index of the first event kept in list KEYS[1]
-// (-1: none) and the entries after event ARGV[1].
+// (the trimmed count KEYS[2]) and the entries after event ARGV[1], unless
+// some of them were trimmed.
 var afterScript = redis.NewScript(`
-local first = redis.call("LINDEX", KEYS[1], 0)
-if not first then
-	return {-1}
-end
-local f = tonumber(string.match(first, "^(%d+) "))
-local from = tonumber(ARGV[1]) + 1 - f
+local base = tonumber(redis.call("GET", KEYS[2]) or "0")
+local from = tonumber(ARGV[1]) + 1 - base
 if from < 0 then
-	from = 0
+	return {base}
 end
 local out = redis.call("LRANGE", KEYS[1], from, -1)
-table.insert(out, 1, f)
+table.insert(out, 1, base)
 return out
 `)
 
@@ -160,28 +171,24 @@ func (s *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 		}
 	}
 	return func(yield func([]byte, error) bool) {
-		res, err := afterScript.Run(ctx, rc, []string{streamKey(sessionID, streamID)}, index).Slice()
+		key := streamKey(sessionID, streamID)
+		res, err := afterScript.Run(ctx, rc, []string{key, baseKey(key)}, index).Slice()
 		if err != nil {
 			yield(nil, unavailable("read events", err))
 			return
 		}
-		first, ok := res[0].(int64)
+		base, ok := res[0].(int64)
 		if !ok {
 			yield(nil, fmt.Errorf("read events: unexpected answer %v", res[0]))
 			return
 		}
 		// Event index+1 must still be there.
-		if first > int64(index)+1 {
+		if base > int64(index)+1 {
 			yield(nil, fmt.Errorf("events of session %q stream %q after %d: %w", sessionID, streamID, index, mcp.ErrEventsPurged))
 			return
 		}
 		for _, e := range res[1:] {
-			entry, _ := e.(string)
-			_, data, ok := strings.Cut(entry, " ")
-			if !ok {
-				yield(nil, fmt.Errorf("read events: malformed entry %.20q", entry))
-				return
-			}
+			data, _ := e.(string)
 			if !yield([]byte(data), nil) {
 				return
 			}
@@ -207,11 +214,16 @@ func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 		s.mem.Delete(listKey)
 		return nil
 	}
-	keys, err := rc.LRange(ctx, listKey, 0, -1).Result()
+	setKey := redisStreamSetKey(sessionID)
+	streams, err := rc.ZRange(ctx, setKey, 0, -1).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable("list event streams", err)
 	}
-	keys = append(keys, listKey)
+	keys := make([]string, 0, 2*len(streams)+1)
+	for _, k := range streams {
+		keys = append(keys, k, baseKey(k))
+	}
+	keys = append(keys, setKey)
 	if err := rc.Del(ctx, keys...).Err(); err != nil {
 		return unavailable("delete events", err)
 	}
