@@ -68,11 +68,14 @@ type value struct {
 
 func (v value) live(now time.Time) bool { return now.Before(v.expires) }
 
-// list is one list, named key: data[i] is entry first+i.
+// list is one list, named key: data[i] is entry first+i. data starts in
+// inline: most lists are a stream of one MCP call (two events), and one
+// object less per list is less for the garbage collector to mark.
 type list struct {
 	key     string
 	first   int64
 	data    [][]byte
+	inline  [2][]byte
 	size    int
 	expires time.Time
 	gone    bool // removed from the store
@@ -264,6 +267,7 @@ func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) i
 			s.dropListLocked(l)
 		}
 		l = &list{key: key}
+		l.data = l.inline[:0]
 		s.lists[key] = l
 		s.bytes += len(key) + listOverhead
 	}

@@ -1,7 +1,9 @@
 package memstore
 
 import (
+	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -236,4 +238,32 @@ func BenchmarkAppendAtTheCap(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGCOfAFullStore measures what a store filled to its cap by MCP
+// calls (a stream of two events per call, ~220-byte answers, the session's
+// list of its streams) costs the garbage collector: one full collection per
+// iteration, and the heap objects per list held.
+func BenchmarkGCOfAFullStore(b *testing.B) {
+	s := New(0)
+	ns := s.Namespace("mcp-server\x00")
+	answer := make([]byte, 220)
+	for i := range 300000 {
+		sess := fmt.Sprintf("%026x", i%32)
+		k := fmt.Sprintf("mcp:eventlist:{%s}:%026x", sess, i)
+		ns.Append(k, nil, 1000, time.Hour)
+		ns.Append(k, bytes.Clone(answer), 1000, time.Hour)
+		ns.Append("mcp:event-streams:{"+sess+"}", []byte(k), 256, time.Hour)
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(before.HeapObjects)/float64(len(s.lists)), "objects/list")
+	b.ReportMetric(float64(before.HeapAlloc)/(1<<20), "heap-MB")
+	runtime.KeepAlive(s)
 }
