@@ -160,7 +160,11 @@ func (p *pathTemplate) render(body []byte, args, config map[string]any) (string,
 	if len(root) == 0 || root[0] != '{' {
 		return "", false
 	}
-	if end, ok := scanJSON(root, 0, 0); !ok || skipWS(root, end) != len(root) {
+	// One pass checks the body and finds the members of its object, which
+	// every path starts from.
+	var buf [32]member
+	top, end, ok := objectMembers(root, buf[:0])
+	if !ok || skipWS(root, end) != len(root) {
 		return "", false
 	}
 	out := make([]byte, 0, p.size+16*len(p.parts))
@@ -169,8 +173,7 @@ func (p *pathTemplate) render(body []byte, args, config map[string]any) (string,
 			out = append(out, part.text...)
 			continue
 		}
-		var ok bool
-		if out, ok = appendPath(out, root, part.steps, args, config); !ok {
+		if out, ok = appendPath(out, top, part.steps, args, config); !ok {
 			return "", false
 		}
 	}
@@ -180,10 +183,10 @@ func (p *pathTemplate) render(body []byte, args, config map[string]any) (string,
 	return string(out), true
 }
 
-// appendPath appends the value at steps from the object root, printed by
-// printString.
-func appendPath(out, root []byte, steps []pathStep, args, config map[string]any) ([]byte, bool) {
-	v, found, ok := jsonMember(root, steps[0].key)
+// appendPath appends the value at steps from the object whose members are
+// top, printed by printString.
+func appendPath(out []byte, top []member, steps []pathStep, args, config map[string]any) ([]byte, bool) {
+	v, found, ok := lastMember(top, steps[0].key)
 	if !ok {
 		return nil, false
 	}
@@ -323,6 +326,73 @@ func appendGoPath(out []byte, v any, steps []pathStep) ([]byte, bool) {
 		return append(out, printString(v)...), true
 	}
 	return nil, false
+}
+
+// member is a member of a JSON object: its key as written (quoted) and
+// its value.
+type member struct {
+	key, value []byte
+}
+
+// objectMembers checks the JSON object at obj[0] as scanJSON does and
+// appends its members to members. It returns them and the end of the
+// object, or false when it is not valid JSON.
+func objectMembers(obj []byte, members []member) ([]member, int, bool) {
+	i := skipWS(obj, 1)
+	if i < len(obj) && obj[i] == '}' {
+		return members, i + 1, true
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return nil, i, false
+		}
+		kStart := i
+		var ok bool
+		if i, ok = scanString(obj, i); !ok {
+			return nil, i, false
+		}
+		kEnd := i
+		i = skipWS(obj, i)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, i, false
+		}
+		vStart := skipWS(obj, i+1)
+		if i, ok = scanJSON(obj, vStart, 1); !ok {
+			return nil, i, false
+		}
+		members = append(members, member{key: obj[kStart:kEnd], value: obj[vStart:i]})
+		i = skipWS(obj, i)
+		if i >= len(obj) {
+			return nil, i, false
+		}
+		switch obj[i] {
+		case '}':
+			return members, i + 1, true
+		case ',':
+			i = skipWS(obj, i+1)
+		default:
+			return nil, i, false
+		}
+	}
+}
+
+// lastMember returns the value of the last of members named key, as
+// encoding/json keeps the last of repeated keys.
+func lastMember(members []member, key string) (value []byte, found, ok bool) {
+	for _, m := range members {
+		k := m.key[1 : len(m.key)-1]
+		if bytes.IndexByte(k, '\\') >= 0 {
+			var s string
+			if json.Unmarshal(m.key, &s) != nil {
+				return nil, false, false
+			}
+			k = []byte(s)
+		}
+		if string(k) == key {
+			value, found = m.value, true
+		}
+	}
+	return value, found, true
 }
 
 // jsonMember returns the value of the last member named key of the JSON
