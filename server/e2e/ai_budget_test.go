@@ -55,9 +55,12 @@ func TestAIBudgetEnforcedByTwoInstances(t *testing.T) {
 		keys[c["name"].(string)] = createConsumer(t, api, c)
 	}
 
-	// B runs the configuration made on A once it refuses picky's model.
+	// B runs the configuration made on A once it refuses chat-only on the
+	// route "other": the last consumer and route made (picky alone could
+	// be enforced a revision earlier, before "other" reached B).
 	testenv.WaitFor(t, 15*time.Second, "instance B to enforce the consumers made on A", func() bool {
-		return aiChat(t, b, "chat", keys["picky"], openAIChatRequest("gpt-4o", "probe")).status == http.StatusForbidden
+		return aiChat(t, b, "chat", keys["picky"], openAIChatRequest("gpt-4o", "probe")).status == http.StatusForbidden &&
+			aiChat(t, b, "other", keys["chat-only"], openAIChatRequest("gpt-4o", "probe")).status == http.StatusForbidden
 	})
 	usage := func(consumer, period string) map[string]int64 {
 		id, _, _ := pluginapi.UsagePeriod(period, time.Now())
