@@ -163,7 +163,7 @@ func (p *pathTemplate) render(body []byte, args, config map[string]any) (string,
 	// One pass checks the body and finds the members of its object, which
 	// every path starts from.
 	var buf [32]member
-	top, end, ok := objectMembers(root, buf[:0])
+	top, end, ok := scanObject(root, 0, 0, buf[:0])
 	if !ok || skipWS(root, end) != len(root) {
 		return "", false
 	}
@@ -334,65 +334,80 @@ type member struct {
 	key, value []byte
 }
 
-// objectMembers checks the JSON object at obj[0] as scanJSON does and
-// appends its members to members. It returns them and the end of the
-// object, or false when it is not valid JSON.
-func objectMembers(obj []byte, members []member) ([]member, int, bool) {
-	i := skipWS(obj, 1)
-	if i < len(obj) && obj[i] == '}' {
-		return members, i + 1, true
-	}
-	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return nil, i, false
-		}
-		kStart := i
-		var ok bool
-		if i, ok = scanString(obj, i); !ok {
-			return nil, i, false
-		}
-		kEnd := i
-		i = skipWS(obj, i)
-		if i >= len(obj) || obj[i] != ':' {
-			return nil, i, false
-		}
-		vStart := skipWS(obj, i+1)
-		if i, ok = scanJSON(obj, vStart, 1); !ok {
-			return nil, i, false
-		}
-		members = append(members, member{key: obj[kStart:kEnd], value: obj[vStart:i]})
-		i = skipWS(obj, i)
-		if i >= len(obj) {
-			return nil, i, false
-		}
-		switch obj[i] {
-		case '}':
-			return members, i + 1, true
-		case ',':
-			i = skipWS(obj, i+1)
-		default:
-			return nil, i, false
-		}
-	}
-}
-
 // lastMember returns the value of the last of members named key, as
 // encoding/json keeps the last of repeated keys.
 func lastMember(members []member, key string) (value []byte, found, ok bool) {
 	for _, m := range members {
-		k := m.key[1 : len(m.key)-1]
-		if bytes.IndexByte(k, '\\') >= 0 {
-			var s string
-			if json.Unmarshal(m.key, &s) != nil {
-				return nil, false, false
-			}
-			k = []byte(s)
+		is, ok := keyIs(m.key, key)
+		if !ok {
+			return nil, false, false
 		}
-		if string(k) == key {
+		if is {
 			value, found = m.value, true
 		}
 	}
 	return value, found, true
+}
+
+// keyIs reports whether the quoted JSON string quoted (valid JSON) is key,
+// and false when it cannot be decoded.
+func keyIs(quoted []byte, key string) (is, ok bool) {
+	k := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(k, '\\') >= 0 {
+		var s string
+		if json.Unmarshal(quoted, &s) != nil {
+			return false, false
+		}
+		return s == key, true
+	}
+	return string(k) == key, true
+}
+
+// scanObject is scanJSON of the object at data[i]; when members is not
+// nil, it also appends the object's members to it (not those of nested
+// objects) and returns them.
+func scanObject(data []byte, i, depth int, members []member) ([]member, int, bool) {
+	if depth >= maxPathDepth {
+		return nil, i, false
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return members, i + 1, true
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, i, false
+		}
+		kStart := i
+		var ok bool
+		if i, ok = scanString(data, i); !ok {
+			return nil, i, false
+		}
+		kEnd := i
+		i = skipWS(data, i)
+		if i >= len(data) || data[i] != ':' {
+			return nil, i, false
+		}
+		vStart := skipWS(data, i+1)
+		if i, ok = scanJSON(data, vStart, depth+1); !ok {
+			return nil, i, false
+		}
+		if members != nil {
+			members = append(members, member{key: data[kStart:kEnd], value: data[vStart:i]})
+		}
+		i = skipWS(data, i)
+		if i >= len(data) {
+			return nil, i, false
+		}
+		switch data[i] {
+		case '}':
+			return members, i + 1, true
+		case ',':
+			i = skipWS(data, i+1)
+		default:
+			return nil, i, false
+		}
+	}
 }
 
 // jsonMember returns the value of the last member named key of the JSON
@@ -405,17 +420,13 @@ func jsonMember(obj []byte, key string) (value []byte, found, ok bool) {
 	}
 	for {
 		kStart, kEnd := i, stringEnd(obj, i)
-		k := obj[kStart+1 : kEnd-1]
 		i = skipWS(obj, skipWS(obj, kEnd)+1) // past the colon
 		vEnd, _ := scanJSON(obj, i, 0)
-		if bytes.IndexByte(k, '\\') >= 0 {
-			var s string
-			if json.Unmarshal(obj[kStart:kEnd], &s) != nil {
-				return nil, false, false
-			}
-			k = []byte(s)
+		is, ok := keyIs(obj[kStart:kEnd], key)
+		if !ok {
+			return nil, false, false
 		}
-		if string(k) == key {
+		if is {
 			value, found = obj[i:vEnd], true
 		}
 		i = skipWS(obj, vEnd)
@@ -478,41 +489,8 @@ func scanJSON(data []byte, i, depth int) (int, bool) {
 	}
 	switch c := data[i]; {
 	case c == '{':
-		if depth >= maxPathDepth {
-			return i, false
-		}
-		i = skipWS(data, i+1)
-		if i < len(data) && data[i] == '}' {
-			return i + 1, true
-		}
-		for {
-			if i >= len(data) || data[i] != '"' {
-				return i, false
-			}
-			var ok bool
-			if i, ok = scanString(data, i); !ok {
-				return i, false
-			}
-			i = skipWS(data, i)
-			if i >= len(data) || data[i] != ':' {
-				return i, false
-			}
-			if i, ok = scanJSON(data, skipWS(data, i+1), depth+1); !ok {
-				return i, false
-			}
-			i = skipWS(data, i)
-			if i >= len(data) {
-				return i, false
-			}
-			switch data[i] {
-			case '}':
-				return i + 1, true
-			case ',':
-				i = skipWS(data, i+1)
-			default:
-				return i, false
-			}
-		}
+		_, end, ok := scanObject(data, i, depth, nil)
+		return end, ok
 	case c == '[':
 		if depth >= maxPathDepth {
 			return i, false

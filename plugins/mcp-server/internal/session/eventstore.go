@@ -100,7 +100,7 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		}
 		return nil
 	}
-	setKey := redisStreamSetKey(sessionID)
+	setKey, base := redisStreamSetKey(sessionID), baseKey(key)
 	var pushed *redis.IntCmd
 	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		vals := make([]any, len(events))
@@ -109,7 +109,7 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		}
 		pushed = p.RPush(ctx, key, vals...)
 		p.PExpire(ctx, key, s.ttl)
-		p.PExpire(ctx, baseKey(key), s.ttl)
+		p.PExpire(ctx, base, s.ttl) // the trimmed count lives as long as its list
 		p.ZAdd(ctx, setKey, redis.Z{Score: float64(time.Now().UnixMicro()), Member: key})
 		p.ZRemRangeByRank(ctx, setKey, 0, -trackedStreams-1)
 		p.PExpire(ctx, setKey, s.ttl)
@@ -119,7 +119,7 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		return unavailable("append event", err)
 	}
 	if s.maxLen > 0 && pushed.Val() > s.maxLen+s.maxLen/4 {
-		if err := trimScript.Run(ctx, rc, []string{key, baseKey(key)}, s.maxLen, s.ttl.Milliseconds()).Err(); err != nil {
+		if err := trimScript.Run(ctx, rc, []string{key, base}, s.maxLen, s.ttl.Milliseconds()).Err(); err != nil {
 			return unavailable("trim events", err)
 		}
 	}
