@@ -4,6 +4,7 @@
 package memstore
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -16,14 +17,14 @@ import (
 const DefaultMaxListBytes = 32 << 20
 
 // listOverhead is what a list costs the process besides its key and
-// entries (its record, its map slot, the record of its first entry's
-// place in the order of appends), counted in the size cap: a list is made
+// entries' data (its record, its index slot, the headers of its first two
+// entries in the log), counted in the size cap: a list is made
 // per stream, and streams of one entry each (one per MCP call) would
 // otherwise hold memory the cap does not see until they expire.
 const listOverhead = 160
 
-// Every sweepEvery-th write looks at sweepSample keys of each map for
-// expired ones, and at another sample while a quarter or more of the last
+// Every sweepEvery-th write looks at sweepSample values and 2×sweepSample
+// lists for expired ones, and at another sample while a quarter or more of the last
 // one had expired (at most sweepRounds): Redis's active expiry. A write
 // costs the same however many keys are held, and expired keys stay a
 // small share of the store (a write adds at most one key; a sweep of a
@@ -42,19 +43,21 @@ const subscriptionBacklog = 1 << 16
 // usable; call New.
 type Store struct {
 	maxListBytes int
+	seeds        [2]maphash.Seed
 
 	mu     sync.Mutex
 	values map[string]value
-	lists  map[string]*list
-	bytes  int // of all lists: entries, keys and listOverhead each
 	writes int
-	// order holds the list entries from order[head] on in the order they
-	// were appended, so that the size cap drops the oldest first in
-	// constant time; some were removed since (maxLen, Delete, expiry) and
-	// are skipped. entries counts the entries held.
-	order   []entryRef
-	head    int
-	entries int
+
+	// The lists (lists.go): records found through index, entries in log.
+	index    map[listKey]int32
+	recs     []listRec
+	freeRecs []int32
+	log      listLog
+	bytes    int // of all lists: entries' data, keys and listOverhead each
+	held     int // of the log's entries still in their lists, headers included
+	entries  int
+	sweepAt  int
 
 	subMu sync.Mutex
 	subs  map[string]map[*subscription]struct{} // channel → subscriptions
@@ -68,58 +71,19 @@ type value struct {
 
 func (v value) live(now time.Time) bool { return now.Before(v.expires) }
 
-// list is one list, named key: data[i] is entry first+i. data starts in
-// inline: most lists are a stream of one MCP call (two events), and one
-// object less per list is less for the garbage collector to mark.
-type list struct {
-	key     string
-	first   int64
-	data    [][]byte
-	inline  [2][]byte
-	size    int
-	expires time.Time
-	gone    bool // removed from the store
-}
-
-// entryRef is entry index of list l.
-type entryRef struct {
-	l     *list
-	index int64
-}
-
-// held reports whether the entry is still in the store.
-func (r entryRef) held() bool { return !r.l.gone && r.index >= r.l.first }
-
-// removeFirstLocked removes the first entry of l.
-func (s *Store) removeFirstLocked(l *list) {
-	n := len(l.data[0])
-	l.data[0] = nil
-	l.data = l.data[1:]
-	l.first++
-	l.size -= n
-	s.bytes -= n
-	s.entries--
-}
-
-// dropListLocked removes list l.
-func (s *Store) dropListLocked(l *list) {
-	s.bytes -= l.size + len(l.key) + listOverhead
-	s.entries -= len(l.data)
-	l.gone = true
-	delete(s.lists, l.key)
-}
-
 // New returns an empty Store whose lists hold at most maxListBytes
 // together (0: DefaultMaxListBytes), counting their keys and listOverhead
-// each.
+// each. The lists' log may hold up to half again as much besides, in
+// entries removed but not yet passed over.
 func New(maxListBytes int) *Store {
 	if maxListBytes <= 0 {
 		maxListBytes = DefaultMaxListBytes
 	}
 	return &Store{
 		maxListBytes: maxListBytes,
+		seeds:        [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		values:       make(map[string]value),
-		lists:        make(map[string]*list),
+		index:        make(map[listKey]int32),
 		subs:         make(map[string]map[*subscription]struct{}),
 	}
 }
@@ -130,8 +94,9 @@ func (s *Store) Namespace(prefix string) pluginapi.SharedStore {
 	return &namespaced{s: s, prefix: prefix}
 }
 
-// sweepLocked removes expired keys from a sample of the keys, every
-// sweepEvery writes (Go starts each range over a map at a random place).
+// sweepLocked removes expired keys from a sample of the values (Go starts
+// each range over a map at a random place) and of the lists, every
+// sweepEvery writes.
 func (s *Store) sweepLocked(now time.Time) {
 	if s.writes++; s.writes%sweepEvery != 0 {
 		return
@@ -147,19 +112,11 @@ func (s *Store) sweepLocked(now time.Time) {
 				break
 			}
 		}
-		for _, l := range s.lists {
-			if !now.Before(l.expires) {
-				s.dropListLocked(l)
-				expired++
-			}
-			if seen++; seen == 2*sweepSample {
-				break
-			}
-		}
 		if expired*4 < seen {
-			return
+			break
 		}
 	}
+	s.sweepListsLocked(now.UnixNano())
 }
 
 func (s *Store) getLocked(key string, now time.Time) (value, bool) {
@@ -211,11 +168,7 @@ func (s *Store) Expire(key string, ttl time.Duration) bool {
 		s.values[key] = v
 		return true
 	}
-	if l := s.lists[key]; l != nil && now.Before(l.expires) {
-		l.expires = now.Add(ttl)
-		return true
-	}
-	return false
+	return s.expireListLocked("", key, ttl, now)
 }
 
 // Delete implements pluginapi.SharedStore.
@@ -224,9 +177,7 @@ func (s *Store) Delete(keys ...string) {
 	defer s.mu.Unlock()
 	for _, k := range keys {
 		delete(s.values, k)
-		if l := s.lists[k]; l != nil {
-			s.dropListLocked(l)
-		}
+		s.deleteListLocked("", k)
 	}
 }
 
@@ -258,93 +209,26 @@ func (s *Store) Incr(key string, ttl time.Duration) int64 {
 
 // Append implements pluginapi.SharedStore.
 func (s *Store) Append(key string, data []byte, maxLen int, ttl time.Duration) int64 {
+	return s.appendIn("", key, data, maxLen, ttl)
+}
+
+func (s *Store) appendIn(prefix, key string, data []byte, maxLen int, ttl time.Duration) int64 {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.lists[key]
-	if l == nil || !now.Before(l.expires) {
-		if l != nil {
-			s.dropListLocked(l)
-		}
-		l = &list{key: key}
-		l.data = l.inline[:0]
-		s.lists[key] = l
-		s.bytes += len(key) + listOverhead
-	}
-	l.data = append(l.data, data)
-	l.size += len(data)
-	l.expires = now.Add(ttl)
-	s.bytes += len(data)
-	s.entries++
-	index := l.first + int64(len(l.data)) - 1
-	s.order = append(s.order, entryRef{l: l, index: index})
-	for maxLen > 0 && len(l.data) > maxLen {
-		s.removeFirstLocked(l)
-	}
-	s.sweepLocked(now)
-	s.purgeLocked()
-	s.compactLocked()
-	return index
-}
-
-// purgeLocked drops the oldest entries of all lists until the total is
-// within the cap, but not the entry just appended (the last in order). A
-// list it empties goes, as Redis evicts a key under its memory limit: it
-// then reads as missing, and a new entry starts it again at index 0.
-func (s *Store) purgeLocked() {
-	for s.bytes > s.maxListBytes && s.head < len(s.order)-1 {
-		r := s.order[s.head]
-		s.order[s.head] = entryRef{}
-		s.head++
-		if r.held() {
-			s.removeFirstLocked(r.l) // the oldest of its list: order is append order
-			if len(r.l.data) == 0 {
-				s.dropListLocked(r.l)
-			}
-		}
-	}
-}
-
-// compactLocked keeps order from growing beyond twice the entries held
-// (plus some), in amortized constant time per append.
-func (s *Store) compactLocked() {
-	n := len(s.order) - s.head
-	if n <= 1024 || n <= 2*s.entries {
-		if s.head > 1024 && s.head > n {
-			s.order = append(s.order[:0], s.order[s.head:]...)
-			clear(s.order[len(s.order):cap(s.order)])
-			s.head = 0
-		}
-		return
-	}
-	kept := s.order[:0]
-	for _, r := range s.order[s.head:] {
-		if r.held() {
-			kept = append(kept, r)
-		}
-	}
-	clear(s.order[len(kept):])
-	s.order = kept
-	s.head = 0
+	return s.appendLocked(prefix, key, data, maxLen, ttl, now)
 }
 
 // After implements pluginapi.SharedStore.
 func (s *Store) After(key string, index int64) ([][]byte, bool) {
+	return s.afterIn("", key, index)
+}
+
+func (s *Store) afterIn(prefix, key string, index int64) ([][]byte, bool) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.lists[key]
-	if l == nil || !now.Before(l.expires) {
-		return nil, true
-	}
-	start := index + 1 - l.first
-	if start < 0 {
-		return nil, false
-	}
-	if start >= int64(len(l.data)) {
-		return nil, true
-	}
-	return append([][]byte(nil), l.data[start:]...), true
+	return s.afterLocked(prefix, key, index, now)
 }
 
 // Publish implements pluginapi.SharedStore.
@@ -451,10 +335,10 @@ func (n *namespaced) Incr(key string, ttl time.Duration) int64 {
 	return n.s.Incr(n.k(key), ttl)
 }
 func (n *namespaced) Append(key string, v []byte, maxLen int, ttl time.Duration) int64 {
-	return n.s.Append(n.k(key), v, maxLen, ttl)
+	return n.s.appendIn(n.prefix, key, v, maxLen, ttl)
 }
 func (n *namespaced) After(key string, index int64) ([][]byte, bool) {
-	return n.s.After(n.k(key), index)
+	return n.s.afterIn(n.prefix, key, index)
 }
 func (n *namespaced) Publish(channel string, msg []byte) int {
 	return n.s.Publish(n.k(channel), msg)

@@ -3,6 +3,7 @@ package memstore
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
 	require.True(t, ok)
 	require.Empty(t, got, "the big entry was the oldest: it went for the new one")
 	s.mu.Lock()
-	require.Equal(t, 1, len(s.lists))
+	require.Equal(t, 1, s.listCountLocked())
 	require.Equal(t, 1+len("l9")+listOverhead, s.bytes)
 	require.Equal(t, 1, s.entries)
 	s.mu.Unlock()
@@ -129,33 +130,72 @@ func TestSizeCapBoundsManySmallLists(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	require.LessOrEqual(t, s.bytes, max)
-	require.Less(t, len(s.lists), max/(300+listOverhead), "lists the cap emptied are gone")
-	require.Greater(t, len(s.lists), max/(300+listOverhead+60)-10, "the latest lists stay")
-	require.Equal(t, len(s.lists), s.entries)
-	require.LessOrEqual(t, len(s.order)-s.head, 2*s.entries+1025)
+	require.Less(t, s.listCountLocked(), max/(300+listOverhead), "lists the cap emptied are gone")
+	require.Greater(t, s.listCountLocked(), max/(300+listOverhead+60)-10, "the latest lists stay")
+	require.Equal(t, s.listCountLocked(), s.entries)
+	require.LessOrEqual(t, s.log.bytes, s.held+s.held/2+logChunk)
+	require.LessOrEqual(t, len(s.log.chunks), (max*3/2)/logChunk+2)
 }
 
-// The record of the order of entries does not grow with entries removed
-// otherwise (Delete, maxLen, expiry).
-func TestEntryOrderStaysBounded(t *testing.T) {
+// The log of entries does not grow with entries removed otherwise
+// (Delete, maxLen, expiry), nor behind an old list kept alive by Expire.
+func TestEntryLogStaysBounded(t *testing.T) {
 	s := New(0)
-	for i := range 100000 {
+	s.Append("pinned", []byte("first"), 0, time.Minute)
+	s.Append("pinned", []byte("second"), 0, time.Minute)
+	entry := make([]byte, 100)
+	for i := range 200000 {
 		k := fmt.Sprint("l", i%50)
-		s.Append(k, []byte("x"), 3, time.Minute)
+		s.Append(k, entry, 3, time.Minute)
 		if i%7 == 0 {
 			s.Delete(k)
 		}
+		if i%1000 == 0 {
+			require.True(t, s.Expire("pinned", time.Minute))
+		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	require.LessOrEqual(t, s.entries, 150)
-	require.LessOrEqual(t, len(s.order)-s.head, 2*s.entries+1025)
-	require.LessOrEqual(t, cap(s.order), 8192)
+	require.LessOrEqual(t, s.entries, 152)
+	require.LessOrEqual(t, s.log.bytes, s.held+s.held/2+logChunk, "dead entries behind the pinned list went")
+	require.LessOrEqual(t, len(s.log.chunks), 3)
 	held := 0
-	for _, l := range s.lists {
-		held += len(l.data)
+	for _, r := range s.recs {
+		held += r.n
 	}
 	require.Equal(t, held, s.entries)
+	s.mu.Unlock()
+	got, ok := s.After("pinned", -1)
+	require.True(t, ok)
+	require.Equal(t, [][]byte{[]byte("first"), []byte("second")}, got, "the pinned list moved whole, in order")
+	require.EqualValues(t, 2, s.Append("pinned", []byte("third"), 0, time.Minute), "and its indexes stayed")
+}
+
+// Lists hold no pointers: however many a busy MCP server keeps, the
+// garbage collector has (almost) nothing of them to mark.
+func TestListsAreNotHeapObjects(t *testing.T) {
+	s := New(0)
+	ns := s.Namespace("mcp-server\x00")
+	answer := make([]byte, 220)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const calls = 50000
+	for i := range calls {
+		sess := fmt.Sprintf("%026x", i%32)
+		k := fmt.Sprintf("mcp:eventlist:{%s}:%026x", sess, i)
+		ns.Append(k, nil, 1000, time.Hour)
+		ns.Append(k, answer, 1000, time.Hour)
+		ns.Append("mcp:event-streams:{"+sess+"}", []byte(k), 256, time.Hour)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	s.mu.Lock()
+	lists := s.listCountLocked()
+	s.mu.Unlock()
+	require.Equal(t, calls+32, lists)
+	perList := float64(int64(after.HeapObjects)-int64(before.HeapObjects)) / float64(lists)
+	require.Less(t, perList, 0.1, "heap objects per list held")
+	runtime.KeepAlive(s)
 }
 
 func TestPublishReachesSubscribersInOrderAndNamespacesSeparate(t *testing.T) {
@@ -195,7 +235,7 @@ func TestWritesSweepExpiredKeys(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	require.Less(t, len(s.values), 1000, "most expired values were swept")
-	require.Less(t, len(s.lists), 1000, "most expired lists were swept")
+	require.Less(t, s.listCountLocked(), 1000, "most expired lists were swept")
 }
 
 // BenchmarkSetAmongManyKeys: a write costs the same with 1,000 or 100,000
@@ -263,7 +303,85 @@ func BenchmarkGCOfAFullStore(b *testing.B) {
 		runtime.GC()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(before.HeapObjects)/float64(len(s.lists)), "objects/list")
+	b.ReportMetric(float64(before.HeapObjects)/float64(s.listCountLocked()), "objects/list")
 	b.ReportMetric(float64(before.HeapAlloc)/(1<<20), "heap-MB")
 	runtime.KeepAlive(s)
+}
+
+// Lists answer as a plain model of them (a slice per key) through any mix
+// of appends with maxLen, deletes, expiry refreshes and reads, also while
+// the log is compacted under them.
+func TestListsMatchAModel(t *testing.T) {
+	type mlist struct {
+		first int64
+		data  [][]byte
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := New(0)
+	model := map[string]*mlist{}
+	keys := make([]string, 24)
+	for i := range keys {
+		keys[i] = fmt.Sprint("k", i)
+	}
+	compactions := 0
+	for op := range 60000 {
+		k := keys[rng.IntN(len(keys))]
+		m := model[k]
+		switch n := rng.IntN(10); {
+		case n < 6:
+			data := make([]byte, rng.IntN(3000))
+			for i := range data {
+				data[i] = byte(op + i)
+			}
+			maxLen := rng.IntN(6)
+			if m == nil {
+				m = &mlist{}
+				model[k] = m
+			}
+			want := m.first + int64(len(m.data))
+			m.data = append(m.data, data)
+			for maxLen > 0 && len(m.data) > maxLen {
+				m.data = m.data[1:]
+				m.first++
+			}
+			before := s.log.base
+			require.Equal(t, want, s.Append(k, data, maxLen, time.Hour), "op %d", op)
+			if s.log.base != before {
+				compactions++
+			}
+		case n < 7:
+			s.Delete(k)
+			delete(model, k)
+		case n < 8:
+			require.Equal(t, m != nil, s.Expire(k, time.Hour), "op %d", op)
+		default:
+			index := int64(rng.IntN(8)) - 1
+			if m != nil {
+				index += m.first
+			}
+			got, ok := s.After(k, index)
+			switch {
+			case m == nil:
+				require.True(t, ok)
+				require.Empty(t, got)
+			case index+1 < m.first:
+				require.False(t, ok, "op %d", op)
+			default:
+				require.True(t, ok, "op %d", op)
+				var want [][]byte
+				if skip := index + 1 - m.first; skip < int64(len(m.data)) {
+					want = m.data[skip:]
+				}
+				require.Equal(t, len(want), len(got), "op %d", op)
+				for i := range want {
+					require.True(t, bytes.Equal(want[i], got[i]), "op %d entry %d", op, i)
+				}
+			}
+		}
+	}
+	require.Greater(t, compactions, 10, "the log moved on many times")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Equal(t, len(model), s.listCountLocked())
+	require.LessOrEqual(t, s.log.bytes, s.held+s.held/2+logChunk)
 }
