@@ -59,11 +59,6 @@ func build(s Settings, probe bool) (redis.UniversalClient, error) {
 		ContextTimeoutEnabled: true,
 		PoolSize:              s.PoolSize,
 		MinIdleConns:          s.MinIdleConns,
-		// RESP2: Gatehouse uses no RESP3 feature (client-side caching,
-		// push notifications), and with RESP3 go-redis looks for pending
-		// push notifications before every command and pipeline, ~3% of the
-		// CPU of an MCP tools/call stored in Redis.
-		Protocol: 2,
 	}
 	if probe {
 		o.MaxRetries = -1
