@@ -218,7 +218,7 @@ func (s *Store) appendLocked(prefix, key string, data []byte, maxLen int, ttl ti
 	r.size += len(data)
 	r.logged += entryHeader + len(data)
 	r.expires = now.Add(ttl).UnixNano()
-	s.bytes += len(data)
+	s.bytes += entryHeader + len(data)
 	s.held += entryHeader + len(data)
 	s.entries++
 	for maxLen > 0 && r.n > maxLen {
@@ -255,7 +255,7 @@ func (s *Store) removeFirstLocked(r *listRec) {
 	r.n--
 	r.size -= e.size
 	r.logged -= entryHeader + e.size
-	s.bytes -= e.size
+	s.bytes -= entryHeader + e.size
 	s.held -= entryHeader + e.size
 	s.entries--
 	s.trimHeadLocked()
@@ -264,7 +264,7 @@ func (s *Store) removeFirstLocked(r *listRec) {
 // dropListLocked removes list ri.
 func (s *Store) dropListLocked(ri int32) {
 	r := &s.recs[ri]
-	s.bytes -= r.size + r.keyLen + listOverhead
+	s.bytes -= r.logged + r.keyLen + listOverhead
 	s.held -= r.logged
 	s.entries -= r.n
 	delete(s.index, r.key)

@@ -12,16 +12,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
 
-// DefaultMaxListBytes caps the lists of a Store together: their entries,
-// and for each list its key and listOverhead.
+// DefaultMaxListBytes caps the lists of a Store together: their entries
+// (with entryHeader each), and for each list its key and listOverhead.
 const DefaultMaxListBytes = 32 << 20
 
 // listOverhead is what a list costs the process besides its key and
-// entries' data (its record, its index slot, the headers of its first two
-// entries in the log), counted in the size cap: a list is made
-// per stream, and streams of one entry each (one per MCP call) would
-// otherwise hold memory the cap does not see until they expire.
-const listOverhead = 160
+// entries (its record and its index slot), counted in the size cap: a list
+// is made per stream, and streams of one entry each (one per MCP call)
+// would otherwise hold memory the cap does not see until they expire.
+const listOverhead = 128
 
 // Every sweepEvery-th write looks at sweepSample values and 2×sweepSample
 // lists for expired ones, and at another sample while a quarter or more of the last

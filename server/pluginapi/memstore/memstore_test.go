@@ -47,7 +47,7 @@ func TestListsKeepTheirLastEntriesAndReportPurges(t *testing.T) {
 	require.Empty(t, got)
 
 	// The size cap drops the oldest entries of every list.
-	small := New(2*(1+listOverhead) + 15)
+	small := New(2*(1+listOverhead) + 15 + 3*entryHeader) // three of the four entries
 	small.Append("x", []byte("12345"), 0, time.Minute)
 	small.Append("x", []byte("abcde"), 0, time.Minute)
 	small.Append("y", []byte("12345"), 0, time.Minute)
@@ -65,7 +65,7 @@ func TestListsKeepTheirLastEntriesAndReportPurges(t *testing.T) {
 // time, never everything at once.
 func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
 	// Ten lists of two 10-byte entries each fill the cap.
-	s := New(10 * (2 + listOverhead + 20))
+	s := New(10 * (2 + listOverhead + 2*(10+entryHeader)))
 	for i := range 10 {
 		s.Append(fmt.Sprint("l", i), []byte("0123456789"), 0, time.Minute)
 		s.Append(fmt.Sprint("l", i), []byte("0123456789"), 0, time.Minute)
@@ -81,7 +81,7 @@ func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
 		require.True(t, ok)
 		require.Len(t, got, 2, "newer entries stay")
 	}
-	s.Append("l5", make([]byte, 35), 0, time.Minute)
+	s.Append("l5", make([]byte, 100), 0, time.Minute) // more than three 10-byte entries free
 	// l0 lost its first entry before; l1's two are the oldest now: they go,
 	// and l1 with them (its key and record make room too).
 	_, ok = s.After("l0", -1)
@@ -112,7 +112,7 @@ func TestSizeCapDropsTheOldestEntriesFirst(t *testing.T) {
 	require.Empty(t, got, "the big entry was the oldest: it went for the new one")
 	s.mu.Lock()
 	require.Equal(t, 1, s.listCountLocked())
-	require.Equal(t, 1+len("l9")+listOverhead, s.bytes)
+	require.Equal(t, 1+entryHeader+len("l9")+listOverhead, s.bytes)
 	require.Equal(t, 1, s.entries)
 	s.mu.Unlock()
 }
@@ -130,8 +130,8 @@ func TestSizeCapBoundsManySmallLists(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	require.LessOrEqual(t, s.bytes, max)
-	require.Less(t, s.listCountLocked(), max/(300+listOverhead), "lists the cap emptied are gone")
-	require.Greater(t, s.listCountLocked(), max/(300+listOverhead+60)-10, "the latest lists stay")
+	require.Less(t, s.listCountLocked(), max/(300+entryHeader+listOverhead), "lists the cap emptied are gone")
+	require.Greater(t, s.listCountLocked(), max/(300+entryHeader+listOverhead+60)-10, "the latest lists stay")
 	require.Equal(t, s.listCountLocked(), s.entries)
 	require.LessOrEqual(t, s.log.bytes, s.held+s.held/2+logChunk)
 	require.LessOrEqual(t, len(s.log.chunks), (max*3/2)/logChunk+2)
@@ -384,4 +384,19 @@ func TestListsMatchAModel(t *testing.T) {
 	defer s.mu.Unlock()
 	require.Equal(t, len(model), s.listCountLocked())
 	require.LessOrEqual(t, s.log.bytes, s.held+s.held/2+logChunk)
+}
+
+// Empty entries cost their place in the log, and the cap counts it: a
+// stream of empty events cannot grow memory past the cap.
+func TestSizeCapCountsEmptyEntries(t *testing.T) {
+	const max = 1 << 20
+	s := New(max)
+	for i := range 200000 {
+		s.Append(fmt.Sprint("l", i%100), nil, 0, time.Hour)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.LessOrEqual(t, s.bytes, max)
+	require.LessOrEqual(t, s.log.bytes, max+max/2+logChunk)
+	require.Less(t, s.entries, max/entryHeader)
 }
