@@ -247,7 +247,13 @@ func TestSharedByTwoGatewayInstances(t *testing.T) {
 
 	var wg sync.WaitGroup
 	var allowed, limited atomic.Int64
-	for i := range 80 {
+	// One request on each instance first, so that both serve some of the
+	// budget however the scheduler orders the burst that follows.
+	for i, h := range []http.Handler{a, b} {
+		require.Equal(t, 200, send(h, request{addr: "192.0.2.7:" + strconv.Itoa(39000+i)}).Code)
+		allowed.Add(1)
+	}
+	for i := range 78 {
 		wg.Go(func() {
 			h := a
 			if i%2 == 1 {
