@@ -57,7 +57,6 @@ type listRec struct {
 	keyLen     int
 	first      int64
 	n          int
-	size       int // of the entries' data
 	logged     int // of the entries in the log, headers included
 	expires    int64
 	head, tail place
@@ -215,7 +214,6 @@ func (s *Store) appendLocked(prefix, key string, data []byte, maxLen int, ttl ti
 	}
 	r.tail = p
 	r.n++
-	r.size += len(data)
 	r.logged += entryHeader + len(data)
 	r.expires = now.Add(ttl).UnixNano()
 	s.bytes += entryHeader + len(data)
@@ -253,7 +251,6 @@ func (s *Store) removeFirstLocked(r *listRec) {
 	r.head = e.next
 	r.first++
 	r.n--
-	r.size -= e.size
 	r.logged -= entryHeader + e.size
 	s.bytes -= entryHeader + e.size
 	s.held -= entryHeader + e.size
@@ -382,7 +379,7 @@ func (s *Store) afterLocked(prefix, key string, index int64, now time.Time) ([][
 	}
 	// Copied out (the log's bytes are reused), into one buffer.
 	out := make([][]byte, 0, int64(r.n)-skip)
-	buf := make([]byte, 0, r.size)
+	buf := make([]byte, 0, r.logged-r.n*entryHeader)
 	for p, i := r.head, int64(0); p != noPlace; i++ {
 		e := s.log.header(p)
 		if i >= skip && e.size > 0 {

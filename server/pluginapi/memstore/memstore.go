@@ -53,7 +53,7 @@ type Store struct {
 	recs     []listRec
 	freeRecs []int32
 	log      listLog
-	bytes    int // of all lists: entries' data, keys and listOverhead each
+	bytes    int // of all lists: entries with their headers, keys and listOverhead each
 	held     int // of the log's entries still in their lists, headers included
 	entries  int
 	sweepAt  int
@@ -71,8 +71,8 @@ type value struct {
 func (v value) live(now time.Time) bool { return now.Before(v.expires) }
 
 // New returns an empty Store whose lists hold at most maxListBytes
-// together (0: DefaultMaxListBytes), counting their keys and listOverhead
-// each. The lists' log may hold up to half again as much besides, in
+// together (0: DefaultMaxListBytes), counting their entries' headers, keys
+// and listOverhead. The lists' log may hold up to half again as much besides, in
 // entries removed but not yet passed over.
 func New(maxListBytes int) *Store {
 	if maxListBytes <= 0 {
