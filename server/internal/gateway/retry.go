@@ -40,6 +40,12 @@ type roundTripper struct {
 }
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	return rt.roundTrip(req, nil)
+}
+
+// roundTrip is RoundTrip; interim, when not nil, receives the 1xx
+// answers of h1client's exchanges in place of the request's client trace.
+func (rt *roundTripper) roundTrip(req *http.Request, interim h1client.Interim) (*http.Response, error) {
 	p := rt.pool
 	canRetry := p.retries > 0 && isIdempotent(req.Method) &&
 		(req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
@@ -91,7 +97,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		var resp *http.Response
 		var err error
 		if h1client.Eligible(out) {
-			resp, err = p.transport.h1.Send(out, ep.dialAddr)
+			resp, err = p.transport.h1.SendWith(out, ep.dialAddr, interim)
 		} else {
 			resp, err = p.transport.t.RoundTrip(out)
 		}

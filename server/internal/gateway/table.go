@@ -64,6 +64,10 @@ type CompileOptions struct {
 	// caller validated it before provisioning its mounts), so Compile does
 	// not validate it again.
 	Validated bool
+
+	// reverseProxyOnly sends every request through httputil.ReverseProxy
+	// (tests compare it with forward).
+	reverseProxyOnly bool
 }
 
 // Table is an immutable, compiled configuration: routes, upstream pools
@@ -147,7 +151,7 @@ func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Tab
 
 	proxies := make(map[string]http.Handler, len(t.pools))
 	for name, p := range t.pools {
-		proxies[name] = serveCachedAnswer(t.newProxy(p))
+		proxies[name] = serveCachedAnswer(t.newProxy(p, !opts.reverseProxyOnly))
 	}
 	for _, r := range snap.Routes {
 		if !r.IsEnabled() {
@@ -320,29 +324,41 @@ func serveCachedAnswer(proxy http.Handler) http.Handler {
 	})
 }
 
-func (t *Table) newProxy(p *pool) http.Handler {
+func (t *Table) newProxy(p *pool, forward bool) http.Handler {
 	errorLog := slog.NewLogLogger(t.logger.With("service", p.name).Handler(), slog.LevelWarn)
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			// Append to the client's X-Forwarded-For like nginx's
-			// $proxy_add_x_forwarded_for.
-			if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
-				pr.Out.Header["X-Forwarded-For"] = prior
-			}
-			pr.SetXForwarded()
-		},
-		Transport: &roundTripper{pool: p, table: t},
-		// Responses without a length (chunked) and text/event-stream are
-		// flushed after every write by the reverse proxy itself; buffering
-		// the others saves a write per response.
-		FlushInterval: 0,
-		BufferPool:    &t.bufPool,
-		ErrorLog:      errorLog,
-		ErrorHandler:  t.proxyErrorHandler(p),
-		ModifyResponse: func(res *http.Response) error {
-			// The gateway already set the request id on the response.
-			res.Header.Del("X-Request-Id")
-			return nil
+	rt := &roundTripper{pool: p, table: t}
+	onError := t.proxyErrorHandler(p)
+	plain := forward
+	for _, ep := range p.endpoints {
+		plain = plain && ep.scheme == "http"
+	}
+	return &serviceProxy{
+		rt:      rt,
+		onError: onError,
+		bufs:    &t.bufPool,
+		plain:   plain,
+		rp: &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				// Append to the client's X-Forwarded-For like nginx's
+				// $proxy_add_x_forwarded_for.
+				if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+					pr.Out.Header["X-Forwarded-For"] = prior
+				}
+				pr.SetXForwarded()
+			},
+			Transport: rt,
+			// Responses without a length (chunked) and text/event-stream are
+			// flushed after every write by the reverse proxy itself; buffering
+			// the others saves a write per response.
+			FlushInterval: 0,
+			BufferPool:    &t.bufPool,
+			ErrorLog:      errorLog,
+			ErrorHandler:  onError,
+			ModifyResponse: func(res *http.Response) error {
+				// The gateway already set the request id on the response.
+				res.Header.Del("X-Request-Id")
+				return nil
+			},
 		},
 	}
 }

@@ -146,14 +146,28 @@ func (e *errStale) Error() string { return e.err.Error() }
 func (e *errStale) Unwrap() error { return e.err }
 
 // Send sends req to addr (host:port) and returns the response. The
-// response body must be read to its end or closed.
+// response body must be read to its end or closed. 1xx answers go to the
+// Got1xxResponse hook of the request's client trace (httptrace).
 func (t *Transport) Send(req *http.Request, addr string) (*http.Response, error) {
+	return t.SendWith(req, addr, nil)
+}
+
+// Interim receives the 1xx answers (103 Early Hints) that come before the
+// final answer of an exchange; an error ends the exchange.
+type Interim interface {
+	Interim(code int, header http.Header) error
+}
+
+// SendWith is Send with 1xx answers going to interim (when not nil)
+// instead of the client trace: a caller that passes them on saves a trace
+// and a context per request.
+func (t *Transport) SendWith(req *http.Request, addr string, interim Interim) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context(), addr)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.exchange(c, req)
+		resp, err := t.exchange(c, req, interim)
 		var stale *errStale
 		if err == nil || !errors.As(err, &stale) {
 			return resp, err
@@ -191,7 +205,7 @@ func replayable(req *http.Request) bool {
 }
 
 // exchange writes req on c and reads the answer's header.
-func (t *Transport) exchange(c *upConn, req *http.Request) (*http.Response, error) {
+func (t *Transport) exchange(c *upConn, req *http.Request, interim Interim) (*http.Response, error) {
 	ctx := req.Context()
 	if t.headerTimeout > 0 {
 		_ = c.conn.SetDeadline(time.Now().Add(t.headerTimeout))
@@ -209,7 +223,7 @@ func (t *Transport) exchange(c *upConn, req *http.Request) (*http.Response, erro
 	}
 
 	c.out.Reset()
-	if err := req.Write(&c.out); err != nil {
+	if err := writeRequest(&c.out, req); err != nil {
 		// Writing into memory fails only on the request: its body.
 		return fail(fmt.Errorf("write request: %w", err))
 	}
@@ -228,7 +242,7 @@ func (t *Transport) exchange(c *upConn, req *http.Request) (*http.Response, erro
 	}
 	var resp *http.Response
 	for {
-		resp, err = http.ReadResponse(c.br, req)
+		resp, err = readResponse(c.br, req)
 		if err != nil {
 			return fail(fmt.Errorf("read response: %w", err))
 		}
@@ -237,7 +251,11 @@ func (t *Transport) exchange(c *upConn, req *http.Request) (*http.Response, erro
 		}
 		// 1xx informational answers (103 Early Hints) go to the client
 		// through the reverse proxy's trace; 100 Continue is dropped.
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+		if interim != nil {
+			if err := interim.Interim(resp.StatusCode, resp.Header); err != nil {
+				return fail(err)
+			}
+		} else if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return fail(err)
 			}
