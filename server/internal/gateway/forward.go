@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/gatehouse-dev/gatehouse/server/internal/h1client"
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 )
 
 // serviceProxy is the final handler of the routes of one service: it sends
@@ -85,6 +86,7 @@ type outbound struct {
 	hdr  http.Header
 	body noCloseBody
 	w    http.ResponseWriter // for 1xx answers
+	opts h1client.Options
 	xff  [1]string
 	xfh  [1]string
 }
@@ -120,7 +122,8 @@ func (s *serviceProxy) forward(w http.ResponseWriter, r *http.Request) {
 	o := outboundPool.Get().(*outbound)
 	o.build(r)
 	o.w = w
-	res, err := s.rt.roundTrip(&o.req, o)
+	o.opts = h1client.Options{Interim: o, HandlerScoped: h1server.HandlerScoped(r.Context())}
+	res, err := s.rt.roundTrip(&o.req, &o.opts)
 	if err != nil {
 		s.onError(w, &o.req, err)
 		o.release()

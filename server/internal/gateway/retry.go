@@ -43,9 +43,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rt.roundTrip(req, nil)
 }
 
-// roundTrip is RoundTrip; interim, when not nil, receives the 1xx
-// answers of h1client's exchanges in place of the request's client trace.
-func (rt *roundTripper) roundTrip(req *http.Request, interim h1client.Interim) (*http.Response, error) {
+// roundTrip is RoundTrip with options for h1client's exchanges (nil:
+// none).
+func (rt *roundTripper) roundTrip(req *http.Request, opts *h1client.Options) (*http.Response, error) {
 	p := rt.pool
 	canRetry := p.retries > 0 && isIdempotent(req.Method) &&
 		(req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
@@ -97,7 +97,7 @@ func (rt *roundTripper) roundTrip(req *http.Request, interim h1client.Interim) (
 		var resp *http.Response
 		var err error
 		if h1client.Eligible(out) {
-			resp, err = p.transport.h1.SendWith(out, ep.dialAddr, interim)
+			resp, err = p.transport.h1.SendWith(out, ep.dialAddr, opts)
 		} else {
 			resp, err = p.transport.t.RoundTrip(out)
 		}

@@ -162,3 +162,24 @@ func TestClientTimeoutAndCancellation(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Less(t, time.Since(start), 3*time.Second)
 }
+
+// A connection that idled past the header timeout after an answer read
+// whole (whose deadline the exchange left in place) is still reused.
+func TestConnectionIdleLongerThanTheTimeoutIsReused(t *testing.T) {
+	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	d := &net.Dialer{Timeout: time.Second}
+	tr := New(d.DialContext, 100*time.Millisecond)
+	t.Cleanup(tr.Close)
+	addr := strings.TrimPrefix(u.URL, "http://")
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(400 * time.Millisecond) // past the timeout and CheckIdleAfter
+		}
+		req, err := http.NewRequest(http.MethodGet, u.URL+"/", nil)
+		require.NoError(t, err)
+		res, err := tr.Send(req, addr)
+		require.NoError(t, err)
+		require.Equal(t, "ok", body(t, res))
+	}
+	require.Equal(t, 1, u.connections(), "one connection for both requests")
+}

@@ -50,6 +50,12 @@ type Transport struct {
 	closed bool
 }
 
+var noOptions Options
+
+// notCancelled is the stop of an exchange without a cancellation hook: the
+// hook never ran.
+func notCancelled() bool { return true }
+
 // MaxBody is the largest request body Transport sends; it fits the
 // socket buffers, so a write never waits for the upstream to read.
 const MaxBody = 64 << 10
@@ -158,16 +164,29 @@ type Interim interface {
 	Interim(code int, header http.Header) error
 }
 
-// SendWith is Send with 1xx answers going to interim (when not nil)
-// instead of the client trace: a caller that passes them on saves a trace
-// and a context per request.
-func (t *Transport) SendWith(req *http.Request, addr string, interim Interim) (*http.Response, error) {
+// Options are what a caller adds to one exchange.
+type Options struct {
+	// Interim, when not nil, receives the 1xx answers instead of the
+	// request's client trace: a caller that passes them on saves a trace
+	// and a context per request.
+	Interim Interim
+	// HandlerScoped promises that the request's context is cancelled only
+	// after the exchange has ended (see h1server.HandlerScoped): no hook
+	// for its cancellation is set up.
+	HandlerScoped bool
+}
+
+// SendWith is Send with opts (nil: none).
+func (t *Transport) SendWith(req *http.Request, addr string, opts *Options) (*http.Response, error) {
+	if opts == nil {
+		opts = &noOptions
+	}
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context(), addr)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.exchange(c, req, interim)
+		resp, err := t.exchange(c, req, opts)
 		var stale *errStale
 		if err == nil || !errors.As(err, &stale) {
 			return resp, err
@@ -205,14 +224,17 @@ func replayable(req *http.Request) bool {
 }
 
 // exchange writes req on c and reads the answer's header.
-func (t *Transport) exchange(c *upConn, req *http.Request, interim Interim) (*http.Response, error) {
+func (t *Transport) exchange(c *upConn, req *http.Request, opts *Options) (*http.Response, error) {
 	ctx := req.Context()
 	if t.headerTimeout > 0 {
 		_ = c.conn.SetDeadline(time.Now().Add(t.headerTimeout))
 	}
 	// Cancelling the request (the client went away, a plugin's deadline)
 	// fails any read or write in progress.
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	stop := notCancelled
+	if !opts.HandlerScoped && ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	}
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.close()
@@ -251,8 +273,8 @@ func (t *Transport) exchange(c *upConn, req *http.Request, interim Interim) (*ht
 		}
 		// 1xx informational answers (103 Early Hints) go to the client
 		// through the reverse proxy's trace; 100 Continue is dropped.
-		if interim != nil {
-			if err := interim.Interim(resp.StatusCode, resp.Header); err != nil {
+		if opts.Interim != nil {
+			if err := opts.Interim.Interim(resp.StatusCode, resp.Header); err != nil {
 				return fail(err)
 			}
 		} else if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
@@ -265,9 +287,11 @@ func (t *Transport) exchange(c *upConn, req *http.Request, interim Interim) (*ht
 		// Never asked for (upgrades take the http.Transport path).
 		return fail(errors.New("read response: unexpected 101 Switching Protocols"))
 	}
-	if t.headerTimeout > 0 {
+	if t.headerTimeout > 0 && !bodyBuffered(resp, c.br) {
 		// The timeout covers the wait for the header; the body may take
-		// as long as it streams.
+		// as long as it streams. A body already read needs no clearing:
+		// the next exchange sets its own deadline, and alive clears it
+		// for the idle check.
 		_ = c.conn.SetDeadline(time.Time{})
 		if ctx.Err() != nil {
 			// Cancelled while the deadline was being cleared.
@@ -281,6 +305,13 @@ func (t *Transport) exchange(c *upConn, req *http.Request, interim Interim) (*ht
 	}
 	resp.Body = b
 	return resp, nil
+}
+
+// bodyBuffered reports whether the whole body of resp is in br: reading it
+// needs no read on the connection.
+func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
+	return resp.Body == http.NoBody || resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 &&
+		int64(br.Buffered()) >= resp.ContentLength
 }
 
 // body is a response body that returns its connection to the pool when
@@ -419,6 +450,9 @@ func (c *upConn) alive() bool {
 	if !ok {
 		return true
 	}
+	// The last exchange may have left its deadline (bodyBuffered); a read
+	// past it would fail.
+	_ = c.conn.SetDeadline(time.Time{})
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return false

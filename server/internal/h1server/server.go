@@ -277,7 +277,10 @@ func (c *conn) serve() {
 	}
 	var h head
 	for served := 0; ; served++ {
-		// Wait for the next request: keep-alive idle, then the head timeout.
+		// Wait for the next request: keep-alive idle, then the head
+		// timeout once a head is incomplete. A deadline is set only where
+		// a read may wait, and cleared before the handler runs.
+		deadline := false
 		if served > 0 {
 			if s.closing.Load() {
 				return
@@ -285,6 +288,7 @@ func (c *conn) serve() {
 			c.idle.Store(true)
 			if d := s.Std.IdleTimeout; d > 0 {
 				_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+				deadline = true
 			}
 			if c.r == c.w && len(c.pendingOut) > 0 {
 				if err := c.sendAndFill(maxHead); err != nil {
@@ -304,14 +308,15 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		if d := s.Std.ReadHeaderTimeout; d > 0 {
-			_ = c.rwc.SetReadDeadline(time.Now().Add(d))
-		}
 		var err error
-		for {
+		for headTimed := false; ; {
 			err = parseHead(c.buf[c.r:c.w], &h)
 			if err != errNeedMore {
 				break
+			}
+			if d := s.Std.ReadHeaderTimeout; d > 0 && !headTimed {
+				_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+				headTimed, deadline = true, true
 			}
 			if ferr := c.fill(maxHead); ferr != nil {
 				if ferr == errHeadTooBig {
@@ -348,7 +353,9 @@ func (c *conn) serve() {
 		}
 		s.connState(c.rwc, http.StateActive)
 		c.r += h.size
-		_ = c.rwc.SetReadDeadline(time.Time{})
+		if deadline {
+			_ = c.rwc.SetReadDeadline(time.Time{})
+		}
 		last := h.close || s.closing.Load() || (s.MaxRequestsPerConn > 0 && served+1 >= s.MaxRequestsPerConn)
 		if !c.serveRequest(&h, last) {
 			return
@@ -382,8 +389,9 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 			http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr())
 		c.remoteAddr = c.rwc.RemoteAddr().String()
 	}
-	ctx, cancel := context.WithCancel(c.baseCtx)
+	cctx, cancel := context.WithCancel(c.baseCtx)
 	defer cancel()
+	ctx := &scopedCtx{cctx}
 	*r = http.Request{
 		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.remoteAddr,
@@ -448,6 +456,22 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 }
 
 var chunkedTE = []string{"chunked"}
+
+// scopedCtx is the context of a request the engine serves: its type tells
+// it from the contexts derived from it.
+type scopedCtx struct{ context.Context }
+
+// HandlerScoped reports whether ctx is the context of a request this
+// engine serves, as it gave it to the handler, and the handler has not
+// returned. Unlike net/http, the engine does not watch the connection
+// while a handler runs, so such a context is cancelled only when the
+// handler returns: a call the handler makes with it cannot be cancelled
+// before it returns, and need not watch for it. A context derived from it
+// (a plugin's deadline) is not handler-scoped.
+func HandlerScoped(ctx context.Context) bool {
+	s, ok := ctx.(*scopedCtx)
+	return ok && s.Err() == nil
+}
 
 // request is the pooled set of objects one request uses.
 type request struct {

@@ -283,3 +283,83 @@ func TestResponseIsDeliveredWhenShutdownBeginsDuringTheRequest(t *testing.T) {
 	require.NoError(t, <-shutdown)
 	require.ErrorIs(t, <-served, http.ErrServerClosed)
 }
+
+// HandlerScoped holds for the context the engine gives a handler while it
+// runs, and for nothing else: a context derived from it (which a plugin's
+// deadline can cancel early), the same context after the handler
+// returned, and net/http's contexts (cancelled when the client leaves).
+func TestHandlerScopedOnlyForTheEnginesOwnContext(t *testing.T) {
+	type result struct{ fast, own, derived bool }
+	results := make(chan result, 2)
+	after := make(chan context.Context, 2)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, fast := w.(*response)
+		derived, cancel := context.WithTimeout(r.Context(), time.Minute)
+		defer cancel()
+		results <- result{fast: fast, own: HandlerScoped(r.Context()), derived: HandlerScoped(derived)}
+		after <- r.Context()
+	}), nil)
+	for _, extra := range []string{"", "Upgrade: h2c\r\nConnection: Upgrade\r\n"} {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n"+extra+"\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		_ = c.Close()
+		got := <-results
+		require.Equal(t, got.fast, got.own, "handler-scoped exactly when the engine serves (fast=%v)", got.fast)
+		require.False(t, got.derived, "a derived context is not handler-scoped")
+		require.False(t, HandlerScoped(<-after), "not after the handler returned")
+	}
+	require.False(t, HandlerScoped(context.Background()))
+}
+
+// On a kept-alive connection the head of the next request is bounded by
+// the head timeout (not the longer idle timeout), and neither deadline
+// outlives the head: a handler may read a slow body for longer than both.
+func TestDeadlinesBoundTheHeadOnly(t *testing.T) {
+	// keptAlive serves one request on a new connection to a server with
+	// these timeouts and returns the connection, ready for the next.
+	keptAlive := func(s *seen, headTimeout, idleTimeout time.Duration) (net.Conn, *bufio.Reader) {
+		addr := start(t, recorder(s), func(srv *Server) {
+			srv.Std.ReadHeaderTimeout, srv.Std.IdleTimeout = headTimeout, idleTimeout
+		})
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		br := bufio.NewReader(c)
+		_, err = io.WriteString(c, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return c, br
+	}
+
+	t.Run("a slow body outlasts both timeouts", func(t *testing.T) {
+		var s seen
+		c, br := keptAlive(&s, 300*time.Millisecond, 500*time.Millisecond)
+		_, err := io.WriteString(c, "POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+		require.NoError(t, err)
+		time.Sleep(900 * time.Millisecond) // the client is slow on purpose
+		_, err = io.WriteString(c, "world")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, "the slow body was read to its end")
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.Equal(t, `POST /two "helloworld"`, s.list()[1])
+	})
+
+	t.Run("an incomplete head is closed after the head timeout", func(t *testing.T) {
+		var s seen
+		c, br := keptAlive(&s, 300*time.Millisecond, 5*time.Second)
+		_, err := io.WriteString(c, "GET /three HTTP/1.1\r\nHost: x\r\n")
+		require.NoError(t, err)
+		_ = c.SetReadDeadline(time.Now().Add(4 * time.Second))
+		t0 := time.Now()
+		_, _ = io.ReadAll(br)
+		require.Less(t, time.Since(t0), 2*time.Second, "closed by the head timeout, not the idle one")
+	})
+}
