@@ -1,7 +1,9 @@
 // Command idleconns measures the memory a proxy holds per idle keep-alive
-// connection: it reads the process's resident set, opens -n connections
-// that each make one request and then stay idle, reads it again and
-// prints the difference per connection.
+// connection: it reads the process's anonymous resident memory (RssAnon:
+// heap, stacks; not the pages of the binary and plugins, which the first
+// requests fault in and whose residency depends on the page cache), opens
+// -n connections that each make one request and then stay idle, reads it
+// again and prints the difference per connection.
 //
 //	go run ./scripts/bench/idleconns -pid $(pgrep -n gatehouse) -addr 127.0.0.1:18083 -n 2000
 package main
@@ -25,7 +27,7 @@ func rssKB(pid int) int {
 		os.Exit(1)
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(l, "RssAnon:"); ok {
 			n, _ := strconv.Atoi(strings.Fields(rest)[0])
 			return n
 		}
@@ -58,7 +60,7 @@ func main() {
 	}
 	time.Sleep(2 * time.Second)
 	after := rssKB(*pid)
-	fmt.Printf("rss before %d KiB, after %d idle connections %d KiB: %.1f KiB per connection\n", before, *n, after, float64(after-before)/float64(*n))
+	fmt.Printf("anonymous rss before %d KiB, after %d idle connections %d KiB: %.1f KiB per connection\n", before, *n, after, float64(after-before)/float64(*n))
 	for _, c := range conns {
 		c.Close()
 	}

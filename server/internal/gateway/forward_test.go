@@ -289,3 +289,4 @@ func TestForwardSendsAStreamsHeadAtOnce(t *testing.T) {
 		})
 	}
 }
+

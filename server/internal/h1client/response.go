@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
@@ -36,9 +37,12 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	return http.ReadResponse(br, req)
 }
 
-// headerLine is one header line: offsets into the head.
+// headerLine is one header line: offsets into the head, which
+// parseResponse keeps under 64 KiB. They are small so that the lines fit
+// a small stack frame: the goroutine of an idle gateway connection keeps
+// the stack its deepest request needed.
 type headerLine struct {
-	name, nameEnd, value, valueEnd int
+	name, nameEnd, value, valueEnd uint16
 	canonical                      bool // the name is written as CanonicalMIMEHeaderKey would
 }
 
@@ -52,7 +56,7 @@ type responseWithBody struct {
 // consumed, or nil, with nothing consumed, when the head is not one
 // readResponse reads itself.
 func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
-	n := br.Buffered()
+	n := min(br.Buffered(), math.MaxUint16)
 	if n == 0 {
 		return nil
 	}
@@ -170,7 +174,7 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 			pragma = true
 		}
 		lines[nlines] = headerLine{
-			name: pos, nameEnd: pos + i, value: pos + v, valueEnd: pos + ve,
+			name: uint16(pos), nameEnd: uint16(pos + i), value: uint16(pos + v), valueEnd: uint16(pos + ve),
 			canonical: canonical,
 		}
 		nlines++
@@ -217,7 +221,7 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 			_ = sb.WriteByte(c)
 			upper = c == '-'
 		}
-		last = l.nameEnd
+		last = int(l.nameEnd)
 	}
 	sb.Write(buf[last:pos])
 	s := sb.String()
