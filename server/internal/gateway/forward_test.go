@@ -289,4 +289,3 @@ func TestForwardSendsAStreamsHeadAtOnce(t *testing.T) {
 		})
 	}
 }
-
