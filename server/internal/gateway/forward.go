@@ -130,7 +130,7 @@ func (s *serviceProxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	copyHeaderExcept(h, res.Header, connectionNamed(res.Header["Connection"]))
+	copyHeaderExcept(h, res.Header, connectionNamed(res.Header["Connection"], res.Header))
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -182,7 +182,7 @@ func (o *outbound) build(r *http.Request) {
 		o.req.Body = &o.body
 	}
 	in := r.Header
-	named := connectionNamed(in["Connection"])
+	named := connectionNamed(in["Connection"], in)
 	for k, vv := range in {
 		switch k {
 		case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
@@ -302,20 +302,45 @@ func (f flushWriter) Write(p []byte) (int, error) {
 }
 
 // connectionNamed returns the canonical names listed in Connection
-// values, or nil for none (the common case: no allocation).
-func connectionNamed(values []string) map[string]bool {
+// values of h, or nil for none. The usual values (keep-alive, close) name
+// no header to remove unless h has a "Close" header, so they allocate
+// nothing.
+func connectionNamed(values []string, h http.Header) map[string]bool {
 	var named map[string]bool
 	for _, v := range values {
 		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.Trim(f, " \t\r\n"); f != "" {
-				if named == nil {
-					named = make(map[string]bool)
-				}
-				named[http.CanonicalHeaderKey(f)] = true
+			f = strings.Trim(f, " \t\r\n")
+			if f == "" || asciiFold(f, "keep-alive") { // hop-by-hop anyway
+				continue
 			}
+			if _, ok := h["Close"]; !ok && asciiFold(f, "close") {
+				continue
+			}
+			if named == nil {
+				named = make(map[string]bool)
+			}
+			named[http.CanonicalHeaderKey(f)] = true
 		}
 	}
 	return named
+}
+
+// asciiFold reports whether s equals lower, a lower-case ASCII word, in
+// any ASCII case (http.CanonicalHeaderKey folds ASCII letters only).
+func asciiFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // copyHeaderExcept adds src's headers to dst, without the hop-by-hop

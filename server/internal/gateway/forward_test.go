@@ -170,6 +170,7 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		"/server-error":        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
 		"/bad-gateway":         "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad",
 		"/until-close":         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nread until the end",
+		"/close-header":        "HTTP/1.1 200 OK\r\nConnection: close\r\nClose: upstream\r\nContent-Length: 2\r\n\r\nok",
 		"/head":                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 42\r\n\r\n",
 	}
 	be := newRawBackend(t, func(path string) string {
@@ -189,6 +190,8 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		"GET /plain HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\nUser-Agent: curl/8\r\n" + id + "\r\n",
 		"GET /plain HTTP/1.1\r\nHost: a.example\r\nConnection: X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 5\r\nProxy-Authorization: Basic eA==\r\n" + id + "\r\n",
 		"GET /plain HTTP/1.1\r\nHost: a.example\r\nTe: trailers\r\n" + id + "\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nConnection: Keep-Alive, close\r\nClose: yes\r\nX-Kept: 1\r\n" + id + "\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n" + id + "\r\n",
 		"GET /plain HTTP/1.1\r\nHost: a.example\r\nUser-Agent:\r\n" + id + "\r\n",
 		"GET /plain?a=1;b=2 HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 		"GET /a%2Fb/c%20d/../e HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
@@ -207,6 +210,7 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		"GET /server-error HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 		"GET /bad-gateway HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 		"GET /until-close HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
+		"GET /close-header HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 		"GET /down/x HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 	}
 
