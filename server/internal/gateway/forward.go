@@ -252,8 +252,9 @@ func (s *serviceProxy) copyBody(w http.ResponseWriter, res *http.Response) error
 		_ = rc.Flush()
 		dst = flushWriter{w: w, rc: rc}
 	}
-	buf := s.bufs.Get()
-	defer s.bufs.Put(buf)
+	bp := s.bufs.get()
+	defer s.bufs.put(bp)
+	buf := *bp
 	for {
 		nr, rerr := res.Body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
@@ -350,7 +351,12 @@ func copyHeaderExcept(dst, src http.Header, named map[string]bool) {
 		if isHopHeader(k) || named != nil && named[k] || k == RequestIDHeader {
 			continue
 		}
-		dst[k] = append(dst[k], vv...)
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, vv...)
+		} else {
+			// src is the exchange's own header, dropped after the copy.
+			dst[k] = vv
+		}
 	}
 }
 

@@ -195,13 +195,17 @@ func (g *Gateway) acquire() *Table {
 // ServeHTTP routes the request through the current table.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// One allocation for the values of the headers the gateway sets.
+	vals := make([]string, 3)
 	id := r.Header.Get(RequestIDHeader)
 	if id == "" || len(id) > 128 {
 		id = newRequestID()
-		r.Header.Set(RequestIDHeader, id)
+		vals[0] = id
+		r.Header[RequestIDHeader] = vals[0:1:1]
 	}
-	w.Header().Set(RequestIDHeader, id)
-	g.sanitize(r)
+	vals[1] = id
+	w.Header()[RequestIDHeader] = vals[1:2:2]
+	g.sanitize(r, vals[2:3:3])
 	r = g.wrapBody(w, r)
 
 	t := g.acquire()
@@ -250,8 +254,9 @@ var allowedClientHeaders = map[string]bool{"X-Gatehouse-Allow-Tools": true}
 // sanitize removes what a client must not decide: the headers Gatehouse
 // and its plugins set for upstreams (X-Gatehouse-*, such as the consumer
 // key-auth found), and forwarding headers unless they come from a trusted
-// proxy. X-Real-IP is then set to the client's address.
-func (g *Gateway) sanitize(r *http.Request) {
+// proxy. X-Real-IP is then set to the client's address, in realIP (a
+// one-value slice).
+func (g *Gateway) sanitize(r *http.Request, realIP []string) {
 	for k := range r.Header {
 		if len(k) > 12 && strings.EqualFold(k[:12], "X-Gatehouse-") && !allowedClientHeaders[k] {
 			delete(r.Header, k)
@@ -262,7 +267,8 @@ func (g *Gateway) sanitize(r *http.Request) {
 		delete(r.Header, "X-Forwarded-For")
 		delete(r.Header, "Forwarded")
 	}
-	r.Header["X-Real-Ip"] = []string{client}
+	realIP[0] = client
+	r.Header["X-Real-Ip"] = realIP
 }
 
 // finish counts a served request in the metrics and, with the access log

@@ -485,3 +485,14 @@ func (b *bufferPool) Get() []byte {
 }
 
 func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// get and put lend a buffer without the allocation of Put's pointer.
+func (b *bufferPool) get() *[]byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return v
+	}
+	buf := make([]byte, 32<<10)
+	return &buf
+}
+
+func (b *bufferPool) put(buf *[]byte) { b.p.Put(buf) }

@@ -129,7 +129,7 @@ func (c *upConn) send() (wrote bool, err error) {
 		b, n, err = c.poll.WriteThenRead(b, c.first[:])
 		if len(b) == 0 {
 			c.pending = c.first[:n]
-			if se := (*os.SyscallError)(nil); errors.As(err, &se) && se.Syscall == "write" {
+			if err != nil && failedWrite(err) {
 				return false, err
 			}
 			if err != nil && err != io.EOF {
@@ -142,6 +142,12 @@ func (c *upConn) send() (wrote bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// failedWrite reports whether err is the write(2) of a request failing.
+func failedWrite(err error) bool {
+	var se *os.SyscallError
+	return errors.As(err, &se) && se.Syscall == "write"
 }
 
 // errStale marks a failure on a kept-alive connection before any byte of
@@ -187,9 +193,12 @@ func (t *Transport) SendWith(req *http.Request, addr string, opts *Options) (*ht
 			return nil, err
 		}
 		resp, err := t.exchange(c, req, opts)
+		if err == nil {
+			return resp, nil
+		}
 		var stale *errStale
-		if err == nil || !errors.As(err, &stale) {
-			return resp, err
+		if !errors.As(err, &stale) {
+			return nil, err
 		}
 		// Like net/http: try once more on a new connection when sending
 		// the request again is safe.

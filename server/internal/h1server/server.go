@@ -151,6 +151,7 @@ type conn struct {
 	// pendingOut is a complete response not written yet: the next wait
 	// for a request writes it first.
 	pendingOut []byte
+	outBuf     *[]byte // pendingOut's pool entry
 }
 
 // flushOut writes pendingOut.
@@ -169,11 +170,11 @@ func (c *conn) trimOut() {
 	if c.pendingOut == nil {
 		return
 	}
-	if cap(c.pendingOut) <= 16<<10 {
-		b := c.pendingOut[:0]
-		outPool.Put(&b)
+	if cap(c.pendingOut) <= 16<<10 && c.outBuf != nil {
+		*c.outBuf = c.pendingOut[:0]
+		outPool.Put(c.outBuf)
 	}
-	c.pendingOut = nil
+	c.pendingOut, c.outBuf = nil, nil
 }
 
 var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
@@ -181,7 +182,8 @@ var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // setOut makes head followed by body the pending response.
 func (c *conn) setOut(head, body []byte) {
 	if c.pendingOut == nil {
-		c.pendingOut = (*outPool.Get().(*[]byte))[:0]
+		c.outBuf = outPool.Get().(*[]byte)
+		c.pendingOut = (*c.outBuf)[:0]
 	}
 	c.pendingOut = append(append(c.pendingOut, head...), body...)
 }
