@@ -35,6 +35,7 @@ type head struct {
 	contentLength        int64 // -1 with chunked
 	chunked              bool
 	close                bool // Connection: close
+	stream               bool // a POST (or other non-GET) that accepts text/event-stream
 	size                 int  // bytes of the head, CRLFCRLF included
 }
 
@@ -205,10 +206,16 @@ func parseHead(b []byte, h *head) error {
 		case "Upgrade", "Expect", "Te", "Trailer", "Http2-Settings":
 			return errHandOff
 		case "Accept":
-			// Streams need net/http's background read to notice a client
-			// that leaves while the upstream is silent.
+			// A stream must notice a client that leaves while it is
+			// silent. Long-lived streams (GET) go to net/http, whose
+			// background read does; the answer of a POST (an MCP call)
+			// is served here and watched from its first flush on
+			// (response.watch).
 			if containsFold(value, "text/event-stream") {
-				return errHandOff
+				if m == "GET" || m == "HEAD" {
+					return errHandOff
+				}
+				h.stream = true
 			}
 		}
 		h.names[h.n], h.values[h.n] = cname, value

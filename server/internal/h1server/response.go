@@ -2,10 +2,12 @@ package h1server
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,6 +35,62 @@ type response struct {
 	head []byte
 	out  []byte // body not yet written
 	err  error
+
+	// A request that accepts a stream is watched from the first flush of
+	// its answer on: a read of the idle connection that ends when the
+	// client leaves (cancel) or when the handler returns (unwatch).
+	body     *bodyReader
+	stream   bool
+	cancel   context.CancelFunc
+	watching bool
+	watched  chan watchResult
+}
+
+type watchResult struct {
+	b   byte
+	n   int
+	err error
+}
+
+// watch starts watching the connection, once, for a stream whose request
+// body has been read and after which nothing was sent yet (a client that
+// pipelines is still there).
+func (w *response) watch() {
+	c := w.c
+	if !w.stream || w.watching || w.hijacked || !w.body.done || c.r != c.w {
+		return
+	}
+	w.watching = true
+	w.watched = make(chan watchResult, 1)
+	_ = c.rwc.SetReadDeadline(time.Time{}) // a body read limit's is over
+	go func() {
+		var b [1]byte
+		n, err := c.rwc.Read(b[:])
+		if n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			w.cancel() // the client left
+		}
+		w.watched <- watchResult{b: b[0], n: n, err: err}
+	}()
+}
+
+// unwatch stops the watch when the handler returned; it reports whether
+// the client is still there. A byte the watch read (the next request's)
+// goes back into the connection's buffer.
+func (w *response) unwatch() bool {
+	c := w.c
+	_ = c.rwc.SetReadDeadline(time.Unix(1, 0))
+	r := <-w.watched
+	_ = c.rwc.SetReadDeadline(time.Time{})
+	w.watching = false
+	if r.n == 1 {
+		if c.w == len(c.buf) {
+			c.r, c.w = 0, 0
+		}
+		c.buf[c.w] = r.b
+		c.w++
+		return true
+	}
+	return errors.Is(r.err, os.ErrDeadlineExceeded)
 }
 
 const outLimit = 4096
@@ -231,15 +289,17 @@ func (w *response) FlushError() error {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	err := w.err
 	if !w.headSent {
-		return w.sendHead(false, nil)
-	}
-	if len(w.out) > 0 {
-		err := w.writeBody(w.out)
+		err = w.sendHead(false, nil)
+	} else if len(w.out) > 0 {
+		err = w.writeBody(w.out)
 		w.out = w.out[:0]
-		return err
 	}
-	return w.err
+	if err == nil {
+		w.watch()
+	}
+	return err
 }
 
 func (w *response) Flush() { _ = w.FlushError() }

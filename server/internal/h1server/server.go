@@ -393,7 +393,7 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 	}
 	cctx, cancel := context.WithCancel(c.baseCtx)
 	defer cancel()
-	ctx := &scopedCtx{cctx}
+	ctx := &scopedCtx{Context: cctx, watched: h.stream}
 	*r = http.Request{
 		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.remoteAddr,
@@ -415,7 +415,8 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 		body.done = true
 	}
 	w := &req.w
-	*w = response{c: c, req: r, header: req.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last}
+	*w = response{c: c, req: r, header: req.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last,
+		body: body, stream: h.stream, cancel: cancel}
 	w.bodyAllowed = r.Method != "HEAD"
 
 	panicked := true
@@ -432,6 +433,9 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 	}()
 	if w.hijacked {
 		return false
+	}
+	if w.watching && !w.unwatch() {
+		return false // the client left
 	}
 	if panicked {
 		return false
@@ -461,7 +465,10 @@ var chunkedTE = []string{"chunked"}
 
 // scopedCtx is the context of a request the engine serves: its type tells
 // it from the contexts derived from it.
-type scopedCtx struct{ context.Context }
+type scopedCtx struct {
+	context.Context
+	watched bool // a stream: cancelled when the client leaves (response.watch)
+}
 
 // HandlerScoped reports whether ctx is the context of a request this
 // engine serves, as it gave it to the handler, and the handler has not
@@ -469,10 +476,12 @@ type scopedCtx struct{ context.Context }
 // while a handler runs, so such a context is cancelled only when the
 // handler returns: a call the handler makes with it cannot be cancelled
 // before it returns, and need not watch for it. A context derived from it
-// (a plugin's deadline) is not handler-scoped.
+// (a plugin's deadline) is not handler-scoped, nor is the context of a
+// request that accepts a stream (the engine watches its connection once
+// the answer is flushed, and cancels it when the client leaves).
 func HandlerScoped(ctx context.Context) bool {
 	s, ok := ctx.(*scopedCtx)
-	return ok && s.Err() == nil
+	return ok && !s.watched && s.Err() == nil
 }
 
 // request is the pooled set of objects one request uses.

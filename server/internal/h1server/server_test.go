@@ -363,3 +363,97 @@ func TestDeadlinesBoundTheHeadOnly(t *testing.T) {
 		require.Less(t, time.Since(t0), 2*time.Second, "closed by the head timeout, not the idle one")
 	})
 }
+
+// A POST that accepts a stream (an MCP call) is served by the engine and
+// watched from the first flush of its answer on: a client that leaves
+// cancels the request at once, as with net/http, and a client that sends
+// its next request meanwhile gets it answered. GET streams still go to
+// net/http.
+func TestStreamedAnswersAreWatchedFromTheFirstFlush(t *testing.T) {
+	type call struct{ fast, scoped bool }
+	calls := make(chan call, 8)
+	cancelled := make(chan struct{}, 8)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, fast := w.(*response)
+		calls <- call{fast: fast, scoped: HandlerScoped(r.Context())}
+		_, _ = io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/quick": // no flush: never watched
+			_, _ = io.WriteString(w, "data: quick\n\n")
+		case "/wait": // flushed, then silent until the client leaves
+			_, _ = io.WriteString(w, "data: first\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				cancelled <- struct{}{}
+			case <-time.After(5 * time.Second):
+			}
+		case "/slow": // flushed, then done after the client sent more
+			_, _ = io.WriteString(w, "data: first\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+			_, _ = io.WriteString(w, "data: last\n\n")
+		}
+	}), nil)
+	post := func(path string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: x\r\nAccept: application/json, text/event-stream\r\nContent-Length: 2\r\n\r\n{}"
+	}
+
+	t.Run("a client that leaves cancels the request", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = io.WriteString(c, post("/wait"))
+		require.NoError(t, err)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "data: first\n", line)
+		got := <-calls
+		require.True(t, got.fast, "served by the engine")
+		require.False(t, got.scoped, "a watched request is not handler-scoped")
+		_ = c.Close()
+		select {
+		case <-cancelled:
+		case <-time.After(3 * time.Second):
+			t.Fatal("the request was not cancelled when the client left")
+		}
+	})
+
+	t.Run("the next request sent during a stream is answered", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		br := bufio.NewReader(c)
+		_, err = io.WriteString(c, post("/slow"))
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		// The stream is open and watched: the next request arrives now.
+		_, err = io.WriteString(c, post("/quick"))
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, "data: first\n\ndata: last\n\n", string(body))
+		resp, err = http.ReadResponse(br, nil)
+		require.NoError(t, err, "the second request was answered on the same connection")
+		body, err = io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, "data: quick\n\n", string(body))
+		require.True(t, (<-calls).fast)
+		require.True(t, (<-calls).fast)
+	})
+
+	t.Run("GET streams go to net/http", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.WriteString(c, "GET /quick HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.False(t, (<-calls).fast)
+	})
+}
