@@ -27,9 +27,7 @@
 #   GATEHOUSE_CPUS=1 LOAD_CPUS=0      toolcall: CPUs (taskset lists) for gatehouse
 #                   and its Redis / for the clients and the REST upstream
 #   GATEHOUSE_GATEWAY_ENGINE=fast  every gatehouse started here runs that gateway
-#                   engine (inherited; default std). MCP clients send
-#                   Accept: text/event-stream, which the fast engine hands to
-#                   net/http, so tools/call is served by net/http either way.
+#                   engine (inherited; default std)
 #   SESSIONS=10000  sse: idle sessions; GC_WAIT=130 seconds to wait for the Go
 #                   runtime's next collection (it forces one every 2 minutes)
 #   SSE_STORES=redis  sse: "redis", "memory" or both (memory: no Redis configured)
