@@ -86,6 +86,9 @@ func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, dat
 // AppendEvents appends events to a stream in order, as Append does one by
 // one, in one round trip to Redis.
 func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID string, events ...[]byte) error {
+	if len(events) == 0 {
+		return nil
+	}
 	key := streamKey(sessionID, streamID)
 	listKey := streamListKey(sessionID)
 	rc := s.redis()

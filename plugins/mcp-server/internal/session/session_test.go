@@ -416,3 +416,28 @@ func TestASessionListsOnlyItsLatestStreams(t *testing.T) {
 		})
 	}
 }
+
+// In Redis a stream's events, its trimmed count and the session's list of
+// streams all live the store's time to live from the last append, so none
+// outlives the others and nothing stays forever.
+func TestRedisEventsExpireTogether(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	ttl := 40 * time.Second
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), ttl, 4)
+	ctx := context.Background()
+	for i := range 20 { // trimmed on the way: the count exists
+		require.NoError(t, es.AppendEvents(ctx, "sess", "st", fmt.Appendf(nil, "%d", i)))
+	}
+	key := streamKey("sess", "st")
+	for _, k := range []string{key, baseKey(key), redisStreamSetKey("sess")} {
+		left, err := rc.PTTL(ctx, k).Result()
+		require.NoError(t, err)
+		require.Greater(t, left, ttl-5*time.Second, "%s expires with the store's time to live", k)
+		require.LessOrEqual(t, left, ttl, k)
+	}
+	n, err := rc.LLen(ctx, key).Result()
+	require.NoError(t, err)
+	require.LessOrEqual(t, n, int64(5), "trimmed to its last 4 (5 until the next trim)")
+	require.NoError(t, es.AppendEvents(ctx, "sess", "st"), "no events: nothing to do")
+}
