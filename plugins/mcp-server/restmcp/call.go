@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -80,11 +81,18 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 	if client == nil {
 		client = http.DefaultClient
 	}
-	client = sameOriginRedirects(client)
-	callCtx := ctx
+	// The call's deadline is a context's: http.Client's own Timeout, with
+	// a transport other than http.Transport, starts a goroutine and a
+	// timer per request.
+	timeout := client.Timeout
 	if ms := s.def.Server.Timeout; ms > 0 {
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	client = s.redirects.of(client)
+	callCtx := ctx
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		callCtx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		callCtx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(callCtx, r.Method, r.URL, strings.NewReader(r.Body))
@@ -108,7 +116,10 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s did not answer within %d ms (server.timeout)", tool, r.Method, redactURL(r.URL), s.def.Server.Timeout)), nil
+			if s.def.Server.Timeout > 0 {
+				return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s did not answer within %d ms (server.timeout)", tool, r.Method, redactURL(r.URL), s.def.Server.Timeout)), nil
+			}
+			return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s did not answer within %s (set server.timeout in milliseconds to change it)", tool, r.Method, redactURL(r.URL), timeout)), nil
 		}
 		return errorResult(0, fmt.Sprintf("tool %q: upstream %s %s failed: %v", tool, r.Method, redactURL(r.URL), unwrapURLError(err))), nil
 	}
@@ -126,12 +137,31 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 	return s.result(t, a, resp, body), nil
 }
 
+// redirectClients keeps the last client a Server called with and its
+// sameOriginRedirects copy, made once rather than per call (the host
+// passes the same client every time).
+type redirectClients struct {
+	last atomic.Pointer[[2]*http.Client] // the client, its copy
+}
+
+// of returns sameOriginRedirects(client), made once per client.
+func (r *redirectClients) of(client *http.Client) *http.Client {
+	if p := r.last.Load(); p != nil && p[0] == client {
+		return p[1]
+	}
+	c := sameOriginRedirects(client)
+	r.last.Store(&[2]*http.Client{client, c})
+	return c
+}
+
 // sameOriginRedirects returns client, changed to follow redirects only to
 // the same scheme and host: credentials in headers (API keys) and query
 // parameters must not reach another host. A redirect elsewhere is answered
 // as the upstream's own response, an error status. (Higress follows none.)
+// The copy has no Timeout: call sets the deadline on the request's context.
 func sameOriginRedirects(client *http.Client) *http.Client {
 	c := *client
+	c.Timeout = 0
 	next := client.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if !strings.EqualFold(req.URL.Scheme, via[0].URL.Scheme) || !strings.EqualFold(req.URL.Host, via[0].URL.Host) {

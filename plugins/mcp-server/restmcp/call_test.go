@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -59,6 +60,12 @@ func upstream(t *testing.T) (string, <-chan seen) {
 			w.Header().Set("Content-Type", "image/png")
 			_, _ = w.Write(pngBytes)
 		case "/slow":
+			<-r.Context().Done()
+		case "/stall":
+			// The head and part of the body, then nothing.
+			w.Header().Set("Content-Length", "100")
+			_, _ = io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		default:
 			w.Header().Set("Content-Type", "application/json")
@@ -183,6 +190,42 @@ tools:
 	drain()
 	require.Equal(t, "image/png", res.ImageMIMEType)
 	require.Equal(t, pngBytes, res.ImageData)
+}
+
+// otherTransport is a RoundTripper http.Client does not know, as the
+// host's (h1client) is: a Client.Timeout over it would start a goroutine
+// per request, so the call sets the client's timeout as its context's.
+type otherTransport struct{ http.Transport }
+
+func (t *otherTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.Transport.RoundTrip(r)
+}
+
+func TestCallKeepsTheClientsTimeout(t *testing.T) {
+	base, reqs := upstream(t)
+	s := serverFor(t, base, `
+server: {name: timeouts}
+tools:
+- name: slow
+  requestTemplate: {url: "{{.config.base}}/slow"}
+- name: stall
+  requestTemplate: {url: "{{.config.base}}/stall"}
+`)
+	client := &http.Client{Transport: &otherTransport{}, Timeout: 200 * time.Millisecond}
+	for _, tool := range []string{"slow", "stall"} {
+		start := time.Now()
+		res, err := s.Call(t.Context(), client, tool, nil, nil)
+		<-reqs
+		require.NoError(t, err)
+		require.True(t, res.IsError, tool)
+		require.Less(t, time.Since(start), 5*time.Second, "%s: the client's timeout ends the call", tool)
+		if tool == "slow" {
+			require.Contains(t, res.Text, "did not answer within 200ms (set server.timeout in milliseconds to change it)")
+		} else {
+			require.Contains(t, res.Text, "reading the response failed")
+		}
+	}
+	require.Equal(t, 200*time.Millisecond, client.Timeout, "the caller's client is not changed")
 }
 
 func TestCallUpstreamErrors(t *testing.T) {

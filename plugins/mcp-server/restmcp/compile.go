@@ -53,6 +53,7 @@ type Server struct {
 	secrets      *Redactor // masks the definition's secrets in error texts
 	warnings     []FieldError
 	next         atomic.Uint64 // round robin over the service's endpoints
+	redirects    redirectClients
 }
 
 type compiledTool struct {
