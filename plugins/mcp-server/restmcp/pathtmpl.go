@@ -286,8 +286,12 @@ func appendNumber(out, v []byte) []byte {
 		return append(out, v...)
 	}
 	n := string(v)
-	if i, err := strconv.ParseInt(n, 10, 64); err == nil {
-		return strconv.AppendInt(out, i, 10)
+	// Only an integer can parse as one: trying a fraction would make
+	// (and drop) an error per value.
+	if allDigits(string(digits)) {
+		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+			return strconv.AppendInt(out, i, 10)
+		}
 	}
 	if f, err := strconv.ParseFloat(n, 64); err == nil {
 		return appendFloat(out, f)

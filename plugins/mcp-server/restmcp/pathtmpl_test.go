@@ -145,3 +145,15 @@ func FuzzPathTemplate(f *testing.F) {
 		}
 	})
 }
+
+// TestNumbersRenderWithoutAllocating: a number printed from an upstream
+// answer (a temperature, a price) costs no allocation; trying to parse a
+// fraction as an integer first cost an error value and a copy each time.
+func TestNumbersRenderWithoutAllocating(t *testing.T) {
+	out := make([]byte, 0, 64)
+	for _, n := range []string{"21.5", "-0.000001", "1.5e-7", "12345678901234567", "-0"} {
+		allocs := testing.AllocsPerRun(100, func() { out = appendNumber(out[:0], []byte(n)) })
+		require.Zero(t, allocs, "appendNumber(%s)", n)
+	}
+	require.Equal(t, "21.5", string(appendNumber(nil, []byte("21.5"))))
+}

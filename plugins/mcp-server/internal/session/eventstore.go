@@ -72,6 +72,10 @@ func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:
 // redisStreamSetKey is streamListKey's sorted set in Redis.
 func redisStreamSetKey(sessionID string) string { return KeyPrefix + "eventlists:{" + sessionID + "}" }
 
+// Remote reports whether events go to Redis (a round trip) rather than
+// to memory.
+func (s *EventStore) Remote() bool { return s.redis() != nil }
+
 // Open implements mcp.EventStore. A stream needs no preparation: it starts
 // with its first event.
 func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
