@@ -477,12 +477,8 @@ func (t *Table) countUpstreamError(service string) {
 // bufferPool lends the copy buffers of the reverse proxy.
 type bufferPool struct{ p sync.Pool }
 
-func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
-	}
-	return make([]byte, 32<<10)
-}
+// Get and Put serve httputil.ReverseProxy (its BufferPool).
+func (b *bufferPool) Get() []byte { return *b.get() }
 
 func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
