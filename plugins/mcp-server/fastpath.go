@@ -450,15 +450,9 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		data := in.runFast(ctx, s, c, r.Header)
 		// Stored before it is sent, as the SDK stores it; the SDK stores
 		// the answers of JSON response mode too.
-		// Not with ctx: a cancelled call's answer is stored too. Redis
-		// gets a bound; the in-memory store does not wait.
-		sctx := context.WithoutCancel(ctx)
-		if in.events.Remote() {
-			var cancel context.CancelFunc
-			sctx, cancel = context.WithTimeout(sctx, 5*time.Second)
-			defer cancel()
-		}
-		ev.storeAnswer(sctx, data)
+		// Not with ctx: a cancelled call's answer is stored too. The
+		// Redis client's read and write timeouts bound the store.
+		ev.storeAnswer(context.WithoutCancel(ctx), data)
 		answer <- data
 	})
 	for {

@@ -136,6 +136,7 @@ start_redis() {
 	[[ -n $redis_started ]] && return
 	start "${1:-}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning \
 		--logfile "$work/redis.log"
+	redis_pid=$last
 	wait_port "$REDIS_PORT"
 	redis_started=1
 }
@@ -218,6 +219,9 @@ metric() {
 		awk -v n="$3" -v m="${4:-}" 'index($0, n) == 1 && (substr($0, length(n) + 1, 1) ~ /[ {]/) && index($0, m) { s += $NF } END { printf "%.0f\n", s }'
 }
 
+# redis_transactions: the MULTI … EXEC transactions the benchmark's Redis has run.
+redis_transactions() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[:=,]' '$1 == "cmdstat_exec" { n = $3 } END { print n + 0 }'; }
+
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, in clock ticks
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
@@ -290,10 +294,12 @@ bench_toolcall() {
 	done
 	[[ " $MODES " == *" raw "* ]] || fixed_targets+=("${targets[-1]}")
 
-	# one NAME PID MODE URL [RATE]: prints "NAME rps p50 p90 p99 max errors calls cpu_us_per_call".
+	# one NAME PID MODE URL [RATE]: prints "NAME rps p50 p90 p99 max errors calls cpu_us_per_call
+	# redis_cpu_us_per_call calls_per_transaction" (the last two "-" for a target without Redis).
 	one() {
-		local name=$1 pid=$2 mode=$3 url=$4 rate=${5:-0} line c0 c1
+		local name=$1 pid=$2 mode=$3 url=$4 rate=${5:-0} line c0 c1 r0=0 r1=0 x0=0 x1=0
 		c0=$(cpu_ticks "$pid")
+		if [[ $name == *redis ]]; then r0=$(cpu_ticks "$redis_pid"); x0=$(redis_transactions); fi
 		line=$(taskset -c "$LOAD_CPUS" "$work/toolcall" -mode "$mode" -url "$url" -header 'x-api-key: bench-key' \
 			-clients "$CLIENTS" -duration "$DURATION" -rate "$rate" 2>>"$work/toolcall.err") || {
 			echo "mcp.sh: toolcall $name failed:" >&2
@@ -301,13 +307,15 @@ bench_toolcall() {
 			exit 1
 		}
 		c1=$(cpu_ticks "$pid")
+		if [[ $name == *redis ]]; then r1=$(cpu_ticks "$redis_pid"); x1=$(redis_transactions); fi
 		if [[ $(awk '{ print $6 }' <<<"$line") != 0 ]]; then
 			echo "mcp.sh: $name had errors: $line" >&2
 			cat "$work/toolcall.err" >&2
 			exit 1
 		fi
-		awk -v name="$name" -v dt="$((c1 - c0))" -v hz="$ticks_per_s" \
-			'{ printf "%s %s %.0f\n", name, $0, dt / hz * 1e6 / $7 }' <<<"$line"
+		awk -v name="$name" -v dt="$((c1 - c0))" -v rdt="$((r1 - r0))" -v tx="$((x1 - x0))" -v hz="$ticks_per_s" \
+			'{ printf "%s %s %.0f", name, $0, dt / hz * 1e6 / $7
+			   if (tx > 0) printf " %.0f %.1f\n", rdt / hz * 1e6 / $7, $7 / tx; else printf " - -\n" }' <<<"$line"
 	}
 
 	echo "toolcall: warming up..." >&2
@@ -339,8 +347,8 @@ bench_toolcall() {
 	echo "gatehouse and its Redis on CPUs '$GATEHOUSE_CPUS' (GOMAXPROCS=$(taskset -c "$GATEHOUSE_CPUS" nproc)), clients and REST upstream on CPUs '$LOAD_CPUS'"
 	conditions
 	echo
-	printf "| %-10s | %8s | %8s | %8s | %9s | %9s | %6s | %12s |\n" target "calls/s" "p50 ms" "p99 ms" "vs direct" "vs SDK" errors "CPU µs/call"
-	printf "|------------|---------:|---------:|---------:|----------:|----------:|-------:|-------------:|\n"
+	printf "| %-10s | %8s | %8s | %8s | %9s | %9s | %6s | %12s | %14s | %12s |\n" target "calls/s" "p50 ms" "p99 ms" "vs direct" "vs SDK" errors "CPU µs/call" "Redis µs/call" "calls per tx"
+	printf "|------------|---------:|---------:|---------:|----------:|----------:|-------:|-------------:|---------------:|-------------:|\n"
 	local direct_rps sdk_rps
 	direct_rps=$(median_of direct 2 "$peak")
 	sdk_rps=$(median_of sdk-floor 2 "$peak")
@@ -348,7 +356,9 @@ bench_toolcall() {
 		t=${t%% *}
 		awk -v t="$t" -v rps="$(median_of "$t" 2 "$peak")" -v p50="$(median_of "$t" 3 "$peak")" -v p99="$(median_of "$t" 5 "$peak")" \
 			-v e="$(awk -v t="$t" '$1 == t { s += $7 } END { print s + 0 }' "$peak")" -v cpu="$(median_of "$t" 9 "$peak")" -v d="$direct_rps" -v f="$sdk_rps" \
-			'BEGIN { printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.2fx | %8.2fx | %6d | %12.0f |\n", t, rps, p50, p99, rps / d, rps / f, e, cpu }'
+			-v rcpu="$(median_of "$t" 10 "$peak")" -v tx="$(median_of "$t" 11 "$peak")" \
+			'BEGIN { if (t !~ /redis$/) { rcpu = "—"; tx = "—" }
+			         printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.2fx | %8.2fx | %6d | %12.0f | %14s | %12s |\n", t, rps, p50, p99, rps / d, rps / f, e, cpu, rcpu, tx }'
 	done
 	echo
 	echo "direct = the REST upstream without MCP; sdk-floor = scripts/bench/mcp/sdkfloor, the Go SDK alone serving the same tool"
@@ -356,6 +366,8 @@ bench_toolcall() {
 	echo "raw-redis / sdk-redis = gatehouse on Redis, with the raw JSON-RPC client / the official Go SDK client."
 	[[ -n $BASELINE_DIR ]] && echo "base-memory / base-redis = the same with the build in BASELINE_DIR ($BASELINE_DIR)."
 	echo "CPU µs/call: CPU time of the process serving the target (the upstream for direct) per call, from /proc/<pid>/stat."
+	echo "Redis µs/call: the Redis server's CPU time per call (it shares gatehouse's CPUs); calls per tx: calls per MULTI … EXEC"
+	echo "transaction, from Redis's INFO commandstats (one per call when each answer is stored alone)."
 	echo
 	echo "Fixed rate: $half calls/s (half of $ref's peak) spread over $CLIENTS clients, latency from each call's scheduled start; $ROUNDS rounds, medians"
 	echo
@@ -370,7 +382,7 @@ bench_toolcall() {
 			'BEGIN { printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.3f | %12.3f | %6d |\n", t, rps, p50, p90, p99, p99 - d, e }'
 	done
 	echo
-	echo "every run (name calls/s p50 p90 p99 max errors calls cpu-µs/call):"
+	echo "every run (name calls/s p50 p90 p99 max errors calls cpu-µs/call redis-cpu-µs/call calls-per-tx):"
 	sed 's/^/  peak  /' "$peak"
 	sed 's/^/  fixed /' "$fixed"
 	stop "$mem_pid" "$red_pid" "$sdk_pid" $base_mem_pid $base_red_pid

@@ -37,6 +37,8 @@ type EventStore struct {
 	mem    pluginapi.SharedStore
 	ttl    time.Duration
 	maxLen int64
+
+	appends appendQueue // Redis appends that overlap share a transaction
 }
 
 // NewEventStore returns an event store whose streams expire ttl after their
@@ -72,10 +74,6 @@ func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:
 // redisStreamSetKey is streamListKey's sorted set in Redis.
 func redisStreamSetKey(sessionID string) string { return KeyPrefix + "eventlists:{" + sessionID + "}" }
 
-// Remote reports whether events go to Redis (a round trip) rather than
-// to memory.
-func (s *EventStore) Remote() bool { return s.redis() != nil }
-
 // Open implements mcp.EventStore. A stream needs no preparation: it starts
 // with its first event.
 func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
@@ -88,7 +86,10 @@ func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, dat
 }
 
 // AppendEvents appends events to a stream in order, as Append does one by
-// one, in one round trip to Redis.
+// one, in one round trip to Redis, shared with the appends of other
+// streams that overlap it (see appendQueue). A cancellation of ctx does
+// not stop an append to Redis once queued: the Redis client's read and
+// write timeouts bound it.
 func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID string, events ...[]byte) error {
 	if len(events) == 0 {
 		return nil
@@ -107,26 +108,22 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		}
 		return nil
 	}
-	setKey, base := redisStreamSetKey(sessionID), baseKey(key)
-	var pushed *redis.IntCmd
-	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		vals := make([]any, len(events))
-		for i, data := range events {
-			vals[i] = data
-		}
-		pushed = p.RPush(ctx, key, vals...)
-		p.PExpire(ctx, key, s.ttl)
-		p.PExpire(ctx, base, s.ttl) // the trimmed count lives as long as its list
-		p.ZAdd(ctx, setKey, redis.Z{Score: float64(time.Now().UnixMicro()), Member: key})
-		p.ZRemRangeByRank(ctx, setKey, 0, -trackedStreams-1)
-		p.PExpire(ctx, setKey, s.ttl)
-		return nil
-	})
+	a := pendingAppends.Get().(*pendingAppend)
+	defer pendingAppends.Put(a)
+	a.key, a.base, a.setKey, a.events, a.at = key, baseKey(key), redisStreamSetKey(sessionID), events, appendAt()
+	if _, ok := rc.(*redis.ClusterClient); ok {
+		// A cluster has no transaction across sessions' slots.
+		s.sendBatch(ctx, rc, []*pendingAppend{a})
+	} else {
+		s.appends.do(ctx, rc, s, a)
+	}
+	pushed, err := a.pushed, a.err
+	a.events, a.err = nil, nil
 	if err != nil {
 		return unavailable("append event", err)
 	}
-	if s.maxLen > 0 && pushed.Val() > s.maxLen+s.maxLen/4 {
-		if err := trimScript.Run(ctx, rc, []string{key, base}, s.maxLen, s.ttl.Milliseconds()).Err(); err != nil {
+	if s.maxLen > 0 && pushed > s.maxLen+s.maxLen/4 {
+		if err := trimScript.Run(ctx, rc, []string{key, baseKey(key)}, s.maxLen, s.ttl.Milliseconds()).Err(); err != nil {
 			return unavailable("trim events", err)
 		}
 	}

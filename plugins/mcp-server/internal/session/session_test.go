@@ -441,3 +441,67 @@ func TestRedisEventsExpireTogether(t *testing.T) {
 	require.LessOrEqual(t, n, int64(5), "trimmed to its last 4 (5 until the next trim)")
 	require.NoError(t, es.AppendEvents(ctx, "sess", "st"), "no events: nothing to do")
 }
+
+// Appends that overlap share a transaction (one round trip for Redis and
+// the gateway instead of one per call), and each caller still gets its
+// own append's result: stored as if alone, or its own error.
+func TestOverlappingAppendsShareATransaction(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	ctx := context.Background()
+	// Session 7's stream key holds a string: its RPUSH fails in the batch.
+	require.NoError(t, rc.Set(ctx, streamKey("s7", "st7"), "not a list", 0).Err())
+	require.NoError(t, rc.ConfigResetStat(ctx).Err())
+	// While Redis holds writes, the first append waits in Redis and the
+	// others queue behind it.
+	require.NoError(t, rc.Do(ctx, "CLIENT", "PAUSE", "300", "WRITE").Err())
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = es.AppendEvents(ctx, fmt.Sprint("s", i), fmt.Sprint("st", i), nil, fmt.Appendf(nil, "answer %d", i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 {
+			require.ErrorIs(t, err, ErrUnavailable)
+			require.ErrorContains(t, err, "WRONGTYPE", "the failing append gets its own error")
+			continue
+		}
+		require.NoError(t, err, "append %d", i)
+		got, err := collect(t, es.After(ctx, fmt.Sprint("s", i), fmt.Sprint("st", i), -1))
+		require.NoError(t, err)
+		require.Equal(t, []string{"", fmt.Sprint("answer ", i)}, got, "append %d stored whole", i)
+		listedKeys, err := rc.ZRange(ctx, redisStreamSetKey(fmt.Sprint("s", i)), 0, -1).Result()
+		require.NoError(t, err)
+		require.Equal(t, []string{streamKey(fmt.Sprint("s", i), fmt.Sprint("st", i))}, listedKeys)
+		left, err := rc.PTTL(ctx, streamKey(fmt.Sprint("s", i), fmt.Sprint("st", i))).Result()
+		require.NoError(t, err)
+		require.Greater(t, left, 50*time.Second)
+	}
+	stats, err := rc.Info(ctx, "commandstats").Result()
+	require.NoError(t, err)
+	var execs int
+	for line := range strings.Lines(stats) {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_exec:calls="); ok {
+			execs, err = strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+			require.NoError(t, err)
+		}
+	}
+	t.Logf("%d appends in %d transactions", n, execs)
+	require.LessOrEqual(t, execs, 4, "overlapping appends share transactions")
+
+	// Redis gone: every caller gets an error that names Redis; none waits
+	// for the others forever.
+	srv.Stop()
+	for i := range n {
+		wg.Go(func() { errs[i] = es.AppendEvents(ctx, "s", fmt.Sprint("down", i), []byte("x")) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+}

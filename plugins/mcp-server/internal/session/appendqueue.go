@@ -1,0 +1,124 @@
+package session
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// appendQueue lets appends to Redis that overlap share a round trip: the
+// first append in the queue leads; it sends every append waiting behind
+// it (up to maxBatch) in one MULTI, wakes their callers with their
+// results and hands the lead to the first append that came meanwhile.
+// The leader first lets the goroutines that are ready run (they may
+// append too), so an append alone goes at once and, under load, appends
+// ride in batches: Redis and the gateway pay a transaction's round trip,
+// system calls and wake-ups once per batch rather than once per call.
+//
+// Each append's commands are the same as when it goes alone, so a batch
+// stores what the appends one by one would. A batch is one transaction
+// (MULTI): it is applied whole or not at all, as each append is alone.
+type appendQueue struct {
+	mu      sync.Mutex
+	waiting []*pendingAppend // waiting[0] leads while len > 0
+	spare   []*pendingAppend // the backing array of the last batch, for reuse
+}
+
+// maxBatch bounds the appends of one transaction, and so how long an
+// append waits behind others.
+const maxBatch = 64
+
+// pendingAppend is one caller's append, waiting in an appendQueue.
+type pendingAppend struct {
+	key, base, setKey string
+	events            [][]byte
+	at                float64 // the ZADD score: time of the append, µs
+
+	pushed int64 // the stream's length after the append
+	err    error
+	// turn tells the caller its append was sent (true) or that it leads
+	// (false).
+	turn chan bool
+}
+
+var pendingAppends = sync.Pool{New: func() any { return &pendingAppend{turn: make(chan bool, 1)} }}
+
+// do sends p in a batch with the appends waiting beside it, and returns
+// when p is stored (or failed) with p.pushed and p.err set. The batch is
+// sent with the leader's ctx without its cancellation, as other callers'
+// appends ride in it: the client's read and write timeouts bound it.
+func (q *appendQueue) do(ctx context.Context, rc redis.UniversalClient, s *EventStore, p *pendingAppend) {
+	q.mu.Lock()
+	q.waiting = append(q.waiting, p)
+	leads := len(q.waiting) == 1
+	q.mu.Unlock()
+	if !leads {
+		if sent := <-p.turn; sent {
+			return
+		}
+	}
+	// Let the goroutines that are ready run first: those about to
+	// append join this batch. Without the yield, on a loaded gateway
+	// Redis answers before the next append queues (1.04–1.2 appends per
+	// transaction measured; ~9 with it, at 32 clients); with nothing
+	// else ready it returns at once.
+	runtime.Gosched()
+	q.mu.Lock()
+	batch := q.waiting[:min(len(q.waiting), maxBatch)]
+	q.mu.Unlock()
+
+	s.sendBatch(context.WithoutCancel(ctx), rc, batch)
+
+	q.mu.Lock()
+	rest := q.waiting[len(batch):]
+	for _, o := range batch[1:] {
+		o.turn <- true
+	}
+	clear(batch)
+	next := append(q.spare[:0], rest...)
+	q.spare, q.waiting = q.waiting[:0], next
+	if len(next) > 0 {
+		next[0].turn <- false
+	}
+	q.mu.Unlock()
+}
+
+// sendBatch stores the batch's appends in one transaction and sets each
+// one's pushed and err.
+func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, batch []*pendingAppend) {
+	const perAppend = 6 // commands, as queued below
+	cmds, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, a := range batch {
+			vals := make([]any, len(a.events))
+			for i, data := range a.events {
+				vals[i] = data
+			}
+			p.RPush(ctx, a.key, vals...)
+			p.PExpire(ctx, a.key, s.ttl)
+			p.PExpire(ctx, a.base, s.ttl) // the trimmed count lives as long as its list
+			p.ZAdd(ctx, a.setKey, redis.Z{Score: a.at, Member: a.key})
+			p.ZRemRangeByRank(ctx, a.setKey, 0, -trackedStreams-1)
+			p.PExpire(ctx, a.setKey, s.ttl)
+		}
+		return nil
+	})
+	for i, a := range batch {
+		if len(cmds) < (i+1)*perAppend {
+			a.err = err
+			continue
+		}
+		mine := cmds[i*perAppend : (i+1)*perAppend]
+		for _, c := range mine {
+			if a.err = c.Err(); a.err != nil {
+				break
+			}
+		}
+		a.pushed = mine[0].(*redis.IntCmd).Val()
+	}
+}
+
+// appendAt is an append's ZADD score.
+func appendAt() float64 { return float64(time.Now().UnixMicro()) }
