@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"time"
@@ -70,8 +71,22 @@ func (q *appendQueue) do(ctx context.Context, rc redis.UniversalClient, s *Event
 	batch := q.waiting[:min(len(q.waiting), maxBatch)]
 	q.mu.Unlock()
 
+	// The hand-off runs even if the send panics (the handler's recover
+	// keeps the process up): the queue never stalls, and the appends
+	// that got no answer report it.
+	for _, a := range batch {
+		a.err = errNotSent
+	}
+	defer q.handOff(batch)
 	s.sendBatch(context.WithoutCancel(ctx), rc, batch)
+}
 
+// errNotSent is the result of an append whose batch was not sent.
+var errNotSent = errors.New("the batch of appends stopped before it was sent")
+
+// handOff wakes the callers of batch, whose results are set, and hands
+// the lead to the first append that came meanwhile.
+func (q *appendQueue) handOff(batch []*pendingAppend) {
 	q.mu.Lock()
 	rest := q.waiting[len(batch):]
 	for _, o := range batch[1:] {

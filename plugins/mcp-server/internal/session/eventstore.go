@@ -110,7 +110,7 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 	}
 	a := pendingAppends.Get().(*pendingAppend)
 	defer pendingAppends.Put(a)
-	a.key, a.base, a.setKey, a.events, a.at = key, baseKey(key), redisStreamSetKey(sessionID), events, appendAt()
+	a.key, a.base, a.setKey, a.events, a.at, a.pushed = key, baseKey(key), redisStreamSetKey(sessionID), events, appendAt(), 0
 	if _, ok := rc.(*redis.ClusterClient); ok {
 		// A cluster has no transaction across sessions' slots.
 		s.sendBatch(ctx, rc, []*pendingAppend{a})
