@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -25,10 +26,11 @@ type Server struct {
 	// Addr is the host:port the server listens on.
 	Addr string
 
-	t    testing.TB
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t       testing.TB
+	dir     string
+	port    int
+	cluster bool
+	cmd     *exec.Cmd
 }
 
 // Start starts redis-server on a free loopback port and stops it when the
@@ -46,18 +48,38 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartCluster starts a one-node Redis Cluster that serves every slot,
+// as Start starts a plain server; connect with ClusterClient.
+func StartCluster(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server not found in PATH: %v — run make deps-test, or apt-get install redis-server", err)
+	}
+	s := &Server{t: t, dir: t.TempDir(), cluster: true}
+	s.port = freePort(t)
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Start starts the server again after Stop, on the same port, with empty
 // data. Start (the function) has already started it once.
 func (s *Server) Start() {
 	s.t.Helper()
-	cmd := exec.Command("redis-server",
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"),
-	)
+	}
+	if s.cluster {
+		_ = os.Remove(filepath.Join(s.dir, "nodes.conf")) // empty data: a new node
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	}
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}
@@ -70,6 +92,9 @@ func (s *Server) Start() {
 			line, rerr := bufio.NewReader(c).ReadString('\n')
 			_ = c.Close()
 			if rerr == nil && strings.HasPrefix(line, "+PONG") {
+				if s.cluster {
+					s.serveAllSlots()
+				}
 				return
 			}
 		}
@@ -78,6 +103,43 @@ func (s *Server) Start() {
 		}
 		time.Sleep(20 * time.Millisecond) // polling for readiness, not synchronisation
 	}
+}
+
+// serveAllSlots gives the one node every slot and waits until the
+// cluster says it is ok.
+func (s *Server) serveAllSlots() {
+	s.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer func() { _ = c.Close() }()
+	ctx := context.Background()
+	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
+		s.t.Fatalf("cluster addslotsrange: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info, err := c.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redis-server on %s: no cluster_state:ok within 15s (%v)", s.Addr, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling for readiness, not synchronisation
+	}
+}
+
+// ClusterClient returns a new cluster client for a server StartCluster
+// started, closed when the test ends.
+func (s *Server) ClusterClient() *redis.ClusterClient {
+	c := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:        []string{s.Addr},
+		DialTimeout:  time.Second,
+		ReadTimeout:  2 * time.Second,
+		WriteTimeout: 2 * time.Second,
+		MaxRetries:   1,
+	})
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // Stop stops the server. It is safe to call more than once.

@@ -505,3 +505,31 @@ func TestOverlappingAppendsShareATransaction(t *testing.T) {
 		require.ErrorIs(t, err, ErrUnavailable)
 	}
 }
+
+// On a Redis Cluster, sessions live in different slots and a transaction
+// cannot span them: overlapping appends each go alone, and all are
+// stored.
+func TestClusterAppendsOfManySessionsAreStored(t *testing.T) {
+	srv := redistest.StartCluster(t)
+	rc := srv.ClusterClient()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	ctx := context.Background()
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = es.AppendEvents(ctx, fmt.Sprint("s", i), "st", nil, fmt.Appendf(nil, "answer %d", i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "append %d", i)
+		got, err := collect(t, es.After(ctx, fmt.Sprint("s", i), "st", -1))
+		require.NoError(t, err)
+		require.Equal(t, []string{"", fmt.Sprint("answer ", i)}, got)
+	}
+	require.NoError(t, es.Delete(ctx, "s3"))
+	got, _ := collect(t, es.After(ctx, "s3", "st", -1))
+	require.Empty(t, got, "Delete works on a cluster")
+}
