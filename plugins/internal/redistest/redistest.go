@@ -37,25 +37,22 @@ type Server struct {
 // test ends. It fails the test when redis-server is not installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server not found in PATH: %v — run make deps-test, or apt-get install redis-server", err)
-	}
-	s := &Server{t: t, dir: t.TempDir()}
-	s.port = freePort(t)
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	return start(t, false)
 }
 
 // StartCluster starts a one-node Redis Cluster that serves every slot,
 // as Start starts a plain server; connect with ClusterClient.
 func StartCluster(t testing.TB) *Server {
 	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, cluster bool) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server not found in PATH: %v — run make deps-test, or apt-get install redis-server", err)
 	}
-	s := &Server{t: t, dir: t.TempDir(), cluster: true}
+	s := &Server{t: t, dir: t.TempDir(), cluster: cluster}
 	s.port = freePort(t)
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 	s.Start()
@@ -131,15 +128,20 @@ func (s *Server) serveAllSlots() {
 // ClusterClient returns a new cluster client for a server StartCluster
 // started, closed when the test ends.
 func (s *Server) ClusterClient() *redis.ClusterClient {
-	c := redis.NewClusterClient(&redis.ClusterOptions{
+	c := redis.NewClusterClient(s.options().Cluster())
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// options are the tests' client options: short timeouts, one retry.
+func (s *Server) options() *redis.UniversalOptions {
+	return &redis.UniversalOptions{
 		Addrs:        []string{s.Addr},
 		DialTimeout:  time.Second,
 		ReadTimeout:  2 * time.Second,
 		WriteTimeout: 2 * time.Second,
 		MaxRetries:   1,
-	})
-	s.t.Cleanup(func() { _ = c.Close() })
-	return c
+	}
 }
 
 // Stop stops the server. It is safe to call more than once.
@@ -161,13 +163,7 @@ func (s *Server) Restart() {
 
 // Client returns a new client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{
-		Addr:         s.Addr,
-		DialTimeout:  time.Second,
-		ReadTimeout:  2 * time.Second,
-		WriteTimeout: 2 * time.Second,
-		MaxRetries:   1,
-	})
+	c := redis.NewClient(s.options().Simple())
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
