@@ -514,7 +514,9 @@ func (e *fastEvents) storePrime(ctx context.Context) {
 		return
 	}
 	e.primeStored = true
-	if err := e.in.events.Append(ctx, e.session, e.stream, nil); err != nil {
+	// The stream is new: its first event opens it (lists it for the
+	// session's DELETE), as the SDK opens each stream it makes.
+	if err := e.in.events.OpenAppend(ctx, e.session, e.stream, nil); err != nil {
 		e.in.logger.Warn("storing priming event", "session_id", e.session, "error", err)
 	}
 }
@@ -523,14 +525,17 @@ func (e *fastEvents) storePrime(ctx context.Context) {
 func (e *fastEvents) storeAnswer(ctx context.Context, data []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.prime && !e.primeStored {
+	var err error
+	switch {
+	case e.prime && !e.primeStored:
 		e.primeStored = true
-		if err := e.in.events.AppendEvents(ctx, e.session, e.stream, nil, data); err != nil {
-			e.in.logger.Warn("storing answer for resumption", "session_id", e.session, "error", err)
-		}
-		return
+		err = e.in.events.OpenAppend(ctx, e.session, e.stream, nil, data)
+	case !e.prime:
+		err = e.in.events.OpenAppend(ctx, e.session, e.stream, data) // the stream's only event
+	default:
+		err = e.in.events.Append(ctx, e.session, e.stream, data)
 	}
-	if err := e.in.events.Append(ctx, e.session, e.stream, data); err != nil {
+	if err != nil {
 		e.in.logger.Warn("storing answer for resumption", "session_id", e.session, "error", err)
 	}
 }

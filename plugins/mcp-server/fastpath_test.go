@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -208,6 +209,31 @@ func stored(t *testing.T, g *gateway, tr *transcript) []string {
 	return out
 }
 
+// listedStreams is which of the transcript's streams the session's DELETE
+// would remove, by order of appearance ("" is the standalone stream, "?"
+// one the client never saw), sorted: the SDK lists a stream when it makes
+// it, the fast path when it stores its first event.
+func listedStreams(t *testing.T, g *gateway, tr *transcript) []string {
+	t.Helper()
+	ids, err := g.inst.events.Streams(context.Background(), tr.sid)
+	require.NoError(t, err)
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		name := "?"
+		if id == "" {
+			name = "standalone"
+		}
+		for i, seen := range tr.stream {
+			if seen == id {
+				name = fmt.Sprint("stream ", i)
+			}
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // record is the session's registry record without what differs by
 // instance and time.
 func record(t *testing.T, g *gateway, sid string) string {
@@ -307,6 +333,7 @@ func TestFastPathAnswersAsTheSDK(t *testing.T) {
 			require.Equal(t, sdk.lines, fast.lines, "answers")
 			require.NotEmpty(t, fast.stream)
 			require.Equal(t, stored(t, p.sdk, sdk), stored(t, p.fast, fast), "stored events")
+			require.Equal(t, listedStreams(t, p.sdk, sdk), listedStreams(t, p.fast, fast), "streams a DELETE removes")
 			require.Equal(t, record(t, p.sdk, sdk.sid), record(t, p.fast, fast.sid), "session record")
 			require.Equal(t, metricsOf(t, p.sdk.host.reg), metricsOf(t, p.fast.host.reg), "metrics")
 			// The fast path did serve: the answers are the same, not the code.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -34,18 +33,21 @@ const maxBatch = 64
 
 // pendingAppend is one caller's append, waiting in an appendQueue.
 type pendingAppend struct {
-	key, base, setKey string
-	events            [][]byte
-	at                float64 // the ZADD score: time of the append, µs
+	key, base, listKey string // streamKey, baseKey, streamListKey
+	open               bool   // list the stream: it is new
+	events             [][]byte
 
-	pushed int64 // the stream's length after the append
+	cmds   []redis.Cmder // the append's commands in the batch (reused)
+	pushed int64          // the stream's length after the append
 	err    error
 	// turn tells the caller its append was sent (true) or that it leads
 	// (false).
 	turn chan bool
 }
 
-var pendingAppends = sync.Pool{New: func() any { return &pendingAppend{turn: make(chan bool, 1)} }}
+var pendingAppends = sync.Pool{New: func() any {
+	return &pendingAppend{turn: make(chan bool, 1), cmds: make([]redis.Cmder, 0, 5)}
+}}
 
 // do sends p in a batch with the appends waiting beside it, and returns
 // when p is stored (or failed) with p.pushed and p.err set. The batch is
@@ -103,37 +105,49 @@ func (q *appendQueue) handOff(batch []*pendingAppend) {
 
 // sendBatch stores the batch's appends in one transaction and sets each
 // one's pushed and err.
+//
+// An append's commands: its events pushed onto the stream's list, which
+// then lives ttl; for a new stream (open) the stream listed at the end
+// of the session's list of streams, trimmed to its latest trackedStreams;
+// for an older one its trimmed count kept as long as its list; and the
+// session's list kept ttl.
 func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, batch []*pendingAppend) {
-	const perAppend = 6 // commands, as queued below
-	cmds, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, a := range batch {
-			vals := make([]any, len(a.events))
-			for i, data := range a.events {
-				vals[i] = data
+			a.cmds = a.cmds[:0]
+			if len(a.events) > 0 {
+				vals := make([]any, len(a.events))
+				for i, data := range a.events {
+					vals[i] = data
+				}
+				a.cmds = append(a.cmds, p.RPush(ctx, a.key, vals...), p.PExpire(ctx, a.key, s.ttl))
 			}
-			p.RPush(ctx, a.key, vals...)
-			p.PExpire(ctx, a.key, s.ttl)
-			p.PExpire(ctx, a.base, s.ttl) // the trimmed count lives as long as its list
-			p.ZAdd(ctx, a.setKey, redis.Z{Score: a.at, Member: a.key})
-			p.ZRemRangeByRank(ctx, a.setKey, 0, -trackedStreams-1)
-			p.PExpire(ctx, a.setKey, s.ttl)
+			if a.open {
+				a.cmds = append(a.cmds, p.RPush(ctx, a.listKey, a.key), p.LTrim(ctx, a.listKey, -trackedStreams, -1))
+			} else {
+				a.cmds = append(a.cmds, p.PExpire(ctx, a.base, s.ttl))
+			}
+			a.cmds = append(a.cmds, p.PExpire(ctx, a.listKey, s.ttl))
 		}
 		return nil
 	})
-	for i, a := range batch {
-		if len(cmds) < (i+1)*perAppend {
-			a.err = err
-			continue
-		}
-		mine := cmds[i*perAppend : (i+1)*perAppend]
-		for _, c := range mine {
+	// A Redis error (WRONGTYPE) belongs to its command's append; any other
+	// (the connection) to every append.
+	var rerr redis.Error
+	failed := err != nil && !errors.As(err, &rerr)
+	for _, a := range batch {
+		a.err = nil
+		for _, c := range a.cmds {
 			if a.err = c.Err(); a.err != nil {
 				break
 			}
 		}
-		a.pushed = mine[0].(*redis.IntCmd).Val()
+		if a.err == nil && failed {
+			a.err = err
+		}
+		if a.err == nil && len(a.events) > 0 {
+			a.pushed = a.cmds[0].(*redis.IntCmd).Val()
+		}
+		clear(a.cmds)
 	}
 }
-
-// appendAt is an append's ZADD score.
-func appendAt() float64 { return float64(time.Now().UnixMicro()) }

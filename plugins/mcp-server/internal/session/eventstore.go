@@ -67,17 +67,37 @@ func baseKey(key string) string {
 // any more are older; they expire ttl after their last event.
 const trackedStreams = 256
 
-// streamListKey lists a session's latest streams: in memory a list, in
-// Redis a sorted set by time of the last append (adding is idempotent).
+// streamListKey lists a session's latest streams (their streamKey), in
+// the order they were opened: in Redis when a stream opens, in memory at
+// its first event.
 func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:{" + sessionID + "}" }
 
-// redisStreamSetKey is streamListKey's sorted set in Redis.
-func redisStreamSetKey(sessionID string) string { return KeyPrefix + "eventlists:{" + sessionID + "}" }
+// legacyStreamSetKey is where builds before 2026-12-06 listed a
+// session's streams in Redis: a sorted set by time of the last append
+// (a ZADD per append, the dearest command of the append). Delete still
+// reads it, so that a session that began on such a build leaves nothing
+// behind.
+func legacyStreamSetKey(sessionID string) string { return KeyPrefix + "eventlists:{" + sessionID + "}" }
 
-// Open implements mcp.EventStore. A stream needs no preparation: it starts
-// with its first event.
+// Open implements mcp.EventStore: in Redis it lists the stream for
+// Delete. (The SDK opens every stream it makes; OpenAppend opens one with
+// its first events.) In memory a stream is listed at its first event.
 func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
-	return nil
+	rc := s.redis()
+	if rc == nil {
+		return nil
+	}
+	return s.store(ctx, rc, sessionID, streamID, true, nil)
+}
+
+// OpenAppend opens a new stream and appends its first events, in one
+// round trip to Redis: Open and AppendEvents together.
+func (s *EventStore) OpenAppend(ctx context.Context, sessionID, streamID string, events ...[]byte) error {
+	rc := s.redis()
+	if rc == nil {
+		return s.AppendEvents(ctx, sessionID, streamID, events...)
+	}
+	return s.store(ctx, rc, sessionID, streamID, true, events)
 }
 
 // Append implements mcp.EventStore.
@@ -108,9 +128,17 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		}
 		return nil
 	}
+	return s.store(ctx, rc, sessionID, streamID, false, events)
+}
+
+// store appends events to a stream in Redis (none: only opens it) and,
+// when open, lists the stream for Delete. A stream that has had more
+// than maxLen events is trimmed after.
+func (s *EventStore) store(ctx context.Context, rc redis.UniversalClient, sessionID, streamID string, open bool, events [][]byte) error {
+	key := streamKey(sessionID, streamID)
 	a := pendingAppends.Get().(*pendingAppend)
 	defer pendingAppends.Put(a)
-	a.key, a.base, a.setKey, a.events, a.at, a.pushed = key, baseKey(key), redisStreamSetKey(sessionID), events, appendAt(), 0
+	a.key, a.base, a.listKey, a.open, a.events, a.pushed = key, baseKey(key), streamListKey(sessionID), open, events, 0
 	if _, ok := rc.(*redis.ClusterClient); ok {
 		// A cluster has no transaction across sessions' slots.
 		s.sendBatch(ctx, rc, []*pendingAppend{a})
@@ -120,6 +148,9 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 	pushed, err := a.pushed, a.err
 	a.events, a.err = nil, nil
 	if err != nil {
+		if open && len(events) == 0 {
+			return unavailable("open event stream", err)
+		}
 		return unavailable("append event", err)
 	}
 	if s.maxLen > 0 && pushed > s.maxLen+s.maxLen/4 {
@@ -210,28 +241,70 @@ func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error 
 // trackedStreams streams (older ones expire on their own).
 func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 	listKey := streamListKey(sessionID)
+	keys, err := s.listedKeys(ctx, sessionID)
+	if err != nil {
+		return err
+	}
 	rc := s.redis()
 	if rc == nil {
-		for _, k := range listed(s.mem, listKey) {
-			s.mem.Delete(string(k))
+		for _, k := range keys {
+			s.mem.Delete(k)
 		}
 		s.mem.Delete(listKey)
 		return nil
 	}
-	setKey := redisStreamSetKey(sessionID)
-	streams, err := rc.ZRange(ctx, setKey, 0, -1).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return unavailable("list event streams", err)
+	del := make([]string, 0, 2*len(keys)+2)
+	for _, k := range keys {
+		del = append(del, k, baseKey(k))
 	}
-	keys := make([]string, 0, 2*len(streams)+1)
-	for _, k := range streams {
-		keys = append(keys, k, baseKey(k))
-	}
-	keys = append(keys, setKey)
-	if err := rc.Del(ctx, keys...).Err(); err != nil {
+	del = append(del, listKey, legacyStreamSetKey(sessionID))
+	if err := rc.Del(ctx, del...).Err(); err != nil {
 		return unavailable("delete events", err)
 	}
 	return nil
+}
+
+// Streams returns the ids of the session's streams that Delete would
+// remove (its latest trackedStreams), oldest first; "" is the standalone
+// stream. A stream opened more than once is listed as often.
+func (s *EventStore) Streams(ctx context.Context, sessionID string) ([]string, error) {
+	keys, err := s.listedKeys(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	prefix := streamKey(sessionID, "x")
+	prefix = prefix[:len(prefix)-1]
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = strings.TrimPrefix(k, prefix)
+		if ids[i] == "-" {
+			ids[i] = ""
+		}
+	}
+	return ids, nil
+}
+
+// listedKeys returns the stream keys listed for the session: in Redis
+// also those an earlier build listed (legacyStreamSetKey).
+func (s *EventStore) listedKeys(ctx context.Context, sessionID string) ([]string, error) {
+	listKey := streamListKey(sessionID)
+	rc := s.redis()
+	if rc == nil {
+		var keys []string
+		for _, k := range listed(s.mem, listKey) {
+			keys = append(keys, string(k))
+		}
+		return keys, nil
+	}
+	var listedNow, listedBefore *redis.StringSliceCmd
+	if _, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		listedBefore = p.ZRange(ctx, legacyStreamSetKey(sessionID), 0, -1)
+		listedNow = p.LRange(ctx, listKey, 0, -1)
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable("list event streams", err)
+	}
+	return append(listedBefore.Val(), listedNow.Val()...), nil
 }
 
 // listed returns every entry the in-memory list key still holds, however

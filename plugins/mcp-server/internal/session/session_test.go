@@ -245,7 +245,7 @@ func TestRedisEventsCostAboutTheirSize(t *testing.T) {
 	const calls = 2000
 	before := used()
 	for i := range calls {
-		require.NoError(t, es.AppendEvents(ctx, fmt.Sprintf("SESSION%022d", i%32), fmt.Sprintf("STREAM%020d", i), nil, answer))
+		require.NoError(t, es.OpenAppend(ctx, fmt.Sprintf("SESSION%022d", i%32), fmt.Sprintf("STREAM%020d", i), nil, answer))
 	}
 	perCall := (used() - before) / calls
 	t.Logf("%d B of Redis memory per call stream (%d B answer)", perCall, len(answer))
@@ -393,11 +393,14 @@ func TestASessionListsOnlyItsLatestStreams(t *testing.T) {
 			es := NewEventStore(rf, mem, time.Minute, 1000)
 			n := trackedStreams + 44
 			for i := range n {
+				// As the SDK does: open the stream, then append to it.
+				require.NoError(t, es.Open(ctx, "long", fmt.Sprint("call", i)))
 				require.NoError(t, es.Append(ctx, "long", fmt.Sprint("call", i), []byte("answer")))
+				require.NoError(t, es.Append(ctx, "long", fmt.Sprint("call", i), []byte("more")), "a stream is listed once")
 			}
 			var listedKeys []string
 			if rc := rf(); rc != nil {
-				keys, err := rc.ZRange(ctx, redisStreamSetKey("long"), 0, -1).Result()
+				keys, err := rc.LRange(ctx, streamListKey("long"), 0, -1).Result()
 				require.NoError(t, err)
 				listedKeys = keys
 			} else {
@@ -426,11 +429,12 @@ func TestRedisEventsExpireTogether(t *testing.T) {
 	ttl := 40 * time.Second
 	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), ttl, 4)
 	ctx := context.Background()
+	require.NoError(t, es.OpenAppend(ctx, "sess", "st", []byte("first")))
 	for i := range 20 { // trimmed on the way: the count exists
 		require.NoError(t, es.AppendEvents(ctx, "sess", "st", fmt.Appendf(nil, "%d", i)))
 	}
 	key := streamKey("sess", "st")
-	for _, k := range []string{key, baseKey(key), redisStreamSetKey("sess")} {
+	for _, k := range []string{key, baseKey(key), streamListKey("sess")} {
 		left, err := rc.PTTL(ctx, k).Result()
 		require.NoError(t, err)
 		require.Greater(t, left, ttl-5*time.Second, "%s expires with the store's time to live", k)
@@ -461,7 +465,7 @@ func TestOverlappingAppendsShareATransaction(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = es.AppendEvents(ctx, fmt.Sprint("s", i), fmt.Sprint("st", i), nil, fmt.Appendf(nil, "answer %d", i))
+			errs[i] = es.OpenAppend(ctx, fmt.Sprint("s", i), fmt.Sprint("st", i), nil, fmt.Appendf(nil, "answer %d", i))
 		})
 	}
 	wg.Wait()
@@ -475,7 +479,7 @@ func TestOverlappingAppendsShareATransaction(t *testing.T) {
 		got, err := collect(t, es.After(ctx, fmt.Sprint("s", i), fmt.Sprint("st", i), -1))
 		require.NoError(t, err)
 		require.Equal(t, []string{"", fmt.Sprint("answer ", i)}, got, "append %d stored whole", i)
-		listedKeys, err := rc.ZRange(ctx, redisStreamSetKey(fmt.Sprint("s", i)), 0, -1).Result()
+		listedKeys, err := rc.LRange(ctx, streamListKey(fmt.Sprint("s", i)), 0, -1).Result()
 		require.NoError(t, err)
 		require.Equal(t, []string{streamKey(fmt.Sprint("s", i), fmt.Sprint("st", i))}, listedKeys)
 		left, err := rc.PTTL(ctx, streamKey(fmt.Sprint("s", i), fmt.Sprint("st", i))).Result()
@@ -519,7 +523,7 @@ func TestClusterAppendsOfManySessionsAreStored(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = es.AppendEvents(ctx, fmt.Sprint("s", i), "st", nil, fmt.Appendf(nil, "answer %d", i))
+			errs[i] = es.OpenAppend(ctx, fmt.Sprint("s", i), "st", nil, fmt.Appendf(nil, "answer %d", i))
 		})
 	}
 	wg.Wait()
@@ -532,4 +536,24 @@ func TestClusterAppendsOfManySessionsAreStored(t *testing.T) {
 	require.NoError(t, es.Delete(ctx, "s3"))
 	got, _ := collect(t, es.After(ctx, "s3", "st", -1))
 	require.Empty(t, got, "Delete works on a cluster")
+}
+
+// A session that began on a build that listed its streams in a sorted set
+// (before 2026-12-06) loses those streams' events on DELETE too.
+func TestDeleteRemovesStreamsListedByEarlierBuilds(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	ctx := context.Background()
+	old := streamKey("sess", "old")
+	require.NoError(t, rc.RPush(ctx, old, "", "answer").Err())
+	require.NoError(t, rc.ZAdd(ctx, legacyStreamSetKey("sess"), redis.Z{Score: 1, Member: old}).Err())
+	require.NoError(t, es.OpenAppend(ctx, "sess", "new", nil, []byte("answer")))
+
+	require.NoError(t, es.Delete(ctx, "sess"))
+	for _, k := range []string{old, streamKey("sess", "new"), legacyStreamSetKey("sess"), streamListKey("sess")} {
+		n, err := rc.Exists(ctx, k).Result()
+		require.NoError(t, err)
+		require.Zero(t, n, "%s is gone", k)
+	}
 }
