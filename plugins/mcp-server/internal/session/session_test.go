@@ -249,7 +249,7 @@ func TestRedisEventsCostAboutTheirSize(t *testing.T) {
 	}
 	perCall := (used() - before) / calls
 	t.Logf("%d B of Redis memory per call stream (%d B answer)", perCall, len(answer))
-	// Keys, the session's set of its latest streams and Redis's bookkeeping
+	// Keys, the session's list of its latest streams and Redis's bookkeeping
 	// add some 530 B to the answer; a Redis stream would add over 4 KiB.
 	require.Less(t, perCall, int64(len(answer)+1000))
 }
