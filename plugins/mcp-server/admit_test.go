@@ -39,6 +39,7 @@ func TestSessionFloodIsBounded(t *testing.T) {
 			_, rc := startRedis(t)
 			g := startGateway(t, newTestHost(t, "gw-a", rc), restDefinition("weather", backend.srv.URL, ", "+tc.limits), testOptions())
 			endpoint := g.url("/mcp-servers/weather")
+			inOneMinute() // the initialize rate is counted per minute
 			for i := range 5 {
 				status, body := rawPOST(t, endpoint, "", initializeBody)
 				require.Equal(t, http.StatusOK, status, "initialize %d: %s", i, body)

@@ -325,9 +325,7 @@ func TestFastPathAnswersAsTheSDK(t *testing.T) {
 			p := startDiffPair(t, store == "redis")
 			steps := diffSequence(version)
 			// Both runs count their calls in the same rate-limit minute.
-			if next := time.Now().Truncate(time.Minute).Add(time.Minute); time.Until(next) < 10*time.Second {
-				time.Sleep(time.Until(next))
-			}
+			inOneMinute()
 			fast := runSequence(t, p.fast, version, steps)
 			sdk := runSequence(t, p.sdk, version, steps)
 			require.Equal(t, sdk.lines, fast.lines, "answers")
@@ -520,9 +518,7 @@ func TestFastPathAnswersAsTheSDKStateless(t *testing.T) {
 	for i := range 8 {
 		steps = append(steps, statelessCall(20+i, "echo", `{"n":1}`, "", nil))
 	}
-	if next := time.Now().Truncate(time.Minute).Add(time.Minute); time.Until(next) < 10*time.Second {
-		time.Sleep(time.Until(next))
-	}
+	inOneMinute()
 	sdk := runSequence(t, p.sdk, "2026-07-28", steps)
 	fast := runSequence(t, p.fast, "2026-07-28", steps)
 	require.Equal(t, sdk.lines, fast.lines)

@@ -267,3 +267,12 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 	}
 	return sum
 }
+
+// inOneMinute waits for the next minute when the current one has less
+// than 10 s left, so that what a test counts in the limiters' fixed
+// one-minute windows falls in one window.
+func inOneMinute() {
+	if next := time.Now().Truncate(time.Minute).Add(time.Minute); time.Until(next) < 10*time.Second {
+		time.Sleep(time.Until(next))
+	}
+}
