@@ -38,7 +38,7 @@ type pendingAppend struct {
 	events             [][]byte
 
 	cmds   []redis.Cmder // the append's commands in the batch (reused)
-	pushed int64          // the stream's length after the append
+	pushed int64         // the stream's length after the append
 	err    error
 	// turn tells the caller its append was sent (true) or that it leads
 	// (false).

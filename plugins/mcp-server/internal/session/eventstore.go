@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -39,21 +40,30 @@ type EventStore struct {
 	maxLen int64
 
 	appends appendQueue // Redis appends that overlap share a transaction
+
+	// opened holds the streams (streamKey) opened here and not yet
+	// listed in Redis: the first append lists its stream in the same
+	// round trip, and a stream that never gets an event is not listed.
+	openedMu sync.Mutex
+	opened   map[string]struct{}
 }
 
 // NewEventStore returns an event store whose streams expire ttl after their
 // last event and keep at most maxLen events each, in Redis when rf returns
 // a client and in mem otherwise.
 func NewEventStore(rf RedisFunc, mem *Memory, ttl time.Duration, maxLen int64) *EventStore {
-	return &EventStore{redis: rf, mem: mem.store, ttl: ttl, maxLen: maxLen}
+	return &EventStore{redis: rf, mem: mem.store, ttl: ttl, maxLen: maxLen, opened: map[string]struct{}{}}
 }
 
 func streamKey(sessionID, streamID string) string {
 	if streamID == "" {
 		streamID = "-"
 	}
-	return KeyPrefix + "eventlist:{" + sessionID + "}:" + streamID
+	return streamKeyPrefix(sessionID) + streamID
 }
+
+// streamKeyPrefix begins the streamKey of every stream of a session.
+func streamKeyPrefix(sessionID string) string { return KeyPrefix + "eventlist:{" + sessionID + "}:" }
 
 // baseKey is the counter of the entries trimmed from the front of the
 // stream whose event list is key (streamKey).
@@ -79,15 +89,30 @@ func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:
 // behind.
 func legacyStreamSetKey(sessionID string) string { return KeyPrefix + "eventlists:{" + sessionID + "}" }
 
-// Open implements mcp.EventStore: in Redis it lists the stream for
-// Delete. (The SDK opens every stream it makes; OpenAppend opens one with
-// its first events.) In memory a stream is listed at its first event.
+// Open implements mcp.EventStore: the stream's first append here lists
+// it for Delete, in the same round trip. (The SDK opens every stream it
+// makes; OpenAppend opens one with its first events.) In memory a stream
+// is listed at its first event.
 func (s *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
-	rc := s.redis()
-	if rc == nil {
+	if s.redis() == nil {
 		return nil
 	}
-	return s.store(ctx, rc, sessionID, streamID, true, nil)
+	s.openedMu.Lock()
+	s.opened[streamKey(sessionID, streamID)] = struct{}{}
+	s.openedMu.Unlock()
+	return nil
+}
+
+// firstAppend reports whether key was opened here and is not listed yet,
+// and forgets it.
+func (s *EventStore) firstAppend(key string) bool {
+	s.openedMu.Lock()
+	defer s.openedMu.Unlock()
+	if _, ok := s.opened[key]; !ok {
+		return false
+	}
+	delete(s.opened, key)
+	return true
 }
 
 // OpenAppend opens a new stream and appends its first events, in one
@@ -128,12 +153,12 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 		}
 		return nil
 	}
-	return s.store(ctx, rc, sessionID, streamID, false, events)
+	return s.store(ctx, rc, sessionID, streamID, s.firstAppend(streamKey(sessionID, streamID)), events)
 }
 
-// store appends events to a stream in Redis (none: only opens it) and,
-// when open, lists the stream for Delete. A stream that has had more
-// than maxLen events is trimmed after.
+// store appends events to a stream in Redis and, when open, lists the
+// stream for Delete. A stream that has had more than maxLen events is
+// trimmed after.
 func (s *EventStore) store(ctx context.Context, rc redis.UniversalClient, sessionID, streamID string, open bool, events [][]byte) error {
 	key := streamKey(sessionID, streamID)
 	a := pendingAppends.Get().(*pendingAppend)
@@ -148,9 +173,6 @@ func (s *EventStore) store(ctx context.Context, rc redis.UniversalClient, sessio
 	pushed, err := a.pushed, a.err
 	a.events, a.err = nil, nil
 	if err != nil {
-		if open && len(events) == 0 {
-			return unavailable("open event stream", err)
-		}
 		return unavailable("append event", err)
 	}
 	if s.maxLen > 0 && pushed > s.maxLen+s.maxLen/4 {
@@ -231,9 +253,18 @@ func (s *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 	}
 }
 
-// SessionClosed implements mcp.EventStore. It does nothing (see
-// EventStore): the events expire or Delete removes them.
+// SessionClosed implements mcp.EventStore. It keeps the events (see
+// EventStore: they expire or Delete removes them) and forgets the
+// session's streams opened here that never got an event.
 func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error {
+	prefix := streamKeyPrefix(sessionID)
+	s.openedMu.Lock()
+	defer s.openedMu.Unlock()
+	for key := range s.opened {
+		if strings.HasPrefix(key, prefix) {
+			delete(s.opened, key)
+		}
+	}
 	return nil
 }
 
@@ -272,8 +303,7 @@ func (s *EventStore) Streams(ctx context.Context, sessionID string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	prefix := streamKey(sessionID, "x")
-	prefix = prefix[:len(prefix)-1]
+	prefix := streamKeyPrefix(sessionID)
 	ids := make([]string, len(keys))
 	for i, k := range keys {
 		ids[i] = strings.TrimPrefix(k, prefix)

@@ -557,3 +557,34 @@ func TestDeleteRemovesStreamsListedByEarlierBuilds(t *testing.T) {
 		require.Zero(t, n, "%s is gone", k)
 	}
 }
+
+// A stream the SDK opens is listed by its first append, in that append's
+// round trip: opening costs Redis nothing, and a stream that never gets
+// an event is not listed.
+func TestOpeningAStreamCostsNoRoundTrip(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	ctx := context.Background()
+	require.NoError(t, rc.ConfigResetStat(ctx).Err())
+	require.NoError(t, es.Open(ctx, "sess", "call"))
+	require.NoError(t, es.Open(ctx, "sess", "quiet"))
+	require.NoError(t, es.Open(ctx, "sess", ""))
+	require.NoError(t, es.Append(ctx, "sess", "call", []byte("answer")))
+	require.NoError(t, es.Append(ctx, "sess", "call", []byte("more")))
+
+	stats, err := rc.Info(ctx, "commandstats").Result()
+	require.NoError(t, err)
+	require.Contains(t, stats, "cmdstat_exec:calls=2,", "one transaction per append, none for Open")
+	streams, err := es.Streams(ctx, "sess")
+	require.NoError(t, err)
+	require.Equal(t, []string{"call"}, streams, "listed once, at its first append; the quiet ones not at all")
+
+	// Closed here: what was opened and never appended is forgotten.
+	require.NoError(t, es.SessionClosed(ctx, "sess"))
+	require.NoError(t, es.Append(ctx, "sess", "", []byte("late")))
+	streams, err = es.Streams(ctx, "sess")
+	require.NoError(t, err)
+	require.Equal(t, []string{"call"}, streams)
+	require.Empty(t, es.opened)
+}
