@@ -27,7 +27,8 @@ import (
 // Redis some 20 µs per call more). Event i is entry i-base, base counting
 // the entries trimmed from the front (a counter key, made by the first
 // trim). Streams expire ttl after their last append and keep their last
-// maxLen events, trimmed in batches of a quarter of that.
+// maxLen events, trimmed in batches of a quarter of that. Appends that
+// overlap share one MULTI (appendQueue).
 //
 // SessionClosed does not remove events: a session closes on an instance
 // when that instance stops (or is replaced by a configuration change),
@@ -78,8 +79,8 @@ func baseKey(key string) string {
 const trackedStreams = 256
 
 // streamListKey lists a session's latest streams (their streamKey), in
-// the order they were opened: in Redis when a stream opens, in memory at
-// its first event.
+// the order they got their first event (in Redis, their first event on
+// the instance that opened them).
 func streamListKey(sessionID string) string { return KeyPrefix + "event-streams:{" + sessionID + "}" }
 
 // legacyStreamSetKey is where builds before 2026-12-06 listed a
@@ -272,11 +273,11 @@ func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error 
 // trackedStreams streams (older ones expire on their own).
 func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 	listKey := streamListKey(sessionID)
-	keys, err := s.listedKeys(ctx, sessionID)
+	rc := s.redis()
+	keys, err := s.listedKeys(ctx, rc, sessionID)
 	if err != nil {
 		return err
 	}
-	rc := s.redis()
 	if rc == nil {
 		for _, k := range keys {
 			s.mem.Delete(k)
@@ -297,9 +298,9 @@ func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 
 // Streams returns the ids of the session's streams that Delete would
 // remove (its latest trackedStreams), oldest first; "" is the standalone
-// stream. A stream opened more than once is listed as often.
+// stream. A stream opened on more than one instance may be listed by each.
 func (s *EventStore) Streams(ctx context.Context, sessionID string) ([]string, error) {
-	keys, err := s.listedKeys(ctx, sessionID)
+	keys, err := s.listedKeys(ctx, s.redis(), sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -314,11 +315,11 @@ func (s *EventStore) Streams(ctx context.Context, sessionID string) ([]string, e
 	return ids, nil
 }
 
-// listedKeys returns the stream keys listed for the session: in Redis
-// also those an earlier build listed (legacyStreamSetKey).
-func (s *EventStore) listedKeys(ctx context.Context, sessionID string) ([]string, error) {
+// listedKeys returns the stream keys listed for the session, in memory
+// when rc is nil: in Redis also those an earlier build listed
+// (legacyStreamSetKey).
+func (s *EventStore) listedKeys(ctx context.Context, rc redis.UniversalClient, sessionID string) ([]string, error) {
 	listKey := streamListKey(sessionID)
-	rc := s.redis()
 	if rc == nil {
 		var keys []string
 		for _, k := range listed(s.mem, listKey) {
