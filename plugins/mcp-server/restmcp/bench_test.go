@@ -1,10 +1,12 @@
 package restmcp
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -135,4 +137,45 @@ func BenchmarkResponseTemplate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkWeather measures get_weather of Higress's mcp-openweather.yaml,
+// the tool scripts/bench/mcp calls: the request alone (render), and the
+// whole call against a local upstream (call).
+func BenchmarkWeather(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"weather":[{"description":"clear sky"}],"main":{"temp":21.5,"humidity":48},"wind":{"speed":3.6},"name":"Paris"}`)
+	}))
+	b.Cleanup(up.Close)
+	data, err := os.ReadFile("testdata/higress/mcp-openweather.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	def, err := Parse(bytes.ReplaceAll(data, []byte("http://api.openweathermap.org"), []byte(up.URL)), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Compile(def)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("render", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Render("get_weather", map[string]any{"city": "Paris"}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("call", func(b *testing.B) {
+		client := up.Client()
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := s.Call(b.Context(), client, "get_weather", map[string]any{"city": "Paris"}, nil)
+			if err != nil || res.IsError || !strings.Contains(res.Text, "21.5") {
+				b.Fatal(err, res)
+			}
+		}
+	})
 }

@@ -95,20 +95,27 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 		callCtx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(callCtx, r.Method, r.URL, strings.NewReader(r.Body))
+	var reqBody io.Reader
+	if r.Body != "" {
+		reqBody = strings.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(callCtx, r.Method, r.URL, reqBody)
 	if err != nil {
 		return errorResult(0, fmt.Sprintf("tool %q: build the request to %s: %v", tool, redactURL(r.URL), unwrapURLError(err))), nil
 	}
-	if r.Body == "" {
-		req.Body = http.NoBody
-		req.ContentLength = 0
+	if reqBody == nil {
+		req.Body, req.GetBody = http.NoBody, noBody
 	}
+	// The names are canonical (RenderedRequest): set as Header.Set does,
+	// the values in one array.
+	values := make([]string, len(r.Headers))
 	for k, v := range r.Headers {
 		if k == "Host" {
 			req.Host = v
 			continue
 		}
-		req.Header.Set(k, v)
+		values[0] = v
+		req.Header[k], values = values[:1:1], values[1:]
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -136,6 +143,8 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 	}
 	return s.result(t, a, resp, body), nil
 }
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
 
 // redirectClients keeps the last client a Server called with and its
 // sameOriginRedirects copy, made once rather than per call (the host

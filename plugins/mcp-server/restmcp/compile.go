@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -61,12 +62,13 @@ type compiledTool struct {
 	def       *Tool
 	allowed   bool
 	spec      ToolSpec
-	positions map[string]string // arg name → lower-case position ("" for none)
-	direct    bool              // no URL: the response template is the answer
+	args      []argPosition // the arguments in declaration order, with their positions
+	direct    bool          // no URL: the response template is the answer
 	method    string
 	url       *tmpl
 	urlShape  urlShape
 	schema    *jsonschema.Schema // the input schema, nil when it does not compile
+	bare      map[string]string  // see bareTypes; nil when some argument's schema is more
 	headers   []compiledHeader
 	body      *tmpl
 	response  *tmpl
@@ -76,8 +78,14 @@ type compiledTool struct {
 }
 
 type compiledHeader struct {
-	key   string
+	key   string // canonical (textproto.CanonicalMIMEHeaderKey)
 	value *tmpl
+}
+
+// argPosition is an argument's name and lower-case position ("" for
+// none).
+type argPosition struct {
+	name, pos string
 }
 
 // Warnings lists what the definition does that Gatehouse accepts only for
@@ -440,7 +448,7 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 	if !toolNameRE.MatchString(name) {
 		c.fail(prefix+".name", name, "MCP tool names have 1 to 128 letters, digits, '_', '-' or '.'")
 	}
-	t := &compiledTool{index: i, def: td, positions: make(map[string]string, len(td.Args))}
+	t := &compiledTool{index: i, def: td}
 	c.checkArgs(t, prefix, name)
 	schema, err := inputSchema(td.Args)
 	if err != nil {
@@ -450,6 +458,8 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 	if err == nil {
 		if t.schema, err = compileInputSchema(schema); err != nil {
 			c.warn(prefix+".args", name, "the input schema is not a valid JSON Schema, so arguments are not checked against it: %v", err)
+		} else {
+			t.bare = bareTypes(schema)
 		}
 	}
 	if td.OutputSchema != nil {
@@ -529,7 +539,7 @@ func (c *compiler) compileTool(s *Server, i int) *compiledTool {
 			}
 			if v := c.parse(field+".value", name, h.Value); v != nil {
 				v.renderOnce(s.config)
-				t.headers = append(t.headers, compiledHeader{key: h.Key, value: v})
+				t.headers = append(t.headers, compiledHeader{key: textproto.CanonicalMIMEHeaderKey(h.Key), value: v})
 			}
 		}
 		if rt.Body != "" {
@@ -574,7 +584,7 @@ func (c *compiler) checkArgs(t *compiledTool, prefix, tool string) {
 		if pos != "" && !slices.Contains(positions, pos) {
 			c.fail(field+".position", tool, "%q is not a position: use %s", a.Position, strings.Join(positions, ", "))
 		}
-		t.positions[a.Name] = pos
+		t.args = append(t.args, argPosition{a.Name, pos})
 	}
 }
 

@@ -224,25 +224,13 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 		headers = append(headers, header{h.key, v})
 	}
 
-	var pathArgs, queryArgs, headerArgs, cookieArgs, bodyArgs, otherArgs []string
-	for _, a := range t.def.Args {
-		if _, ok := args[a.Name]; !ok {
-			continue
-		}
-		switch t.positions[a.Name] {
-		case "path":
-			pathArgs = append(pathArgs, a.Name)
-		case "query":
-			queryArgs = append(queryArgs, a.Name)
-		case "header":
-			headerArgs = append(headerArgs, a.Name)
-		case "cookie":
-			cookieArgs = append(cookieArgs, a.Name)
-		case "body":
-			bodyArgs = append(bodyArgs, a.Name)
-		default:
-			otherArgs = append(otherArgs, a.Name)
-		}
+	// The names of the arguments given, by position, in declaration order
+	// (the buffers keep the usual few off the heap).
+	var pathBuf, queryBuf [8]string
+	pathArgs := t.argNames(pathBuf[:0], args, "path")
+	queryArgs := t.argNames(queryBuf[:0], args, "query")
+	if t.def.RequestTemplate.ArgsToURLParam {
+		queryArgs = t.argNames(queryArgs, args, "")
 	}
 	fail := func(format string, a ...any) error {
 		field := fmt.Sprintf("tools[%d].requestTemplate.url", t.index)
@@ -300,22 +288,17 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	if got := strings.ToLower(u.Scheme + "://" + u.Host); origin != "" && got != origin {
 		return nil, fail("the arguments changed the request's destination from %s to %s; refused, nothing was sent", origin, got)
 	}
-	query := u.Query()
-	for _, name := range queryArgs {
-		query.Set(name, argString(args[name]))
-	}
-	if t.def.RequestTemplate.ArgsToURLParam {
-		for _, name := range otherArgs {
-			query.Set(name, argString(args[name]))
+	u.RawQuery = setQuery(u.RawQuery, queryArgs, args)
+
+	for _, a := range t.args {
+		if v, ok := args[a.name]; ok && a.pos == "header" {
+			headers = append(headers, header{a.name, argString(v)})
 		}
 	}
-	u.RawQuery = query.Encode()
-
-	for _, name := range headerArgs {
-		headers = append(headers, header{name, argString(args[name])})
-	}
-	for _, name := range cookieArgs {
-		headers = addCookie(headers, name, argString(args[name]))
+	for _, a := range t.args {
+		if v, ok := args[a.name]; ok && a.pos == "cookie" {
+			headers = addCookie(headers, a.name, argString(v))
+		}
 	}
 
 	rt := &t.def.RequestTemplate
@@ -334,8 +317,9 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 			headers = append(headers, header{"Content-Type", "application/json; charset=utf-8"})
 		}
 	case rt.ArgsToJSONBody:
-		obj := make(map[string]any, len(bodyArgs)+len(otherArgs))
-		for _, name := range slices.Concat(bodyArgs, otherArgs) {
+		names := t.argNames(t.argNames(nil, args, "body"), args, "")
+		obj := make(map[string]any, len(names))
+		for _, name := range names {
 			obj[name] = args[name]
 		}
 		body = compactJSON(obj)
@@ -344,14 +328,15 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 		}
 	case rt.ArgsToFormBody:
 		form := url.Values{}
-		for _, name := range slices.Concat(bodyArgs, otherArgs) {
+		for _, name := range t.argNames(t.argNames(nil, args, "body"), args, "") {
 			form.Set(name, argString(args[name]))
 		}
 		body = form.Encode()
 		if !hasForm {
 			headers = append(headers, header{"Content-Type", "application/x-www-form-urlencoded"})
 		}
-	case len(bodyArgs) > 0:
+	case slices.ContainsFunc(t.args, func(a argPosition) bool { _, ok := args[a.name]; return ok && a.pos == "body" }):
+		bodyArgs := t.argNames(nil, args, "body")
 		if hasForm {
 			form := url.Values{}
 			for _, name := range bodyArgs {
@@ -376,6 +361,8 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 
 	// Rebuild the URL as Higress does: the escaped path and the re-encoded query.
 	var b strings.Builder
+	path := u.EscapedPath()
+	b.Grow(len(u.Scheme) + len("://@") + len(u.Host) + len(path) + 1 + len(u.RawQuery))
 	b.WriteString(u.Scheme)
 	b.WriteString("://")
 	if u.User != nil {
@@ -383,7 +370,7 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 		b.WriteByte('@')
 	}
 	b.WriteString(u.Host)
-	b.WriteString(u.EscapedPath())
+	b.WriteString(path)
 	if u.RawQuery != "" {
 		b.WriteByte('?')
 		b.WriteString(u.RawQuery)
@@ -397,6 +384,54 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 		out.Headers[textproto.CanonicalMIMEHeaderKey(h.key)] = h.value
 	}
 	return out, nil
+}
+
+// argNames appends to dst the names of the arguments in args at position
+// pos, in declaration order.
+func (t *compiledTool) argNames(dst []string, args map[string]any, pos string) []string {
+	for _, a := range t.args {
+		if _, ok := args[a.name]; ok && a.pos == pos {
+			dst = append(dst, a.name)
+		}
+	}
+	return dst
+}
+
+// setQuery returns the query raw with each of names set to its argument,
+// encoded as url.Values encodes (sorted by name); names may be sorted in
+// place. Without a query in the template, as for most tools, it takes no
+// detour through url.Values.
+func setQuery(raw string, names []string, args map[string]any) string {
+	if raw != "" {
+		query, _ := url.ParseQuery(raw) // as url.URL.Query
+		for _, name := range names {
+			query.Set(name, argString(args[name]))
+		}
+		return query.Encode()
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	var pairs [8][2]string
+	kv := pairs[:0]
+	n := 0
+	for _, name := range names {
+		k, v := url.QueryEscape(name), url.QueryEscape(argString(args[name]))
+		kv = append(kv, [2]string{k, v})
+		n += len(k) + len(v) + 2
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, p := range kv {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p[0])
+		b.WriteByte('=')
+		b.WriteString(p[1])
+	}
+	return b.String()
 }
 
 func unwrapURLError(err error) error {
