@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -141,6 +144,9 @@ func decodeArgs(raw json.RawMessage) (map[string]any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return map[string]any{}, nil
 	}
+	if args, ok := decodeFlatArgs(raw); ok {
+		return args, nil
+	}
 	var args map[string]any
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotJSONObject, err)
@@ -149,6 +155,42 @@ func decodeArgs(raw json.RawMessage) (map[string]any, error) {
 		args = map[string]any{}
 	}
 	return args, nil
+}
+
+// decodeFlatArgs decodes the usual arguments, an object of strings
+// without escapes, numbers, booleans and nulls, to what json.Unmarshal
+// makes of them, without its reflection; it reports false for anything
+// else, which json.Unmarshal decodes.
+func decodeFlatArgs(raw json.RawMessage) (map[string]any, bool) {
+	if !utf8.Valid(raw) || !json.Valid(raw) {
+		return nil, false
+	}
+	args := make(map[string]any, 4)
+	ok := members(raw, func(key string, v []byte) bool {
+		switch v[0] {
+		case '"':
+			if bytes.IndexByte(v, '\\') >= 0 {
+				return false
+			}
+			args[key] = string(v[1 : len(v)-1])
+		case 't':
+			args[key] = true
+		case 'f':
+			args[key] = false
+		case 'n':
+			args[key] = nil
+		case '{', '[':
+			return false
+		default:
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil {
+				return false
+			}
+			args[key] = f
+		}
+		return true
+	})
+	return args, ok
 }
 
 // callResult turns a restmcp result into an MCP result.

@@ -288,20 +288,50 @@ func textAnswer(id jsonrpc.ID, res mcp.Result) ([]byte, bool) {
 	if t == nil || t.Meta != nil || t.Annotations != nil {
 		return nil, false
 	}
-	text, err := json.Marshal(t.Text)
-	if err != nil {
-		return nil, false
-	}
-	b := make([]byte, 0, len(text)+96)
+	b := make([]byte, 0, len(t.Text)+len(t.Text)/8+96)
 	b = append(b, `{"jsonrpc":"2.0","id":`...)
 	b = strconv.AppendInt(b, n, 10)
 	b = append(b, `,"result":{"content":[{"type":"text","text":`...)
-	b = append(b, text...)
+	if q, ok := appendSimpleJSONString(b, t.Text); ok {
+		b = q
+	} else {
+		text, err := json.Marshal(t.Text)
+		if err != nil {
+			return nil, false
+		}
+		b = append(b, text...)
+	}
 	b = append(b, "}]"...)
 	if r.IsError {
 		b = append(b, `,"isError":true`...)
 	}
 	return append(b, "}}"...), true
+}
+
+// appendSimpleJSONString appends s to b as json.Marshal encodes it, when
+// s is printable ASCII, quotes, backslashes, tabs and line ends (most
+// answers); it reports false for anything else (other control
+// characters, the HTML characters json.Marshal escapes, non-ASCII), which
+// the caller leaves to json.Marshal.
+func appendSimpleJSONString(b []byte, s string) ([]byte, bool) {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&':
+			return b, false
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"'), true
 }
 
 // inflight tracks the fast calls of one session, so that a client's
@@ -329,18 +359,34 @@ func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.
 	if f.calls == nil {
 		f.calls = make(map[any]context.CancelFunc)
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(req))
-	// Stopped when the call ends: an AfterFunc left registered would keep
-	// every call's context alive until the instance ends.
-	stop := context.AfterFunc(instance, cancel)
+	// A child of instance's context: it leaves instance's list when the
+	// call ends, as a callback registered on instance would have to.
+	ctx, cancel := context.WithCancel(valuesOf{Context: instance, values: req})
 	f.calls[key] = cancel
 	return ctx, func() {
 		f.mu.Lock()
 		delete(f.calls, key)
 		f.mu.Unlock()
-		stop()
 		cancel()
 	}, true
+}
+
+// valuesOf is a context that ends with Context (an instance's) and has
+// the values of values (a client's request). Context's own values come
+// first: an instance's context has none but the one by which
+// context.WithCancel finds a cancellable parent, so that a context derived
+// from valuesOf is the child of the instance's, with no goroutine or
+// callback of its own.
+type valuesOf struct {
+	context.Context
+	values context.Context
+}
+
+func (c valuesOf) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.values.Value(key)
 }
 
 // cancel cancels the call with id, if in flight.
@@ -389,6 +435,13 @@ func noteCancel(s *localSession, msg jsonrpc.Message) {
 // one round trip); a call that takes longer gets it then, on its own, as
 // the SDK sends it at once. The bytes the client reads are the same.
 const primeDelay = 50 * time.Millisecond
+
+// primeTimers are stopped timers for primeDelay, reused call after call.
+var primeTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // serveFastPOST serves a POST of one fast call on a Streamable HTTP
 // session, as the SDK's streamable transport serves a POST of one call:
@@ -439,8 +492,12 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		_, _ = w.Write(b)
 		*buf = b
 		sseBuffers.Put(buf)
-		t := time.NewTimer(primeDelay)
-		defer t.Stop()
+		t := primeTimers.Get().(*time.Timer)
+		t.Reset(primeDelay)
+		defer func() {
+			t.Stop() // no value is received after Stop returns (Go 1.23)
+			primeTimers.Put(t)
+		}()
 		primeSoon = t.C
 	}
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +79,29 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// decodeFlatArgs decodes what it takes exactly as json.Unmarshal does
+// (the tool then sees the same arguments on either path).
+func FuzzDecodeFlatArgs(f *testing.F) {
+	for _, seed := range []string{
+		`{"city":"Paris"}`, `{}`, ` { "a" : 1 , "b":-2.5e3,"c":true,"d":false,"e":null } `, `{"a":"x","a":"y"}`,
+		`{"a\u0062":"x"}`, `{"a":"\u00e9"}`, `{"a":"é"}`, `{"a":[1]}`, `{"a":{"b":1}}`, `{"a":1e400}`,
+		`{"a":0.1,"b":1E2,"c":-0}`, `[1]`, `"x"`, `{"a":"x"`, "{\"a\":\"\xff\"}", `{"":""}`, `null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := decodeFlatArgs(raw)
+		if !ok {
+			return
+		}
+		var want map[string]any
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("decodeFlatArgs took %q, which json.Unmarshal refuses: %v", raw, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: decodeFlatArgs made %#v, json.Unmarshal %#v", raw, got, want)
+		}
+	})
 }

@@ -14,7 +14,8 @@ import (
 // whatever the text holds: a client cannot tell which path answered.
 func TestTextAnswerEncodesAsTheSDK(t *testing.T) {
 	texts := []string{"", "Paris: 21.5 C", `<b>"quoted" & 'single'</b>`, "tab\tnew\nline\r\x00\x1f", "\u2028\u2029 \u00e9 天气 🌧",
-		"bad \xff utf-8 \xc3", `back\slash \u0041`, `{"json":[1,2.50,true,null]}`}
+		"bad \xff utf-8 \xc3", `back\slash \u0041`, `{"json":[1,2.50,true,null]}`,
+		"{\n  \"description\": \"clear sky\",\r\n\t\"temperature\": 21.5\n}\n", "del \x7f", "~ }"}
 	for _, text := range texts {
 		for _, isError := range []bool{false, true} {
 			for _, n := range []int64{0, 7, -3, 1 << 50} {
