@@ -33,11 +33,12 @@ const maxBatch = 64
 
 // pendingAppend is one caller's append, waiting in an appendQueue.
 type pendingAppend struct {
-	key, base, listKey string // streamKey, baseKey, streamListKey
-	open               bool   // list the stream: it is new
-	events             [][]byte
+	key, listKey string // streamKey, streamListKey
+	open         bool   // list the stream: it is new
+	events       [][]byte
 
 	cmds   []redis.Cmder // the append's commands in the batch (reused)
+	args   []any         // their arguments (reused)
 	pushed int64         // the stream's length after the append
 	err    error
 	// turn tells the caller its append was sent (true) or that it leads
@@ -46,7 +47,7 @@ type pendingAppend struct {
 }
 
 var pendingAppends = sync.Pool{New: func() any {
-	return &pendingAppend{turn: make(chan bool, 1), cmds: make([]redis.Cmder, 0, 5)}
+	return &pendingAppend{turn: make(chan bool, 1), cmds: make([]redis.Cmder, 0, 5), args: make([]any, 0, 24)}
 }}
 
 // do sends p in a batch with the appends waiting beside it, and returns
@@ -83,6 +84,10 @@ func (q *appendQueue) do(ctx context.Context, rc redis.UniversalClient, s *Event
 	s.sendBatch(context.WithoutCancel(ctx), rc, batch)
 }
 
+// trimToTracked is LTRIM's start that keeps a list's latest
+// trackedStreams entries.
+var trimToTracked any = int64(-trackedStreams)
+
 // errNotSent is the result of an append whose batch was not sent.
 var errNotSent = errors.New("the batch of appends stopped before it was sent")
 
@@ -112,22 +117,37 @@ func (q *appendQueue) handOff(batch []*pendingAppend) {
 // for an older one its trimmed count kept as long as its list; and the
 // session's list kept ttl.
 func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, batch []*pendingAppend) {
+	ttl := any(s.ttl.Milliseconds()) // as PExpire sends it
 	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, a := range batch {
-			a.cmds = a.cmds[:0]
+			// The commands PExpire, RPush and LTrim make, their
+			// arguments in the append's own (reused) array.
+			a.cmds, a.args = a.cmds[:0], a.args[:0]
+			key := any(a.key)
+			send := func(args ...any) {
+				a.cmds = append(a.cmds, p.Do(ctx, args...))
+			}
 			if len(a.events) > 0 {
-				vals := make([]any, len(a.events))
-				for i, data := range a.events {
-					vals[i] = data
+				args := append(a.args, "rpush", key)
+				for _, data := range a.events {
+					args = append(args, data)
 				}
-				a.cmds = append(a.cmds, p.RPush(ctx, a.key, vals...), p.PExpire(ctx, a.key, s.ttl))
+				send(args[:len(args):len(args)]...)
+				a.args = append(args, "pexpire", key, ttl)
+				send(a.args[len(args):len(a.args):len(a.args)]...)
 			}
+			n := len(a.args)
 			if a.open {
-				a.cmds = append(a.cmds, p.RPush(ctx, a.listKey, a.key), p.LTrim(ctx, a.listKey, -trackedStreams, -1))
+				list := any(a.listKey)
+				a.args = append(a.args, "rpush", list, key, "ltrim", list, trimToTracked, int64(-1), "pexpire", list, ttl)
+				send(a.args[n : n+3 : n+3]...)
+				send(a.args[n+3 : n+7 : n+7]...)
+				send(a.args[n+7 : n+10 : n+10]...)
 			} else {
-				a.cmds = append(a.cmds, p.PExpire(ctx, a.base, s.ttl))
+				a.args = append(a.args, "pexpire", baseKey(a.key), ttl, "pexpire", a.listKey, ttl)
+				send(a.args[n : n+3 : n+3]...)
+				send(a.args[n+3 : n+6 : n+6]...)
 			}
-			a.cmds = append(a.cmds, p.PExpire(ctx, a.listKey, s.ttl))
 		}
 		return nil
 	})
@@ -146,8 +166,9 @@ func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, ba
 			a.err = err
 		}
 		if a.err == nil && len(a.events) > 0 {
-			a.pushed = a.cmds[0].(*redis.IntCmd).Val()
+			a.pushed, a.err = a.cmds[0].(*redis.Cmd).Int64()
 		}
 		clear(a.cmds)
+		clear(a.args) // not to hold the events while pooled
 	}
 }

@@ -60,7 +60,7 @@ func streamKey(sessionID, streamID string) string {
 	if streamID == "" {
 		streamID = "-"
 	}
-	return streamKeyPrefix(sessionID) + streamID
+	return KeyPrefix + "eventlist:{" + sessionID + "}:" + streamID // streamKeyPrefix + streamID
 }
 
 // streamKeyPrefix begins the streamKey of every stream of a session.
@@ -164,7 +164,7 @@ func (s *EventStore) store(ctx context.Context, rc redis.UniversalClient, sessio
 	key := streamKey(sessionID, streamID)
 	a := pendingAppends.Get().(*pendingAppend)
 	defer pendingAppends.Put(a)
-	a.key, a.base, a.listKey, a.open, a.events, a.pushed = key, baseKey(key), streamListKey(sessionID), open, events, 0
+	a.key, a.listKey, a.open, a.events, a.pushed = key, streamListKey(sessionID), open, events, 0
 	if _, ok := rc.(*redis.ClusterClient); ok {
 		// A cluster has no transaction across sessions' slots.
 		s.sendBatch(ctx, rc, []*pendingAppend{a})
