@@ -23,12 +23,16 @@ import (
 // metaProtocolKey is the _meta key of a stateless (2026-07-28) request.
 const metaProtocolKey = "io.modelcontextprotocol/protocolVersion"
 
+// supportedVersions are the protocol versions the SDK serves (its
+// SupportedProtocolVersions copies them on every call).
+var supportedVersions = mcp.SupportedProtocolVersions()
+
 // serveStreamable serves POST, GET and DELETE at the server's path.
 func (in *instance) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	pv := r.Header.Get(front.ProtocolVersionHeader)
-	if pv != "" && pv < front.StatelessVersion && !slices.Contains(mcp.SupportedProtocolVersions(), pv) {
+	if pv != "" && pv < front.StatelessVersion && !slices.Contains(supportedVersions, pv) {
 		front.WriteError(w, http.StatusBadRequest, nil, front.CodeInvalidRequest,
-			fmt.Sprintf("unsupported %s %q; supported: %s", front.ProtocolVersionHeader, pv, strings.Join(mcp.SupportedProtocolVersions(), ", ")))
+			fmt.Sprintf("unsupported %s %q; supported: %s", front.ProtocolVersionHeader, pv, strings.Join(supportedVersions, ", ")))
 		return
 	}
 	if pv >= front.StatelessVersion {

@@ -28,7 +28,8 @@ const (
 // one second per minRate bytes received.
 type clientBody struct {
 	io.ReadCloser
-	rc      *http.ResponseController
+	rc      *http.ResponseController // nil, or &rcv: no deadlines to keep
+	rcv     http.ResponseController
 	grace   time.Duration
 	minRate int64
 
@@ -49,7 +50,8 @@ func (g *Gateway) wrapBody(w http.ResponseWriter, r *http.Request) *http.Request
 	}
 	cb := &clientBody{ReadCloser: r.Body, grace: g.bodyGrace, minRate: int64(g.bodyMinRate), failed: make(chan struct{})}
 	if cb.grace > 0 || cb.minRate > 0 {
-		cb.rc = http.NewResponseController(w)
+		cb.rcv = *http.NewResponseController(w)
+		cb.rc = &cb.rcv
 	}
 	r = r.WithContext(context.WithValue(r.Context(), clientBodyKey{}, cb))
 	r.Body = cb

@@ -424,7 +424,7 @@ func validName(k string) bool {
 
 func hasToken(vs []string, tok string) bool {
 	for _, v := range vs {
-		for _, f := range strings.Split(v, ",") {
+		for f := range strings.SplitSeq(v, ",") {
 			if asciiEqualFold(strings.TrimSpace(f), tok) {
 				return true
 			}

@@ -345,7 +345,7 @@ func (k jwk) publicKey() (crypto.PublicKey, error) {
 // loopback talking to loopback.
 func CheckHostAndOrigin(r *http.Request, domains []string) error {
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && la != nil {
-		if isLoopback(la.String()) && !isLoopback(r.Host) && !matchDomain(hostOnly(r.Host), domains) {
+		if loopbackAddr(la) && !isLoopback(r.Host) && !matchDomain(hostOnly(r.Host), domains) {
 			return fmt.Errorf("host %q is not allowed on a loopback listener (DNS rebinding protection); use localhost or one of the server's domains", r.Host)
 		}
 	}
@@ -365,6 +365,15 @@ func CheckHostAndOrigin(r *http.Request, domains []string) error {
 		return fmt.Errorf("origin %q is not allowed for this MCP server (host %s); add its domain to the server's domains", origin, r.Host)
 	}
 	return nil
+}
+
+// loopbackAddr reports whether a listener's address is a loopback one
+// (without printing a TCP address, as every request asks).
+func loopbackAddr(a net.Addr) bool {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.IsLoopback()
+	}
+	return isLoopback(a.String())
 }
 
 func hostOnly(hostport string) string {
