@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -654,7 +653,7 @@ func sdkJSONRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, jerr *jso
 // readSDKBody reads a POST body within the size limit, answering as the
 // SDK does when it cannot.
 func (in *instance) readSDKBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.opts.maxBodyBytes))
+	body, err := front.ReadAll(http.MaxBytesReader(w, r.Body, in.opts.maxBodyBytes), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
