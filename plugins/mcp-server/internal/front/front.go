@@ -114,12 +114,13 @@ func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) 
 }
 
 // ReadAll reads r to its end, as io.ReadAll does, into a buffer sized for
-// the size bytes a request declares (its ContentLength; -1 when unknown),
-// trusted up to 64 KiB: a message of a few hundred bytes takes that and
-// no more.
+// the size bytes a request declares (its ContentLength; -1 when unknown):
+// a message of a few hundred bytes takes that and no more. The declared
+// size is trusted up to 4 KiB, so that a client who declares more and
+// sends nothing holds no more memory than one who sends it.
 func ReadAll(r io.Reader, size int64) ([]byte, error) {
 	n := int64(512)
-	if size >= 0 && size < 64<<10 {
+	if size >= 0 && size < 4<<10 {
 		n = size + 1 // room for the read that finds the end
 	}
 	b := make([]byte, 0, n)
