@@ -361,6 +361,31 @@ bench_toolcall() {
 			         printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.2fx | %8.2fx | %6d | %12.0f | %14s | %12s |\n", t, rps, p50, p99, rps / d, rps / f, e, cpu, rcpu, tx }'
 	done
 	echo
+	echo "Within each round (the machine's speed drifts from one minute to the next; ratios of targets run seconds apart"
+	echo "drift less than the medians above): calls/s as a ratio of the same round's direct, and of the baseline's same target"
+	echo
+	awk -v base="${BASELINE_DIR:+1}" '
+		$1 == "direct" { round++ }
+		{ rate[$1, round] = $2; if (!seen[$1]++) names[++n] = $1 }
+		function median(a, k,   i, j, x) {
+			for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+		}
+		END {
+			printf "| %-11s | %-30s | %7s | %-30s | %7s |\n", "target", "vs direct, each round", "median", "vs baseline, each round", "median"
+			printf "|-------------|--------------------------------|--------:|--------------------------------|--------:|\n"
+			for (i = 2; i <= n; i++) {
+				t = names[i]; b = t; sub(/^mcp-memory$/, "base-memory", b); sub(/^raw-redis$/, "base-redis", b)
+				if (t ~ /^base-/) b = ""
+				d = ""; v = ""; k = 0; kb = 0
+				for (r = 1; r <= round; r++) {
+					d = d sprintf("%.2f ", rate[t, r] / rate["direct", r]); x[++k] = rate[t, r] / rate["direct", r]
+					if (base && b != t && b != "" && rate[b, r] > 0) { v = v sprintf("%.2f ", rate[t, r] / rate[b, r]); y[++kb] = rate[t, r] / rate[b, r] }
+				}
+				printf "| %-11s | %-30s | %6.2fx | %-30s | %7s |\n", t, d, median(x, k), (kb ? v : "—"), (kb ? sprintf("%.2fx", median(y, kb)) : "—")
+			}
+		}' "$peak"
+	echo
 	echo "direct = the REST upstream without MCP; sdk-floor = scripts/bench/mcp/sdkfloor, the Go SDK alone serving the same tool"
 	echo "(same transport options, in-memory event store, no templates, no gateway); mcp-memory = gatehouse without Redis;"
 	echo "raw-redis / sdk-redis = gatehouse on Redis, with the raw JSON-RPC client / the official Go SDK client."
