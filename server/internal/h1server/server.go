@@ -374,8 +374,12 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 	defer req.release()
 	r := &req.r
 	u := h.url
-	hdr := req.hdr
-	vals := req.vals[:h.n]
+	// The header is the handler's to keep, as net/http's is: a goroutine
+	// it starts may read it after it returns (the MCP SDK reads a posted
+	// message's header while it handles the message), so it is never
+	// reused for another request.
+	hdr := make(http.Header, h.n)
+	vals := make([]string, h.n)
 	for i := 0; i < h.n; i++ {
 		vals[i] = h.values[i]
 		name := h.names[i]
@@ -485,29 +489,28 @@ func HandlerScoped(ctx context.Context) bool {
 }
 
 // request is the pooled set of objects one request uses.
+// What a handler may keep after it returns (the request's header, URL
+// and strings) is not among them: only what net/http's handlers may not
+// use after they return (the response writer and its header, the body).
 type request struct {
 	r    http.Request
-	hdr  http.Header
 	rhdr http.Header
-	vals [maxHeaders]string
 	body bodyReader
 	w    response
 }
 
 var reqPool = sync.Pool{New: func() any {
-	return &request{hdr: make(http.Header, 16), rhdr: make(http.Header, 16),
+	return &request{rhdr: make(http.Header, 16),
 		w: response{head: make([]byte, 0, 512), out: make([]byte, 0, 4096)}}
 }}
 
 func (q *request) release() {
-	// A handler may keep the maps (a goroutine it started); only a
-	// request that ended normally goes back to the pool.
+	// A hijacked connection's handler keeps the writer; only a request
+	// that ended normally goes back to the pool.
 	if q.w.hijacked || len(q.rhdr) > 64 || cap(q.w.out) > 64<<10 {
 		return
 	}
-	clear(q.hdr)
 	clear(q.rhdr)
-	clear(q.vals[:])
 	q.r = http.Request{}
 	q.body = bodyReader{}
 	q.w = response{head: q.w.head[:0], out: q.w.out[:0]}

@@ -457,3 +457,39 @@ func TestStreamedAnswersAreWatchedFromTheFirstFlush(t *testing.T) {
 		require.False(t, (<-calls).fast)
 	})
 }
+
+// A handler may keep the request's header after it returns, as with
+// net/http: the MCP SDK reads a posted message's header on another
+// goroutine while it handles the message. The engine once reused the
+// header map for the connection's next request, which cleared it under
+// the reader (and, when both touched it at once, crashed the process:
+// "concurrent map read and map write").
+func TestHandlersMayKeepTheRequestHeader(t *testing.T) {
+	type kept struct {
+		h    http.Header
+		want string
+	}
+	keptc := make(chan kept, 8)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		keptc <- kept{r.Header, r.Header.Get("X-N")}
+		_, _ = w.Write([]byte("ok"))
+	}), nil)
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := range 4 {
+		_, err := fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\nX-N: %d\r\nX-Other: %d\r\n\r\n", i, i, i)
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for n := range 4 {
+		k := <-keptc
+		require.Equal(t, fmt.Sprint(n), k.want)
+		require.Equal(t, k.want, k.h.Get("X-N"), "request %d's header changed after its handler returned", n)
+		require.Equal(t, http.Header{"X-N": {k.want}, "X-Other": {k.want}}, k.h, "request %d's header", n)
+	}
+}
