@@ -3,6 +3,8 @@ package h1server
 import (
 	"errors"
 	"io"
+	"net/http"
+	"sync"
 )
 
 // errBadChunk: chunked framing this engine refuses (extensions, trailers,
@@ -15,6 +17,7 @@ const maxChunkLine = 18
 // bodyReader reads a request body from the connection's buffer, then
 // straight from the connection.
 type bodyReader struct {
+	mu      sync.Mutex // a read, and retire
 	c       *conn
 	chunked bool
 	remain  int64 // bytes left in the body (identity) or in the chunk
@@ -25,6 +28,8 @@ type bodyReader struct {
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -76,6 +81,25 @@ func (b *bodyReader) fail(err error) error {
 }
 
 func (b *bodyReader) Close() error { return nil }
+
+// state reports whether the body was read to its end (or failed), and
+// whether it failed.
+func (b *bodyReader) state() (done, failed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done, b.failed
+}
+
+// retire ends the body once its request is over: later reads fail with
+// http.ErrBodyReadAfterClose, as they do on net/http's bodies.
+func (b *bodyReader) retire() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == nil {
+		b.err = http.ErrBodyReadAfterClose
+	}
+	b.done = true
+}
 
 // need makes n unread bytes available in the buffer.
 func (b *bodyReader) need(n int) error {

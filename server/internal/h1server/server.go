@@ -404,8 +404,12 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 		ContentLength: h.contentLength, Close: last,
 	}
 	r = r.WithContext(ctx)
-	body := &req.body
-	*body = bodyReader{c: c}
+	// Not pooled: a goroutine the handler started may still hold it (an
+	// http.Transport may read a request body after RoundTrip returns);
+	// once the handler has returned and the rest is drained, its reads
+	// fail, as net/http's do, and never reach the next request's bytes.
+	body := &bodyReader{c: c}
+	defer body.retire()
 	switch {
 	case h.chunked:
 		r.TransferEncoding = chunkedTE
@@ -451,18 +455,19 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 		return false
 	}
 	// What the handler left of the body is read and dropped, up to a bound.
-	if !body.done {
+	if done, _ := body.state(); !done {
 		if c.flushOut() != nil {
 			return false
 		}
 		_ = c.rwc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := io.CopyN(io.Discard, body, 256<<10+1)
 		_ = c.rwc.SetReadDeadline(time.Time{})
-		if n > 256<<10 || (err != nil && err != io.EOF) || !body.done {
+		if done, _ := body.state(); n > 256<<10 || (err != nil && err != io.EOF) || !done {
 			return false
 		}
 	}
-	return !body.failed
+	_, failed := body.state()
+	return !failed
 }
 
 var chunkedTE = []string{"chunked"}
@@ -491,11 +496,10 @@ func HandlerScoped(ctx context.Context) bool {
 // request is the pooled set of objects one request uses.
 // What a handler may keep after it returns (the request's header, URL
 // and strings) is not among them: only what net/http's handlers may not
-// use after they return (the response writer and its header, the body).
+// use after they return (the response writer and its header).
 type request struct {
 	r    http.Request
 	rhdr http.Header
-	body bodyReader
 	w    response
 }
 
@@ -512,7 +516,6 @@ func (q *request) release() {
 	}
 	clear(q.rhdr)
 	q.r = http.Request{}
-	q.body = bodyReader{}
 	q.w = response{head: q.w.head[:0], out: q.w.out[:0]}
 	reqPool.Put(q)
 }

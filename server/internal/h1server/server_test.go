@@ -493,3 +493,40 @@ func TestHandlersMayKeepTheRequestHeader(t *testing.T) {
 		require.Equal(t, http.Header{"X-N": {k.want}, "X-Other": {k.want}}, k.h, "request %d's header", n)
 	}
 }
+
+// A request body read after its handler returned fails, as net/http's
+// does (an http.Transport may read a body after RoundTrip returns), and
+// never reaches the next request's bytes on the connection.
+func TestBodyReadAfterTheHandlerReturnedFails(t *testing.T) {
+	bodies := make(chan io.Reader, 2)
+	got := make(chan string, 2)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/keep" {
+			bodies <- r.Body // and leave it unread
+		} else {
+			b, _ := io.ReadAll(r.Body)
+			got <- string(b)
+		}
+		_, _ = w.Write([]byte("ok"))
+	}), nil)
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	roundTrip := func(path, body string) {
+		_, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	roundTrip("/keep", "abc")
+	stale := <-bodies
+	// Once the connection serves the next request, the first is over.
+	roundTrip("/next", "xyz")
+	require.Equal(t, "xyz", <-got, "the next request's body")
+	n, err := stale.Read(make([]byte, 16))
+	require.Zero(t, n)
+	require.ErrorIs(t, err, http.ErrBodyReadAfterClose)
+}
