@@ -9,8 +9,9 @@
 // per connection, channels between them) took a whole CPU, so every proxy,
 // nginx included, showed hundreds of milliseconds of "added" latency that
 // were the load generator's. Each connection is one goroutine writing a
-// prepared GET and reading the answer with net/http's parser; the
-// dispatcher wakes every 100 µs at most.
+// prepared GET and reading the answer with net/http's parser; each
+// request leaves at its scheduled time (package pace: a sleeping
+// dispatcher released them in bursts of a millisecond's worth).
 //
 // Output, one line: achieved_rps p50_ms p90_ms p99_ms max_ms errors
 package main
@@ -28,6 +29,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/scripts/bench/internal/pace"
 )
 
 func main() {
@@ -75,15 +78,9 @@ func main() {
 
 	interval := time.Second / time.Duration(*rate)
 	start := time.Now()
-	total := int(*duration / interval)
-	for sent := 0; sent < total; {
-		due := min(total, int(time.Since(start)/interval)+1)
-		for ; sent < due; sent++ {
-			jobs <- start.Add(time.Duration(sent) * interval)
-		}
-		time.Sleep(max(interval/2, 100*time.Microsecond))
+	if err := pace.Run(start, interval, int(*duration/interval), jobs); err != nil {
+		log.Fatalf("loadgen: %v", err)
 	}
-	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
 

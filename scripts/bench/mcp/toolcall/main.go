@@ -15,8 +15,9 @@
 //
 // Without -rate every client sends its next request as soon as the previous
 // one is answered (peak rate). With -rate the requests are scheduled at that
-// rate and spread over the clients, and latency is measured from each
-// request's scheduled start (no coordinated omission). Sessions are opened
+// rate and spread over the clients (each leaves at its time: package
+// pace), and latency is measured from each request's scheduled start (no
+// coordinated omission). Sessions are opened
 // before the clock starts and deleted after it stops.
 //
 // Every answer is checked: HTTP 200, a result with -expect in its text and
@@ -44,6 +45,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/scripts/bench/internal/pace"
 	"github.com/gatehouse-dev/gatehouse/scripts/bench/mcp/internal/sse"
 )
 
@@ -182,15 +184,9 @@ func run(c config) error {
 			})
 		}
 		interval := time.Second / time.Duration(c.rate)
-		total := int(c.duration / interval)
-		for sent := 0; sent < total; {
-			due := min(total, int(time.Since(start)/interval)+1)
-			for ; sent < due; sent++ {
-				jobs <- start.Add(time.Duration(sent) * interval)
-			}
-			time.Sleep(interval / 2)
+		if err := pace.Run(start, interval, int(c.duration/interval), jobs); err != nil {
+			return err
 		}
-		close(jobs)
 		wg.Wait()
 	}
 	elapsed := time.Since(start)
