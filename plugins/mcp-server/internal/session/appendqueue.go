@@ -40,6 +40,7 @@ type pendingAppend struct {
 	cmds   []redis.Cmder // the append's commands in the batch (reused)
 	args   []any         // their arguments (reused)
 	pushed int64         // the stream's length after the append
+	listed int64         // for a new stream, the session's list's length after it
 	err    error
 	// turn tells the caller its append was sent (true) or that it leads
 	// (false).
@@ -84,10 +85,6 @@ func (q *appendQueue) do(ctx context.Context, rc redis.UniversalClient, s *Event
 	s.sendBatch(context.WithoutCancel(ctx), rc, batch)
 }
 
-// trimToTracked is LTRIM's start that keeps a list's latest
-// trackedStreams entries.
-var trimToTracked any = int64(-trackedStreams)
-
 // errNotSent is the result of an append whose batch was not sent.
 var errNotSent = errors.New("the batch of appends stopped before it was sent")
 
@@ -113,9 +110,9 @@ func (q *appendQueue) handOff(batch []*pendingAppend) {
 //
 // An append's commands: its events pushed onto the stream's list, which
 // then lives ttl; for a new stream (open) the stream listed at the end
-// of the session's list of streams, trimmed to its latest trackedStreams;
-// for an older one its trimmed count kept as long as its list; and the
-// session's list kept ttl.
+// of the session's list of streams; for an older one its trimmed count
+// kept as long as its list; and the session's list kept ttl. (The
+// session's list is trimmed apart, when it has grown: see store.)
 func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, batch []*pendingAppend) {
 	ttl := any(s.ttl.Milliseconds()) // as PExpire sends it
 	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -139,10 +136,9 @@ func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, ba
 			n := len(a.args)
 			if a.open {
 				list := any(a.listKey)
-				a.args = append(a.args, "rpush", list, key, "ltrim", list, trimToTracked, int64(-1), "pexpire", list, ttl)
+				a.args = append(a.args, "rpush", list, key, "pexpire", list, ttl)
 				send(a.args[n : n+3 : n+3]...)
-				send(a.args[n+3 : n+7 : n+7]...)
-				send(a.args[n+7 : n+10 : n+10]...)
+				send(a.args[n+3 : n+6 : n+6]...)
 			} else {
 				a.args = append(a.args, "pexpire", baseKey(a.key), ttl, "pexpire", a.listKey, ttl)
 				send(a.args[n : n+3 : n+3]...)
@@ -167,6 +163,9 @@ func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, ba
 		}
 		if a.err == nil && len(a.events) > 0 {
 			a.pushed, a.err = a.cmds[0].(*redis.Cmd).Int64()
+		}
+		if a.err == nil && a.open {
+			a.listed, a.err = a.cmds[len(a.cmds)-2].(*redis.Cmd).Int64()
 		}
 		clear(a.cmds)
 		clear(a.args) // not to hold the events while pooled

@@ -76,6 +76,11 @@ func baseKey(key string) string {
 // for Delete. A session makes a stream per call: a list of all of them
 // would grow with every call for the session's life. Streams not listed
 // any more are older; they expire ttl after their last event.
+//
+// In Redis the list is trimmed back to trackedStreams once it holds a
+// quarter more (a command apart, once in trackedStreams/4 new streams,
+// not one in each append's transaction): Delete then removes the latest
+// trackedStreams streams, or up to a quarter more.
 const trackedStreams = 256
 
 // streamListKey lists a session's latest streams (their streamKey), in
@@ -158,23 +163,29 @@ func (s *EventStore) AppendEvents(ctx context.Context, sessionID, streamID strin
 }
 
 // store appends events to a stream in Redis and, when open, lists the
-// stream for Delete. A stream that has had more than maxLen events is
-// trimmed after.
+// stream for Delete. A stream that has had more than maxLen events, and a
+// session's list of streams that has grown past trackedStreams by a
+// quarter, are trimmed after.
 func (s *EventStore) store(ctx context.Context, rc redis.UniversalClient, sessionID, streamID string, open bool, events [][]byte) error {
-	key := streamKey(sessionID, streamID)
+	key, listKey := streamKey(sessionID, streamID), streamListKey(sessionID)
 	a := pendingAppends.Get().(*pendingAppend)
 	defer pendingAppends.Put(a)
-	a.key, a.listKey, a.open, a.events, a.pushed = key, streamListKey(sessionID), open, events, 0
+	a.key, a.listKey, a.open, a.events, a.pushed = key, listKey, open, events, 0
 	if _, ok := rc.(*redis.ClusterClient); ok {
 		// A cluster has no transaction across sessions' slots.
 		s.sendBatch(ctx, rc, []*pendingAppend{a})
 	} else {
 		s.appends.do(ctx, rc, s, a)
 	}
-	pushed, err := a.pushed, a.err
-	a.events, a.err = nil, nil
+	pushed, listed, err := a.pushed, a.listed, a.err
+	a.events, a.err, a.listed = nil, nil, 0
 	if err != nil {
 		return unavailable("append event", err)
+	}
+	if listed > trackedStreams+trackedStreams/4 {
+		if err := rc.LTrim(ctx, listKey, -trackedStreams, -1).Err(); err != nil {
+			return unavailable("trim the session's streams", err)
+		}
 	}
 	if s.maxLen > 0 && pushed > s.maxLen+s.maxLen/4 {
 		if err := trimScript.Run(ctx, rc, []string{key, baseKey(key)}, s.maxLen, s.ttl.Milliseconds()).Err(); err != nil {
@@ -270,7 +281,8 @@ func (s *EventStore) SessionClosed(ctx context.Context, sessionID string) error 
 }
 
 // Delete removes the events of a session that ended for good: its latest
-// trackedStreams streams (older ones expire on their own).
+// trackedStreams streams, in Redis up to a quarter more (older ones expire
+// on their own).
 func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 	listKey := streamListKey(sessionID)
 	rc := s.redis()
@@ -297,7 +309,8 @@ func (s *EventStore) Delete(ctx context.Context, sessionID string) error {
 }
 
 // Streams returns the ids of the session's streams that Delete would
-// remove (its latest trackedStreams), oldest first; "" is the standalone
+// remove (its latest trackedStreams, in Redis up to a quarter more),
+// oldest first; "" is the standalone
 // stream. A stream opened on more than one instance may be listed by each.
 func (s *EventStore) Streams(ctx context.Context, sessionID string) ([]string, error) {
 	keys, err := s.listedKeys(ctx, s.redis(), sessionID)
