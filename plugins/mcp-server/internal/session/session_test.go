@@ -429,6 +429,36 @@ func TestASessionListsOnlyItsLatestStreams(t *testing.T) {
 	}
 }
 
+// Trimming a session's list of streams is housekeeping: when Redis
+// refuses it, the calls' answers are still stored and no error reaches
+// the caller; the session's next new stream trims the list.
+func TestARefusedListTrimLosesNoAnswer(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	admin := srv.Client()
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "notrim", "on", ">pw", "~*", "&*", "+@all", "-ltrim").Err())
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "notrim", Password: "pw"})
+	t.Cleanup(func() { _ = rc.Close() })
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+
+	n := trackedStreams + trackedStreams/4 + 10
+	for i := range n {
+		require.NoError(t, es.OpenAppend(ctx, "s", fmt.Sprint("call", i), []byte("answer")), "append %d", i)
+	}
+	got, err := collect(t, es.After(ctx, "s", fmt.Sprint("call", n-1), -1))
+	require.NoError(t, err)
+	require.Equal(t, []string{"answer"}, got, "the last call's answer is stored")
+	listed, err := admin.LLen(ctx, streamListKey("s")).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, n, listed, "the refused trims left the list whole")
+
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "notrim", "+ltrim").Err())
+	require.NoError(t, es.OpenAppend(ctx, "s", "next", []byte("answer")))
+	listed, err = admin.LLen(ctx, streamListKey("s")).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, trackedStreams, listed, "the next new stream trimmed the list")
+}
+
 // In Redis a stream's events, its trimmed count and the session's list of
 // streams all live the store's time to live from the last append, so none
 // outlives the others and nothing stays forever.
