@@ -35,6 +35,11 @@ type response struct {
 	head []byte
 	out  []byte // body not yet written
 	err  error
+	// The values of the header fields the engine adds (Content-Type,
+	// Date, Content-Length), kept here rather than allocated: the header
+	// map and the response are pooled together, and neither is the
+	// handler's once it has returned.
+	added [3]string
 
 	// A request that accepts a stream is watched from the first flush of
 	// its answer on: a read of the idle connection that ends when the
@@ -182,10 +187,12 @@ func (w *response) sendHead(final bool, p []byte) error {
 		if len(sniff) == 0 {
 			sniff = p
 		}
-		h.Set("Content-Type", http.DetectContentType(sniff))
+		w.added[0] = http.DetectContentType(sniff)
+		h["Content-Type"] = w.added[0:1:1]
 	}
 	if _, ok := h["Date"]; !ok {
-		h["Date"] = []string{httpDate()}
+		w.added[1] = httpDate()
+		h["Date"] = w.added[1:2:2]
 	}
 	if tr := h["Trailer"]; len(tr) > 0 {
 		for _, v := range tr {
@@ -205,7 +212,8 @@ func (w *response) sendHead(final bool, p []byte) error {
 	case w.declared >= 0:
 		h.Del("Transfer-Encoding")
 	case final && len(w.trailers) == 0 && (w.bodyAllowed || w.written > 0):
-		h["Content-Length"] = []string{strconv.FormatInt(w.written, 10)}
+		w.added[2] = strconv.FormatInt(w.written, 10)
+		h["Content-Length"] = w.added[2:3:3]
 		h.Del("Transfer-Encoding")
 	case !w.bodyAllowed:
 		// HEAD whose length is not known: no framing headers.

@@ -404,23 +404,28 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 		ContentLength: h.contentLength, Close: last,
 	}
 	r = r.WithContext(ctx)
-	// Not pooled: a goroutine the handler started may still hold it (an
-	// http.Transport may read a request body after RoundTrip returns);
-	// once the handler has returned and the rest is drained, its reads
-	// fail, as net/http's do, and never reach the next request's bytes.
-	body := &bodyReader{c: c}
-	defer body.retire()
-	switch {
-	case h.chunked:
-		r.TransferEncoding = chunkedTE
-		body.chunked = true
+	var body *bodyReader
+	if h.chunked || h.contentLength > 0 {
+		// Not pooled: a goroutine the handler started may still hold it
+		// (an http.Transport may read a request body after RoundTrip
+		// returns); once the handler has returned and the rest is
+		// drained, its reads fail, as net/http's do, and never reach the
+		// next request's bytes.
+		body = &bodyReader{c: c}
+		defer body.retire()
+		if h.chunked {
+			r.TransferEncoding = chunkedTE
+			body.chunked = true
+		} else {
+			body.remain = h.contentLength
+		}
 		r.Body = body
-	case h.contentLength > 0:
-		body.remain = h.contentLength
-		r.Body = body
-	default:
+	} else {
+		// No body: the handler gets http.NoBody, never this reader, so
+		// the pooled one serves.
+		body = &req.noBody
+		*body = bodyReader{c: c, done: true}
 		r.Body = http.NoBody
-		body.done = true
 	}
 	w := &req.w
 	*w = response{c: c, req: r, header: req.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last,
@@ -498,9 +503,10 @@ func HandlerScoped(ctx context.Context) bool {
 // and strings) is not among them: only what net/http's handlers may not
 // use after they return (the response writer and its header).
 type request struct {
-	r    http.Request
-	rhdr http.Header
-	w    response
+	r      http.Request
+	rhdr   http.Header
+	w      response
+	noBody bodyReader // the server's reader of a request without a body
 }
 
 var reqPool = sync.Pool{New: func() any {
@@ -517,6 +523,7 @@ func (q *request) release() {
 	clear(q.rhdr)
 	q.r = http.Request{}
 	q.w = response{head: q.w.head[:0], out: q.w.out[:0]}
+	q.noBody = bodyReader{}
 	reqPool.Put(q)
 }
 

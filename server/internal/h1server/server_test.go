@@ -2,6 +2,7 @@ package h1server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -529,4 +530,38 @@ func TestBodyReadAfterTheHandlerReturnedFails(t *testing.T) {
 	n, err := stale.Read(make([]byte, 16))
 	require.Zero(t, n)
 	require.ErrorIs(t, err, http.ErrBodyReadAfterClose)
+}
+
+// BenchmarkKeepAliveGET is the engine's cost of one bodiless request on a
+// keep-alive connection, client included (allocs/op is what to watch).
+func BenchmarkKeepAliveGET(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	srv := &Server{Std: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	})}}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(b, err)
+	defer c.Close()
+	req := []byte("GET /bench HTTP/1.1\r\nHost: x\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 4096)
+	roundTrip := func() int {
+		_, err := c.Write(req)
+		require.NoError(b, err)
+		n := 0
+		for !bytes.HasSuffix(buf[:n], []byte("\r\n\r\nok")) {
+			m, err := c.Read(buf[n:])
+			require.NoError(b, err)
+			n += m
+		}
+		return n
+	}
+	roundTrip()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		roundTrip()
+	}
 }
