@@ -344,10 +344,12 @@ type inflight struct {
 }
 
 // start registers the call with id and returns its context and the func
-// that unregisters it. The context has the values of the client's request
-// req (identity) but not its end — like the SDK's, the call runs on for a
-// client that resumes —, and ends when instance ends or the call is
-// unregistered. It reports false when a call with id is in flight.
+// that unregisters it (once, however often it is called). The context has
+// the values of the client's request req (identity) but not its end —
+// like the SDK's, the call runs on for a client that resumes —, and ends
+// when instance ends or the call is unregistered. It reports false when a
+// call with id is in flight. Unregister a call before its answer leaves:
+// a client may reuse the id as soon as it has the answer.
 func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
 	key := id.Raw()
 	f.mu.Lock()
@@ -362,9 +364,13 @@ func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.
 	// call ends, as a callback registered on instance would have to.
 	ctx, cancel := context.WithCancel(valuesOf{Context: instance, values: req})
 	f.calls[key] = cancel
+	ended := false
 	return ctx, func() {
 		f.mu.Lock()
-		delete(f.calls, key)
+		if !ended { // not a later call's, with the same id
+			ended = true
+			delete(f.calls, key)
+		}
 		f.mu.Unlock()
 		cancel()
 	}, true
@@ -509,6 +515,7 @@ func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *loc
 		// Not with ctx: a cancelled call's answer is stored too. The
 		// Redis client's read and write timeouts bound the store.
 		ev.storeAnswer(context.WithoutCancel(ctx), data)
+		done()
 		answer <- data
 	})
 	for {
@@ -759,7 +766,9 @@ func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *lega
 	}
 	in.workers.run(func() {
 		defer done()
-		_ = st.Send(in.runFast(ctx, s, c, h))
+		data := in.runFast(ctx, s, c, h)
+		done()
+		_ = st.Send(data)
 	})
 	return true
 }

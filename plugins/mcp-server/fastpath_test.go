@@ -528,3 +528,35 @@ func TestFastPathAnswersAsTheSDKStateless(t *testing.T) {
 	require.Zero(t, p.sdk.inst.fastServed.Load())
 	require.Equal(t, metricsOf(t, p.sdk.host.reg), metricsOf(t, p.fast.host.reg), "metrics")
 }
+
+// A client may reuse a request id as soon as it has the answer (the SDK
+// path allows it): the fast path releases a call's id before the answer
+// leaves, not after (CI once saw "duplicate in-flight request ID 1" from
+// a call sent right after the previous answer with the same id).
+func TestFastCallIDIsFreeOnceAnswered(t *testing.T) {
+	backend := startBackend(t)
+	g := startGateway(t, newTestHost(t, "gw", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
+	post := func(sid, body string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, g.url("/mcp-servers/weather"), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if sid != "" {
+			req.Header.Set(front.SessionIDHeader, sid)
+			req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := post("", initializeFor("2025-11-25"))
+	sid := resp.Header.Get(front.SessionIDHeader)
+	require.NotEmpty(t, sid)
+	for i := range 2000 {
+		resp, body := post(sid, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"n":1}}}`)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "call %d: %s", i, body)
+		require.NotContains(t, body, "duplicate", "call %d", i)
+	}
+	require.EqualValues(t, 2000, g.inst.fastServed.Load(), "served by the fast path")
+}
