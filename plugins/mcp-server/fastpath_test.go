@@ -537,15 +537,11 @@ func TestFastCallIDIsFreeOnceAnswered(t *testing.T) {
 	backend := startBackend(t)
 	g := startGateway(t, newTestHost(t, "gw", nil), restDefinition("weather", backend.srv.URL, ""), testOptions())
 	post := func(sid, body string) (*http.Response, string) {
-		req, _ := http.NewRequest(http.MethodPost, g.url("/mcp-servers/weather"), strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
+		version := ""
 		if sid != "" {
-			req.Header.Set(front.SessionIDHeader, sid)
-			req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
+			version = "2025-11-25"
 		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
+		resp := mcpPost(t, g.url("/mcp-servers/weather"), sid, version, body)
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp, string(b)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-dev/gatehouse/plugins/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/front"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/internal/session"
 	"github.com/gatehouse-dev/gatehouse/plugins/mcp-server/restmcp"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
@@ -111,6 +112,26 @@ func startGateway(t testing.TB, host *testHost, def string, opts options) *gatew
 }
 
 func (g *gateway) url(path string) string { return g.srv.URL + path }
+
+// mcpPost posts a JSON-RPC body to an MCP endpoint as a Streamable HTTP
+// client does, on session sid and with the protocol version header unless
+// they are empty. The caller closes the answer's body.
+func mcpPost(t testing.TB, endpoint, sid, version, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if sid != "" {
+		req.Header.Set(front.SessionIDHeader, sid)
+	}
+	if version != "" {
+		req.Header.Set(front.ProtocolVersionHeader, version)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	return resp
+}
 
 // startRedis starts a redis-server for the test and returns a client.
 func startRedis(t testing.TB) (*redistest.Server, redis.UniversalClient) {

@@ -351,16 +351,11 @@ func TestProxyForwardsProgressBeforeTheResult(t *testing.T) {
 			g := startGateway(t, newTestHost(t, "gw-a", rc), proxyDefinition(up), testOptions())
 			endpoint := g.url("/mcp-servers/upstream")
 			post := func(sid, body string) (*http.Response, <-chan sseEvent) {
-				req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
-				require.NoError(t, err)
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
+				version := ""
 				if sid != "" {
-					req.Header.Set(front.SessionIDHeader, sid)
-					req.Header.Set(front.ProtocolVersionHeader, "2025-11-25")
+					version = "2025-11-25"
 				}
-				resp, err := http.DefaultClient.Do(req)
-				require.NoError(t, err)
+				resp := mcpPost(t, endpoint, sid, version, body)
 				t.Cleanup(func() { resp.Body.Close() })
 				return resp, readEvents(resp.Body)
 			}

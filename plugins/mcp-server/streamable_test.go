@@ -133,15 +133,7 @@ func TestStatelessRequestsOf20260728(t *testing.T) {
 // rawPOST posts one JSON-RPC message and returns the status and body.
 func rawPOST(t *testing.T, url, sid, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if sid != "" {
-		req.Header.Set(front.SessionIDHeader, sid)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	resp := mcpPost(t, url, sid, "", body)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
