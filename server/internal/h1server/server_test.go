@@ -465,6 +465,26 @@ func TestStreamedAnswersAreWatchedFromTheFirstFlush(t *testing.T) {
 // header map for the connection's next request, which cleared it under
 // the reader (and, when both touched it at once, crashed the process:
 // "concurrent map read and map write").
+// keepAlive dials addr and returns a func that writes one raw request on
+// that connection and reads its whole answer; the connection closes when
+// the test ends.
+func keepAlive(t *testing.T, addr string) func(raw string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	br := bufio.NewReader(c)
+	return func(raw string) {
+		t.Helper()
+		_, err := io.WriteString(c, raw)
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
 func TestHandlersMayKeepTheRequestHeader(t *testing.T) {
 	type kept struct {
 		h    http.Header
@@ -475,17 +495,9 @@ func TestHandlersMayKeepTheRequestHeader(t *testing.T) {
 		keptc <- kept{r.Header, r.Header.Get("X-N")}
 		_, _ = w.Write([]byte("ok"))
 	}), nil)
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	br := bufio.NewReader(c)
+	roundTrip := keepAlive(t, addr)
 	for i := range 4 {
-		_, err := fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\nX-N: %d\r\nX-Other: %d\r\n\r\n", i, i, i)
-		require.NoError(t, err)
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		roundTrip(fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\nX-N: %d\r\nX-Other: %d\r\n\r\n", i, i, i))
 	}
 	for n := range 4 {
 		k := <-keptc
@@ -510,17 +522,9 @@ func TestBodyReadAfterTheHandlerReturnedFails(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("ok"))
 	}), nil)
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	br := bufio.NewReader(c)
+	send := keepAlive(t, addr)
 	roundTrip := func(path, body string) {
-		_, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
-		require.NoError(t, err)
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		send(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body))
 	}
 	roundTrip("/keep", "abc")
 	stale := <-bodies
