@@ -7,7 +7,10 @@
 #             session per client, vs the same REST call made directly, CLIENTS
 #             concurrent clients, interleaved rounds, medians; then the same
 #             at a fixed rate (half of the MCP peak) for the added p99. The Go
-#             SDK alone serving the same tool (sdkfloor) is measured alongside.
+#             SDK alone serving the same tool (sdkfloor) is measured alongside,
+#             and so is nginx (Debian's nginx-light) on gatehouse's CPUs as a
+#             plain reverse proxy of the same REST call (nginx-hop): what one
+#             proxy hop costs on this machine, in rate and in added p99.
 #   sse       SESSIONS idle legacy HTTP+SSE sessions on one instance (on Redis):
 #             memory per session of the gatehouse process (RSS, Go heap and
 #             stacks), the clients being another process; a bare net/http
@@ -35,7 +38,7 @@
 #                   session, and the numbers of sessions measured at once
 #   BASELINE_DIR=  toolcall: another build directory (say, of main) measured in the
 #                   same run as base-memory / base-redis, for before → after ratios
-#   BASE_PORT=18301 ports BASE_PORT … BASE_PORT+16 (never 8080/8001/6379)
+#   BASE_PORT=18301 ports BASE_PORT … BASE_PORT+17 (never 8080/8001/6379)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 root=$PWD
@@ -63,6 +66,7 @@ SSE_PORT=$((BASE_PORT + 10)) # and the reference server of the sse benchmark, be
 SDK_PORT=$((BASE_PORT + 12))  # the reference server of the toolcall benchmark
 BASE_MEM_PORT=$((BASE_PORT + 13)) # BASELINE_DIR's instances
 BASE_RED_PORT=$((BASE_PORT + 15))
+NGINX_PORT=$((BASE_PORT + 17)) # nginx-hop, the toolcall benchmark's reference proxy
 BASELINE_DIR=${BASELINE_DIR:-}
 ADMIN_USER=bench
 ADMIN_PASS=bench-password-1
@@ -80,10 +84,16 @@ for b in "${benches[@]}"; do
 done
 command -v redis-server >/dev/null || { echo "mcp.sh: redis-server is needed: apt-get install redis-server (or make deps-test)" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "mcp.sh: taskset (util-linux) is needed to pin CPUs" >&2; exit 1; }
+if [[ " ${benches[*]} " == *" toolcall "* ]] && ! command -v nginx >/dev/null; then
+	echo "mcp.sh: nginx missing (toolcall's reference proxy, nginx-hop); installing nginx-light from Debian with apt-get" >&2
+	[[ $(id -u) -eq 0 ]] || { echo "mcp.sh: not root; run: sudo apt-get install -y nginx-light" >&2; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+fi
 [[ -f $DEFINITION ]] || { echo "mcp.sh: $DEFINITION not found: set DEFINITION to mcp-openweather.yaml from the Higress test definitions" >&2; exit 1; }
-for p in $(seq "$BASE_PORT" $((BASE_PORT + 16))); do
+for p in $(seq "$BASE_PORT" $((BASE_PORT + 17))); do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		echo "mcp.sh: port $p is taken; set BASE_PORT to a free range of 17 ports" >&2
+		echo "mcp.sh: port $p is taken; set BASE_PORT to a free range of 18 ports" >&2
 		exit 1
 	fi
 done
@@ -148,6 +158,46 @@ start_upstream() {
 	upstream_pid=$last
 	wait_port "$UPSTREAM_PORT"
 	upstream_started=1
+}
+
+# start_nginx CPUS: nginx as a plain reverse proxy of the REST upstream on NGINX_PORT,
+# upstream keep-alive, no access log (one process on one CPU: CPU time is that process's).
+start_nginx() {
+	local n=1
+	[[ -n ${1:-} ]] && n=$(taskset -c "$1" nproc)
+	mkdir -p "$work/nginx"
+	cat >"$work/nginx/nginx.conf" <<CONF
+master_process $( ((n > 1)) && echo on || echo off);
+worker_processes $n;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    keepalive_requests 100000;
+    upstream rest {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 256;
+        keepalive_requests 100000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://rest;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+	start "${1:-}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;'
+	nginx_pid=$last
+	wait_port "$NGINX_PORT"
 }
 
 # start_gatehouse NAME GATEWAY_PORT CPUS [ENV=VALUE...]: pid in $last; the build
@@ -222,7 +272,12 @@ metric() {
 # redis_transactions: the MULTI … EXEC transactions the benchmark's Redis has run.
 redis_transactions() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[:=,]' '$1 == "cmdstat_exec" { n = $3 } END { print n + 0 }'; }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, in clock ticks
+# cpu_ticks PID: utime + stime of PID and its children (nginx's workers), in clock ticks
+cpu_ticks() {
+	local p s=0
+	for p in "$1" $(pgrep -P "$1"); do s=$((s + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+	echo "$s"
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 median_of() { # median_of NAME COLUMN FILE
@@ -255,6 +310,7 @@ bench_toolcall() {
 		-upstream "http://127.0.0.1:$UPSTREAM_PORT/data/2.5/weather" -api-key bench-key
 	local sdk_pid=$last
 	wait_port "$SDK_PORT"
+	start_nginx "$GATEHOUSE_CPUS"
 	local tok_mem tok_red
 	tok_mem=$(login $((MEM_PORT + 1)))
 	tok_red=$(login $((RED_PORT + 1)))
@@ -273,7 +329,8 @@ bench_toolcall() {
 
 	local rest="http://127.0.0.1:$UPSTREAM_PORT/data/2.5/weather?city=Paris&units=metric&lang=zh_cn"
 	# target lines: NAME PID MODE URL
-	local -a targets=("direct $upstream_pid direct $rest" "sdk-floor $sdk_pid raw http://127.0.0.1:$SDK_PORT/mcp")
+	local -a targets=("direct $upstream_pid direct $rest" "sdk-floor $sdk_pid raw http://127.0.0.1:$SDK_PORT/mcp"
+		"nginx-hop $nginx_pid direct ${rest/:$UPSTREAM_PORT/:$NGINX_PORT}")
 	local -a fixed_targets=("${targets[@]}")
 	local m
 	for m in $MODES; do
@@ -347,18 +404,19 @@ bench_toolcall() {
 	echo "gatehouse and its Redis on CPUs '$GATEHOUSE_CPUS' (GOMAXPROCS=$(taskset -c "$GATEHOUSE_CPUS" nproc)), clients and REST upstream on CPUs '$LOAD_CPUS'"
 	conditions
 	echo
-	printf "| %-10s | %8s | %8s | %8s | %9s | %9s | %6s | %12s | %14s | %12s |\n" target "calls/s" "p50 ms" "p99 ms" "vs direct" "vs SDK" errors "CPU µs/call" "Redis µs/call" "calls per tx"
-	printf "|------------|---------:|---------:|---------:|----------:|----------:|-------:|-------------:|---------------:|-------------:|\n"
-	local direct_rps sdk_rps
+	printf "| %-10s | %8s | %8s | %8s | %9s | %9s | %9s | %6s | %12s | %14s | %12s |\n" target "calls/s" "p50 ms" "p99 ms" "vs direct" "vs nginx" "vs SDK" errors "CPU µs/call" "Redis µs/call" "calls per tx"
+	printf "|------------|---------:|---------:|---------:|----------:|----------:|----------:|-------:|-------------:|---------------:|-------------:|\n"
+	local direct_rps sdk_rps nginx_rps
 	direct_rps=$(median_of direct 2 "$peak")
 	sdk_rps=$(median_of sdk-floor 2 "$peak")
+	nginx_rps=$(median_of nginx-hop 2 "$peak")
 	for t in "${targets[@]}"; do
 		t=${t%% *}
 		awk -v t="$t" -v rps="$(median_of "$t" 2 "$peak")" -v p50="$(median_of "$t" 3 "$peak")" -v p99="$(median_of "$t" 5 "$peak")" \
-			-v e="$(awk -v t="$t" '$1 == t { s += $7 } END { print s + 0 }' "$peak")" -v cpu="$(median_of "$t" 9 "$peak")" -v d="$direct_rps" -v f="$sdk_rps" \
+			-v e="$(awk -v t="$t" '$1 == t { s += $7 } END { print s + 0 }' "$peak")" -v cpu="$(median_of "$t" 9 "$peak")" -v d="$direct_rps" -v f="$sdk_rps" -v ng="$nginx_rps" \
 			-v rcpu="$(median_of "$t" 10 "$peak")" -v tx="$(median_of "$t" 11 "$peak")" \
 			'BEGIN { if (t !~ /redis$/) { rcpu = "—"; tx = "—" }
-			         printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.2fx | %8.2fx | %6d | %12.0f | %14s | %12s |\n", t, rps, p50, p99, rps / d, rps / f, e, cpu, rcpu, tx }'
+			         printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.2fx | %8.2fx | %8.2fx | %6d | %12.0f | %14s | %12s |\n", t, rps, p50, p99, rps / d, rps / ng, rps / f, e, cpu, rcpu, tx }'
 	done
 	echo
 	echo "Within each round (the machine's speed drifts from one minute to the next; ratios of targets run seconds apart"
@@ -387,10 +445,12 @@ bench_toolcall() {
 		}' "$peak"
 	echo
 	echo "direct = the REST upstream without MCP; sdk-floor = scripts/bench/mcp/sdkfloor, the Go SDK alone serving the same tool"
-	echo "(same transport options, in-memory event store, no templates, no gateway); mcp-memory = gatehouse without Redis;"
+	echo "(same transport options, in-memory event store, no templates, no gateway); nginx-hop = the REST call through nginx"
+	echo "on gatehouse's CPUs, a plain reverse proxy (one proxy hop, no MCP); mcp-memory = gatehouse without Redis;"
 	echo "raw-redis / sdk-redis = gatehouse on Redis, with the raw JSON-RPC client / the official Go SDK client."
 	[[ -n $BASELINE_DIR ]] && echo "base-memory / base-redis = the same with the build in BASELINE_DIR ($BASELINE_DIR)."
 	echo "CPU µs/call: CPU time of the process serving the target (the upstream for direct) per call, from /proc/<pid>/stat."
+	echo "vs nginx: calls/s as a ratio of nginx-hop's (an MCP call through gatehouse against a plain REST call through nginx)."
 	echo "Redis µs/call: the Redis server's CPU time per call (it shares gatehouse's CPUs); calls per tx: calls per MULTI … EXEC"
 	echo "transaction, from Redis's INFO commandstats (one per call when each answer is stored alone)."
 	echo
@@ -410,7 +470,7 @@ bench_toolcall() {
 	echo "every run (name calls/s p50 p90 p99 max errors calls cpu-µs/call redis-cpu-µs/call calls-per-tx):"
 	sed 's/^/  peak  /' "$peak"
 	sed 's/^/  fixed /' "$fixed"
-	stop "$mem_pid" "$red_pid" "$sdk_pid" $base_mem_pid $base_red_pid
+	stop "$mem_pid" "$red_pid" "$sdk_pid" "$nginx_pid" $base_mem_pid $base_red_pid
 }
 
 # measure_sse LABEL PID SSE_URL METRICS_URL TOKEN GC: open SESSIONS idle sessions on a server and
