@@ -241,6 +241,7 @@ func newInstance(srv *restmcp.Server, host pluginapi.Host, opts options) (_ *ins
 		MessagePath: in.messagePath,
 		Domains:     def.Domains,
 		Enabled:     def.IsEnabled(),
+		Peer:        def.Type != restmcp.TypeMCPProxy && srv.ReadsRequest(),
 		Auth:        in.auth,
 		Streamable:  in.serveStreamable,
 		SSE:         in.legacy.ServeSSE,

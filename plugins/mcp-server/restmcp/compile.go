@@ -133,6 +133,17 @@ func (s *Server) UsesRequest(name string) bool {
 	return slices.ContainsFunc(t.headers, func(h compiledHeader) bool { return bound(h.value) })
 }
 
+// ReadsRequest reports whether the calls of any tool read the client's
+// request (UsesRequest).
+func (s *Server) ReadsRequest() bool {
+	for name := range s.byName {
+		if s.UsesRequest(name) {
+			return true
+		}
+	}
+	return false
+}
+
 // AllowsTool reports whether allowTools lets clients see and call the
 // named tool (for an mcp-proxy server, an upstream tool).
 func (s *Server) AllowsTool(name string) bool {

@@ -8,7 +8,8 @@ import (
 // Door routes the requests of one MCP server to its transports, after the
 // checks every transport shares: the server is open, Host and Origin are
 // allowed, and the client is authenticated. The handlers get the request
-// with the client's Identity in its context and PeerHeader set.
+// with the client's Identity in its context and, when Peer, PeerHeader set
+// (never a client's own).
 type Door struct {
 	// Name is the server's name, for messages.
 	Name string
@@ -18,7 +19,11 @@ type Door struct {
 	Domains []string
 	// Enabled is false for a server switched off.
 	Enabled bool
-	Auth    *Authenticator
+	// Peer is whether the handlers read the client's address from
+	// PeerHeader (a tool's templates do). Setting a header grows the
+	// request's header map: servers that never read it are spared.
+	Peer bool
+	Auth *Authenticator
 	// Streamable, SSE and Message serve the transports' endpoints.
 	Streamable, SSE, Message http.HandlerFunc
 	// Closed reports that the instance stopped; Draining that it is
@@ -77,6 +82,10 @@ func (d *Door) Serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	// The peer address reaches tools (getRealIP) through the header the SDK
 	// hands them; a client cannot set it.
 	r.Header.Del(ReplayHeader)
-	r.Header.Set(PeerHeader, r.RemoteAddr)
+	if d.Peer {
+		r.Header.Set(PeerHeader, r.RemoteAddr)
+	} else {
+		r.Header.Del(PeerHeader)
+	}
 	route(w, r.WithContext(WithIdentity(r.Context(), id)))
 }

@@ -31,7 +31,9 @@ const (
 	// comma-separated list of tool names.
 	AllowToolsHeader = "X-Gatehouse-Allow-Tools"
 	// PeerHeader carries the client's address to tool handlers; the front
-	// sets it on every request and tools never send it upstream.
+	// sets it on the requests of servers whose tools read it (Door.Peer),
+	// removes a client's from every request, and tools never send it
+	// upstream.
 	PeerHeader = "X-Gatehouse-Peer-Addr"
 	// ReplayHeader marks the messages a session rebuild replays to the SDK
 	// handler. The front removes it from client requests.
