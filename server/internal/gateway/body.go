@@ -43,9 +43,17 @@ type clientBody struct {
 
 type clientBodyKey struct{}
 
+// arrivedBody is a body that may already be in memory (the fast engine's,
+// when the client sent it with the request's head). Reading such a body
+// neither waits for the client nor fails, so it needs no clientBody.
+type arrivedBody interface{ Arrived() bool }
+
 // wrapBody installs a clientBody on r and returns the request to serve.
 func (g *Gateway) wrapBody(w http.ResponseWriter, r *http.Request) *http.Request {
 	if r.Body == nil || r.Body == http.NoBody {
+		return r
+	}
+	if b, ok := r.Body.(arrivedBody); ok && b.Arrived() {
 		return r
 	}
 	cb := &clientBody{ReadCloser: r.Body, grace: g.bodyGrace, minRate: int64(g.bodyMinRate), failed: make(chan struct{})}

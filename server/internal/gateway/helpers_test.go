@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 	"github.com/gatehouse-dev/gatehouse/server/pluginapi"
 )
@@ -77,14 +79,34 @@ type harness struct {
 	hc  *http.Client
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessOn(t, "std") }
+
+// newHarnessOn is newHarness with the listener served by engine ("std":
+// net/http, "fast": h1server).
+func newHarnessOn(t *testing.T, engine string) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	gw := New(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	srv := httptest.NewUnstartedServer(gw)
 	srv.Config.ConnState = gw.ConnState
-	srv.Start()
 	h := &harness{t: t, gw: gw, srv: srv, reg: reg, hc: &http.Client{Timeout: 10 * time.Second}}
+	if engine == "fast" {
+		fast := &h1server.Server{Std: srv.Config}
+		srv.URL = "http://" + srv.Listener.Addr().String()
+		done := make(chan error, 1)
+		go func() { done <- fast.Serve(srv.Listener) }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = fast.Shutdown(ctx)
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("serve: %v", err)
+			}
+			gw.Close()
+		})
+		return h
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		gw.Close()

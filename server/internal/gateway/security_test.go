@@ -37,8 +37,14 @@ func rawExchange(t *testing.T, addr, payload string, closeWrite bool) (*http.Res
 }
 
 // Hole 4: a client that sends a broken body gets 400, and its requests
-// never count against the upstream's endpoints.
+// never count against the upstream's endpoints; on both engines.
 func TestBrokenClientBodiesEjectNothing(t *testing.T) {
+	for _, engine := range []string{"std", "fast"} {
+		t.Run(engine, func(t *testing.T) { testBrokenClientBodiesEjectNothing(t, engine) })
+	}
+}
+
+func testBrokenClientBodiesEjectNothing(t *testing.T, engine string) {
 	read := func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
 			return
@@ -47,7 +53,7 @@ func TestBrokenClientBodiesEjectNothing(t *testing.T) {
 	}
 	a := newBackend(t, "a", read)
 	b := newBackend(t, "b", read)
-	h := newHarness(t)
+	h := newHarnessOn(t, engine)
 	tbl := h.apply(spec.Snapshot{Services: []spec.Service{svc("s", a.URL, b.URL)}, Routes: []spec.Route{prefixRoute("r", "/", "s")}}, CompileOptions{})
 	addr := h.srv.Listener.Addr().String()
 	broken := []struct {
@@ -113,13 +119,20 @@ func TestInternalHeadersFromClientsNeverReachUpstreams(t *testing.T) {
 }
 
 // Hole 7: a body sent slower than the minimum rate is cut with 408, and
-// counts nothing against the upstream.
+// counts nothing against the upstream; on both engines (the fast one
+// watches no body that came in whole with its head).
 func TestSlowRequestBodiesAreCut(t *testing.T) {
+	for _, engine := range []string{"std", "fast"} {
+		t.Run(engine, func(t *testing.T) { testSlowRequestBodiesAreCut(t, engine) })
+	}
+}
+
+func testSlowRequestBodiesAreCut(t *testing.T, engine string) {
 	up := newBackend(t, "up", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, http.StatusText(200)+" "+strconv.FormatInt(n, 10))
 	})
-	h := newHarness(t)
+	h := newHarnessOn(t, engine)
 	h.gw.LimitBodyReads(300*time.Millisecond, 10000)
 	tbl := h.apply(spec.Snapshot{Services: []spec.Service{svc("s", up.URL)}, Routes: []spec.Route{prefixRoute("r", "/", "s")}}, CompileOptions{})
 	addr := h.srv.Listener.Addr().String()
@@ -157,6 +170,38 @@ func TestSlowRequestBodiesAreCut(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		require.Contains(t, string(body), CodeRequestBodyTimeout)
 		require.Less(t, time.Since(start), 15*time.Second, "cut long before the 100 KB arrive at 20 bytes/s")
+	})
+	t.Run("a trickle after a first part sent with the head is cut", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+		_, err = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("a", 500))
+		require.NoError(t, err)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if _, err := c.Write([]byte("a")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+	})
+	t.Run("a small body sent with the head passes", func(t *testing.T) {
+		resp, body := rawExchange(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", false)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "OK 5", body)
 	})
 	t.Run("a body at full speed passes", func(t *testing.T) {
 		r := h.do("POST", "", "/", strings.NewReader(strings.Repeat("z", 2<<20)), nil)

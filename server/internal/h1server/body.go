@@ -75,6 +75,18 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Arrived reports whether the rest of the body is in memory (an identity
+// body that came in with its head): reading it neither waits for the
+// client nor fails.
+func (b *bodyReader) Arrived() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return false
+	}
+	return b.done || (!b.chunked && b.remain <= int64(b.c.w-b.c.r))
+}
+
 func (b *bodyReader) fail(err error) error {
 	b.err, b.failed, b.done = err, true, true
 	return err
