@@ -106,16 +106,16 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 	if reqBody == nil {
 		req.Body, req.GetBody = http.NoBody, noBody
 	}
-	// The names are canonical (RenderedRequest): set as Header.Set does,
-	// the values in one array.
-	values := make([]string, len(r.Headers))
-	for k, v := range r.Headers {
-		if k == "Host" {
-			req.Host = v
+	// The names are canonical (rendered): set as Header.Set does, a later
+	// value replacing an earlier one, the values in one array.
+	values := make([]string, len(r.headers))
+	for i, h := range r.headers {
+		if h.key == "Host" {
+			req.Host = h.value
 			continue
 		}
-		values[0] = v
-		req.Header[k], values = values[:1:1], values[1:]
+		values[i] = h.value
+		req.Header[h.key] = values[i : i+1 : i+1]
 	}
 	resp, err := client.Do(req)
 	if err != nil {

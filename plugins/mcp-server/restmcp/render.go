@@ -42,7 +42,27 @@ func (s *Server) Render(tool string, args map[string]any, in *http.Request) (*Re
 	if err != nil {
 		return nil, err
 	}
-	return s.build(t, a, in)
+	r, err := s.build(t, a, in)
+	if err != nil {
+		return nil, err
+	}
+	return r.public(), nil
+}
+
+// rendered is a RenderedRequest as build makes it, with the headers in
+// order (canonical names; a later header replaces an earlier one of the
+// same name), which a call sets on its request without a map in between.
+type rendered struct {
+	Method, URL, Body string
+	headers           []header
+}
+
+func (r *rendered) public() *RenderedRequest {
+	out := &RenderedRequest{Method: r.Method, URL: r.URL, Headers: make(map[string]string, len(r.headers)), Body: r.Body}
+	for _, h := range r.headers {
+		out.Headers[h.key] = h.value
+	}
+	return out
 }
 
 func (s *Server) lookup(tool string) (*compiledTool, error) {
@@ -202,7 +222,7 @@ func (s *Server) templateData(args map[string]any) map[string]any {
 
 // build renders the request the way Higress's REST-to-MCP does (see the
 // package documentation).
-func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (*RenderedRequest, error) {
+func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (rendered, error) {
 	// The data (a copy of config) only for templates that are not
 	// constant (most URLs and headers are, once config is known).
 	var data map[string]any
@@ -213,13 +233,13 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	env := &execEnv{req: in}
 	urlStr, err := t.url.execute(data, env)
 	if err != nil {
-		return nil, err
+		return rendered{}, err
 	}
 	headers := make([]header, 0, len(t.headers)+4)
 	for _, h := range t.headers {
 		v, err := h.value.execute(data, env)
 		if err != nil {
-			return nil, err
+			return rendered{}, err
 		}
 		headers = append(headers, header{h.key, v})
 	}
@@ -248,7 +268,7 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 		if strings.Contains(head, ph) {
 			seg, err := pathSegment(v)
 			if err != nil {
-				return nil, fmt.Errorf("%w: tool %q: argument %q: %v", ErrInvalidArguments, t.def.Name, name, err)
+				return rendered{}, fmt.Errorf("%w: tool %q: argument %q: %v", ErrInvalidArguments, t.def.Name, name, err)
 			}
 			head = strings.ReplaceAll(head, ph, seg)
 		}
@@ -264,7 +284,7 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	if strings.HasPrefix(urlStr, "/") && !strings.HasPrefix(urlStr, "//") {
 		base := s.serviceBase()
 		if base == "" {
-			return nil, fail("the url is relative (a path); give the MCP server a service (a Gatehouse service) for relative URLs to resolve against, or write an absolute http(s) URL")
+			return rendered{}, fail("the url is relative (a path); give the MCP server a service (a Gatehouse service) for relative URLs to resolve against, or write an absolute http(s) URL")
 		}
 		bu, _ := url.Parse(base)
 		origin = strings.ToLower(bu.Scheme + "://" + bu.Host)
@@ -272,21 +292,21 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	}
 	u, err := url.Parse(urlStr)
 	if err != nil {
-		return nil, fail("rendered to something that is not a URL: %v", unwrapURLError(err))
+		return rendered{}, fail("rendered to something that is not a URL: %v", unwrapURLError(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fail("rendered to %q, which is not an absolute http(s) URL", redactURL(urlStr))
+		return rendered{}, fail("rendered to %q, which is not an absolute http(s) URL", redactURL(urlStr))
 	}
 	// The host is the definition's, never the caller's: a credential for
 	// it must not go elsewhere.
 	if t.urlShape.hostFromRequest {
-		return nil, fail("the url template takes its scheme or host from the call (an argument or the request); refused so that no call chooses where the tool's request and credentials go: write the host literally, from .config, or use service")
+		return rendered{}, fail("the url template takes its scheme or host from the call (an argument or the request); refused so that no call chooses where the tool's request and credentials go: write the host literally, from .config, or use service")
 	}
 	if sfx := t.urlShape.hostSuffix; sfx != "" && !strings.HasSuffix(strings.ToLower(u.Host), sfx) {
-		return nil, fail("the arguments moved the request's host %s out of the definition's domain %s; refused, nothing was sent", strings.ToLower(u.Host), strings.TrimPrefix(sfx, "."))
+		return rendered{}, fail("the arguments moved the request's host %s out of the definition's domain %s; refused, nothing was sent", strings.ToLower(u.Host), strings.TrimPrefix(sfx, "."))
 	}
 	if got := strings.ToLower(u.Scheme + "://" + u.Host); origin != "" && got != origin {
-		return nil, fail("the arguments changed the request's destination from %s to %s; refused, nothing was sent", origin, got)
+		return rendered{}, fail("the arguments changed the request's destination from %s to %s; refused, nothing was sent", origin, got)
 	}
 	u.RawQuery = setQuery(u.RawQuery, queryArgs, args)
 
@@ -308,7 +328,7 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 	switch {
 	case t.body != nil:
 		if body, err = t.body.execute(data, env); err != nil {
-			return nil, err
+			return rendered{}, err
 		}
 		trimmed := strings.TrimSpace(body)
 		if !hasJSON && len(trimmed) > 1 &&
@@ -379,11 +399,10 @@ func (s *Server) build(t *compiledTool, args map[string]any, in *http.Request) (
 		b.WriteByte('#')
 		b.WriteString(u.EscapedFragment())
 	}
-	out := &RenderedRequest{Method: t.method, URL: b.String(), Headers: make(map[string]string, len(headers)), Body: body}
-	for _, h := range headers {
-		out.Headers[textproto.CanonicalMIMEHeaderKey(h.key)] = h.value
+	for i := range headers {
+		headers[i].key = textproto.CanonicalMIMEHeaderKey(headers[i].key)
 	}
-	return out, nil
+	return rendered{Method: t.method, URL: b.String(), Body: body, headers: headers}, nil
 }
 
 // argNames appends to dst the names of the arguments in args at position
