@@ -167,7 +167,9 @@ func (p *pathTemplate) render(body []byte, args, config map[string]any) (string,
 	if !ok || skipWS(root, end) != len(root) {
 		return "", false
 	}
-	out := make([]byte, 0, p.size+16*len(p.parts))
+	// On the stack when it fits (most bodies): the string is the one copy.
+	var stack [512]byte
+	out := stack[:0]
 	for _, part := range p.parts {
 		if part.steps == nil {
 			out = append(out, part.text...)
