@@ -29,6 +29,8 @@
 #                    +8 Caddy (never 8080/8001)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=nginx.sh
+source scripts/bench/nginx.sh
 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
@@ -95,38 +97,7 @@ go build -o "$work/loadgen" ./scripts/bench/loadgen
 } >"$work/gatehouse.yaml"
 
 ncpu=$(taskset -c "$PROXY_CPUS" nproc)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes $ncpu;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    keepalive_requests 100000;
-    upstream backend {
-        server 127.0.0.1:$BACKEND_PORT;
-        keepalive 256;
-        keepalive_requests 100000;
-    }
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto \$scheme;
-        }
-    }
-}
-CONF
+nginx_conf "$work/nginx" "$NGINX_PORT" "$BACKEND_PORT" "$ncpu"
 
 taskset -c "$LOAD_CPUS" "$work/backend" -addr "127.0.0.1:$BACKEND_PORT" -size "$SIZE" &
 pids+=($!)

@@ -42,6 +42,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 root=$PWD
+# shellcheck source=../nginx.sh
+source scripts/bench/nginx.sh
 
 DURATION=${DURATION:-8s}
 ROUNDS=${ROUNDS:-3}
@@ -160,41 +162,12 @@ start_upstream() {
 	upstream_started=1
 }
 
-# start_nginx CPUS: nginx as a plain reverse proxy of the REST upstream on NGINX_PORT,
-# upstream keep-alive, no access log (one process on one CPU: CPU time is that process's).
+# start_nginx CPUS: nginx (as proxy.sh runs it) proxying the REST upstream on
+# NGINX_PORT, one worker per CPU; its CPU time is its master's and workers'.
 start_nginx() {
 	local n=1
 	[[ -n ${1:-} ]] && n=$(taskset -c "$1" nproc)
-	mkdir -p "$work/nginx"
-	cat >"$work/nginx/nginx.conf" <<CONF
-master_process $( ((n > 1)) && echo on || echo off);
-worker_processes $n;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    keepalive_requests 100000;
-    upstream rest {
-        server 127.0.0.1:$UPSTREAM_PORT;
-        keepalive 256;
-        keepalive_requests 100000;
-    }
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            proxy_pass http://rest;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-CONF
+	nginx_conf "$work/nginx" "$NGINX_PORT" "$UPSTREAM_PORT" "$n"
 	start "${1:-}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;'
 	nginx_pid=$last
 	wait_port "$NGINX_PORT"

@@ -118,6 +118,39 @@ func TestInternalHeadersFromClientsNeverReachUpstreams(t *testing.T) {
 	})
 }
 
+// trickle sends start on a new connection to addr, then one byte every
+// interval until the test ends; it returns the connection.
+func trickle(t *testing.T, addr, start string, every time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+	_, err = io.WriteString(c, start)
+	require.NoError(t, err)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := c.Write([]byte("a")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+		_ = c.Close()
+	})
+	return c
+}
+
 // Hole 7: a body sent slower than the minimum rate is cut with 408, and
 // counts nothing against the upstream; on both engines (the fast one
 // watches no body that came in whole with its head).
@@ -138,33 +171,9 @@ func testSlowRequestBodiesAreCut(t *testing.T, engine string) {
 	addr := h.srv.Listener.Addr().String()
 
 	t.Run("a trickle is cut", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer c.Close()
-		require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
-		_, err = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
-		require.NoError(t, err)
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			tick := time.NewTicker(50 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					if _, err := c.Write([]byte("a")); err != nil {
-						return
-					}
-				}
-			}
-		}()
+		c := trickle(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 50*time.Millisecond)
 		start := time.Now()
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		close(stop)
-		<-done
 		require.NoError(t, err)
 		require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
 		body, _ := io.ReadAll(resp.Body)
@@ -172,28 +181,7 @@ func testSlowRequestBodiesAreCut(t *testing.T, engine string) {
 		require.Less(t, time.Since(start), 15*time.Second, "cut long before the 100 KB arrive at 20 bytes/s")
 	})
 	t.Run("a trickle after a first part sent with the head is cut", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer c.Close()
-		require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
-		_, err = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("a", 500))
-		require.NoError(t, err)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			tick := time.NewTicker(100 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					if _, err := c.Write([]byte("a")); err != nil {
-						return
-					}
-				}
-			}
-		}()
+		c := trickle(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("a", 500), 100*time.Millisecond)
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
