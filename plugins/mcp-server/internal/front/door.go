@@ -8,8 +8,8 @@ import (
 // Door routes the requests of one MCP server to its transports, after the
 // checks every transport shares: the server is open, Host and Origin are
 // allowed, and the client is authenticated. The handlers get the request
-// with the client's Identity in its context and, when Peer, PeerHeader set
-// (never a client's own).
+// with the client's Identity in its context (none for an anonymous client)
+// and, when Peer, PeerHeader set (never a client's own).
 type Door struct {
 	// Name is the server's name, for messages.
 	Name string
@@ -87,5 +87,10 @@ func (d *Door) Serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	} else {
 		r.Header.Del(PeerHeader)
 	}
-	route(w, r.WithContext(WithIdentity(r.Context(), id)))
+	if id != (Identity{}) {
+		// Anonymous is what IdentityFrom answers without one: no copy of
+		// the request for it.
+		r = r.WithContext(WithIdentity(r.Context(), id))
+	}
+	route(w, r)
 }
