@@ -195,8 +195,10 @@ func (g *Gateway) acquire() *Table {
 // ServeHTTP routes the request through the current table.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	// One allocation for the values of the headers the gateway sets.
-	vals := make([]string, 3)
+	// One allocation for the request's own state: the values of the
+	// headers the gateway sets and the status writer.
+	st := &served{}
+	vals := st.vals[:]
 	id := r.Header.Get(RequestIDHeader)
 	if id == "" || len(id) > 128 {
 		id = newRequestID()
@@ -231,7 +233,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.finish(r, unmatchedLabel, http.StatusNotFound, start)
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &st.sw
+	sw.ResponseWriter = w
 	defer func() {
 		// Deferred so that an aborted stream (http.ErrAbortHandler) is
 		// still counted.
@@ -348,6 +351,12 @@ func newRequestID() string {
 // statusWriter records the status for metrics. Unwrap lets
 // http.ResponseController (used by the reverse proxy for flushing and
 // upgrades) reach the connection's writer.
+// served is what ServeHTTP keeps for one request, allocated at once.
+type served struct {
+	vals [3]string // of the headers the gateway sets
+	sw   statusWriter
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
