@@ -348,15 +348,15 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusWriter records the status for metrics. Unwrap lets
-// http.ResponseController (used by the reverse proxy for flushing and
-// upgrades) reach the connection's writer.
 // served is what ServeHTTP keeps for one request, allocated at once.
 type served struct {
 	vals [3]string // of the headers the gateway sets
 	sw   statusWriter
 }
 
+// statusWriter records the status for metrics. Unwrap lets
+// http.ResponseController (used by the reverse proxy for flushing and
+// upgrades) reach the connection's writer.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
