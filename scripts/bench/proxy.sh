@@ -5,6 +5,10 @@
 # real `gatehouse` binary (build/gatehouse, configured with a generated
 # GATEHOUSE_CONFIG_FILE of ROUTES routes), with wrk at 64 connections, in one run on one machine.
 # Prints a table with requests/s, latency and the ratio to nginx (peak, wrk),
+# with the CPU time each proxy (and the backend behind it) spent per request
+# at the peak, from /proc: on one pinned CPU a proxy cheaper than the load
+# generator and backend together is held to their rate, so the rate ratio
+# alone can hide how much more CPU a proxy spends;
 # then the latency of each at a fixed rate of half nginx's peak (loadgen,
 # measured from each request's scheduled start) and what the proxy adds to
 # the direct p99. A target with failed requests (wrk errors, non-2xx) is marked
@@ -31,6 +35,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=nginx.sh
 source scripts/bench/nginx.sh
+# shellcheck source=measure.sh
+source scripts/bench/measure.sh
 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
@@ -68,6 +74,7 @@ command -v taskset >/dev/null || { echo "proxy.sh: taskset (util-linux) is neede
 
 work=$(mktemp -d)
 pids=()
+declare -A pid_of # target name → the process whose CPU time (with its children's) is the target's
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -101,8 +108,10 @@ nginx_conf "$work/nginx" "$NGINX_PORT" "$BACKEND_PORT" "$ncpu"
 
 taskset -c "$LOAD_CPUS" "$work/backend" -addr "127.0.0.1:$BACKEND_PORT" -size "$SIZE" &
 pids+=($!)
+backend_pid=$!
 taskset -c "$PROXY_CPUS" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
+pid_of[nginx]=$!
 # targets: "name port" of every proxy measured, nginx first.
 targets=("direct $BACKEND_PORT" "nginx $NGINX_PORT" "go-stock $STOCK_PORT")
 for engine in $ENGINES; do
@@ -117,6 +126,7 @@ for engine in $ENGINES; do
 		GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
 		GATEHOUSE_GATEWAY_ENGINE="$engine" build/gatehouse serve >"$work/gatehouse-$engine.out" 2>&1 &
 	pids+=($!)
+	pid_of[gatehouse-$engine]=$!
 	targets+=("gatehouse-$engine $gport $cport")
 done
 for peer in $PEERS; do
@@ -142,6 +152,7 @@ backend be
 CONF
 		taskset -c "$PROXY_CPUS" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.out" 2>&1 &
 		pids+=($!)
+		pid_of[haproxy]=$!
 		targets+=("haproxy $HAPROXY_PORT")
 		;;
 	caddy)
@@ -158,6 +169,7 @@ CONF
 		GOMAXPROCS=$ncpu XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" taskset -c "$PROXY_CPUS" \
 			caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.out" 2>&1 &
 		pids+=($!)
+		pid_of[caddy]=$!
 		targets+=("caddy $CADDY_PORT")
 		;;
 	*) echo "proxy.sh: PEERS: $peer is not known; use haproxy and/or caddy" >&2; exit 1 ;;
@@ -166,6 +178,7 @@ done
 GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/stockproxy" -addr "127.0.0.1:$STOCK_PORT" \
 	-upstream "http://127.0.0.1:$BACKEND_PORT" &
 pids+=($!)
+pid_of[go-stock]=$!
 
 wait_port() {
 	for _ in $(seq 200); do
@@ -194,10 +207,16 @@ for t in "${targets[@]}"; do
 	esac
 done
 
-# run NAME PORT: one wrk run; prints "rps p50_ms p99_ms".
+# run NAME PORT: one wrk run; prints "NAME rps p50_ms p99_ms proxy_cpu_us_per_request
+# backend_cpu_us_per_request" (proxy CPU 0 for direct).
+ticks_per_s=$(getconf CLK_TCK)
 run() {
-	local out
+	local out p0=0 p1=0 b0 b1
+	[[ -n ${pid_of[$1]:-} ]] && p0=$(cpu_ticks "${pid_of[$1]}")
+	b0=$(cpu_ticks "$backend_pid")
 	out=$(taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$2/bench" 2>&1)
+	[[ -n ${pid_of[$1]:-} ]] && p1=$(cpu_ticks "${pid_of[$1]}")
+	b1=$(cpu_ticks "$backend_pid")
 	echo "$out" >>"$work/wrk.log"
 	if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
 		# Kept, and marked in the table: one target's errors (a stall of
@@ -206,10 +225,10 @@ run() {
 		echo "$out" >&2
 		touch "$work/errors.$1"
 	fi
-	awk -v name="$1" '
+	awk -v name="$1" -v pt="$((p1 - p0))" -v bt="$((b1 - b0))" -v hz="$ticks_per_s" '
 		function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-		/^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
-		END { printf "%s %.0f %.3f %.3f\n", name, rps, p50, p99 }' <<<"$out"
+		/^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 } /requests in/ { n = $1 }
+		END { printf "%s %.0f %.3f %.3f %.1f %.1f\n", name, rps, p50, p99, pt / hz * 1e6 / n, bt / hz * 1e6 / n }' <<<"$out"
 }
 
 echo "warming up..." >&2
@@ -226,12 +245,6 @@ for round in $(seq "$ROUNDS"); do
 		run "$1" "$2" >>"$results"
 	done
 done
-
-median_of() { # median_of NAME COLUMN FILE
-	awk -v name="$1" -v col="$2" '$1 == name { v[++n] = $col }
-		END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$3"
-}
 
 half=$(awk -v r="$(median_of nginx 2 "$results")" 'BEGIN { printf "%d", r / 2 }')
 fixed="$work/fixed"
@@ -253,16 +266,24 @@ echo "Peak: wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds (media
 echo "proxy CPUs '$PROXY_CPUS' (nginx $ncpu worker(s), Gatehouse GOMAXPROCS=${GATEHOUSE_PROCS:-$ncpu}), wrk/backend CPUs '$LOAD_CPUS', Gatehouse: build/gatehouse $(build/gatehouse version 2>/dev/null | head -1), $ROUTES routes, access log $ACCESS_LOG"
 echo "$(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf "| %-14s | %10s | %8s | %8s | %9s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx"
-printf "|----------------|-----------:|---------:|---------:|----------:|\n"
+printf "| %-14s | %10s | %8s | %8s | %9s | %12s | %14s | %14s |\n" target "req/s" "p50 ms" "p99 ms" "vs nginx" "CPU µs/req" "× nginx's CPU" "backend µs/req"
+printf "|----------------|-----------:|---------:|---------:|----------:|-------------:|---------------:|---------------:|\n"
 ng=$(median_of nginx 2 "$results")
+ngcpu=$(median_of nginx 5 "$results")
 names=()
 for t in "${targets[@]}"; do names+=("${t%% *}"); done
 mark() { if [[ -e "$work/errors.$1" ]]; then echo "$1 !"; else echo "$1"; fi; }
 for t in "${names[@]}"; do
 	awk -v t="$(mark "$t")" -v rps="$(median_of "$t" 2 "$results")" -v p50="$(median_of "$t" 3 "$results")" -v p99="$(median_of "$t" 4 "$results")" -v ng="$ng" \
-		'BEGIN { printf "| %-14s | %10.0f | %8.3f | %8.3f | %8.2fx |\n", t, rps, p50, p99, rps / ng }'
+		-v cpu="$(median_of "$t" 5 "$results")" -v ngcpu="$ngcpu" -v be="$(median_of "$t" 6 "$results")" \
+		'BEGIN { printf "| %-14s | %10.0f | %8.3f | %8.3f | %8.2fx |", t, rps, p50, p99, rps / ng
+		         if (t ~ /^direct/) printf " %12s | %14s |", "-", "-"; else printf " %12.1f | %13.2fx |", cpu, cpu / ngcpu
+		         printf " %14.1f |\n", be }'
 done
+echo
+echo "CPU µs/req: the proxy's user + system time (nginx's workers included) over the requests of its peak runs, median;"
+echo "backend µs/req: the backend's, behind each proxy. Pinned, a proxy's rate is capped by the load CPUs' (wrk's and"
+echo "the backend's) cost per request too: compare the CPU columns there, not only the rates."
 echo
 echo "Fixed rate: loadgen at $half req/s (half of nginx's peak), $CONNS connections, $DURATION, $ROUNDS rounds (median)"
 echo

@@ -44,6 +44,8 @@ cd "$(dirname "$0")/../../.."
 root=$PWD
 # shellcheck source=../nginx.sh
 source scripts/bench/nginx.sh
+# shellcheck source=../measure.sh
+source scripts/bench/measure.sh
 
 DURATION=${DURATION:-8s}
 ROUNDS=${ROUNDS:-3}
@@ -245,19 +247,7 @@ metric() {
 # redis_transactions: the MULTI … EXEC transactions the benchmark's Redis has run.
 redis_transactions() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[:=,]' '$1 == "cmdstat_exec" { n = $3 } END { print n + 0 }'; }
 
-# cpu_ticks PID: utime + stime of PID and its children (nginx's workers), in clock ticks
-cpu_ticks() {
-	local p s=0
-	for p in "$1" $(pgrep -P "$1"); do s=$((s + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
-	echo "$s"
-}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
-median_of() { # median_of NAME COLUMN FILE
-	awk -v name="$1" -v col="$2" '$1 == name { v[++n] = $col }
-		END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$3"
-}
 
 conditions() {
 	echo "$(go version | cut -d' ' -f3), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
