@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Proxy benchmark: the same backend measured directly, behind nginx (Debian's
 # nginx-light as a reverse proxy with upstream keep-alive), behind a bare Go
-# httputil.ReverseProxy (net/http's own cost, for reference) and behind the
+# httputil.ReverseProxy (net/http's own cost, for reference), behind
+# floorproxy (go-floor: the least a Go proxy with a goroutine per connection
+# does per request — no HTTP objects, the bytes passed on) and behind the
 # real `gatehouse` binary (build/gatehouse, configured with a generated
 # GATEHOUSE_CONFIG_FILE of ROUTES routes), with wrk at 64 connections, in one run on one machine.
 # Prints a table with requests/s, latency and the ratio to nginx (peak, wrk),
@@ -30,7 +32,7 @@
 #   BUILD=1       run `make host plugins` first; 0 uses build/ as it is
 #   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse std; +3 bare Go proxy;
 #                    +4/+6 Gatehouse's consoles; +5 Gatehouse fast; +7 HAProxy;
-#                    +8 Caddy (never 8080/8001)
+#                    +8 Caddy; +9 go-floor (never 8080/8001)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=nginx.sh
@@ -52,6 +54,7 @@ BACKEND_PORT=$BASE_PORT
 NGINX_PORT=$((BASE_PORT + 1))
 GATEHOUSE_PORT=$((BASE_PORT + 2))
 STOCK_PORT=$((BASE_PORT + 3))
+FLOOR_PORT=$((BASE_PORT + 9))
 CONSOLE_PORT=$((BASE_PORT + 4))
 ENGINES=${ENGINES:-std fast}
 PEERS=${PEERS:-haproxy caddy}
@@ -88,6 +91,7 @@ if [[ ${BUILD:-1} == 1 ]]; then
 fi
 go build -o "$work/backend" ./scripts/bench/backend
 go build -o "$work/stockproxy" ./scripts/bench/stockproxy
+go build -o "$work/floorproxy" ./scripts/bench/floorproxy
 go build -o "$work/loadgen" ./scripts/bench/loadgen
 
 # Gatehouse's configuration: ROUTES-1 routes on other domains, then the
@@ -113,7 +117,7 @@ taskset -c "$PROXY_CPUS" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g '
 pids+=($!)
 pid_of[nginx]=$!
 # targets: "name port" of every proxy measured, nginx first.
-targets=("direct $BACKEND_PORT" "nginx $NGINX_PORT" "go-stock $STOCK_PORT")
+targets=("direct $BACKEND_PORT" "nginx $NGINX_PORT" "go-stock $STOCK_PORT" "go-floor $FLOOR_PORT")
 for engine in $ENGINES; do
 	case $engine in
 	std) gport=$GATEHOUSE_PORT cport=$CONSOLE_PORT ;;
@@ -179,6 +183,9 @@ GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/stockproxy" -addr "127.0.0.1:$S
 	-upstream "http://127.0.0.1:$BACKEND_PORT" &
 pids+=($!)
 pid_of[go-stock]=$!
+GOMAXPROCS=$ncpu taskset -c "$PROXY_CPUS" "$work/floorproxy" -addr "127.0.0.1:$FLOOR_PORT" -upstream "127.0.0.1:$BACKEND_PORT" &
+pids+=($!)
+pid_of[go-floor]=$!
 
 wait_port() {
 	for _ in $(seq 200); do
