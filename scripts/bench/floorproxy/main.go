@@ -62,8 +62,9 @@ func serve(c net.Conn, upstream string) {
 }
 
 var (
-	headEnd       = []byte("\r\n\r\n")
-	contentLength = []byte("\ncontent-length:")
+	headEnd          = []byte("\r\n\r\n")
+	contentLength    = []byte("\ncontent-length:")
+	transferEncoding = []byte("\ntransfer-encoding:")
 )
 
 // readMessage reads one message into buf and returns its length: a
@@ -85,13 +86,13 @@ func readMessage(c net.Conn, buf []byte, answer bool) (int, error) {
 	end += len(headEnd)
 	length := bodyLength(buf[:end])
 	if !answer {
-		if length != 0 || n != end {
+		if length > 0 || n != end || indexFold(buf[:end], transferEncoding) >= 0 {
 			return 0, net.ErrClosed // a body, or pipelined requests
 		}
 		return n, nil
 	}
 	if length < 0 || end+length > len(buf) {
-		return 0, net.ErrClosed
+		return 0, net.ErrClosed // no Content-Length, or too long
 	}
 	for n < end+length {
 		k, err := c.Read(buf[n : end+length])
@@ -103,12 +104,12 @@ func readMessage(c net.Conn, buf []byte, answer bool) (int, error) {
 	return n, nil
 }
 
-// bodyLength is head's Content-Length: 0 without one, -1 when it cannot
+// bodyLength is head's Content-Length: -1 without one or when it cannot
 // be read.
 func bodyLength(head []byte) int {
 	i := indexFold(head, contentLength)
 	if i < 0 {
-		return 0
+		return -1
 	}
 	v := bytes.TrimSpace(head[i+len(contentLength):][:bytes.IndexByte(head[i+len(contentLength):], '\r')])
 	if len(v) == 0 || len(v) > 9 {
