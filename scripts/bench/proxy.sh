@@ -235,7 +235,7 @@ run() {
 	awk -v name="$1" -v pt="$((p1 - p0))" -v bt="$((b1 - b0))" -v hz="$ticks_per_s" '
 		function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
 		/^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 } /requests in/ { n = $1 }
-		END { printf "%s %.0f %.3f %.3f %.1f %.1f\n", name, rps, p50, p99, pt / hz * 1e6 / n, bt / hz * 1e6 / n }' <<<"$out"
+		END { printf "%s %.0f %.3f %.3f %.1f %.1f\n", name, rps, p50, p99, n ? pt / hz * 1e6 / n : 0, n ? bt / hz * 1e6 / n : 0 }' <<<"$out"
 }
 
 echo "warming up..." >&2
