@@ -91,8 +91,8 @@ func readMessage(c net.Conn, buf []byte, answer bool) (int, error) {
 		}
 		return n, nil
 	}
-	if length < 0 || end+length > len(buf) {
-		return 0, net.ErrClosed // no Content-Length, or too long
+	if length < 0 || end+length > len(buf) || n > end+length {
+		return 0, net.ErrClosed // no Content-Length, too long, or more than it declared
 	}
 	for n < end+length {
 		k, err := c.Read(buf[n : end+length])
