@@ -226,7 +226,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// cannot slip past the plugins of "/admin".
 		r.URL.Path, r.URL.RawPath, path = clean, "", clean
 	}
-	e := t.router.match(host, path, r.Method, r.Header)
+	e := t.router.match(host, path, r.Method, stdHeader(r.Header))
 	if e == nil {
 		pluginapi.WriteError(w, http.StatusNotFound, CodeRouteNotFound,
 			fmt.Sprintf("no route matches %s %s on host %q; check the domains, path, methods and headers of your routes", r.Method, path, host))

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,24 +48,10 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // none).
 func (rt *roundTripper) roundTrip(req *http.Request, opts *h1client.Options) (*http.Response, error) {
 	p := rt.pool
-	canRetry := p.retries > 0 && isIdempotent(req.Method) &&
-		(req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
-	var triedBuf [4]int
-	tried := triedBuf[:0]
-	var lastErr error
+	canRetry := isIdempotent(req.Method) && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
 	path, rawPath := req.URL.Path, req.URL.RawPath
-	next := p.pick(req, tried)
-	for attempt := 0; ; attempt++ {
-		i := next
-		if i < 0 {
-			if lastErr != nil {
-				return nil, lastErr
-			}
-			rt.table.countUpstreamError(p.name)
-			return nil, &upstreamError{service: p.name, endpoint: "-", err: errNoEndpoint}
-		}
-		tried = append(tried, i)
-		ep := p.endpoints[i]
+	var resp *http.Response
+	send := func(ep *endpoint, attempt int) (int, error) {
 		out := req
 		if attempt > 0 {
 			// The failed attempt may still hold req: send a copy.
@@ -75,7 +62,7 @@ func (rt *roundTripper) roundTrip(req *http.Request, opts *h1client.Options) (*h
 			if req.GetBody != nil {
 				body, err := req.GetBody()
 				if err != nil {
-					return nil, lastErr
+					return 0, errNoReplay
 				}
 				out.Body = body
 			}
@@ -89,43 +76,98 @@ func (rt *roundTripper) roundTrip(req *http.Request, opts *h1client.Options) (*h
 			}
 		}
 		out.Host = ""
-
-		tracking := p.policy == spec.LBLeastRequest
-		if tracking {
-			ep.inflight.Add(1)
-		}
-		var resp *http.Response
 		var err error
 		if h1client.Eligible(out) {
 			resp, err = p.transport.h1.SendWith(out, ep.dialAddr, opts)
 		} else {
 			resp, err = p.transport.t.RoundTrip(out)
 		}
-		failed := err != nil
-		if err == nil {
-			switch resp.StatusCode {
-			case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-				failed = true
+		if err != nil {
+			return 0, err
+		}
+		return resp.StatusCode, nil
+	}
+	drop := func() string {
+		// Drain a little so that the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		_ = resp.Body.Close()
+		return resp.Status
+	}
+	ep, tracked, err := rt.try(req, req.Method, canRetry, send, drop)
+	if err != nil {
+		return nil, err
+	}
+	if tracked {
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			ep.inflight.Add(-1)
+		} else {
+			resp.Body = &inflightBody{ReadCloser: resp.Body, ep: ep}
+		}
+	}
+	return resp, nil
+}
+
+// errNoReplay: the request cannot be sent again (its body cannot be read
+// again); the last attempt's error stands.
+var errNoReplay = errors.New("request cannot be sent again")
+
+// try makes the attempts of one proxied request: on the endpoint the pool
+// picks, then, for a request that may be sent again (canRetry, and an
+// idempotent method), on others while the service's retries allow, after a
+// connection error or a 502, 503 or 504 answer. send makes one attempt and
+// returns the status of its answer, or an error; drop discards an answer
+// that is retried and returns its status line. req, when not nil, is the
+// request (its client may leave, or fail its body, which ends the
+// attempts), also given to the balancer. It returns the endpoint whose
+// answer is final (the last one's 5xx when retries ran out) and whether
+// that endpoint counts the request in flight until the answer is done
+// (least-request balancing): the caller then ends the count.
+func (rt *roundTripper) try(req *http.Request, method string, canRetry bool,
+	send func(ep *endpoint, attempt int) (int, error), drop func() string) (ep *endpoint, tracked bool, err error) {
+	p := rt.pool
+	canRetry = canRetry && p.retries > 0 && isIdempotent(method)
+	var triedBuf [4]int
+	tried := triedBuf[:0]
+	var lastErr error
+	next := p.pick(req, tried)
+	for attempt := 0; ; attempt++ {
+		i := next
+		if i < 0 {
+			if lastErr != nil {
+				return nil, false, lastErr
 			}
+			rt.table.countUpstreamError(p.name)
+			return nil, false, &upstreamError{service: p.name, endpoint: "-", err: errNoEndpoint}
+		}
+		tried = append(tried, i)
+		ep = p.endpoints[i]
+		tracking := p.policy == spec.LBLeastRequest
+		if tracking {
+			ep.inflight.Add(1)
+		}
+		status, err := send(ep, attempt)
+		if err == errNoReplay {
+			if tracking {
+				ep.inflight.Add(-1)
+			}
+			return nil, false, lastErr
+		}
+		failed := err != nil
+		switch status {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			failed = true
 		}
 		if !failed {
 			p.succeeded(ep)
-			if tracking {
-				if resp.StatusCode == http.StatusSwitchingProtocols {
-					ep.inflight.Add(-1)
-				} else {
-					resp.Body = &inflightBody{ReadCloser: resp.Body, ep: ep}
-				}
-			}
-			return resp, nil
+			return ep, tracking, nil
 		}
 		if tracking {
 			ep.inflight.Add(-1)
 		}
-		if err != nil && (req.Context().Err() != nil || clientBodyError(req.Context()) != nil) {
+		if err != nil && req != nil && (req.Context().Err() != nil || clientBodyError(req.Context()) != nil) {
 			// The client went away or sent a broken body: not the
 			// endpoint's fault.
-			return nil, err
+			return nil, false, err
 		}
 		p.failed(ep)
 		rt.table.countUpstreamError(p.name)
@@ -133,21 +175,18 @@ func (rt *roundTripper) roundTrip(req *http.Request, opts *h1client.Options) (*h
 			lastErr = &upstreamError{service: p.name, endpoint: ep.raw, err: err}
 		}
 		next = -1
-		if canRetry && attempt < p.retries && req.Context().Err() == nil {
+		if canRetry && attempt < p.retries && (req == nil || req.Context().Err() == nil) {
 			next = p.pick(req, tried)
 		}
 		if next < 0 {
 			if err != nil {
-				return nil, lastErr
+				return nil, false, lastErr
 			}
 			// The upstream's own 5xx answer goes back to the client.
-			return resp, nil
+			return ep, false, nil
 		}
-		if resp != nil {
-			// Drain a little so that the connection can be reused.
-			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-			_ = resp.Body.Close()
-			lastErr = &upstreamError{service: p.name, endpoint: ep.raw, err: fmt.Errorf("upstream answered %s", resp.Status)}
+		if err == nil {
+			lastErr = &upstreamError{service: p.name, endpoint: ep.raw, err: fmt.Errorf("upstream answered %s", drop())}
 		}
 	}
 }

@@ -31,8 +31,26 @@ type headerMatch struct {
 	value string
 }
 
+// headerSource is what routing reads of a request's header: whether a
+// field has a value.
+type headerSource interface {
+	hasValue(key, value string) bool
+}
+
+// stdHeader is an http.Header as a headerSource.
+type stdHeader http.Header
+
+func (h stdHeader) hasValue(key, value string) bool {
+	for _, v := range h[key] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
 // accepts reports whether the request's method and headers satisfy e.
-func (e *entry) accepts(method string, h http.Header) bool {
+func (e *entry) accepts(method string, h headerSource) bool {
 	if len(e.methods) > 0 {
 		ok := false
 		for _, m := range e.methods {
@@ -46,14 +64,7 @@ func (e *entry) accepts(method string, h http.Header) bool {
 		}
 	}
 	for _, hm := range e.headers {
-		ok := false
-		for _, v := range h[hm.key] {
-			if v == hm.value {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if h == nil || !h.hasValue(hm.key, hm.value) {
 			return false
 		}
 	}
@@ -143,7 +154,7 @@ func (n *prefixNode) sort() {
 }
 
 // match returns the best entry of b for the request, or nil.
-func (b *bucket) match(path, method string, h http.Header) *entry {
+func (b *bucket) match(path, method string, h headerSource) *entry {
 	for _, e := range b.exact[path] {
 		if e.accepts(method, h) {
 			return e
@@ -245,7 +256,7 @@ func (rt *router) sort() {
 }
 
 // match returns the entry for a normalized host and a clean path, or nil.
-func (rt *router) match(host, path, method string, h http.Header) *entry {
+func (rt *router) match(host, path, method string, h headerSource) *entry {
 	if b := rt.exact[host]; b != nil {
 		if e := b.match(path, method, h); e != nil {
 			return e

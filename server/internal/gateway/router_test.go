@@ -101,7 +101,7 @@ func TestRoutingPrecedence(t *testing.T) {
 			for k, v := range tt.header {
 				h.Set(k, v)
 			}
-			e := tbl.router.match(normalizeHost(tt.host), spec.CleanPath(tt.path), tt.method, h)
+			e := tbl.router.match(normalizeHost(tt.host), spec.CleanPath(tt.path), tt.method, stdHeader(h))
 			require.NotNil(t, e)
 			require.Equal(t, tt.want, e.name)
 			require.Equal(t, tt.want, referenceMatch(snap.Routes, []Mount{mount}, normalizeHost(tt.host), spec.CleanPath(tt.path), tt.method, h))
@@ -312,7 +312,7 @@ func FuzzMatch(f *testing.F) {
 		}
 		nh, cp := normalizeHost(host), spec.CleanPath(path)
 		got := ""
-		if e := tbl.router.match(nh, cp, method, h); e != nil {
+		if e := tbl.router.match(nh, cp, method, stdHeader(h)); e != nil {
 			got = e.name
 		}
 		if want := referenceMatch(routes, mounts, nh, cp, method, h); got != want {

@@ -52,65 +52,79 @@ type responseWithBody struct {
 	body wireBody
 }
 
-// parseResponse returns the response whose head br holds, with its head
-// consumed, or nil, with nothing consumed, when the head is not one
-// readResponse reads itself.
-func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
+// scanned is a response head that parseResponse reads itself, before it
+// becomes an http.Response: offsets into buf, the bytes br holds.
+type scanned struct {
+	buf                    []byte
+	status, minor          int
+	statusEnd              int // at the CR of the status line
+	lines                  [maxHeaderLines]headerLine
+	nlines                 int
+	te                     int   // the line of Transfer-Encoding: chunked, or -1
+	contentLength          int64 // -1: none
+	pragma                 bool
+	hasClose, hasKeepAlive bool
+	pos                    int   // the size of the head, its blank line included
+	length                 int64 // the bytes of body that follow the head; -1: chunked
+	closing                bool  // the connection closes after the body
+}
+
+// scanResponse scans the head br holds into s, without consuming it. It
+// reports false when the head is not one parseResponse reads itself.
+// head: the answer is to a HEAD request.
+func scanResponse(br *bufio.Reader, head bool, s *scanned) bool {
 	n := min(br.Buffered(), math.MaxUint16)
 	if n == 0 {
-		return nil
+		return false
 	}
 	buf, _ := br.Peek(n)
+	s.buf = buf
 
 	// Status line: "HTTP/1.x DDD" and an optional " reason".
 	const minStatusLine = len("HTTP/1.1 200\r\n")
 	if len(buf) < minStatusLine || string(buf[:7]) != "HTTP/1." || buf[7] != '0' && buf[7] != '1' || buf[8] != ' ' {
-		return nil
+		return false
 	}
-	minor := int(buf[7] - '0')
+	s.minor = int(buf[7] - '0')
 	d0, d1, d2 := buf[9], buf[10], buf[11]
 	if d0 < '2' || d0 > '5' || !isDigit(d1) || !isDigit(d2) {
-		return nil
+		return false
 	}
-	status := int(d0-'0')*100 + int(d1-'0')*10 + int(d2-'0')
+	s.status = int(d0-'0')*100 + int(d1-'0')*10 + int(d2-'0')
 	statusEnd := bytes.IndexByte(buf, '\n')
 	if statusEnd < minStatusLine-1 || buf[statusEnd-1] != '\r' {
-		return nil
+		return false
 	}
 	statusEnd-- // at the CR
 	if statusEnd > 12 {
 		if buf[12] != ' ' {
-			return nil
+			return false
 		}
 		for _, c := range buf[13:statusEnd] {
 			if !isValueByte(c) {
-				return nil
+				return false
 			}
 		}
 	}
+	s.statusEnd = statusEnd
 
 	// Header lines, up to the empty line.
-	var (
-		lines                  [maxHeaderLines]headerLine
-		nlines                 int
-		contentLength          int64 = -1
-		te, pragma                   = -1, false
-		hasClose, hasKeepAlive bool
-		pos                    = statusEnd + 2
-	)
+	s.nlines, s.te, s.contentLength = 0, -1, -1
+	s.pragma, s.hasClose, s.hasKeepAlive = false, false, false
+	pos := statusEnd + 2
 	for {
 		rest := buf[pos:]
 		eol := bytes.IndexByte(rest, '\n')
 		if eol < 1 || rest[eol-1] != '\r' {
 			// Not all here yet, or a bare LF.
-			return nil
+			return false
 		}
 		if eol == 1 {
 			pos += 2
 			break
 		}
-		if nlines == maxHeaderLines {
-			return nil
+		if s.nlines == maxHeaderLines {
+			return false
 		}
 		line := rest[:eol-1]
 		i, canonical, upper := 0, true, true
@@ -122,13 +136,13 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 			upper = c == '-'
 		}
 		if i == 0 || i == len(line) || line[i] != ':' {
-			return nil
+			return false
 		}
 		name := line[:i]
 		v := i + 1
 		for _, c := range line[v:] {
 			if !isValueByte(c) {
-				return nil
+				return false
 			}
 		}
 		ve := len(line)
@@ -142,63 +156,81 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 
 		switch {
 		case equalFoldLower(name, "content-length"):
-			if contentLength >= 0 || len(value) == 0 || len(value) > 18 {
-				return nil
+			if s.contentLength >= 0 || len(value) == 0 || len(value) > 18 {
+				return false
 			}
-			contentLength = 0
+			s.contentLength = 0
 			for _, c := range value {
 				if !isDigit(c) {
-					return nil
+					return false
 				}
-				contentLength = contentLength*10 + int64(c-'0')
+				s.contentLength = s.contentLength*10 + int64(c-'0')
 			}
 		case equalFoldLower(name, "transfer-encoding"):
 			// net/http ignores it in HTTP/1.0 and refuses all but a
 			// single "chunked".
-			if te >= 0 || minor == 0 || !equalFoldLower(value, "chunked") {
-				return nil
+			if s.te >= 0 || s.minor == 0 || !equalFoldLower(value, "chunked") {
+				return false
 			}
-			te = nlines
+			s.te = s.nlines
 		case equalFoldLower(name, "connection"):
 			switch {
 			case equalFoldLower(value, "close"):
-				hasClose = true
+				s.hasClose = true
 			case equalFoldLower(value, "keep-alive"):
-				hasKeepAlive = true
+				s.hasKeepAlive = true
 			default:
-				return nil
+				return false
 			}
 		case equalFoldLower(name, "trailer"):
-			return nil
+			return false
 		case equalFoldLower(name, "pragma"):
-			pragma = true
+			s.pragma = true
 		}
-		lines[nlines] = headerLine{
+		s.lines[s.nlines] = headerLine{
 			name: uint16(pos), nameEnd: uint16(pos + i), value: uint16(pos + v), valueEnd: uint16(pos + ve),
 			canonical: canonical,
 		}
-		nlines++
+		s.nlines++
 		pos += eol + 1
 	}
+	s.pos = pos
 
 	// Framing, as net/http's readTransfer decides it.
-	chunked := te >= 0
-	if chunked && contentLength >= 0 {
-		return nil
+	chunked := s.te >= 0
+	if chunked && s.contentLength >= 0 {
+		return false
 	}
-	head := req != nil && req.Method == http.MethodHead
-	bodyAllowed := status != http.StatusNoContent && status != http.StatusNotModified
-	var length int64 // the bytes of body that follow the head; -1: chunked
+	bodyAllowed := s.status != http.StatusNoContent && s.status != http.StatusNotModified
 	switch {
 	case head || !bodyAllowed:
+		s.length = 0
 	case chunked:
-		length = -1
-	case contentLength >= 0:
-		length = contentLength
+		s.length = -1
+	case s.contentLength >= 0:
+		s.length = s.contentLength
 	default:
 		// Delimited by the end of the connection.
+		return false
+	}
+	s.closing = s.hasClose
+	if s.minor == 0 {
+		s.closing = s.hasClose || !s.hasKeepAlive
+	}
+	return true
+}
+
+// parseResponse returns the response whose head br holds, with its head
+// consumed, or nil, with nothing consumed, when the head is not one
+// readResponse reads itself.
+func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
+	var sc scanned
+	head := req != nil && req.Method == http.MethodHead
+	if !scanResponse(br, head, &sc) {
 		return nil
 	}
+	buf, pos, nlines, te := sc.buf, sc.pos, sc.nlines, sc.te
+	lines := &sc.lines
 
 	// One string holds the head, with canonical names; the response's
 	// strings are parts of it.
@@ -246,13 +278,10 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 		values[i] = value
 		header[key] = values[i : i+1 : i+1]
 	}
-	closing := hasClose
-	if minor == 0 {
-		closing = hasClose || !hasKeepAlive
-	} else if hasClose {
+	if sc.minor != 0 && sc.hasClose {
 		header.Del("Connection")
 	}
-	if pragma {
+	if sc.pragma {
 		if hp := header["Pragma"]; len(hp) > 0 && hp[0] == "no-cache" {
 			if _, ok := header["Cache-Control"]; !ok {
 				header["Cache-Control"] = []string{"no-cache"}
@@ -260,9 +289,10 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 		}
 	}
 
+	length := sc.length
 	contentLengthField := length
 	if head {
-		contentLengthField = contentLength
+		contentLengthField = sc.contentLength
 	}
 	var resp *http.Response
 	if length == 0 {
@@ -270,22 +300,22 @@ func parseResponse(br *bufio.Reader, req *http.Request) *http.Response {
 	} else {
 		rb := &responseWithBody{}
 		resp = &rb.resp
-		rb.body = wireBody{br: br, n: length, closing: closing}
+		rb.body = wireBody{br: br, n: length, closing: sc.closing}
 		if length < 0 {
 			rb.body.chunks = httputil.NewChunkedReader(br)
 			rb.body.trailerFor = resp
 		}
 		resp.Body = &rb.body
 	}
-	resp.Status = s[9:statusEnd]
-	resp.StatusCode = status
+	resp.Status = s[9:sc.statusEnd]
+	resp.StatusCode = sc.status
 	resp.Proto = s[:8]
 	resp.ProtoMajor = 1
-	resp.ProtoMinor = minor
+	resp.ProtoMinor = sc.minor
 	resp.Header = header
 	resp.ContentLength = contentLengthField
 	resp.TransferEncoding = transferEncoding
-	resp.Close = closing
+	resp.Close = sc.closing
 	resp.Request = req
 	_, _ = br.Discard(pos)
 	return resp

@@ -94,6 +94,8 @@ type upConn struct {
 	// it before the connection.
 	pending []byte
 	first   [4 << 10]byte
+
+	answer Answer // a plain answer being read (Pending.Answer)
 }
 
 func newConn(addr string, conn net.Conn) *upConn {
@@ -222,12 +224,8 @@ func (t *Transport) SendWith(req *http.Request, addr string, opts *Options) (*ht
 // so only methods that are safe to repeat, with a body that can be read
 // again.
 func replayable(req *http.Request) bool {
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-	default:
-		if req.Header.Get("Idempotency-Key") == "" && req.Header.Get("X-Idempotency-Key") == "" {
-			return false
-		}
+	if !Replayable(req.Method, req.Header.Get("Idempotency-Key") != "" || req.Header.Get("X-Idempotency-Key") != "") {
+		return false
 	}
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
@@ -258,19 +256,45 @@ func (t *Transport) exchange(c *upConn, req *http.Request, opts *Options) (*http
 		// Writing into memory fails only on the request: its body.
 		return fail(fmt.Errorf("write request: %w", err))
 	}
+	if err := c.transmit(); err != nil {
+		return fail(err)
+	}
+	return t.answer(c, req, opts, stop)
+}
+
+// transmit sends the request in c.out and waits for the first byte of the
+// answer. Its errors are errStale: nothing of the answer arrived.
+func (c *upConn) transmit() error {
 	wrote, err := c.send()
 	if c.out.Cap() > 16<<10 {
 		c.out = bytes.Buffer{}
 	}
 	if !wrote {
-		return fail(&errStale{fmt.Errorf("write request: %w", err)})
+		return &errStale{fmt.Errorf("write request: %w", err)}
 	}
 	if err == nil {
 		_, err = c.br.Peek(1)
 	}
 	if err != nil {
-		return fail(&errStale{fmt.Errorf("read response: %w", err)})
+		return &errStale{fmt.Errorf("read response: %w", err)}
 	}
+	return nil
+}
+
+// answer reads the answer to req on c, whose first byte has arrived, and
+// returns it with a body that releases c. stop ends the exchange's
+// cancellation hook.
+func (t *Transport) answer(c *upConn, req *http.Request, opts *Options, stop func() bool) (*http.Response, error) {
+	ctx := req.Context()
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	var err error
 	var resp *http.Response
 	for {
 		resp, err = readResponse(c.br, req)

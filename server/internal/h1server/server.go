@@ -25,6 +25,9 @@ type Server struct {
 	// net/http, whose MaxHeaderBytes answers 431.
 	MaxHeadBytes int
 	Log          *slog.Logger
+	// Direct, when set, is offered every request without a body before
+	// an http.Request is built for it (see Exchange).
+	Direct Direct
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -146,6 +149,8 @@ type conn struct {
 
 	baseCtx    context.Context // server and local address values, set on the first request
 	remoteAddr string
+
+	exchange Exchange // the request being offered to Server.Direct
 
 	poll *Poller // nil: not a socket
 	// pendingOut is a complete response not written yet: the next wait
@@ -366,13 +371,46 @@ func (c *conn) serve() {
 	}
 }
 
-// serveRequest runs the handler for h; it reports whether the connection
-// may serve another request.
+// serveRequest answers the request of h, through Direct when it takes it,
+// through the handler otherwise; it reports whether the connection may
+// serve another request.
 func (c *conn) serveRequest(h *head, last bool) (keep bool) {
+	if d := c.srv.Direct; d != nil && h.contentLength == 0 && !h.stream {
+		x := &c.exchange
+		*x = Exchange{c: c, h: h, last: last}
+		served, panicked := false, true
+		func() {
+			defer c.recoverHandler()
+			served = d.ServeDirect(x)
+			panicked = false
+		}()
+		q := x.q
+		x.c, x.h, x.q = nil, nil, nil
+		switch {
+		case q != nil:
+			// It answered through the objects a handler gets (or
+			// declined after building them): finished as a handler's.
+			defer q.release()
+			if !served && !panicked {
+				panicked = c.runHandler(q)
+			}
+			return c.complete(q, panicked)
+		case panicked:
+			return false
+		case served:
+			return x.keep
+		}
+	}
+	q := c.prepare(h, last)
+	defer q.release()
+	return c.complete(q, c.runHandler(q))
+}
+
+// prepare builds the request and response writer a handler gets for h.
+func (c *conn) prepare(h *head, last bool) *request {
 	s := c.srv
-	req := reqPool.Get().(*request)
-	defer req.release()
-	r := &req.r
+	q := reqPool.Get().(*request)
+	r := &q.r
 	u := h.url
 	// The header is the handler's to keep, as net/http's is: a goroutine
 	// it starts may read it after it returns (the MCP SDK reads a posted
@@ -393,17 +431,17 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 		// Once per connection, like net/http's connection context.
 		c.baseCtx = context.WithValue(context.WithValue(context.Background(),
 			http.ServerContextKey, s.Std), http.LocalAddrContextKey, c.rwc.LocalAddr())
-		c.remoteAddr = c.rwc.RemoteAddr().String()
 	}
 	cctx, cancel := context.WithCancel(c.baseCtx)
-	defer cancel()
+	q.cancel = cancel
 	ctx := &scopedCtx{Context: cctx, watched: h.stream}
 	*r = http.Request{
 		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.remoteAddr,
+		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.peer(),
 		ContentLength: h.contentLength, Close: last,
 	}
 	r = r.WithContext(ctx)
+	q.req = r
 	var body *bodyReader
 	if h.chunked || h.contentLength > 0 {
 		// Not pooled: a goroutine the handler started may still hold it
@@ -412,7 +450,7 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 		// drained, its reads fail, as net/http's do, and never reach the
 		// next request's bytes.
 		body = &bodyReader{c: c}
-		defer body.retire()
+		q.retire = body
 		if h.chunked {
 			r.TransferEncoding = chunkedTE
 			body.chunked = true
@@ -423,27 +461,49 @@ func (c *conn) serveRequest(h *head, last bool) (keep bool) {
 	} else {
 		// No body: the handler gets http.NoBody, never this reader, so
 		// the pooled one serves.
-		body = &req.noBody
+		body = &q.noBody
 		*body = bodyReader{c: c, done: true}
 		r.Body = http.NoBody
 	}
-	w := &req.w
-	*w = response{c: c, req: r, header: req.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last,
+	w := &q.w
+	*w = response{c: c, req: r, header: q.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last,
 		body: body, stream: h.stream, cancel: cancel}
 	w.bodyAllowed = r.Method != "HEAD"
+	return q
+}
 
-	panicked := true
-	func() {
-		defer func() {
-			if v := recover(); v != nil && v != http.ErrAbortHandler {
-				if s.Log != nil {
-					s.Log.Error("panic serving a gateway request", "panic", v, "remote", r.RemoteAddr)
-				}
-			}
-		}()
-		s.Std.Handler.ServeHTTP(w, r)
-		panicked = false
-	}()
+// peer is the client's address, as RemoteAddr gives it to handlers.
+func (c *conn) peer() string {
+	if c.remoteAddr == "" {
+		c.remoteAddr = c.rwc.RemoteAddr().String()
+	}
+	return c.remoteAddr
+}
+
+// runHandler runs the handler on q; it reports whether the handler
+// panicked.
+func (c *conn) runHandler(q *request) (panicked bool) {
+	defer c.recoverHandler()
+	panicked = true
+	c.srv.Std.Handler.ServeHTTP(&q.w, q.req)
+	return false
+}
+
+// recoverHandler logs a handler's panic, other than http.ErrAbortHandler,
+// and stops it there.
+func (c *conn) recoverHandler() {
+	if v := recover(); v != nil && v != http.ErrAbortHandler {
+		if l := c.srv.Log; l != nil {
+			l.Error("panic serving a gateway request", "panic", v, "remote", c.peer())
+		}
+	}
+}
+
+// complete ends q's response once its handler returned; it reports
+// whether the connection may serve another request.
+func (c *conn) complete(q *request, panicked bool) (keep bool) {
+	w := &q.w
+	body := w.body
 	if w.hijacked {
 		return false
 	}
@@ -504,9 +564,12 @@ func HandlerScoped(ctx context.Context) bool {
 // use after they return (the response writer and its header).
 type request struct {
 	r      http.Request
+	req    *http.Request // r with its context: what the handler gets
 	rhdr   http.Header
 	w      response
 	noBody bodyReader // the server's reader of a request without a body
+	cancel context.CancelFunc
+	retire *bodyReader // a body reader to retire when the request ends
 }
 
 var reqPool = sync.Pool{New: func() any {
@@ -515,6 +578,10 @@ var reqPool = sync.Pool{New: func() any {
 }}
 
 func (q *request) release() {
+	if q.retire != nil {
+		q.retire.retire()
+	}
+	q.cancel()
 	// A hijacked connection's handler keeps the writer; only a request
 	// that ended normally goes back to the pool.
 	if q.w.hijacked || len(q.rhdr) > 64 || cap(q.w.out) > 64<<10 {
@@ -522,6 +589,7 @@ func (q *request) release() {
 	}
 	clear(q.rhdr)
 	q.r = http.Request{}
+	q.req, q.cancel, q.retire = nil, nil, nil
 	q.w = response{head: q.w.head[:0], out: q.w.out[:0]}
 	q.noBody = bodyReader{}
 	reqPool.Put(q)
