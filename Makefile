@@ -57,8 +57,8 @@ run: build ## build and start gatehouse on the defaults (gateway :8080, console 
 .PHONY: test
 test: build deps-test ## run the whole suite: Go unit, integration and end-to-end tests (end to end on both gateway engines), fuzzing for FUZZTIME, console tests
 	GATEHOUSE_BUILD_DIR=$(BUILD_DIR) $(GO) test -race -count=1 -timeout 20m ./...
-	@echo "end-to-end tests again on the fast gateway engine (GATEHOUSE_GATEWAY_ENGINE=fast)"
-	GATEHOUSE_GATEWAY_ENGINE=fast GATEHOUSE_BUILD_DIR=$(BUILD_DIR) $(GO) test -count=1 -timeout 10m ./server/e2e/
+	@echo "the gateway's and the end-to-end tests again on the fast gateway engine (GATEHOUSE_GATEWAY_ENGINE=fast)"
+	GATEHOUSE_GATEWAY_ENGINE=fast GATEHOUSE_BUILD_DIR=$(BUILD_DIR) $(GO) test -count=1 -timeout 10m ./server/internal/gateway/ ./server/e2e/
 	@$(MAKE) -s fuzz
 	@if command -v npm >/dev/null 2>&1; then \
 		cd web && npm test && GATEHOUSE_BUILD_DIR=$(BUILD_DIR) npm run e2e; \

@@ -272,7 +272,7 @@ func (p *process) openListeners(context.Context) int {
 	gw.RegisterOnShutdown(p.gw.Drain)
 	var gwServer listenerServer = gw
 	if s.GatewayEngine == "fast" {
-		gwServer = &h1server.Server{Std: gw, MaxRequestsPerConn: gatewayMaxRequestsPerConn, Log: p.logs.Slog().With("component", "http")}
+		gwServer = &h1server.Server{Std: gw, Direct: p.gw, MaxRequestsPerConn: gatewayMaxRequestsPerConn, Log: p.logs.Slog().With("component", "http")}
 	}
 	p.servers = []*namedServer{
 		{name: "console", ln: consoleLn, srv: console},

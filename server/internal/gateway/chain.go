@@ -66,14 +66,21 @@ type chain struct {
 	label string // the route, handed to plugins with pluginapi.WithRoute
 	entry http.Handler
 	steps int
+	// direct is the service proxy that Gateway.ServeDirect forwards to:
+	// set when the chain has no steps and its service proxy allows it.
+	direct *serviceProxy
 }
 
-func newChain(label string, steps []*instance, final http.Handler) *chain {
+func newChain(label string, steps []*instance, final http.Handler, sp *serviceProxy) *chain {
 	h := final
 	for i := len(steps) - 1; i >= 0; i-- {
 		h = steps[i].inst.Handler(h)
 	}
-	return &chain{label: label, entry: h, steps: len(steps)}
+	c := &chain{label: label, entry: h, steps: len(steps)}
+	if len(steps) == 0 && sp != nil && sp.direct {
+		c.direct = sp
+	}
+	return c
 }
 
 func (c *chain) serve(w http.ResponseWriter, r *http.Request) {
@@ -93,17 +100,18 @@ type target struct {
 	byClass []*chain
 }
 
-// newTarget builds every chain of a target: one per domain class.
-func newTarget(label string, final http.Handler, base []*instance, d *domainClasses) *target {
+// newTarget builds every chain of a target: one per domain class. sp is
+// the service proxy final ends in, for a route (nil for a mount).
+func newTarget(label string, final http.Handler, sp *serviceProxy, base []*instance, d *domainClasses) *target {
 	slices.SortFunc(base, instanceOrder)
-	tg := &target{label: label, byClass: []*chain{newChain(label, base, final)}}
+	tg := &target{label: label, byClass: []*chain{newChain(label, base, final, sp)}}
 	if d == nil {
 		return tg
 	}
 	for _, members := range d.classes[1:] {
 		steps := append(slices.Clone(base), members...)
 		slices.SortFunc(steps, instanceOrder)
-		tg.byClass = append(tg.byClass, newChain(label, steps, final))
+		tg.byClass = append(tg.byClass, newChain(label, steps, final, sp))
 	}
 	return tg
 }

@@ -34,6 +34,11 @@ type serviceProxy struct {
 	onError func(http.ResponseWriter, *http.Request, error)
 	bufs    *bufferPool
 	plain   bool // every endpoint is plain http: h1client sends
+	// direct: ServeDirect may forward to this service (ADR 0006): plain,
+	// every endpoint's Host field is one h1client writes itself
+	// (endpoint.hostField), and the balancer needs no request (no
+	// consistent hashing).
+	direct bool
 }
 
 func (s *serviceProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +134,13 @@ func (s *serviceProxy) forward(w http.ResponseWriter, r *http.Request) {
 		o.release()
 		return
 	}
+	s.respond(w, r, res, o)
+}
+
+// respond copies the answer res to r to w, as ReverseProxy does; o, when
+// not nil, is the outbound request it answers, released once the body is
+// copied.
+func (s *serviceProxy) respond(w http.ResponseWriter, r *http.Request, res *http.Response, o *outbound) {
 	h := w.Header()
 	copyHeaderExcept(h, res.Header, connectionNamed(res.Header["Connection"], res.Header))
 	announced := len(res.Trailer)
@@ -151,7 +163,9 @@ func (s *serviceProxy) forward(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	res.Body.Close()
-	o.release()
+	if o != nil {
+		o.release()
+	}
 	if len(res.Trailer) > 0 {
 		// Chunked, so that the trailer can follow.
 		_ = http.NewResponseController(w).Flush()
@@ -222,15 +236,21 @@ func (o *outbound) build(r *http.Request) {
 // Interim passes a 1xx answer (103 Early Hints) to the client as
 // ReverseProxy does: the response header is sent with it, then cleared.
 func (o *outbound) Interim(code int, header http.Header) error {
-	h := o.w.Header()
+	passInterim(o.w, code, header)
+	return nil
+}
+
+// passInterim writes a 1xx answer to w with header, then clears w's
+// header for the final answer.
+func passInterim(w http.ResponseWriter, code int, header http.Header) {
+	h := w.Header()
 	for k, vv := range header {
 		for _, v := range vv {
 			h.Add(k, v)
 		}
 	}
-	o.w.WriteHeader(code)
+	w.WriteHeader(code)
 	clear(h)
-	return nil
 }
 
 // release returns o to the pool: nothing refers to it once the answer is

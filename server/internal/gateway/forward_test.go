@@ -214,7 +214,7 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		"GET /down/x HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 	}
 
-	for _, engine := range []string{"std", "fast"} {
+	for _, engine := range []string{"std", "fast", "direct"} {
 		t.Run(engine, func(t *testing.T) {
 			lean := serveGateway(t, engine, snap, CompileOptions{})
 			reverse := serveGateway(t, engine, snap, CompileOptions{reverseProxyOnly: true})
@@ -235,7 +235,8 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 }
 
 // serveGateway serves a gateway with snap's table on a loopback port with
-// the engine ("std": net/http, "fast": h1server) and returns its address.
+// the engine ("std": net/http, "fast": h1server, "direct": h1server with
+// Gateway.ServeDirect) and returns its address.
 func serveGateway(t *testing.T, engine string, snap spec.Snapshot, opts CompileOptions) string {
 	t.Helper()
 	gw := New(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
@@ -247,8 +248,11 @@ func serveGateway(t *testing.T, engine string, snap spec.Snapshot, opts CompileO
 	std := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
 	var serve func(net.Listener) error
 	var shutdown func(context.Context) error
-	if engine == "fast" {
+	if engine == "fast" || engine == "direct" {
 		s := &h1server.Server{Std: std}
+		if engine == "direct" {
+			s.Direct = gw
+		}
 		serve, shutdown = s.Serve, s.Shutdown
 	} else {
 		serve, shutdown = std.Serve, std.Shutdown

@@ -195,21 +195,7 @@ func (g *Gateway) acquire() *Table {
 // ServeHTTP routes the request through the current table.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	// One allocation for the request's own state: the values of the
-	// headers the gateway sets and the status writer.
-	st := &served{}
-	vals := st.vals[:]
-	id := r.Header.Get(RequestIDHeader)
-	if id == "" || len(id) > 128 {
-		id = newRequestID()
-		vals[0] = id
-		r.Header[RequestIDHeader] = vals[0:1:1]
-	}
-	vals[1] = id
-	w.Header()[RequestIDHeader] = vals[1:2:2]
-	g.sanitize(r, vals[2:3:3])
-	r = g.wrapBody(w, r)
-
+	st, r := g.begin(w, r)
 	t := g.acquire()
 	if t == nil {
 		pluginapi.WriteError(w, http.StatusServiceUnavailable, CodeGatewayNotReady,
@@ -250,6 +236,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.target.chainFor(t.domains, host).serve(sw, r)
 }
 
+// begin makes r ready for routing and the chain: the request id (the
+// client's, or a new one) on the request and the answer, and sanitize's
+// header. The state it returns holds the status writer.
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request) (*served, *http.Request) {
+	// One allocation for the request's own state: the values of the
+	// headers the gateway sets and the status writer.
+	st := &served{}
+	vals := st.vals[:]
+	id := r.Header.Get(RequestIDHeader)
+	if id == "" || len(id) > 128 {
+		id = newRequestID()
+		vals[0] = id
+		r.Header[RequestIDHeader] = vals[0:1:1]
+	}
+	vals[1] = id
+	w.Header()[RequestIDHeader] = vals[1:2:2]
+	g.sanitize(r, vals[2:3:3])
+	return st, g.wrapBody(w, r)
+}
+
 // allowedClientHeaders are the X-Gatehouse-* headers a client may send:
 // X-Gatehouse-Allow-Tools only narrows the MCP tools it is shown.
 var allowedClientHeaders = map[string]bool{"X-Gatehouse-Allow-Tools": true}
@@ -261,7 +267,7 @@ var allowedClientHeaders = map[string]bool{"X-Gatehouse-Allow-Tools": true}
 // one-value slice).
 func (g *Gateway) sanitize(r *http.Request, realIP []string) {
 	for k := range r.Header {
-		if len(k) > 12 && strings.EqualFold(k[:12], "X-Gatehouse-") && !allowedClientHeaders[k] {
+		if gatehouseHeader(k) {
 			delete(r.Header, k)
 		}
 	}
@@ -274,6 +280,12 @@ func (g *Gateway) sanitize(r *http.Request, realIP []string) {
 	r.Header["X-Real-Ip"] = realIP
 }
 
+// gatehouseHeader reports the X-Gatehouse-* headers a client may not
+// send (key canonical).
+func gatehouseHeader(k string) bool {
+	return len(k) > 12 && strings.EqualFold(k[:12], "X-Gatehouse-") && !allowedClientHeaders[k]
+}
+
 // finish counts a served request in the metrics and, with the access log
 // on, writes its line.
 func (g *Gateway) finish(r *http.Request, route string, status int, start time.Time) {
@@ -282,23 +294,28 @@ func (g *Gateway) finish(r *http.Request, route string, status int, start time.T
 	if !g.accessLog {
 		return
 	}
-	level := slog.LevelInfo
-	if status >= 400 {
-		level = slog.LevelWarn
-	}
 	client := r.Header.Get("X-Real-Ip")
 	if client == "" {
 		client = clientip.Peer(r)
 	}
-	g.logger.LogAttrs(r.Context(), level, "gateway request",
-		slog.String("method", r.Method),
-		slog.String("host", r.Host),
-		slog.String("path", r.URL.Path),
+	g.logRequest(r.Context(), r.Method, r.Host, r.URL.Path, client, r.Header.Get(RequestIDHeader), route, status, elapsed)
+}
+
+// logRequest writes a request's access log line.
+func (g *Gateway) logRequest(ctx context.Context, method, host, path, client, id, route string, status int, elapsed time.Duration) {
+	level := slog.LevelInfo
+	if status >= 400 {
+		level = slog.LevelWarn
+	}
+	g.logger.LogAttrs(ctx, level, "gateway request",
+		slog.String("method", method),
+		slog.String("host", host),
+		slog.String("path", path),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("route", route),
 		slog.String("client", client),
-		slog.String("request_id", r.Header.Get(RequestIDHeader)))
+		slog.String("request_id", id))
 }
 
 // proxyErrorHandler answers a failed upstream call with a JSON error.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,10 +80,19 @@ type harness struct {
 	hc  *http.Client
 }
 
-func newHarness(t *testing.T) *harness { return newHarnessOn(t, "std") }
+// newHarness is a harness on the engine GATEHOUSE_GATEWAY_ENGINE names
+// ("std" when unset): make test runs this package on both.
+func newHarness(t *testing.T) *harness {
+	engine := os.Getenv("GATEHOUSE_GATEWAY_ENGINE")
+	if engine == "" {
+		engine = "std"
+	}
+	return newHarnessOn(t, engine)
+}
 
 // newHarnessOn is newHarness with the listener served by engine ("std":
-// net/http, "fast": h1server).
+// net/http, "fast": h1server with Gateway.ServeDirect, as gatehouse runs
+// it).
 func newHarnessOn(t *testing.T, engine string) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -91,7 +101,7 @@ func newHarnessOn(t *testing.T, engine string) *harness {
 	srv.Config.ConnState = gw.ConnState
 	h := &harness{t: t, gw: gw, srv: srv, reg: reg, hc: &http.Client{Timeout: 10 * time.Second}}
 	if engine == "fast" {
-		fast := &h1server.Server{Std: srv.Config}
+		fast := &h1server.Server{Std: srv.Config, Direct: gw}
 		srv.URL = "http://" + srv.Listener.Addr().String()
 		done := make(chan error, 1)
 		go func() { done <- fast.Serve(srv.Listener) }()

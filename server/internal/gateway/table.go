@@ -150,8 +150,11 @@ func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Tab
 	t.domains = buildDomainClasses(domain)
 
 	proxies := make(map[string]http.Handler, len(t.pools))
+	serviceProxies := make(map[string]*serviceProxy, len(t.pools))
 	for name, p := range t.pools {
-		proxies[name] = serveCachedAnswer(t.newProxy(p, !opts.reverseProxyOnly))
+		sp := t.newProxy(p, !opts.reverseProxyOnly)
+		serviceProxies[name] = sp
+		proxies[name] = serveCachedAnswer(sp)
 	}
 	for _, r := range snap.Routes {
 		if !r.IsEnabled() {
@@ -163,14 +166,14 @@ func Compile(ctx context.Context, snap spec.Snapshot, opts CompileOptions) (*Tab
 			return nil, err
 		}
 		base := append(slices.Clone(global), byRoute[r.Name]...)
-		e.target = newTarget(r.Name, proxies[r.Service], base, t.domains)
+		e.target = newTarget(r.Name, proxies[r.Service], serviceProxies[r.Service], base, t.domains)
 		t.router.add(r.Domains, r.Path.Type, r.Path.Value, e)
 		t.routes++
 	}
 	for _, m := range opts.Mounts {
 		e := &entry{name: "mount/" + m.Name, mount: true}
 		base := append(slices.Clone(global), byMount[m.Name]...)
-		e.target = newTarget(e.name, m.Handler, base, t.domains)
+		e.target = newTarget(e.name, m.Handler, nil, base, t.domains)
 		t.router.add(m.Domains, spec.PathPrefix, m.PathPrefix, e)
 	}
 	t.router.sort()
@@ -324,19 +327,22 @@ func serveCachedAnswer(proxy http.Handler) http.Handler {
 	})
 }
 
-func (t *Table) newProxy(p *pool, forward bool) http.Handler {
+func (t *Table) newProxy(p *pool, forward bool) *serviceProxy {
 	errorLog := slog.NewLogLogger(t.logger.With("service", p.name).Handler(), slog.LevelWarn)
 	rt := &roundTripper{pool: p, table: t}
 	onError := t.proxyErrorHandler(p)
 	plain := forward
+	direct := p.policy != spec.LBConsistentHash
 	for _, ep := range p.endpoints {
 		plain = plain && ep.scheme == "http"
+		direct = direct && ep.hostField != nil
 	}
 	return &serviceProxy{
 		rt:      rt,
 		onError: onError,
 		bufs:    &t.bufPool,
 		plain:   plain,
+		direct:  plain && direct,
 		rp: &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				// Append to the client's X-Forwarded-For like nginx's

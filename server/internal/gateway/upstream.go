@@ -87,6 +87,9 @@ type endpoint struct {
 	dialAddr string // host with the scheme's default port when it has none
 	basePath string // without trailing '/', "" for none
 	weight   int
+	// hostField is the Host field h1client writes for this endpoint, or
+	// nil when it would leave the request to net/http.
+	hostField []byte
 
 	inflight     atomic.Int64
 	failures     atomic.Int32 // consecutive passive failures
@@ -151,13 +154,18 @@ func newPool(s spec.Service, st *sharedTransport, logger *slog.Logger) (*pool, e
 		if err != nil {
 			return nil, fmt.Errorf("service %q: endpoint %q: %w", s.Name, e.URL, err)
 		}
+		hostField, ok := h1client.AppendHostField(nil, u.Host)
+		if !ok {
+			hostField = nil
+		}
 		p.endpoints = append(p.endpoints, &endpoint{
-			raw:      e.URL,
-			scheme:   u.Scheme,
-			host:     u.Host,
-			dialAddr: dialAddr(u),
-			basePath: strings.TrimRight(u.Path, "/"),
-			weight:   e.EffectiveWeight(),
+			hostField: hostField,
+			raw:       e.URL,
+			scheme:    u.Scheme,
+			host:      u.Host,
+			dialAddr:  dialAddr(u),
+			basePath:  strings.TrimRight(u.Path, "/"),
+			weight:    e.EffectiveWeight(),
 		})
 	}
 	p.schedule = wrrSchedule(p.endpoints)

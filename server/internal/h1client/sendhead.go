@@ -104,6 +104,9 @@ type Answer struct {
 	t *Transport
 }
 
+// StatusLine is the status line's code and reason, as http.Response.Status.
+func (a *Answer) StatusLine() string { return string(a.s.buf[9:a.s.statusEnd]) }
+
 // Fields is the number of header fields.
 func (a *Answer) Fields() int { return a.s.nlines }
 
@@ -132,3 +135,17 @@ func (a *Answer) Done() {
 // Close releases the connection of an exchange whose answer will not be
 // read.
 func (p Pending) Close() { p.c.close() }
+
+// AppendHostField appends the Host field Send writes for a request to
+// host, "Host: host\r\n"; ok false (dst unchanged) when host has a byte
+// that Send would leave to net/http, which may convert or refuse it.
+func AppendHostField(dst []byte, host string) (_ []byte, ok bool) {
+	for i := 0; i < len(host); i++ {
+		if !validHostByte(host[i]) {
+			return dst, false
+		}
+	}
+	dst = append(dst, "Host: "...)
+	dst = appendHostNoZone(dst, host)
+	return append(dst, "\r\n"...), true
+}

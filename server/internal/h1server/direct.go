@@ -68,13 +68,15 @@ func (x *Exchange) Last() bool { return x.last }
 // unless it is the last, it goes out with the wait for the next request.
 func (x *Exchange) Respond(head, body []byte) {
 	c := x.c
-	if !x.last {
+	if !x.last && len(head)+len(body) <= 16<<10 {
 		c.setOut(head, body)
 		x.keep = true
 		return
 	}
 	nb := net.Buffers{head, body}
-	_, _ = nb.WriteTo(c.rwc)
+	if _, err := nb.WriteTo(c.rwc); err == nil && !x.last {
+		x.keep = true
+	}
 }
 
 // Standard returns the response writer and request a handler would get
@@ -85,3 +87,9 @@ func (x *Exchange) Standard() (http.ResponseWriter, *http.Request) {
 	}
 	return &x.q.w, x.q.req
 }
+
+// AppendStatusLine appends the status line the engine writes for code.
+func AppendStatusLine(b []byte, code int) []byte { return appendStatus(b, code) }
+
+// Date is the Date value the engine adds to answers that have none.
+func Date() string { return httpDate() }

@@ -1,0 +1,481 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1client"
+	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
+	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
+)
+
+// ServeDirect is the fast engine's shortcut for routes without plugins
+// (ADR 0006): a request without a body, on a route whose chain is empty
+// and whose service takes plain HTTP (chain.direct), is forwarded from the
+// engine's parsed head, without the http.Request, header maps and context
+// that ServeHTTP and forward build. The upstream request and the client's
+// answer are those of forward (TestForwardMatchesReverseProxy); an answer
+// that is not plain (streamed, chunked, interim, large) and an upstream
+// failure are finished by forward's and ServeHTTP's own code, on the
+// objects the engine builds then (Exchange.Standard). It returns false,
+// having done nothing, for every other request: the engine then builds the
+// request and calls ServeHTTP.
+func (g *Gateway) ServeDirect(x *h1server.Exchange) bool {
+	u := x.URL()
+	if !cleanQuery(u.RawQuery) || spec.CleanPath(u.Path) != u.Path {
+		return false
+	}
+	ip, _, err := net.SplitHostPort(x.RemoteAddr())
+	if err != nil {
+		return false
+	}
+	if !g.clientIP.Empty() {
+		// A trusted proxy's forwarding headers are kept and read: that
+		// is sanitize's work, on the standard path.
+		if a, err := netip.ParseAddr(ip); err != nil || g.clientIP.Trusts(a) {
+			return false
+		}
+	}
+	t := g.acquire()
+	if t == nil {
+		return false
+	}
+	defer t.done()
+	d := directPool.Get().(*direct)
+	defer d.release()
+	d.x, d.g, d.client, d.start = x, g, ip, time.Now()
+	d.setID(x.Get(RequestIDHeader))
+	host := normalizeHost(x.Host())
+	e := t.router.match(host, u.Path, x.Method(), d)
+	if e == nil {
+		return false
+	}
+	sp := e.target.chainFor(t.domains, host).direct
+	if sp == nil {
+		return false
+	}
+	d.route = e.target.label
+	d.forward(sp)
+	return true
+}
+
+// direct is the state of one request ServeDirect forwards, pooled.
+type direct struct {
+	g      *Gateway
+	x      *h1server.Exchange
+	client string // the peer's address: X-Real-Ip, X-Forwarded-For
+	route  string
+	start  time.Time
+
+	clientID string   // the client's X-Request-Id, when kept
+	genID    [32]byte // the generated one otherwise
+	idGen    bool
+
+	up   []byte // the upstream request's head
+	down []byte // the client's answer's head
+	keys [maxDirectKeys]directKey
+
+	// The standard objects, once the request needs them (standard).
+	sw *statusWriter
+	r  *http.Request
+}
+
+var directPool = sync.Pool{New: func() any {
+	return &direct{up: make([]byte, 0, 1024), down: make([]byte, 0, 1024)}
+}}
+
+func (d *direct) release() {
+	if cap(d.up) > 16<<10 || cap(d.down) > 16<<10 {
+		return
+	}
+	*d = direct{up: d.up[:0], down: d.down[:0]}
+	directPool.Put(d)
+}
+
+// setID keeps the client's request id, or generates one, as ServeHTTP.
+func (d *direct) setID(id string) {
+	if id != "" && len(id) <= 128 {
+		d.clientID, d.idGen = id, false
+		return
+	}
+	a, c := rand.Uint64(), rand.Uint64()
+	var b [16]byte
+	for i := 0; i < 8; i++ {
+		b[i] = byte(a >> (8 * i))
+		b[8+i] = byte(c >> (8 * i))
+	}
+	hex.Encode(d.genID[:], b[:])
+	d.idGen = true
+}
+
+// appendID appends the request id.
+func (d *direct) appendID(dst []byte) []byte {
+	if d.idGen {
+		return append(dst, d.genID[:]...)
+	}
+	return append(dst, d.clientID...)
+}
+
+// id returns the request id as a string (an allocation for a generated
+// one: only logs and the standard path need it).
+func (d *direct) id() string {
+	if d.idGen {
+		return string(d.genID[:])
+	}
+	return d.clientID
+}
+
+// hasValue answers routing's header matches as ServeHTTP's header would,
+// after sanitize: X-Real-Ip is the client's address, forwarding headers
+// and the X-Gatehouse-* headers a client may not send are gone, and a
+// generated request id replaces the client's.
+func (d *direct) hasValue(key, value string) bool {
+	switch {
+	case key == "X-Real-Ip":
+		return value == d.client
+	case key == RequestIDHeader && d.idGen:
+		return value == string(d.genID[:])
+	case key == "X-Forwarded-For" || key == "Forwarded" || gatehouseHeader(key):
+		return false
+	}
+	for i := 0; i < d.x.Fields(); i++ {
+		if k, v := d.x.Field(i); k == key && v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// forward sends the request to sp's service and answers the client.
+func (d *direct) forward(sp *serviceProxy) {
+	x := d.x
+	method := x.Method()
+	isHead := method == http.MethodHead
+	replay := h1client.Replayable(method, x.Get("Idempotency-Key") != "" || x.Get("X-Idempotency-Key") != "")
+	var (
+		answer *h1client.Answer
+		res    *http.Response
+	)
+	send := func(ep *endpoint, attempt int) (int, error) {
+		d.up = d.appendUpstreamHead(d.up[:0], ep, attempt)
+		p, err := sp.rt.pool.transport.h1.SendHead(ep.dialAddr, d.up, replay)
+		if err != nil {
+			return 0, err
+		}
+		if a := p.Answer(isHead); a != nil && plainForClient(a) {
+			answer = a
+			return a.Status, nil
+		}
+		// Not plain: read as forward reads it, with 1xx answers passed
+		// to the client.
+		sw, r := d.standard()
+		res, err = p.Response(r, &h1client.Options{Interim: interimTo{sw}})
+		if err != nil {
+			return 0, err
+		}
+		return res.StatusCode, nil
+	}
+	drop := func() string {
+		if answer != nil {
+			line := answer.StatusLine()
+			answer.Done()
+			answer = nil
+			return line
+		}
+		_, _ = io.CopyN(io.Discard, res.Body, 64<<10)
+		_ = res.Body.Close()
+		return res.Status
+	}
+	ep, tracked, err := sp.rt.try(nil, method, true, send, drop)
+	switch {
+	case err != nil:
+		sw, r := d.standard()
+		sp.onError(sw, r, err)
+		d.finish(sw.status)
+	case answer != nil:
+		status := answer.Status
+		d.down = d.appendClientHead(d.down[:0], answer, x.Last())
+		x.Respond(d.down, answer.Body)
+		answer.Done()
+		if tracked {
+			ep.inflight.Add(-1)
+		}
+		d.finish(status)
+	default:
+		if tracked {
+			res.Body = &inflightBody{ReadCloser: res.Body, ep: ep}
+		}
+		defer func() { d.finish(d.sw.status) }()
+		sp.respond(d.sw, d.r, res, nil)
+	}
+}
+
+// standard returns the objects a handler gets for the request, made
+// ready as ServeHTTP makes them (the same request id, sanitize's header),
+// built on the first call.
+func (d *direct) standard() (*statusWriter, *http.Request) {
+	if d.sw != nil {
+		return d.sw, d.r
+	}
+	w, r := d.x.Standard()
+	if d.idGen {
+		r.Header[RequestIDHeader] = []string{d.id()}
+	}
+	st, r := d.g.begin(w, r)
+	st.sw.ResponseWriter = w
+	d.sw, d.r = &st.sw, r
+	return d.sw, d.r
+}
+
+// finish counts the request and logs it, as Gateway.finish does.
+func (d *direct) finish(status int) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	elapsed := time.Since(d.start)
+	g := d.g
+	g.metrics.observe(d.route, status, elapsed)
+	if g.accessLog {
+		u := d.x.URL()
+		g.logRequest(context.Background(), d.x.Method(), d.x.Host(), u.Path, d.client, d.id(), d.route, status, elapsed)
+	}
+}
+
+// maxDirectKeys bounds the upstream header fields: the engine's 64 and
+// the five the gateway sets.
+const maxDirectKeys = 64 + 5
+
+// directKey is one header field of the upstream request: the client's
+// field src, or, with src < 0, one the gateway sets.
+type directKey struct {
+	name string
+	src  int
+}
+
+const (
+	setForwardedFor = -1 - iota
+	setForwardedHost
+	setForwardedProto
+	setRealIP
+	setRequestID
+)
+
+// appendUpstreamHead appends the head forward sends to ep: the client's
+// fields after sanitize and outbound.build's rules, as h1client writes an
+// http.Request (request line, Host, User-Agent, Content-Length, then the
+// fields sorted by name, the values of one name in the order received).
+func (d *direct) appendUpstreamHead(dst []byte, ep *endpoint, attempt int) []byte {
+	x := d.x
+	u := x.URL()
+	method := x.Method()
+	dst = append(dst, method...)
+	dst = append(dst, ' ')
+	if ep.basePath != "" || attempt > 0 {
+		var out url.URL
+		out.Path = ep.basePath + u.Path
+		if u.RawPath != "" {
+			out.RawPath = ep.basePath + u.RawPath
+		}
+		dst = appendEscapedPath(dst, &out)
+	} else {
+		dst = appendEscapedPath(dst, u)
+	}
+	if u.ForceQuery || u.RawQuery != "" {
+		dst = append(dst, '?')
+		dst = append(dst, u.RawQuery...)
+	}
+	dst = append(dst, " HTTP/1.1\r\n"...)
+	dst = append(dst, ep.hostField...)
+
+	keys := d.keys[:0]
+	add := func(name string, src int) {
+		i := len(keys)
+		keys = append(keys, directKey{})
+		for i > 0 && keys[i-1].name > name {
+			keys[i] = keys[i-1]
+			i--
+		}
+		keys[i] = directKey{name: name, src: src}
+	}
+	ua, closeNamed := -1, false
+	for i := 0; i < x.Fields(); i++ {
+		if k, v := x.Field(i); k == "Connection" && v != "" && asciiFold(v, "close") {
+			closeNamed = true
+		}
+	}
+	for i := 0; i < x.Fields(); i++ {
+		k, _ := x.Field(i)
+		switch k {
+		case "User-Agent":
+			if ua < 0 {
+				ua = i
+			}
+			continue
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer",
+			"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip":
+			continue
+		case RequestIDHeader:
+			if d.idGen {
+				continue
+			}
+		case "Close":
+			if closeNamed {
+				continue
+			}
+		}
+		if isHopHeader(k) || gatehouseHeader(k) {
+			continue
+		}
+		add(k, i)
+	}
+	add("X-Forwarded-For", setForwardedFor)
+	add("X-Forwarded-Host", setForwardedHost)
+	add("X-Forwarded-Proto", setForwardedProto)
+	add("X-Real-Ip", setRealIP)
+	if d.idGen {
+		add(RequestIDHeader, setRequestID)
+	}
+
+	if ua >= 0 {
+		if _, v := x.Field(ua); v != "" {
+			dst = appendLine(dst, "User-Agent", v)
+		}
+	}
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		dst = append(dst, "Content-Length: 0\r\n"...)
+	}
+	for _, k := range keys {
+		switch k.src {
+		case setForwardedFor, setRealIP:
+			dst = appendLine(dst, k.name, d.client)
+		case setForwardedHost:
+			dst = appendLine(dst, k.name, x.Host())
+		case setForwardedProto:
+			dst = appendLine(dst, k.name, "http")
+		case setRequestID:
+			dst = append(dst, RequestIDHeader+": "...)
+			dst = append(append(dst, d.genID[:]...), "\r\n"...)
+		default:
+			_, v := x.Field(k.src)
+			dst = appendLine(dst, k.name, v)
+		}
+	}
+	return append(dst, "\r\n"...)
+}
+
+// appendEscapedPath appends u's path as http.Request.Write sends it.
+func appendEscapedPath(dst []byte, u *url.URL) []byte {
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	return append(dst, p...)
+}
+
+// appendLine appends the field "name: value\r\n"; the values here come
+// from the engine's parser (no CR, LF or surrounding space) or the
+// gateway.
+func appendLine(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, "\r\n"...)
+}
+
+// plainForClient reports whether the client's answer can be written from
+// a's fields as they are: none is named Close (which an HTTP/1.0 answer's
+// Connection: close would name, for forward to drop).
+func plainForClient(a *h1client.Answer) bool {
+	for i := 0; i < a.Fields(); i++ {
+		if name, _, _ := a.Field(i); len(name) == 5 && asciiFold(string(name), "close") {
+			return false
+		}
+	}
+	return true
+}
+
+// appendClientHead appends the head of the client's answer as forward and
+// the engine's response writer make it from a: the upstream's fields
+// without the hop-by-hop ones and its X-Request-Id, names in canonical
+// form; then the request id, Date and a sniffed Content-Type when the
+// upstream sent none, and Connection: close on the connection's last
+// answer. A 204's Content-Length is dropped, as net/http drops it.
+func (d *direct) appendClientHead(dst []byte, a *h1client.Answer, last bool) []byte {
+	dst = h1server.AppendStatusLine(dst, a.Status)
+	hasDate, hasType := false, false
+	for i := 0; i < a.Fields(); i++ {
+		name, value, canonical := a.Field(i)
+		start := len(dst)
+		dst = append(dst, name...)
+		if !canonical {
+			canonicalize(dst[start:])
+		}
+		k := dst[start:]
+		switch {
+		case isHopHeaderBytes(k) || string(k) == RequestIDHeader ||
+			a.Status == http.StatusNoContent && string(k) == "Content-Length":
+			dst = dst[:start]
+			continue
+		case string(k) == "Date":
+			hasDate = true
+		case string(k) == "Content-Type":
+			hasType = true
+		}
+		dst = append(dst, ": "...)
+		dst = append(dst, value...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, RequestIDHeader+": "...)
+	dst = append(d.appendID(dst), "\r\n"...)
+	if !hasDate {
+		dst = appendLine(dst, "Date", h1server.Date())
+	}
+	if !hasType && len(a.Body) > 0 {
+		dst = appendLine(dst, "Content-Type", http.DetectContentType(a.Body))
+	}
+	if last {
+		dst = append(dst, "Connection: close\r\n"...)
+	}
+	return append(dst, "\r\n"...)
+}
+
+// canonicalize rewrites a header name, a token, in place as
+// http.CanonicalHeaderKey spells it.
+func canonicalize(b []byte) {
+	upper := true
+	for i, c := range b {
+		if upper && 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+		upper = c == '-'
+	}
+}
+
+// isHopHeaderBytes is isHopHeader for a name in bytes.
+func isHopHeaderBytes(k []byte) bool {
+	switch string(k) {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// interimTo passes 1xx answers to the client's writer, as outbound does.
+type interimTo struct{ w http.ResponseWriter }
+
+func (i interimTo) Interim(code int, header http.Header) error {
+	passInterim(i.w, code, header)
+	return nil
+}
