@@ -30,9 +30,13 @@
 #   PEERS="haproxy caddy"  other proxies from Debian measured too when installed
 #                 (apt-get install haproxy caddy); same CPUs as nginx
 #   BUILD=1       run `make host plugins` first; 0 uses build/ as it is
+#   BASELINE=<dir>  another build (its gatehouse and plugins/, e.g. the parent
+#                 commit's `make host plugins BUILD_DIR=<dir>`) measured in the
+#                 same run on the same ENGINES: targets baseline-std, baseline-fast
 #   BASE_PORT=18081  backend; +1 nginx; +2 Gatehouse std; +3 bare Go proxy;
 #                    +4/+6 Gatehouse's consoles; +5 Gatehouse fast; +7 HAProxy;
-#                    +8 Caddy; +9 go-floor (never 8080/8001)
+#                    +8 Caddy; +9 go-floor; +10..+13 the baseline's std and
+#                    fast gateways and consoles (never 8080/8001)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=nginx.sh
@@ -118,20 +122,31 @@ pids+=($!)
 pid_of[nginx]=$!
 # targets: "name port" of every proxy measured, nginx first.
 targets=("direct $BACKEND_PORT" "nginx $NGINX_PORT" "go-stock $STOCK_PORT" "go-floor $FLOOR_PORT")
+# start_gatehouse NAME BUILD_DIR ENGINE GATEWAY_PORT CONSOLE_PORT
+start_gatehouse() {
+	GOMAXPROCS=${GATEHOUSE_PROCS:-$ncpu} taskset -c "$PROXY_CPUS" env \
+		GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$4" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$5" \
+		GATEHOUSE_DATA_DIR="$work/$1" GATEHOUSE_PLUGIN_DIR="$2/plugins" \
+		GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
+		GATEHOUSE_GATEWAY_ENGINE="$3" "$2/gatehouse" serve >"$work/$1.out" 2>&1 &
+	pids+=($!)
+	pid_of[$1]=$!
+	targets+=("$1 $4 $5")
+}
+if [[ -n ${BASELINE:-} && ! -x ${BASELINE:-}/gatehouse ]]; then
+	echo "proxy.sh: BASELINE=$BASELINE has no gatehouse binary; build one with make host plugins BUILD_DIR=$BASELINE" >&2
+	exit 1
+fi
 for engine in $ENGINES; do
 	case $engine in
-	std) gport=$GATEHOUSE_PORT cport=$CONSOLE_PORT ;;
-	fast) gport=$((BASE_PORT + 5)) cport=$((BASE_PORT + 6)) ;;
+	std) gport=$GATEHOUSE_PORT cport=$CONSOLE_PORT bport=$((BASE_PORT + 10)) ;;
+	fast) gport=$((BASE_PORT + 5)) cport=$((BASE_PORT + 6)) bport=$((BASE_PORT + 12)) ;;
 	*) echo "proxy.sh: ENGINES: $engine is not an engine; use std and/or fast" >&2; exit 1 ;;
 	esac
-	GOMAXPROCS=${GATEHOUSE_PROCS:-$ncpu} taskset -c "$PROXY_CPUS" env \
-		GATEHOUSE_GATEWAY_ADDR="127.0.0.1:$gport" GATEHOUSE_CONSOLE_ADDR="127.0.0.1:$cport" \
-		GATEHOUSE_DATA_DIR="$work/gatehouse-$engine" GATEHOUSE_PLUGIN_DIR="$PWD/build/plugins" \
-		GATEHOUSE_CONFIG_FILE="$work/gatehouse.yaml" GATEHOUSE_LOG_LEVEL=info GATEHOUSE_ACCESS_LOG="$ACCESS_LOG" \
-		GATEHOUSE_GATEWAY_ENGINE="$engine" build/gatehouse serve >"$work/gatehouse-$engine.out" 2>&1 &
-	pids+=($!)
-	pid_of[gatehouse-$engine]=$!
-	targets+=("gatehouse-$engine $gport $cport")
+	start_gatehouse "gatehouse-$engine" "$PWD/build" "$engine" "$gport" "$cport"
+	if [[ -n ${BASELINE:-} ]]; then
+		start_gatehouse "baseline-$engine" "$(cd "$BASELINE" && pwd)" "$engine" "$bport" "$((bport + 1))"
+	fi
 done
 for peer in $PEERS; do
 	case $peer in
@@ -198,7 +213,7 @@ wait_port() {
 for t in "${targets[@]}"; do
 	set -- $t
 	case $1 in
-	gatehouse-*)
+	gatehouse-* | baseline-*)
 		echo "waiting for $1 to apply $ROUTES routes..." >&2
 		for _ in $(seq 600); do
 			curl -fsS "http://127.0.0.1:$3/readyz" >/dev/null 2>&1 && break

@@ -243,6 +243,7 @@ func (d *direct) finish(status int) {
 	elapsed := time.Since(d.start)
 	g := d.g
 	g.metrics.observe(d.route, status, elapsed)
+	g.metrics.direct.Inc()
 	if g.accessLog {
 		u := d.x.URL()
 		g.logRequest(context.Background(), d.x.Method(), d.x.Host(), u.Path, d.client, d.id(), d.route, status, elapsed)

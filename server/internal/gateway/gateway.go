@@ -406,6 +406,7 @@ type metrics struct {
 	duration       *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
 	activeConns    prometheus.Gauge
+	direct         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, logger *slog.Logger) *metrics {
@@ -427,6 +428,10 @@ func newMetrics(reg prometheus.Registerer, logger *slog.Logger) *metrics {
 			Name: "gatehouse_gateway_active_connections",
 			Help: "Open client connections on the gateway listener, without those a plugin took over (legacy MCP SSE streams: see gatehouse_mcp_active_sessions).",
 		}),
+		direct: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gatehouse_gateway_direct_requests_total",
+			Help: "Requests the fast engine forwarded from their parsed head (routes without plugins to plain-http services; docs/adr/0006), included in gatehouse_gateway_requests_total.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -435,6 +440,7 @@ func newMetrics(reg prometheus.Registerer, logger *slog.Logger) *metrics {
 	m.duration = register(reg, m.duration, logger)
 	m.upstreamErrors = register(reg, m.upstreamErrors, logger)
 	m.activeConns = register(reg, m.activeConns, logger)
+	m.direct = register(reg, m.direct, logger)
 	return m
 }
 
