@@ -215,7 +215,7 @@ for t in "${targets[@]}"; do
 	case $1 in
 	gatehouse-* | baseline-*)
 		echo "waiting for $1 to apply $ROUTES routes..." >&2
-		for _ in $(seq 600); do
+		for _ in $(seq 1800); do
 			curl -fsS "http://127.0.0.1:$3/readyz" >/dev/null 2>&1 && break
 			sleep 0.1
 		done

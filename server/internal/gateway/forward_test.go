@@ -280,7 +280,7 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 // serveGateway serves a gateway with snap's table on a loopback port with
 // the engine ("std": net/http, "fast": h1server, "direct": h1server with
 // Gateway.ServeDirect) and returns its address.
-func serveGateway(t *testing.T, engine string, snap spec.Snapshot, opts CompileOptions) (string, *prometheus.Registry) {
+func serveGateway(t testing.TB, engine string, snap spec.Snapshot, opts CompileOptions) (string, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	gw := New(slog.New(slog.DiscardHandler), reg)
