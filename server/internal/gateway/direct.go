@@ -177,7 +177,7 @@ func (d *direct) forward(sp *serviceProxy) {
 		// Not plain: read as forward reads it, with 1xx answers passed
 		// to the client.
 		sw, r := d.standard()
-		res, err = p.Response(r, &h1client.Options{Interim: interimTo{sw}})
+		res, err = p.Response(r, &h1client.Options{Interim: interimTo{sw}, HandlerScoped: h1server.HandlerScoped(r.Context())})
 		if err != nil {
 			return 0, err
 		}

@@ -587,7 +587,21 @@ func TestClosedCurrentTableRefusesInsteadOfHanging(t *testing.T) {
 	require.Equal(t, CodeGatewayNotReady, res.errorCode(t))
 }
 
+// A client that leaves a silent stream ends the upstream's, on both
+// engines, whether or not it said it accepts text/event-stream.
 func TestClientGoneStopsTheUpstreamStream(t *testing.T) {
+	for _, engine := range []string{"std", "fast"} {
+		for _, accept := range []string{"", "text/event-stream"} {
+			for _, method := range []string{http.MethodGet, http.MethodPost} {
+				t.Run(engine+" "+method+" accept="+accept, func(t *testing.T) {
+					testClientGoneStopsTheUpstreamStream(t, engine, method, accept)
+				})
+			}
+		}
+	}
+}
+
+func testClientGoneStopsTheUpstreamStream(t *testing.T, engine, method, accept string) {
 	upstreamDone := make(chan struct{})
 	started := make(chan struct{})
 	be := newBackend(t, "stream", func(w http.ResponseWriter, r *http.Request) {
@@ -602,15 +616,15 @@ func TestClientGoneStopsTheUpstreamStream(t *testing.T) {
 		<-r.Context().Done()
 		close(upstreamDone)
 	})
-	// net/http's engine: the fast one notices a client that leaves a
-	// silent stream only when the request accepts text/event-stream
-	// (h1server's parser), which this one does not send.
-	h := newHarnessOn(t, "std")
+	h := newHarnessOn(t, engine)
 	h.apply(spec.Snapshot{Services: []spec.Service{svc("s", be.URL)}, Routes: []spec.Route{prefixRoute("r", "/", "s")}}, CompileOptions{})
 
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.srv.URL+"/chat", nil)
+	req, err := http.NewRequestWithContext(ctx, method, h.srv.URL+"/chat", nil)
 	require.NoError(t, err)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	resp, err := h.hc.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -64,8 +64,11 @@ type Pending struct {
 }
 
 // Response reads the answer as Send returns it, req being the request the
-// head was written from (its method tells the answer to a HEAD). The
-// response's body releases the connection as Send's does.
+// head was written from (its method tells the answer to a HEAD), with
+// opts as SendWith's (the exchange has no cancellation hook: set
+// HandlerScoped when req's context is handler-scoped, so that a body
+// still to be read stops when it is cancelled). The response's body
+// releases the connection as Send's does.
 func (p Pending) Response(req *http.Request, opts *Options) (*http.Response, error) {
 	if opts == nil {
 		opts = &noOptions

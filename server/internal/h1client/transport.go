@@ -320,15 +320,24 @@ func (t *Transport) answer(c *upConn, req *http.Request, opts *Options, stop fun
 		// Never asked for (upgrades take the http.Transport path).
 		return fail(errors.New("read response: unexpected 101 Switching Protocols"))
 	}
-	if t.headerTimeout > 0 && !bodyBuffered(resp, c.br) {
-		// The timeout covers the wait for the header; the body may take
-		// as long as it streams. A body already read needs no clearing:
-		// the next exchange sets its own deadline, and alive clears it
-		// for the idle check.
-		_ = c.conn.SetDeadline(time.Time{})
-		if ctx.Err() != nil {
-			// Cancelled while the deadline was being cleared.
-			return fail(ctx.Err())
+	if buffered := bodyBuffered(resp, c.br); !buffered {
+		if t.headerTimeout > 0 {
+			// The timeout covers the wait for the header; the body may
+			// take as long as it streams. A body already read needs no
+			// clearing: the next exchange sets its own deadline, and
+			// alive clears it for the idle check.
+			_ = c.conn.SetDeadline(time.Time{})
+			if ctx.Err() != nil {
+				// Cancelled while the deadline was being cleared.
+				return fail(ctx.Err())
+			}
+		}
+		if opts.HandlerScoped && ctx.Done() != nil {
+			// The exchange needed no hook, but a body still to be read
+			// may stream after the handler's first flush, from which on
+			// the engine cancels the context when the client leaves: the
+			// body's reads stop then.
+			stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 		}
 	}
 	b := &respBody{t: t, c: c, rc: resp.Body, stop: stop, keep: !resp.Close && !req.Close}

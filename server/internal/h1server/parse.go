@@ -208,9 +208,11 @@ func parseHead(b []byte, h *head) error {
 		case "Accept":
 			// A stream must notice a client that leaves while it is
 			// silent. Long-lived streams (GET) go to net/http, whose
-			// background read does; the answer of a POST (an MCP call)
-			// is served here and watched from its first flush on
-			// (response.watch).
+			// background read does; a POST (an MCP call) is served
+			// here, its context not handler-scoped from the start (its
+			// upstream calls hook their cancellation) and its
+			// connection watched from the answer's first flush on
+			// (response.watch), as any request's is.
 			if containsFold(value, "text/event-stream") {
 				if m == "GET" || m == "HEAD" {
 					return errHandOff

@@ -41,11 +41,11 @@ type response struct {
 	// handler's once it has returned.
 	added [3]string
 
-	// A request that accepts a stream is watched from the first flush of
-	// its answer on: a read of the idle connection that ends when the
-	// client leaves (cancel) or when the handler returns (unwatch).
+	// A request is watched from the first flush of its answer on: a read
+	// of the idle connection that ends when the client leaves (cancel) or
+	// when the handler returns (unwatch).
 	body     *bodyReader
-	stream   bool
+	ctx      *scopedCtx
 	cancel   context.CancelFunc
 	watching bool
 	watched  chan watchResult
@@ -57,15 +57,16 @@ type watchResult struct {
 	err error
 }
 
-// watch starts watching the connection, once, for a stream whose request
-// body has been read and after which nothing was sent yet (a client that
-// pipelines is still there).
+// watch starts watching the connection, once, for an answer being
+// flushed whose request body has been read and after which nothing was
+// sent yet (a client that pipelines is still there).
 func (w *response) watch() {
 	c := w.c
-	if !w.stream || w.watching || w.hijacked || !w.body.done || c.r != c.w {
+	if w.watching || w.hijacked || !w.body.done || c.r != c.w {
 		return
 	}
 	w.watching = true
+	w.ctx.watched.Store(true)
 	w.watched = make(chan watchResult, 1)
 	_ = c.rwc.SetReadDeadline(time.Time{}) // a body read limit's is over
 	go func() {

@@ -434,7 +434,8 @@ func (c *conn) prepare(h *head, last bool) *request {
 	}
 	cctx, cancel := context.WithCancel(c.baseCtx)
 	q.cancel = cancel
-	ctx := &scopedCtx{Context: cctx, watched: h.stream}
+	ctx := &scopedCtx{Context: cctx}
+	ctx.watched.Store(h.stream)
 	*r = http.Request{
 		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: hdr, Host: h.host, RequestURI: h.target, RemoteAddr: c.peer(),
@@ -467,7 +468,7 @@ func (c *conn) prepare(h *head, last bool) *request {
 	}
 	w := &q.w
 	*w = response{c: c, req: r, header: q.rhdr, head: w.head[:0], out: w.out[:0], closeAfter: last,
-		body: body, stream: h.stream, cancel: cancel}
+		body: body, ctx: ctx, cancel: cancel}
 	w.bodyAllowed = r.Method != "HEAD"
 	return q
 }
@@ -541,21 +542,26 @@ var chunkedTE = []string{"chunked"}
 // it from the contexts derived from it.
 type scopedCtx struct {
 	context.Context
-	watched bool // a stream: cancelled when the client leaves (response.watch)
+	// watched: the engine watches the connection and cancels the context
+	// when the client leaves (response.watch) — a request that accepts a
+	// stream from the start, any other from the first flush of its answer.
+	watched atomic.Bool
 }
 
 // HandlerScoped reports whether ctx is the context of a request this
-// engine serves, as it gave it to the handler, and the handler has not
-// returned. Unlike net/http, the engine does not watch the connection
-// while a handler runs, so such a context is cancelled only when the
-// handler returns: a call the handler makes with it cannot be cancelled
-// before it returns, and need not watch for it. A context derived from it
-// (a plugin's deadline) is not handler-scoped, nor is the context of a
-// request that accepts a stream (the engine watches its connection once
-// the answer is flushed, and cancels it when the client leaves).
+// engine serves, as it gave it to the handler, and neither the handler
+// has returned nor the engine watches the connection yet. Unlike
+// net/http, the engine does not watch the connection while a handler
+// runs until the handler flushes an answer (or, for a request that
+// accepts text/event-stream, from the start): until then such a context
+// is cancelled only when the handler returns, and a call the handler
+// makes with it need not watch for its cancellation. A call whose answer
+// may stream after a flush must still stop when the context is cancelled
+// (h1client hooks a body it has not read whole). A context derived from
+// it (a plugin's deadline) is not handler-scoped.
 func HandlerScoped(ctx context.Context) bool {
 	s, ok := ctx.(*scopedCtx)
-	return ok && !s.watched && s.Err() == nil
+	return ok && !s.watched.Load() && s.Err() == nil
 }
 
 // request is the pooled set of objects one request uses.
