@@ -75,7 +75,13 @@ func Peer(req *http.Request) string {
 // a trusted proxy, the last address of X-Forwarded-For that is not a
 // trusted proxy (X-Real-IP when there is no X-Forwarded-For).
 func (r Resolver) ClientIP(req *http.Request) string {
-	peer := Peer(req)
+	return r.ClientIPOf(Peer(req), req.Header.Values("X-Forwarded-For"), req.Header.Get("X-Real-Ip"))
+}
+
+// ClientIPOf is ClientIP for a request whose peer address (without the
+// port) is peer, with the X-Forwarded-For values xff and the first
+// X-Real-IP value realIP.
+func (r Resolver) ClientIPOf(peer string, xff []string, realIP string) string {
 	if len(r.trusted) == 0 {
 		return peer
 	}
@@ -83,9 +89,8 @@ func (r Resolver) ClientIP(req *http.Request) string {
 	if err != nil || !r.Trusts(pa) {
 		return peer
 	}
-	xff := req.Header.Values("X-Forwarded-For")
 	if len(xff) == 0 {
-		if v, err := netip.ParseAddr(strings.TrimSpace(req.Header.Get("X-Real-Ip"))); err == nil {
+		if v, err := netip.ParseAddr(strings.TrimSpace(realIP)); err == nil {
 			return v.Unmap().String()
 		}
 		return peer

@@ -37,13 +37,6 @@ func (g *Gateway) ServeDirect(x *h1server.Exchange) bool {
 	if err != nil {
 		return false
 	}
-	if !g.clientIP.Empty() {
-		// A trusted proxy's forwarding headers are kept and read: that
-		// is sanitize's work, on the standard path.
-		if a, err := netip.ParseAddr(ip); err != nil || g.clientIP.Trusts(a) {
-			return false
-		}
-	}
 	t := g.acquire()
 	if t == nil {
 		return false
@@ -51,7 +44,10 @@ func (g *Gateway) ServeDirect(x *h1server.Exchange) bool {
 	defer t.done()
 	d := directPool.Get().(*direct)
 	defer d.release()
-	d.x, d.g, d.client, d.start = x, g, ip, time.Now()
+	d.x, d.g, d.peer, d.client, d.start = x, g, ip, ip, time.Now()
+	if !g.clientIP.Empty() && !d.trustPeer() {
+		return false
+	}
 	d.setID(x.Get(RequestIDHeader))
 	host := normalizeHost(x.Host())
 	e := t.router.match(host, u.Path, x.Method(), d)
@@ -71,9 +67,16 @@ func (g *Gateway) ServeDirect(x *h1server.Exchange) bool {
 type direct struct {
 	g      *Gateway
 	x      *h1server.Exchange
-	client string // the peer's address: X-Real-Ip, X-Forwarded-For
+	peer   string // the connection's peer address
+	client string // the client's address (X-Real-Ip): the peer's, or as a trusted proxy says
 	route  string
 	start  time.Time
+	// From a trusted proxy: its X-Forwarded-For values, kept and
+	// extended, and its Forwarded, kept for routing, as sanitize keeps
+	// them.
+	trusted  bool
+	priorBuf [maxPriorHops]string
+	prior    []string
 
 	clientID string   // the client's X-Request-Id, when kept
 	genID    [32]byte // the generated one otherwise
@@ -98,6 +101,44 @@ func (d *direct) release() {
 	}
 	*d = direct{up: d.up[:0], down: d.down[:0]}
 	directPool.Put(d)
+}
+
+// maxPriorHops bounds the X-Forwarded-For fields of a trusted proxy's
+// request that the direct path takes.
+const maxPriorHops = 8
+
+// trustPeer finds the client's address when the gateway trusts proxies,
+// as sanitize does: the peer's, unless the peer is a trusted proxy, whose
+// X-Forwarded-For (or X-Real-Ip) then says. It reports false to decline
+// the request (a peer address that does not parse, more forwarding
+// fields than it keeps).
+func (d *direct) trustPeer() bool {
+	g, x := d.g, d.x
+	a, err := netip.ParseAddr(d.peer)
+	if err != nil {
+		return false
+	}
+	if !g.clientIP.Trusts(a) {
+		return true
+	}
+	d.trusted = true
+	d.prior = d.priorBuf[:0]
+	realIP, sawRealIP := "", false
+	for i := 0; i < x.Fields(); i++ {
+		switch k, v := x.Field(i); k {
+		case "X-Forwarded-For":
+			if len(d.prior) == maxPriorHops {
+				return false
+			}
+			d.prior = append(d.prior, v)
+		case "X-Real-Ip":
+			if !sawRealIP {
+				realIP, sawRealIP = v, true
+			}
+		}
+	}
+	d.client = g.clientIP.ClientIPOf(d.peer, d.prior, realIP)
+	return true
 }
 
 // setID keeps the client's request id, or generates one, as ServeHTTP.
@@ -135,15 +176,16 @@ func (d *direct) id() string {
 
 // hasValue answers routing's header matches as ServeHTTP's header would,
 // after sanitize: X-Real-Ip is the client's address, forwarding headers
-// and the X-Gatehouse-* headers a client may not send are gone, and a
-// generated request id replaces the client's.
+// (unless from a trusted proxy) and the X-Gatehouse-* headers a client
+// may not send are gone, and a generated request id replaces the
+// client's.
 func (d *direct) hasValue(key, value string) bool {
 	switch {
 	case key == "X-Real-Ip":
 		return value == d.client
 	case key == RequestIDHeader && d.idGen:
 		return value == string(d.genID[:])
-	case key == "X-Forwarded-For" || key == "Forwarded" || gatehouseHeader(key):
+	case (key == "X-Forwarded-For" || key == "Forwarded") && !d.trusted, gatehouseHeader(key):
 		return false
 	}
 	for i := 0; i < d.x.Fields(); i++ {
@@ -356,7 +398,15 @@ func (d *direct) appendUpstreamHead(dst []byte, ep *endpoint, attempt int) []byt
 	}
 	for _, k := range keys {
 		switch k.src {
-		case setForwardedFor, setRealIP:
+		case setForwardedFor:
+			// The peer, after a trusted proxy's own list, like nginx's
+			// $proxy_add_x_forwarded_for.
+			dst = append(dst, "X-Forwarded-For: "...)
+			for _, v := range d.prior {
+				dst = append(append(dst, v...), ", "...)
+			}
+			dst = append(append(dst, d.peer...), "\r\n"...)
+		case setRealIP:
 			dst = appendLine(dst, k.name, d.client)
 		case setForwardedHost:
 			dst = appendLine(dst, k.name, x.Host())

@@ -8,14 +8,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
 
 // The direct path routes on the header ServeHTTP routes on, after
 // sanitize: a client cannot reach a route by forging X-Forwarded-For,
 // X-Real-Ip or an X-Gatehouse-* header, and X-Real-Ip is its own
-// address. The same requests choose the same routes on both engines, and
-// on the fast one they were served directly.
+// address; behind a trusted proxy, the proxy's forwarding headers count.
+// The same requests choose the same routes on both engines, and on the
+// fast one they were served directly.
 func TestDirectRoutesOnTheSanitizedHeader(t *testing.T) {
 	be := newBackend(t, "be", nil)
 	headerRoute := func(name, key, value string) spec.Route {
@@ -45,9 +47,27 @@ func TestDirectRoutesOnTheSanitizedHeader(t *testing.T) {
 		{map[string]string{"X-Real-Ip": "6.6.6.6"}, "own-real-ip"},
 		{map[string]string{"X-Env": "prod"}, "env"}, // "env" and "own-real-ip" match; by name, env first
 	}
-	for _, engine := range []string{"std", "fast"} {
+	// From a trusted proxy, its forwarding headers count.
+	trustedRequests := []struct {
+		header map[string]string
+		want   string
+	}{
+		{map[string]string{"X-Forwarded-For": "6.6.6.6"}, "forged-real-ip"}, // the client is 6.6.6.6; by name before forged-xff
+		{map[string]string{"Forwarded": "for=6.6.6.6"}, "forged-forwarded"},
+		{map[string]string{"X-Gatehouse-Consumer": "admin"}, "own-real-ip"},
+		{map[string]string{"X-Real-Ip": "6.6.6.6"}, "forged-real-ip"},
+	}
+	loopback, err := clientip.Parse("127.0.0.0/8")
+	require.NoError(t, err)
+	for _, engine := range []string{"std", "fast", "std behind a trusted proxy", "fast behind a trusted proxy"} {
 		t.Run(engine, func(t *testing.T) {
+			engine, trusted := strings.CutSuffix(engine, " behind a trusted proxy")
 			h := newHarnessOn(t, engine)
+			requests := requests
+			if trusted {
+				h.gw.TrustProxies(loopback)
+				requests = trustedRequests
+			}
 			h.apply(snap, CompileOptions{})
 			for _, rq := range requests {
 				before := routeCount(t, h, rq.want)
@@ -55,10 +75,12 @@ func TestDirectRoutesOnTheSanitizedHeader(t *testing.T) {
 				require.Equal(t, http.StatusOK, r.status, "%v", rq.header)
 				var seen seenRequest
 				require.NoError(t, json.Unmarshal([]byte(r.body), &seen))
-				require.Equal(t, "127.0.0.1", seen.Header.Get("X-Real-Ip"), "%v", rq.header)
 				require.Empty(t, seen.Header.Get("X-Gatehouse-Consumer"), "%v", rq.header)
-				require.Equal(t, "127.0.0.1", seen.Header.Get("X-Forwarded-For"), "%v", rq.header)
 				require.Empty(t, seen.Header.Get("Forwarded"), "%v", rq.header)
+				if !trusted {
+					require.Equal(t, "127.0.0.1", seen.Header.Get("X-Real-Ip"), "%v", rq.header)
+					require.Equal(t, "127.0.0.1", seen.Header.Get("X-Forwarded-For"), "%v", rq.header)
+				}
 				require.Equal(t, before+1, routeCount(t, h, rq.want), "%v: the route chosen", rq.header)
 			}
 			direct := metricValue(t, h.reg, "gatehouse_gateway_direct_requests_total", nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-dev/gatehouse/server/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
 	"github.com/gatehouse-dev/gatehouse/server/internal/spec"
 )
@@ -248,12 +249,26 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		"GET /plain? HTTP/1.1\r\nHost: a.example:8080\r\n" + id + "\r\n",
 		"OPTIONS /plain HTTP/1.1\r\nHost: a.example\r\nIdempotency-Key: k1\r\n" + id + "\r\n",
 		"PATCH /plain HTTP/1.1\r\nHost: a.example\r\nX-Gatehouse-Allow-Tools: a,b\r\nX-Gatehouse-Route: forged\r\n" + id + "\r\n",
+		// Forwarding chains, believed only from a trusted proxy.
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: 203.0.113.9, 127.0.0.5\r\nX-Forwarded-For: 127.0.0.6\r\nX-Real-Ip: 198.51.100.1\r\n" + id + "\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Real-Ip: 198.51.100.1\r\nX-Real-Ip: 198.51.100.2\r\n" + id + "\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For:\r\nForwarded: for=192.0.2.60\r\n" + id + "\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: garbage, 127.0.0.7\r\n" + id + "\r\n",
 	}
 
-	for _, engine := range []string{"std", "fast", "direct"} {
+	loopbackTrusted, err := clientip.Parse("127.0.0.0/8, ::1")
+	require.NoError(t, err)
+	for _, engine := range []string{"std", "fast", "direct", "direct behind a trusted proxy"} {
 		t.Run(engine, func(t *testing.T) {
-			lean, reg := serveGateway(t, engine, snap, CompileOptions{})
-			reverse, _ := serveGateway(t, engine, snap, CompileOptions{reverseProxyOnly: true})
+			setup := func(*Gateway) {}
+			if strings.HasSuffix(engine, "behind a trusted proxy") {
+				// The test's client is then a proxy whose forwarding
+				// headers count.
+				engine = "direct"
+				setup = func(g *Gateway) { g.TrustProxies(loopbackTrusted) }
+			}
+			lean, reg := serveGateway(t, engine, snap, CompileOptions{}, setup)
+			reverse, _ := serveGateway(t, engine, snap, CompileOptions{reverseProxyOnly: true}, setup)
 			for _, request := range requests {
 				line := request[:strings.Index(request, "\r\n")]
 				wantAnswer := normalAnswer(exchangeRaw(t, reverse, request))
@@ -280,10 +295,13 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 // serveGateway serves a gateway with snap's table on a loopback port with
 // the engine ("std": net/http, "fast": h1server, "direct": h1server with
 // Gateway.ServeDirect) and returns its address.
-func serveGateway(t testing.TB, engine string, snap spec.Snapshot, opts CompileOptions) (string, *prometheus.Registry) {
+func serveGateway(t testing.TB, engine string, snap spec.Snapshot, opts CompileOptions, setup ...func(*Gateway)) (string, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	gw := New(slog.New(slog.DiscardHandler), reg)
+	for _, f := range setup {
+		f(gw)
+	}
 	tbl, err := Compile(context.Background(), snap, opts)
 	require.NoError(t, err)
 	gw.Swap(tbl)
