@@ -67,8 +67,9 @@ test: build deps-test ## run the whole suite: Go unit, integration and end-to-en
 	fi
 
 .PHONY: fuzz
-fuzz: ## fuzz the fast engine's request framing against net/http's for FUZZTIME (default 45s); a failing input lands in server/internal/h1server/testdata/fuzz/FuzzFraming: commit it
+fuzz: ## fuzz the fast engine's request framing against net/http's, and its direct path against its ordinary one, for FUZZTIME each (default 45s); a failing input lands in the package's testdata/fuzz/<target>: commit it
 	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime $(FUZZTIME) -timeout 5m ./server/internal/h1server/
+	$(GO) test -run '^$$' -fuzz '^FuzzDirectMatchesForward$$' -fuzztime $(FUZZTIME) -timeout 5m ./server/internal/gateway/
 
 .PHONY: smoke
 smoke: ## build the all-in-one layout without Docker and check it as docker compose would run it

@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -132,5 +136,79 @@ func TestDirectRequestIDs(t *testing.T) {
 				ids[got] = true
 			}
 		})
+	}
+}
+
+// FuzzDirectMatchesForward sends request heads through the fast engine
+// with and without the direct path and requires the same upstream
+// request and the same answer (dates and generated request ids aside).
+// make fuzz runs it for FUZZTIME; go test runs the seeds.
+func FuzzDirectMatchesForward(f *testing.F) {
+	for _, seed := range []string{
+		"GET /plain?x=1&y=%20 HTTP/1.1\r\nHost: a.example\r\nAccept: */*\r\nX-Multi: 1\r\nX-Multi: 2\r\n\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: 10.0.0.1\r\nForwarded: for=10.0.0.1\r\nX-Gatehouse-Consumer: forged\r\nX-Request-Id: r1\r\n\r\n",
+		"HEAD /plain HTTP/1.1\r\nHost: a.example:80\r\nUser-Agent: curl/8\r\nConnection: close\r\n\r\n",
+		"DELETE /a%2Fb/c HTTP/1.1\r\nHost: a.example\r\nIdempotency-Key: k\r\nX-Real-Ip: 1.2.3.4\r\n\r\n",
+		"POST /chunked HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\nuser-agent: x\r\n\r\n",
+		"OPTIONS /no-content HTTP/1.1\r\nHost: a.example\r\nConnection: keep-alive\r\nKeep-Alive: 5\r\nClose: x\r\n\r\n",
+	} {
+		f.Add(seed)
+	}
+	answers := map[string]string{
+		"/plain":      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nSet-Cookie: a=1\r\nConnection: keep-alive\r\nX-Request-Id: up\r\n\r\nhello",
+		"/chunked":    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"/no-content": "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+	}
+	be := newRawBackend(f, func(path string) string {
+		if a, ok := answers[path]; ok {
+			return a
+		}
+		return "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+	})
+	snap := spec.Snapshot{Services: []spec.Service{svc("s", "http://"+be.ln.Addr().String())}, Routes: []spec.Route{prefixRoute("r", "/", "s")}}
+	fast, _ := serveGateway(f, "fast", snap, CompileOptions{})
+	direct, _ := serveGateway(f, "direct", snap, CompileOptions{})
+	f.Fuzz(func(t *testing.T, request string) {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(request)))
+		if err != nil || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || !strings.HasSuffix(request, "\r\n\r\n") ||
+			strings.Count(request, "\r\n\r\n") != 1 || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" ||
+			req.Method == http.MethodConnect {
+			t.Skip("not a single request without a body")
+		}
+		be.take()
+		want := exchangeAnswer(t, fast, request)
+		wantUp := maskIDs(be.take())
+		got := exchangeAnswer(t, direct, request)
+		gotUp := maskIDs(be.take())
+		require.Equal(t, want, got, "the client's answer")
+		require.Equal(t, wantUp, gotUp, "what the upstream received")
+	})
+}
+
+// exchangeAnswer is exchangeRaw's normalized answer, or what went wrong
+// for a request the gateway refused or dropped.
+func exchangeAnswer(t *testing.T, addr, request string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(2*time.Second)))
+	if _, err := io.WriteString(c, request); err != nil {
+		return "write failed"
+	}
+	req, _ := http.ReadRequest(bufio.NewReader(strings.NewReader(request)))
+	rec := &recorder{r: c}
+	br := bufio.NewReader(rec)
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return "no answer after " + normalAnswer(rec.buf.String())
+		}
+		if _, err = io.Copy(io.Discard, resp.Body); err != nil {
+			return "body cut: " + normalAnswer(rec.buf.String())
+		}
+		if resp.StatusCode >= 200 {
+			return normalAnswer(string(rec.buf.Bytes()[:rec.buf.Len()-br.Buffered()]))
+		}
 	}
 }

@@ -33,7 +33,7 @@ type rawBackend struct {
 	seen    []string
 }
 
-func newRawBackend(t *testing.T, answers func(path string) string) *rawBackend {
+func newRawBackend(t testing.TB, answers func(path string) string) *rawBackend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
