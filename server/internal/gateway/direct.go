@@ -212,9 +212,13 @@ func (d *direct) forward(sp *serviceProxy) {
 		if err != nil {
 			return 0, err
 		}
-		if a := p.Answer(isHead); a != nil && plainForClient(a) {
-			answer = a
-			return a.Status, nil
+		// A plain answer is written from its fields, unless an earlier
+		// attempt's answer made the request take the standard objects.
+		if d.sw == nil {
+			if a := p.Answer(isHead); a != nil && plainForClient(a) {
+				answer = a
+				return a.Status, nil
+			}
 		}
 		// Not plain: read as forward reads it, with 1xx answers passed
 		// to the client.

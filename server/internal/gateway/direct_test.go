@@ -212,3 +212,41 @@ func exchangeAnswer(t *testing.T, addr, request string) string {
 		}
 	}
 }
+
+// An answer retried after an endpoint's streamed 503 (one the direct path
+// reads through the standard objects) is the only answer the client
+// gets: the next request on the connection gets its own.
+func TestDirectRetryAfterAStreamedFailure(t *testing.T) {
+	busy := newBackend(t, "busy", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "busy")
+		w.(http.Flusher).Flush() // chunked: not a plain answer
+	})
+	good := newBackend(t, "good", nil)
+	s := svc("s", busy.URL, good.URL)
+	s.Retries = 1
+	snap := spec.Snapshot{Services: []spec.Service{s}, Routes: []spec.Route{prefixRoute("r", "/", "s")}}
+	for _, engine := range []string{"std", "fast"} {
+		t.Run(engine, func(t *testing.T) {
+			h := newHarnessOn(t, engine)
+			h.apply(snap, CompileOptions{})
+			c, err := net.Dial("tcp", h.srv.Listener.Addr().String())
+			require.NoError(t, err)
+			defer c.Close()
+			require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+			br := bufio.NewReader(c)
+			for i := 0; i < 4; i++ {
+				_, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+				require.NoError(t, err)
+				resp, err := http.ReadResponse(br, nil)
+				require.NoError(t, err, "request %d", i)
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.Equal(t, http.StatusOK, resp.StatusCode, "request %d: %s", i, body)
+				var seen seenRequest
+				require.NoError(t, json.Unmarshal(body, &seen), "request %d: %s", i, body)
+				require.Equal(t, "good", seen.Backend)
+			}
+		})
+	}
+}
