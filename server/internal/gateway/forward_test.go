@@ -201,8 +201,9 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 	})
 	snap := spec.Snapshot{
-		Services: []spec.Service{svc("s", "http://"+be.ln.Addr().String()), svc("down", closedURL(t))},
-		Routes:   []spec.Route{prefixRoute("down", "/down", "down"), prefixRoute("r", "/", "s")},
+		Services: []spec.Service{svc("s", "http://"+be.ln.Addr().String()), svc("down", closedURL(t)),
+			svc("based", "http://"+be.ln.Addr().String()+"/base/")},
+		Routes: []spec.Route{prefixRoute("down", "/down", "down"), prefixRoute("based", "/based", "based"), prefixRoute("r", "/", "s")},
 	}
 	const id = "X-Request-Id: fixed\r\n"
 	requests := []string{
@@ -249,6 +250,9 @@ func TestForwardMatchesReverseProxy(t *testing.T) {
 		"GET /plain? HTTP/1.1\r\nHost: a.example:8080\r\n" + id + "\r\n",
 		"OPTIONS /plain HTTP/1.1\r\nHost: a.example\r\nIdempotency-Key: k1\r\n" + id + "\r\n",
 		"PATCH /plain HTTP/1.1\r\nHost: a.example\r\nX-Gatehouse-Allow-Tools: a,b\r\nX-Gatehouse-Route: forged\r\n" + id + "\r\n",
+		// A service whose endpoint has a base path.
+		"GET /based/x?y=1 HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
+		"GET /based/a%2Fb%20c HTTP/1.1\r\nHost: a.example\r\n" + id + "\r\n",
 		// Forwarding chains, believed only from a trusted proxy.
 		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: 203.0.113.9, 127.0.0.5\r\nX-Forwarded-For: 127.0.0.6\r\nX-Real-Ip: 198.51.100.1\r\n" + id + "\r\n",
 		"GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Real-Ip: 198.51.100.1\r\nX-Real-Ip: 198.51.100.2\r\n" + id + "\r\n",
