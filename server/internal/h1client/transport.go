@@ -242,24 +242,26 @@ func (t *Transport) exchange(c *upConn, req *http.Request, opts *Options) (*http
 	if !opts.HandlerScoped && ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	}
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		c.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-
 	c.out.Reset()
 	if err := writeRequest(&c.out, req); err != nil {
 		// Writing into memory fails only on the request: its body.
-		return fail(fmt.Errorf("write request: %w", err))
+		return abandon(ctx, c, stop, fmt.Errorf("write request: %w", err))
 	}
 	if err := c.transmit(); err != nil {
-		return fail(err)
+		return abandon(ctx, c, stop, err)
 	}
 	return t.answer(c, req, opts, stop)
+}
+
+// abandon ends a failed exchange on c: its cancellation hook stopped, c
+// closed. The error is ctx's when ctx was cancelled, err otherwise.
+func abandon(ctx context.Context, c *upConn, stop func() bool, err error) (*http.Response, error) {
+	stop()
+	c.close()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, err
 }
 
 // transmit sends the request in c.out and waits for the first byte of the
@@ -286,14 +288,7 @@ func (c *upConn) transmit() error {
 // cancellation hook.
 func (t *Transport) answer(c *upConn, req *http.Request, opts *Options, stop func() bool) (*http.Response, error) {
 	ctx := req.Context()
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		c.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
+	fail := func(err error) (*http.Response, error) { return abandon(ctx, c, stop, err) }
 	var err error
 	var resp *http.Response
 	for {
