@@ -356,13 +356,20 @@ func (t *Table) proxyErrorHandler(p *pool) func(http.ResponseWriter, *http.Reque
 }
 
 func newRequestID() string {
+	var id [32]byte
+	fillRequestID(&id)
+	return string(id[:])
+}
+
+// fillRequestID writes a new request id into id: 128 random bits in hex.
+func fillRequestID(id *[32]byte) {
 	var b [16]byte
 	a, c := rand.Uint64(), rand.Uint64()
 	for i := 0; i < 8; i++ {
 		b[i] = byte(a >> (8 * i))
 		b[8+i] = byte(c >> (8 * i))
 	}
-	return hex.EncodeToString(b[:])
+	hex.Encode(id[:], b[:])
 }
 
 // served is what ServeHTTP keeps for one request, allocated at once.
