@@ -192,7 +192,7 @@ func (d *direct) appendClientHead(dst []byte, a *h1client.Answer, last bool) []b
 		}
 		k := dst[start:]
 		switch {
-		case isHopHeaderBytes(k) || string(k) == RequestIDHeader ||
+		case isHopHeader(string(k)) || string(k) == RequestIDHeader ||
 			a.Status == http.StatusNoContent && string(k) == "Content-Length":
 			dst = dst[:start]
 			continue
@@ -231,14 +231,4 @@ func canonicalize(b []byte) {
 		}
 		upper = c == '-'
 	}
-}
-
-// isHopHeaderBytes is isHopHeader for a name in bytes.
-func isHopHeaderBytes(k []byte) bool {
-	switch string(k) {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
 }
