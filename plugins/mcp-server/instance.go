@@ -379,6 +379,7 @@ wait:
 	in.legacy.Wait()
 	in.backend.close()
 	in.wg.Wait()
+	in.events.Close()
 }
 
 // housekeeping keeps legacy streams alive, refreshes the registry for

@@ -29,6 +29,8 @@
 #                   SDK client (sdk is measured against the Redis instance only)
 #   GATEHOUSE_CPUS=1 LOAD_CPUS=0      toolcall: CPUs (taskset lists) for gatehouse
 #                   and its Redis / for the clients and the REST upstream
+#   REDIS_CPUS=     toolcall: CPUs for Redis when it should not share gatehouse's
+#                   (say 0: Redis as a host of its own would be); default GATEHOUSE_CPUS
 #   GATEHOUSE_GATEWAY_ENGINE=fast  every gatehouse started here runs that gateway
 #                   engine (inherited; default std)
 #   SESSIONS=10000  sse: idle sessions; GC_WAIT=130 seconds to wait for the Go
@@ -53,6 +55,7 @@ CLIENTS=${CLIENTS:-32}
 MODES=${MODES:-raw sdk}
 GATEHOUSE_CPUS=${GATEHOUSE_CPUS:-1}
 LOAD_CPUS=${LOAD_CPUS:-0}
+REDIS_CPUS=${REDIS_CPUS:-$GATEHOUSE_CPUS}
 SESSIONS=${SESSIONS:-10000}
 GC_WAIT=${GC_WAIT:-130}
 SSE_STORES=${SSE_STORES:-redis}
@@ -257,7 +260,7 @@ ticks_per_s=$(getconf CLK_TCK)
 
 bench_toolcall() {
 	start_upstream "$LOAD_CPUS"
-	start_redis "$GATEHOUSE_CPUS"
+	start_redis "$REDIS_CPUS"
 	start_gatehouse mem "$MEM_PORT" "$GATEHOUSE_CPUS"
 	local mem_pid=$last
 	start_gatehouse red "$RED_PORT" "$GATEHOUSE_CPUS" "GATEHOUSE_REDIS_ADDR=127.0.0.1:$REDIS_PORT"
@@ -364,7 +367,7 @@ bench_toolcall() {
 	echo "## toolcall: tools/call over Streamable HTTP vs the REST call made directly"
 	echo
 	echo "Peak: $CLIENTS clients, each with its connection (and MCP session), next call when the answer came; $ROUNDS interleaved rounds of $DURATION, medians"
-	echo "gatehouse and its Redis on CPUs '$GATEHOUSE_CPUS' (GOMAXPROCS=$(taskset -c "$GATEHOUSE_CPUS" nproc)), clients and REST upstream on CPUs '$LOAD_CPUS'"
+	echo "gatehouse on CPUs '$GATEHOUSE_CPUS' (GOMAXPROCS=$(taskset -c "$GATEHOUSE_CPUS" nproc)), its Redis on CPUs '$REDIS_CPUS', clients and REST upstream on CPUs '$LOAD_CPUS'"
 	conditions
 	echo
 	printf "| %-10s | %8s | %8s | %8s | %9s | %9s | %9s | %6s | %12s | %14s | %12s |\n" target "calls/s" "p50 ms" "p99 ms" "vs direct" "vs nginx" "vs SDK" errors "CPU µs/call" "Redis µs/call" "calls per tx"

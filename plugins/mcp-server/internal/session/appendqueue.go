@@ -114,6 +114,17 @@ func (q *appendQueue) handOff(batch []*pendingAppend) {
 // kept as long as its list; and the session's list kept ttl. (The
 // session's list is trimmed apart, when it has grown: see store.)
 func (s *EventStore) sendBatch(ctx context.Context, rc redis.UniversalClient, batch []*pendingAppend) {
+	if c, ok := rc.(*redis.Client); ok && directAppends(c) {
+		s.conn.send(ctx, c, s.ttl.Milliseconds(), batch)
+		return
+	}
+	s.sendPipelined(ctx, rc, batch)
+}
+
+// sendPipelined is sendBatch through go-redis's pipeline: for a cluster
+// (one append, its session's slot) and a client whose connections need
+// more than appendConn does.
+func (s *EventStore) sendPipelined(ctx context.Context, rc redis.UniversalClient, batch []*pendingAppend) {
 	ttl := any(s.ttl.Milliseconds()) // as PExpire sends it
 	_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, a := range batch {

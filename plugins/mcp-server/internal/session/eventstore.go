@@ -41,6 +41,7 @@ type EventStore struct {
 	maxLen int64
 
 	appends appendQueue // Redis appends that overlap share a transaction
+	conn    appendConn  // the connection they take on a standalone or Sentinel Redis
 
 	// opened holds the streams (streamKey) opened here and not yet
 	// listed in Redis: the first append lists its stream in the same
@@ -264,6 +265,10 @@ func (s *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 		}
 	}
 }
+
+// Close closes the store's own connection to Redis (appendConn). The
+// store stays usable: a later append dials again.
+func (s *EventStore) Close() { s.conn.Close() }
 
 // SessionClosed implements mcp.EventStore. It keeps the events (see
 // EventStore: they expire or Delete removes them) and forgets the

@@ -1,0 +1,148 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-dev/gatehouse/plugins/internal/redistest"
+	"github.com/gatehouse-dev/gatehouse/server/pluginapi/memstore"
+)
+
+// Appends take a connection of their own, dialled as the client dials
+// its: with its credentials and into its database.
+func TestAppendsUseTheClientsCredentialsAndDatabase(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	admin := srv.Client()
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "gw", "on", ">s3cret-pw", "~*", "&*", "+@all").Err())
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "default", "off").Err(), "no anonymous access")
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "gw", Password: "s3cret-pw", DB: 3})
+	t.Cleanup(func() { _ = rc.Close() })
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	t.Cleanup(es.Close)
+
+	require.NoError(t, es.OpenAppend(ctx, "sess", "call", []byte("answer")))
+	got, err := collect(t, es.After(ctx, "sess", "call", -1))
+	require.NoError(t, err)
+	require.Equal(t, []string{"answer"}, got)
+	n, err := rc.Exists(ctx, streamKey("sess", "call"), streamListKey("sess")).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "stored in the client's database")
+	in0 := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "gw", Password: "s3cret-pw"})
+	t.Cleanup(func() { _ = in0.Close() })
+	n, err = in0.DBSize(ctx).Result()
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing in database 0")
+
+	// A wrong password is Redis's answer, named, and not the password.
+	bad := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "gw", Password: "wrong-pw"})
+	t.Cleanup(func() { _ = bad.Close() })
+	es2 := NewEventStore(func() redis.UniversalClient { return bad }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	err = es2.OpenAppend(ctx, "sess", "x", []byte("answer"))
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorContains(t, err, "WRONGPASS")
+	require.NotContains(t, err.Error(), "wrong-pw")
+}
+
+// A restart of Redis closes the appends' kept connection: the next batch
+// finds it closed before any answer and goes again on a new one, so no
+// call's answer is lost to it.
+func TestAppendsSurviveARedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := srv.Client()
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	t.Cleanup(es.Close)
+	ctx := context.Background()
+	require.NoError(t, es.OpenAppend(ctx, "sess", "before", []byte("one")))
+	srv.Restart()
+	require.NoError(t, es.OpenAppend(ctx, "sess", "after", []byte("two")), "the first append after the restart is stored")
+	got, err := collect(t, es.After(ctx, "sess", "after", -1))
+	require.NoError(t, err)
+	require.Equal(t, []string{"two"}, got)
+}
+
+// When the Redis settings change, the gateway hands the store another
+// client: appends go where the new one points, and the old connection is
+// closed.
+func TestAppendsFollowANewClient(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	ca, cb := a.Client(), b.Client()
+	current := redis.UniversalClient(ca)
+	es := NewEventStore(func() redis.UniversalClient { return current }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	ctx := context.Background()
+	require.NoError(t, es.OpenAppend(ctx, "sess", "one", []byte("to a")))
+	require.Equal(t, 1, appendConnections(t, ca), "the store's connection to a")
+
+	current = cb
+	require.NoError(t, es.OpenAppend(ctx, "sess", "two", []byte("to b")))
+	n, err := cb.Exists(ctx, streamKey("sess", "two")).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "stored on the new Redis")
+	n, err = ca.Exists(ctx, streamKey("sess", "two")).Result()
+	require.NoError(t, err)
+	require.Zero(t, n, "not on the old one")
+	require.Zero(t, appendConnections(t, ca), "the connection to the old Redis is closed")
+	require.Equal(t, 1, appendConnections(t, cb))
+
+	es.Close()
+	require.Zero(t, appendConnections(t, cb), "Close closes it")
+	require.NoError(t, es.OpenAppend(ctx, "sess", "three", []byte("again")), "and the store stays usable")
+	es.Close()
+}
+
+// appendConnections counts the clients of rc's Redis whose last command
+// was EXEC: the appends' connection (the test's own client runs CLIENT
+// LIST).
+func appendConnections(t *testing.T, rc *redis.Client) int {
+	t.Helper()
+	list, err := rc.ClientList(context.Background()).Result()
+	require.NoError(t, err)
+	n := 0
+	for line := range strings.Lines(list) {
+		if strings.Contains(line, " cmd=exec ") {
+			n++
+		}
+	}
+	return n
+}
+
+// BenchmarkAppend is one call's append (a new stream with its answer)
+// on Redis, alone.
+func BenchmarkAppend(b *testing.B) {
+	srv := redistest.Start(b)
+	rc := srv.Client()
+	for _, name := range []string{"own-connection", "go-redis"} {
+		b.Run(name, func(b *testing.B) {
+			es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+			b.Cleanup(es.Close)
+			ctx := context.Background()
+			answer := []byte(`{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"Paris: 21.5 C"}]}}`)
+			streams := make([]string, 1024)
+			for i := range streams {
+				streams[i] = fmt.Sprint("call", i)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				a := pendingAppends.Get().(*pendingAppend)
+				a.key, a.listKey, a.open, a.events = streamKey("sess", streams[i%len(streams)]), streamListKey("sess"), true, [][]byte{nil, answer}
+				batch := []*pendingAppend{a}
+				if name == "go-redis" {
+					es.sendPipelined(ctx, rc, batch)
+				} else {
+					es.sendBatch(ctx, rc, batch)
+				}
+				if a.err != nil {
+					b.Fatal(a.err)
+				}
+				a.events = nil
+				pendingAppends.Put(a)
+			}
+		})
+	}
+}
