@@ -24,7 +24,8 @@ import (
 // Redis about its events (a Redis stream preallocates 4 KiB or more: with a
 // stream per call, kept ttl, that is the difference between megabytes and
 // gigabytes), appended with plain commands in one MULTI (a Lua script costs
-// Redis some 20 µs per call more). Event i is entry i-base, base counting
+// Redis some 20 µs per call more), on a connection of the store's own
+// (appendConn) unless Redis is a cluster. Event i is entry i-base, base counting
 // the entries trimmed from the front (a counter key, made by the first
 // trim). Streams expire ttl after their last append and keep their last
 // maxLen events, trimmed in batches of a quarter of that. Appends that
