@@ -30,6 +30,8 @@
 #   PEERS="haproxy caddy"  other proxies from Debian measured too when installed
 #                 (apt-get install haproxy caddy); same CPUs as nginx
 #   BUILD=1       run `make host plugins` first; 0 uses build/ as it is
+#   FIXED_RATE=<n>  the fixed-rate phase's requests/s instead of half of nginx's
+#                 peak (which, pinned, can load the load CPU itself)
 #   BASELINE=<dir>  another build (its gatehouse and plugins/, e.g. the parent
 #                 commit's `make host plugins BUILD_DIR=<dir>`) measured in the
 #                 same run on the same ENGINES: targets baseline-std, baseline-fast
@@ -269,9 +271,13 @@ for round in $(seq "$ROUNDS"); do
 done
 
 half=$(awk -v r="$(median_of nginx 2 "$results")" 'BEGIN { printf "%d", r / 2 }')
+rate_what="half of nginx's peak"
+if [[ -n ${FIXED_RATE:-} ]]; then
+	half=$FIXED_RATE rate_what="FIXED_RATE"
+fi
 fixed="$work/fixed"
 for round in $(seq "$ROUNDS"); do
-	echo "round $round/$ROUNDS at $half req/s (half of nginx's peak): ${#targets[@]} targets ($DURATION each)..." >&2
+	echo "round $round/$ROUNDS at $half req/s ($rate_what): ${#targets[@]} targets ($DURATION each)..." >&2
 	for target in "${targets[@]}"; do
 		set -- $target
 		line=$(taskset -c "$LOAD_CPUS" "$work/loadgen" -url "http://127.0.0.1:$2/bench" -rate "$half" -duration "$DURATION" -conns "$CONNS")
@@ -307,13 +313,13 @@ echo "CPU µs/req: the proxy's user + system time (nginx's workers included) ove
 echo "backend µs/req: the backend's, behind each proxy. Pinned, a proxy's rate is capped by the load CPUs' (wrk's and"
 echo "the backend's) cost per request too: compare the CPU columns there, not only the rates."
 echo
-echo "Fixed rate: loadgen at $half req/s (half of nginx's peak), $CONNS connections, $DURATION, $ROUNDS rounds (median)"
+echo "Fixed rate: loadgen at $half req/s ($rate_what), $CONNS connections, $DURATION, $ROUNDS rounds (median; p99 of each round in order)"
 echo
-printf "| %-14s | %10s | %8s | %8s | %8s | %14s |\n" target "req/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms"
-printf "|----------------|-----------:|---------:|---------:|---------:|---------------:|\n"
+printf "| %-14s | %10s | %8s | %8s | %8s | %14s | %-30s |\n" target "req/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms" "p99 ms, each round"
+printf "|----------------|-----------:|---------:|---------:|---------:|---------------:|--------------------------------|\n"
 direct99=$(median_of direct 5 "$fixed")
 for t in "${names[@]}"; do
 	awk -v t="$(mark "$t")" -v rps="$(median_of "$t" 2 "$fixed")" -v p50="$(median_of "$t" 3 "$fixed")" -v p90="$(median_of "$t" 4 "$fixed")" \
-		-v p99="$(median_of "$t" 5 "$fixed")" -v d="$direct99" \
-		'BEGIN { printf "| %-14s | %10.0f | %8.3f | %8.3f | %8.3f | %14.3f |\n", t, rps, p50, p90, p99, p99 - d }'
+		-v p99="$(median_of "$t" 5 "$fixed")" -v d="$direct99" -v rounds="$(awk -v t="$t" '$1 == t { printf "%s%.2f", sep, $5; sep = " " }' "$fixed")" \
+		'BEGIN { printf "| %-14s | %10.0f | %8.3f | %8.3f | %8.3f | %14.3f | %-30s |\n", t, rps, p50, p90, p99, p99 - d, rounds }'
 done

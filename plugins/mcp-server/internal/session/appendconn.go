@@ -156,6 +156,11 @@ func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
 				a.err = execErr
 			}
 		}
+		// Refused whole: by a replica since a failover (READONLY), a
+		// server still loading (LOADING), one out of memory. The next
+		// batch dials again, through the client's dialer, which finds
+		// Sentinel's current master, as the client's pool does.
+		ac.closeLocked()
 		return true, nil
 	}
 	if n, err := strconv.Atoi(string(line[1:])); err != nil || n != len(ac.cmds) {

@@ -3,7 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,4 +147,39 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// After a Sentinel failover the old master is a replica that refuses
+// writes (READONLY) while the client's dialer already reaches the new
+// one: appends refused whole drop their connection, and the next ones
+// go where the dialer leads.
+func TestAppendsFollowTheDialerAfterARefusal(t *testing.T) {
+	oldMaster, newMaster := redistest.Start(t), redistest.Start(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	target := oldMaster.Addr
+	rc := redis.NewClient(&redis.Options{Addr: "failover-client", Dialer: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		mu.Lock()
+		addr := target
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}})
+	t.Cleanup(func() { _ = rc.Close() })
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	t.Cleanup(es.Close)
+	require.NoError(t, es.OpenAppend(ctx, "sess", "one", []byte("answer")))
+
+	// The failover: the old master follows an address nobody serves
+	// (read-only from now on), the dialer leads to the new master.
+	require.NoError(t, oldMaster.Client().Do(ctx, "REPLICAOF", "127.0.0.1", "1").Err())
+	mu.Lock()
+	target = newMaster.Addr
+	mu.Unlock()
+	err := es.OpenAppend(ctx, "sess", "two", []byte("answer"))
+	require.ErrorContains(t, err, "READONLY", "the replica refused it")
+	require.NoError(t, es.OpenAppend(ctx, "sess", "three", []byte("answer")), "the next append reaches the new master")
+	n, err := newMaster.Client().Exists(ctx, streamKey("sess", "three")).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
 }
