@@ -56,6 +56,10 @@ ACCESS_LOG=${ACCESS_LOG:-off}
 PROXY_CPUS=${PROXY_CPUS:-1}
 LOAD_CPUS=${LOAD_CPUS:-0}
 BASE_PORT=${BASE_PORT:-18081}
+if [[ -n ${FIXED_RATE:-} && ! ${FIXED_RATE} =~ ^[1-9][0-9]*$ ]]; then
+	echo "proxy.sh: FIXED_RATE=$FIXED_RATE: give requests per second as a whole number (say 10000), or leave it unset for half of nginx's peak" >&2
+	exit 1
+fi
 BACKEND_PORT=$BASE_PORT
 NGINX_PORT=$((BASE_PORT + 1))
 GATEHOUSE_PORT=$((BASE_PORT + 2))
