@@ -31,9 +31,25 @@ type appendConn struct {
 	client *redis.Client // the client whose options conn was dialled with
 	conn   net.Conn
 	r      *bufio.Reader
-	w      []byte // the batch being written (reused up to maxKeptBatch)
-	cmds   []int  // per command of the batch: the index of its append
+	w      []byte        // the batch being written (reused up to maxKeptBatch)
+	cmds   []sentCommand // the batch's commands, in order
 }
+
+// sentCommand is one command of a batch: the index of its append, and
+// which of the append's counts its answer is.
+type sentCommand struct {
+	append int
+	count  answerCount
+}
+
+// answerCount names what a command's integer answer is to its append.
+type answerCount uint8
+
+const (
+	noCount     answerCount = iota // PEXPIRE
+	pushedCount                    // the events' RPUSH: the stream's length
+	listedCount                    // the list's RPUSH: the session's list's length
+)
 
 // maxKeptBatch bounds the write buffer an appendConn keeps between
 // batches.
@@ -102,16 +118,18 @@ func (ac *appendConn) encode(ttl int64, batch []*pendingAppend) {
 				w = appendBulk(w, data)
 			}
 			w = appendExpire(w, a.key, ttl)
-			cmds = append(cmds, i, i)
+			cmds = append(cmds, sentCommand{i, pushedCount}, sentCommand{i, noCount})
 		}
 		if a.open {
 			w = append(w, "*3\r\n"...)
 			w = appendBulk(appendBulk(appendBulk(w, "RPUSH"), a.listKey), a.key)
+			cmds = append(cmds, sentCommand{i, listedCount})
 		} else {
 			w = appendExpire(w, baseKey(a.key), ttl)
+			cmds = append(cmds, sentCommand{i, noCount})
 		}
 		w = appendExpire(w, a.listKey, ttl)
-		cmds = append(cmds, i, i)
+		cmds = append(cmds, sentCommand{i, noCount})
 	}
 	ac.w, ac.cmds = appendCommand(w, "EXEC"), cmds
 }
@@ -139,12 +157,12 @@ func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
 		return false, err
 	}
 	multiErr := replyErr(line)
-	for _, i := range ac.cmds {
+	for _, c := range ac.cmds {
 		if line, err = ac.line(); err != nil {
 			return true, err
 		}
-		if e := replyErr(line); e != nil && batch[i].err == nil {
-			batch[i].err = e
+		if e := replyErr(line); e != nil && batch[c.append].err == nil {
+			batch[c.append].err = e
 		}
 	}
 	// EXEC: an array with each command's answer, or the error that
@@ -175,16 +193,11 @@ func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
 	if n, err := strconv.Atoi(string(line[1:])); err != nil || n != len(ac.cmds) {
 		return true, fmt.Errorf("unexpected answer to EXEC: %q", line)
 	}
-	seen := -1 // the append whose commands are being read
-	first := 0 // the index in ac.cmds of that append's first command
-	for k, i := range ac.cmds {
-		if i != seen {
-			seen, first = i, k
-		}
+	for _, c := range ac.cmds {
 		if line, err = ac.line(); err != nil {
 			return true, err
 		}
-		a := batch[i]
+		a := batch[c.append]
 		if e := replyErr(line); e != nil {
 			if a.err == nil {
 				a.err = e
@@ -201,25 +214,14 @@ func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
 		if err != nil {
 			return true, fmt.Errorf("unexpected answer in EXEC: %q", line)
 		}
-		// Which RPUSH answered: the events' (the append's first command)
-		// or the list's (the third, or the first without events).
-		switch pos := k - first; {
-		case pos == 0 && len(a.events) > 0:
+		switch c.count {
+		case pushedCount:
 			a.pushed = n
-		case a.open && pos == commandsOf(a)-2:
+		case listedCount:
 			a.listed = n
 		}
 	}
 	return true, nil
-}
-
-// commandsOf returns the number of commands an append sends: two for its
-// events, if any, and two for its list.
-func commandsOf(a *pendingAppend) int {
-	if len(a.events) > 0 {
-		return 4
-	}
-	return 2
 }
 
 // line reads one RESP line without its CRLF; the slice is valid until
