@@ -5,9 +5,11 @@
 # them) into a temporary directory, copies the other plugins from BUILD_DIR,
 # starts the REST upstream, one gatehouse (GOMAXPROCS=1 on CPU 1, memory or
 # Redis store) with mcp-openweather.yaml, drives it with 32 raw JSON-RPC
-# clients and records 10 s of it:
+# clients and records 10 s of it (RATE=<calls/s>: at that fixed rate over the
+# 32 clients instead of as fast as answers come — where a call pays its
+# wake-ups alone):
 #
-#   BUILD_DIR=build scripts/bench/mcp/profile.sh [memory|redis] [OUT]
+#   BUILD_DIR=build [RATE=8000] scripts/bench/mcp/profile.sh [memory|redis] [OUT]
 #   perf report -i OUT --children --sort symbol --stdio -g none | less
 #
 # OUT defaults to mcp-<store>.perf.data in the current directory. Ports
@@ -18,6 +20,8 @@ out=$(realpath -m "${2:-mcp-$store.perf.data}")
 cd "$(dirname "$0")/../../.."
 BUILD_DIR=${BUILD_DIR:-build}
 P=${BASE_PORT:-18401}
+RATE=${RATE:-0}
+[[ $RATE =~ ^[0-9]+$ ]] || { echo "profile.sh: RATE must be a whole number of calls per second (0: as fast as answers come), not '$RATE'" >&2; exit 1; }
 command -v perf >/dev/null || { echo "profile.sh: perf is needed (apt-get install linux-perf or linux-tools)" >&2; exit 1; }
 [[ -f $BUILD_DIR/plugins/manifest.json ]] || { echo "profile.sh: run make host plugins first (BUILD_DIR=$BUILD_DIR)" >&2; exit 1; }
 w=$(mktemp -d)
@@ -65,9 +69,9 @@ for _ in $(seq 100); do
 	taskset -c 0 "$w/toolcall" -mode raw -url "$url" -clients 1 -duration 100ms >/dev/null 2>&1 && break
 	sleep 0.1
 done
-echo "warming up, then recording 10 s of $store under 32 clients..." >&2
-taskset -c 0 "$w/toolcall" -mode raw -url "$url" -clients 32 -duration 3s >/dev/null
-taskset -c 0 "$w/toolcall" -mode raw -url "$url" -clients 32 -duration 14s >"$w/load.out" &
+echo "warming up, then recording 10 s of $store under 32 clients (rate $RATE; 0: as fast as answers come)..." >&2
+taskset -c 0 "$w/toolcall" -mode raw -url "$url" -clients 32 -duration 3s -rate "$RATE" >/dev/null
+taskset -c 0 "$w/toolcall" -mode raw -url "$url" -clients 32 -duration 14s -rate "$RATE" >"$w/load.out" &
 load=$!
 sleep 2
 perf record -F 1999 -g -p "$gh" -o "$out" -- sleep 10 2>/dev/null

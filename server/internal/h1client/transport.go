@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/server/internal/h1server"
+	"github.com/gatehouse-dev/gatehouse/internal/rawpoll"
 )
 
 // Transport is the upstream client for plain-http endpoints: HTTP/1.1 over
@@ -85,9 +85,9 @@ func Eligible(req *http.Request) bool {
 type upConn struct {
 	addr   string // the dial address: the pool's key
 	conn   net.Conn
-	poll   *h1server.Poller // nil: not a socket; requests go through conn
-	br     *bufio.Reader    // reads c (pending first, then conn)
-	out    bytes.Buffer     // the request being sent
+	poll   *rawpoll.Poller // nil: not a socket; requests go through conn
+	br     *bufio.Reader   // reads c (pending first, then conn)
+	out    bytes.Buffer    // the request being sent
 	idleAt time.Time
 
 	// pending holds what send read with the request's write; br reads
@@ -102,7 +102,7 @@ func newConn(addr string, conn net.Conn) *upConn {
 	c := &upConn{addr: addr, conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			c.poll = h1server.NewPoller(raw)
+			c.poll = rawpoll.NewPoller(raw)
 		}
 	}
 	c.br = bufio.NewReaderSize(c, 32<<10)
@@ -120,7 +120,7 @@ func (c *upConn) Read(p []byte) (int, error) {
 }
 
 // send writes the request in c.out and waits for the first bytes of the
-// answer, with h1server.Poller.WriteThenRead on a socket (no read that can only
+// answer, with rawpoll.Poller.WriteThenRead on a socket (no read that can only
 // fail between the request and its answer), plainly otherwise; the answer
 // is then read through br. wrote reports whether the whole request went
 // out.

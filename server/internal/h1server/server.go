@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/rawpoll"
 )
 
 // Server serves plain HTTP/1.1 itself and hands every other connection,
@@ -152,7 +154,7 @@ type conn struct {
 
 	exchange Exchange // the request being offered to Server.Direct
 
-	poll *Poller // nil: not a socket
+	poll *rawpoll.Poller // nil: not a socket
 	// pendingOut is a complete response not written yet: the next wait
 	// for a request writes it first.
 	pendingOut []byte
@@ -258,7 +260,7 @@ func (c *conn) serve() {
 	handedOff, announced := false, false
 	if sc, ok := c.rwc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			c.poll = NewPoller(raw)
+			c.poll = rawpoll.NewPoller(raw)
 		}
 	}
 	defer func() {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/internal/rawpoll"
 )
 
 // appendConn is the connection that batches of appends take on a
@@ -24,12 +26,19 @@ import (
 // call's append cost 37 allocations (1.5 KB) and a system call that
 // checks the pooled connection, on every tools/call answer stored.
 //
+// On a socket a batch is written and its answer awaited with
+// rawpoll.Poller (no system call the scheduler is told about: with the
+// plain conn.Write its monitor took the P from the leader during the
+// write, about once in four calls, and handed it to another thread).
+//
 // The appendQueue's leader uses it, one batch at a time; Close may come
 // from another goroutine.
 type appendConn struct {
 	mu     sync.Mutex
 	client *redis.Client // the client whose options conn was dialled with
 	conn   net.Conn
+	poll   *rawpoll.Poller // nil: conn is not a socket (TLS); batches go through conn
+	in     *firstReader    // what r reads: the answer's first bytes, then conn
 	r      *bufio.Reader
 	w      []byte        // the batch being written (reused up to maxKeptBatch)
 	cmds   []sentCommand // the batch's commands, in order
@@ -137,15 +146,8 @@ func (ac *appendConn) encode(ttl int64, batch []*pendingAppend) {
 // exchange writes the transaction and reads its answers into batch; read
 // reports whether any byte of an answer came back.
 func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
-	o := ac.client.Options()
-	if o.WriteTimeout > 0 {
-		_ = ac.conn.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
-	}
-	if _, err := ac.conn.Write(ac.w); err != nil {
+	if err := ac.write(); err != nil {
 		return false, err
-	}
-	if o.ReadTimeout > 0 {
-		_ = ac.conn.SetReadDeadline(time.Now().Add(o.ReadTimeout))
 	}
 	for _, a := range batch {
 		a.err, a.pushed, a.listed = nil, 0, 0
@@ -154,7 +156,7 @@ func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
 	// command.
 	line, err := ac.line()
 	if err != nil {
-		return false, err
+		return true, err
 	}
 	multiErr := replyErr(line)
 	for _, c := range ac.cmds {
@@ -222,6 +224,56 @@ func (ac *appendConn) exchange(batch []*pendingAppend) (read bool, err error) {
 		}
 	}
 	return true, nil
+}
+
+// write sends ac.w and, on a socket, waits for the first bytes of the
+// answer (ac.in then holds them), within the client's write and read
+// timeouts. An error means no byte of the answer came back.
+func (ac *appendConn) write() error {
+	o := ac.client.Options()
+	rest := ac.w
+	if ac.poll != nil {
+		if o.ReadTimeout > 0 {
+			_ = ac.conn.SetReadDeadline(time.Now().Add(o.ReadTimeout))
+		}
+		var n int
+		var err error
+		rest, n, err = ac.poll.WriteThenRead(ac.w, ac.in.first[:])
+		if len(rest) == 0 {
+			ac.in.pending = ac.in.first[:n]
+			return err
+		}
+		// The socket did not take the whole batch at once: the rest the
+		// plain way.
+	}
+	if o.WriteTimeout > 0 {
+		_ = ac.conn.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
+	}
+	if _, err := ac.conn.Write(rest); err != nil {
+		return err
+	}
+	if o.ReadTimeout > 0 {
+		_ = ac.conn.SetReadDeadline(time.Now().Add(o.ReadTimeout))
+	}
+	_, err := ac.r.Peek(1)
+	return err
+}
+
+// firstReader reads the bytes WriteThenRead read with the batch's write,
+// then the connection.
+type firstReader struct {
+	conn    net.Conn
+	first   [4096]byte
+	pending []byte
+}
+
+func (r *firstReader) Read(p []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	return r.conn.Read(p)
 }
 
 // line reads one RESP line without its CRLF; the slice is valid until
@@ -305,7 +357,13 @@ func (ac *appendConn) dial(ctx context.Context) error {
 		w = appendBulk(appendBulk(append(w, "*2\r\n"...), "SELECT"), strconv.Itoa(o.DB))
 		replies++
 	}
-	ac.conn, ac.r = conn, bufio.NewReaderSize(conn, 4096)
+	ac.conn, ac.in, ac.poll = conn, &firstReader{conn: conn}, nil
+	ac.r = bufio.NewReaderSize(ac.in, 4096)
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			ac.poll = rawpoll.NewPoller(raw)
+		}
+	}
 	if replies == 0 {
 		return nil
 	}
@@ -343,7 +401,7 @@ func (ac *appendConn) Close() {
 func (ac *appendConn) closeLocked() {
 	if ac.conn != nil {
 		_ = ac.conn.Close()
-		ac.conn, ac.r = nil, nil
+		ac.conn, ac.r, ac.in, ac.poll = nil, nil, nil, nil
 	}
 }
 

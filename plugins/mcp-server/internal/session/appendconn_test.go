@@ -183,3 +183,73 @@ func TestAppendsFollowTheDialerAfterARefusal(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
 }
+
+// hiddenSocket is a connection that is not a syscall.Conn, as a TLS
+// connection is not.
+type hiddenSocket struct{ net.Conn }
+
+// Appends are stored whatever the dialer's connection is: a socket,
+// written and awaited without a system call the scheduler is told about;
+// one that is not (TLS), through its own Write and Read; and a batch
+// larger than the socket takes at once, whose rest goes the plain way.
+func TestAppendsOnEveryKindOfConnection(t *testing.T) {
+	srv := redistest.Start(t)
+	big := []byte(strings.Repeat("x", 1<<20))
+	for _, tc := range []struct {
+		name   string
+		wrap   func(net.Conn) net.Conn
+		event  []byte
+		socket bool
+	}{
+		{"socket", func(c net.Conn) net.Conn { return c }, []byte("answer"), true},
+		{"not a socket", func(c net.Conn) net.Conn { return hiddenSocket{c} }, []byte("answer"), false},
+		{"batch larger than the socket's buffer", func(c net.Conn) net.Conn {
+			_ = c.(*net.TCPConn).SetWriteBuffer(4096)
+			return c
+		}, big, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := redis.NewClient(&redis.Options{Addr: srv.Addr, Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				var d net.Dialer
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return tc.wrap(c), nil
+			}})
+			t.Cleanup(func() { _ = rc.Close() })
+			es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+			t.Cleanup(es.Close)
+			ctx := context.Background()
+			for i := range 3 {
+				require.NoError(t, es.OpenAppend(ctx, "sess", fmt.Sprint("call-", tc.name, i), tc.event))
+			}
+			es.conn.mu.Lock()
+			require.Equal(t, tc.socket, es.conn.poll != nil, "written with rawpoll on a socket only")
+			es.conn.mu.Unlock()
+			for i := range 3 {
+				got, err := collect(t, es.After(ctx, "sess", fmt.Sprint("call-", tc.name, i), -1))
+				require.NoError(t, err)
+				require.Equal(t, []string{string(tc.event)}, got)
+			}
+		})
+	}
+}
+
+// A Redis that takes no commands holds an append no longer than the
+// client's read timeout, on a socket too (where the wait is rawpoll's).
+func TestAppendsWaitNoLongerThanTheReadTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = rc.Close() })
+	es := NewEventStore(func() redis.UniversalClient { return rc }, NewMemory(memstore.New(0)), time.Minute, 1000)
+	t.Cleanup(es.Close)
+	ctx := context.Background()
+	require.NoError(t, es.OpenAppend(ctx, "sess", "first", []byte("one")), "the connection is dialled")
+	require.NoError(t, srv.Client().Do(ctx, "CLIENT", "PAUSE", "3000", "ALL").Err())
+	t.Cleanup(func() { _ = srv.Client().Do(ctx, "CLIENT", "UNPAUSE").Err() })
+	start := time.Now()
+	err := es.OpenAppend(ctx, "sess", "second", []byte("two"))
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.Less(t, time.Since(start), 2*time.Second, "given up after the read timeout, not when Redis came back")
+}

@@ -1,4 +1,4 @@
-package h1server
+package rawpoll
 
 import (
 	"io"

@@ -1,4 +1,14 @@
-package h1server
+// Package rawpoll writes to and reads from non-blocking sockets without
+// telling Go's scheduler that a system call began: the gateway's client
+// and upstream connections (h1server, h1client) and the MCP event store's
+// Redis connection use it. On a loaded gateway the scheduler's monitor
+// otherwise takes the P away from a goroutine in such a call and hands it
+// to another thread — futex wake-ups, a thread spinning, context switches
+// — for calls that return at once anyway.
+//
+// It is a library both the host and the plugins link, not a contract
+// between them: no value crosses from one to the other through it.
+package rawpoll
 
 import (
 	"io"
