@@ -117,7 +117,7 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 		values[i] = h.value
 		req.Header[h.key] = values[i : i+1 : i+1]
 	}
-	resp, err := client.Do(req)
+	resp, err := send(client, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
@@ -145,6 +145,35 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 }
 
 func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
+
+// send sends req as client.Do does. A GET or HEAD goes to the client's
+// transport itself: client.Do copies every request's headers and URL to be
+// ready for a redirect (~5 allocations per call). When the answer is a
+// redirect, the request is sent again through client.Do, which follows it
+// (same origin only, see sameOriginRedirects): such a GET or HEAD reaches
+// the upstream twice, as a client's retry would. Other methods, a URL with
+// user info (client.Do sends it as Basic auth) and a client with a cookie
+// jar take client.Do.
+func send(client *http.Client, req *http.Request) (*http.Response, error) {
+	if (req.Method != http.MethodGet && req.Method != http.MethodHead) || req.URL.User != nil || client.Jar != nil {
+		return client.Do(req)
+	}
+	rt := client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		_, _ = io.CopyN(io.Discard, resp.Body, 2<<10)
+		_ = resp.Body.Close()
+		return client.Do(req)
+	}
+	return resp, nil
+}
 
 // redirectClients keeps the last client a Server called with and its
 // sameOriginRedirects copy, made once rather than per call (the host

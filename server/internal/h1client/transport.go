@@ -89,6 +89,9 @@ type upConn struct {
 	br     *bufio.Reader   // reads c (pending first, then conn)
 	out    bytes.Buffer    // the request being sent
 	idleAt time.Time
+	// abort fails the read or write in progress on conn: the hook of a
+	// cancelled request's context, made once per connection.
+	abort func()
 
 	// pending holds what send read with the request's write; br reads
 	// it before the connection.
@@ -100,6 +103,7 @@ type upConn struct {
 
 func newConn(addr string, conn net.Conn) *upConn {
 	c := &upConn{addr: addr, conn: conn}
+	c.abort = func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) }
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.poll = rawpoll.NewPoller(raw)
@@ -240,7 +244,7 @@ func (t *Transport) exchange(c *upConn, req *http.Request, opts *Options) (*http
 	// fails any read or write in progress.
 	stop := notCancelled
 	if !opts.HandlerScoped && ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+		stop = context.AfterFunc(ctx, c.abort)
 	}
 	c.out.Reset()
 	if err := writeRequest(&c.out, req); err != nil {
@@ -332,7 +336,7 @@ func (t *Transport) answer(c *upConn, req *http.Request, opts *Options, stop fun
 			// may stream after the handler's first flush, from which on
 			// the engine cancels the context when the client leaves: the
 			// body's reads stop then.
-			stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+			stop = context.AfterFunc(ctx, c.abort)
 		}
 	}
 	b := &respBody{t: t, c: c, rc: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
