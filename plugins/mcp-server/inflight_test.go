@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/stretchr/testify/require"
@@ -94,4 +96,38 @@ func TestWorkersRunEveryCallAndEndWithTheInstance(t *testing.T) {
 	require.Equal(t, int64(120), ran.Load())
 	cancel()
 	wg.Wait()
+}
+
+// A worker that keeps getting calls serves them all; once the calls stop
+// it ends by itself, within twice its idle time.
+func TestWorkersEndWhenIdle(t *testing.T) {
+	var wg sync.WaitGroup
+	p := newWorkers(t.Context(), &wg)
+	p.idle = 200 * time.Millisecond
+	goroutine := func() string { // "goroutine N"
+		var buf [64]byte
+		s := string(buf[:runtime.Stack(buf[:], false)])
+		return s[:strings.Index(s, " [")]
+	}
+	var mu sync.Mutex
+	ran := map[string]int{}
+	for range 25 { // a call every 20 ms for 500 ms: two and a half idle periods
+		done := make(chan struct{})
+		p.run(func() {
+			mu.Lock()
+			ran[goroutine()]++
+			mu.Unlock()
+			close(done)
+		})
+		<-done
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Len(t, ran, 1, "one worker served every call: %v", ran)
+	ended := make(chan struct{})
+	go func() { wg.Wait(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the idle worker did not end")
+	}
 }

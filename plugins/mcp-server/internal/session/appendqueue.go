@@ -82,7 +82,10 @@ func (q *appendQueue) do(ctx context.Context, rc redis.UniversalClient, s *Event
 		a.err = errNotSent
 	}
 	defer q.handOff(batch)
-	s.sendBatch(context.WithoutCancel(ctx), rc, batch)
+	if ctx.Done() != nil { // not one already without cancellation
+		ctx = context.WithoutCancel(ctx)
+	}
+	s.sendBatch(ctx, rc, batch)
 }
 
 // errNotSent is the result of an append whose batch was not sent.
