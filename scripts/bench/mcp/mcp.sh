@@ -318,10 +318,12 @@ bench_toolcall() {
 	[[ " $MODES " == *" raw "* ]] || fixed_targets+=("${targets[-1]}")
 
 	# one NAME PID MODE URL [RATE]: prints "NAME rps p50 p90 p99 max errors calls cpu_us_per_call
-	# redis_cpu_us_per_call calls_per_transaction" (the last two "-" for a target without Redis).
+	# redis_cpu_us_per_call calls_per_transaction load_us_per_call upstream_us_per_call" (Redis's two
+	# "-" for a target without Redis; load: the toolcall clients' own CPU time per call).
 	one() {
-		local name=$1 pid=$2 mode=$3 url=$4 rate=${5:-0} line c0 c1 r0=0 r1=0 x0=0 x1=0
+		local name=$1 pid=$2 mode=$3 url=$4 rate=${5:-0} line c0 c1 r0=0 r1=0 x0=0 x1=0 u0 u1
 		c0=$(cpu_ticks "$pid")
+		u0=$(cpu_ticks "$upstream_pid")
 		if [[ $name == *redis ]]; then r0=$(cpu_ticks "$redis_pid"); x0=$(redis_transactions); fi
 		line=$(taskset -c "$LOAD_CPUS" "$work/toolcall" -mode "$mode" -url "$url" -header 'x-api-key: bench-key' \
 			-clients "$CLIENTS" -duration "$DURATION" -rate "$rate" 2>>"$work/toolcall.err") || {
@@ -330,15 +332,17 @@ bench_toolcall() {
 			exit 1
 		}
 		c1=$(cpu_ticks "$pid")
+		u1=$(cpu_ticks "$upstream_pid")
 		if [[ $name == *redis ]]; then r1=$(cpu_ticks "$redis_pid"); x1=$(redis_transactions); fi
 		if [[ $(awk '{ print $6 }' <<<"$line") != 0 ]]; then
 			echo "mcp.sh: $name had errors: $line" >&2
 			cat "$work/toolcall.err" >&2
 			exit 1
 		fi
-		awk -v name="$name" -v dt="$((c1 - c0))" -v rdt="$((r1 - r0))" -v tx="$((x1 - x0))" -v hz="$ticks_per_s" \
-			'{ printf "%s %s %.0f", name, $0, dt / hz * 1e6 / $7
-			   if (tx > 0) printf " %.0f %.1f\n", rdt / hz * 1e6 / $7, $7 / tx; else printf " - -\n" }' <<<"$line"
+		awk -v name="$name" -v dt="$((c1 - c0))" -v rdt="$((r1 - r0))" -v tx="$((x1 - x0))" -v udt="$((u1 - u0))" -v hz="$ticks_per_s" \
+			'{ printf "%s %s %s %s %s %s %s %s %.0f", name, $1, $2, $3, $4, $5, $6, $7, dt / hz * 1e6 / $7
+			   if (tx > 0) printf " %.0f %.1f", rdt / hz * 1e6 / $7, $7 / tx; else printf " - -"
+			   printf " %.0f %.0f\n", $8, udt / hz * 1e6 / $7 }' <<<"$line"
 	}
 
 	echo "toolcall: warming up..." >&2
@@ -422,18 +426,29 @@ bench_toolcall() {
 	echo
 	echo "Fixed rate: $half calls/s (half of $ref's peak) spread over $CLIENTS clients, latency from each call's scheduled start; $ROUNDS rounds, medians"
 	echo
-	printf "| %-10s | %8s | %8s | %8s | %8s | %12s | %6s |\n" target "calls/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms" errors
-	printf "|------------|---------:|---------:|---------:|---------:|-------------:|-------:|\n"
-	local d99
+	printf "| %-10s | %8s | %8s | %8s | %8s | %12s | %6s | %14s | %15s |\n" target "calls/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms" errors "load CPUs busy" "gatehouse's busy"
+	printf "|------------|---------:|---------:|---------:|---------:|-------------:|-------:|---------------:|----------------:|\n"
+	local d99 nload ngh
 	d99=$(median_of direct 5 "$fixed")
+	nload=$(taskset -c "$LOAD_CPUS" nproc)
+	ngh=$(taskset -c "$GATEHOUSE_CPUS" nproc)
 	for t in "${fixed_targets[@]}"; do
 		t=${t%% *}
+		# Busy: the CPU time per call of what runs there, times the rate (direct runs nothing on gatehouse's
+		# CPUs; Redis counts there when it shares them).
 		awk -v t="$t" -v rps="$(median_of "$t" 2 "$fixed")" -v p50="$(median_of "$t" 3 "$fixed")" -v p90="$(median_of "$t" 4 "$fixed")" \
 			-v p99="$(median_of "$t" 5 "$fixed")" -v d="$d99" -v e="$(awk -v t="$t" '$1 == t { s += $7 } END { print s + 0 }' "$fixed")" \
-			'BEGIN { printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.3f | %12.3f | %6d |\n", t, rps, p50, p90, p99, p99 - d, e }'
+			-v cpu="$(median_of "$t" 9 "$fixed")" -v rcpu="$(median_of "$t" 10 "$fixed")" -v gen="$(median_of "$t" 12 "$fixed")" \
+			-v up="$(median_of "$t" 13 "$fixed")" -v nload="$nload" -v ngh="$ngh" -v shared="$([[ $REDIS_CPUS == "$GATEHOUSE_CPUS" ]] && echo 1 || echo 0)" \
+			'BEGIN { lb = sprintf("%.0f %%", (gen + up) * rps / 1e4 / nload)
+			         gb = (t == "direct") ? "–" : sprintf("%.0f %%", (cpu + (shared ? rcpu : 0)) * rps / 1e4 / ngh)
+			         printf "| %-10s | %8.0f | %8.3f | %8.3f | %8.3f | %12.3f | %6d | %14s | %15s |\n", t, rps, p50, p90, p99, p99 - d, e, lb, gb }'
 	done
 	echo
-	echo "every run (name calls/s p50 p90 p99 max errors calls cpu-µs/call redis-cpu-µs/call calls-per-tx):"
+	echo "load CPUs busy: the toolcall clients' and the REST upstream's CPU time per call, times the rate, over CPUs '$LOAD_CPUS';"
+	echo "gatehouse's busy: the target's (and Redis's, when it shares them) over CPUs '$GATEHOUSE_CPUS'. A queue forms well below 100 %."
+	echo
+	echo "every run (name calls/s p50 p90 p99 max errors calls cpu-µs/call redis-cpu-µs/call calls-per-tx load-µs/call upstream-µs/call):"
 	sed 's/^/  peak  /' "$peak"
 	sed 's/^/  fixed /' "$fixed"
 	stop "$mem_pid" "$red_pid" "$sdk_pid" "$nginx_pid" $base_mem_pid $base_red_pid

@@ -23,7 +23,11 @@
 // Every answer is checked: HTTP 200, a result with -expect in its text and
 // no isError. Output, one line:
 //
-//	achieved_rps p50_ms p90_ms p99_ms max_ms errors calls
+//	achieved_rps p50_ms p90_ms p99_ms max_ms errors calls cpu_us_per_call
+//
+// cpu_us_per_call is this process's own CPU time (user and system) while
+// the clock ran, per call: what the load costs the load CPUs besides the
+// upstream.
 package main
 
 import (
@@ -41,6 +45,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -146,6 +151,7 @@ func run(c config) error {
 		}
 	}
 
+	cpu0 := cpuTime()
 	start := time.Now()
 	if c.rate == 0 {
 		deadline := start.Add(c.duration)
@@ -190,6 +196,7 @@ func run(c config) error {
 		wg.Wait()
 	}
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 
 	for _, m := range firstErrs {
 		fmt.Fprintln(os.Stderr, "toolcall: error:", m)
@@ -202,9 +209,19 @@ func run(c config) error {
 		i := min(len(lat)-1, int(p*float64(len(lat))))
 		return float64(lat[i]) / float64(time.Millisecond)
 	}
-	fmt.Printf("%.0f %.3f %.3f %.3f %.3f %d %d\n", float64(len(lat))/elapsed.Seconds(),
-		pct(0.50), pct(0.90), pct(0.99), float64(lat[len(lat)-1])/float64(time.Millisecond), errs, len(lat))
+	fmt.Printf("%.0f %.3f %.3f %.3f %.3f %d %d %.1f\n", float64(len(lat))/elapsed.Seconds(),
+		pct(0.50), pct(0.90), pct(0.99), float64(lat[len(lat)-1])/float64(time.Millisecond), errs, len(lat),
+		float64(cpu.Microseconds())/float64(len(lat)))
 	return nil
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func newCaller(ctx context.Context, c config, hc *http.Client) (caller, error) {
