@@ -6,7 +6,8 @@
 #             mcp-openweather.yaml, get_weather) over Streamable HTTP with a
 #             session per client, vs the same REST call made directly, CLIENTS
 #             concurrent clients, interleaved rounds, medians; then the same
-#             at a fixed rate (half of the MCP peak) for the added p99. The Go
+#             at a fixed rate (half of the MCP peak) for the added p99, with
+#             how busy the load's CPUs and gatehouse's are at that rate. The Go
 #             SDK alone serving the same tool (sdkfloor) is measured alongside,
 #             and so is nginx (Debian's nginx-light) on gatehouse's CPUs as a
 #             plain reverse proxy of the same REST call (nginx-hop): what one
