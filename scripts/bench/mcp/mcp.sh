@@ -41,6 +41,8 @@
 #                   session, and the numbers of sessions measured at once
 #   BASELINE_DIR=  toolcall: another build directory (say, of main) measured in the
 #                   same run as base-memory / base-redis, for before → after ratios
+#   FIXED_RATE=<n> toolcall: the fixed-rate phase's calls/s instead of half of the
+#                   Redis peak (a rate the load's CPUs can carry; see the busy columns)
 #   BASE_PORT=18301 ports BASE_PORT … BASE_PORT+17 (never 8080/8001/6379)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -63,6 +65,10 @@ SSE_STORES=${SSE_STORES:-redis}
 MESSAGES=${MESSAGES:-2000}
 HANDOFF_SESSIONS=${HANDOFF_SESSIONS:-1 16}
 BASE_PORT=${BASE_PORT:-18301}
+if [[ -n ${FIXED_RATE:-} && ! ${FIXED_RATE} =~ ^[1-9][0-9]*$ ]]; then
+	echo "mcp.sh: FIXED_RATE=$FIXED_RATE: give calls per second as a whole number (say 3000), or leave it unset for half of the Redis peak" >&2
+	exit 2
+fi
 UPSTREAM_PORT=$BASE_PORT
 REDIS_PORT=$((BASE_PORT + 1))
 # gatehouse instances: gateway port, console port = gateway + 1
@@ -361,10 +367,13 @@ bench_toolcall() {
 	done
 	local ref=raw-redis
 	[[ " $MODES " == *" raw "* ]] || ref=${targets[-1]%% *}
-	local half
+	local half rate_what="half of $ref's peak"
 	half=$(awk -v r="$(median_of "$ref" 2 "$peak")" 'BEGIN { printf "%d", r / 2 }')
+	if [[ -n ${FIXED_RATE:-} ]]; then
+		half=$FIXED_RATE rate_what="FIXED_RATE; $ref's peak $(median_of "$ref" 2 "$peak")"
+	fi
 	for round in $(seq "$ROUNDS"); do
-		echo "toolcall: round $round/$ROUNDS at $half calls/s (half of $ref's peak), $DURATION each..." >&2
+		echo "toolcall: round $round/$ROUNDS at $half calls/s ($rate_what), $DURATION each..." >&2
 		for t in "${fixed_targets[@]}"; do one $t "$half" >>"$fixed"; done
 	done
 
@@ -425,7 +434,7 @@ bench_toolcall() {
 	echo "Redis µs/call: the Redis server's CPU time per call (it shares gatehouse's CPUs); calls per tx: calls per MULTI … EXEC"
 	echo "transaction, from Redis's INFO commandstats (one per call when each answer is stored alone)."
 	echo
-	echo "Fixed rate: $half calls/s (half of $ref's peak) spread over $CLIENTS clients, latency from each call's scheduled start; $ROUNDS rounds, medians"
+	echo "Fixed rate: $half calls/s ($rate_what) spread over $CLIENTS clients, latency from each call's scheduled start; $ROUNDS rounds, medians"
 	echo
 	printf "| %-10s | %8s | %8s | %8s | %8s | %12s | %6s | %14s | %15s |\n" target "calls/s" "p50 ms" "p90 ms" "p99 ms" "added p99 ms" errors "load CPUs busy" "gatehouse's busy"
 	printf "|------------|---------:|---------:|---------:|---------:|-------------:|-------:|---------------:|----------------:|\n"
