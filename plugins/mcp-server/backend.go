@@ -58,6 +58,12 @@ func (b *restTools) options(o *mcp.ServerOptions) {
 	o.Capabilities = &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
 }
 
+// callContext makes the context of one fast call: the deadline restmcp
+// gives a call with the host's client, so that the call makes none.
+func (b *restTools) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return b.rest.CallContext(parent, b.in.host.HTTPClient())
+}
+
 func (b *restTools) register(s *mcp.Server) (err error) {
 	defer func() {
 		// AddTool panics on a schema it cannot use.

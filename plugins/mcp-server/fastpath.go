@@ -347,10 +347,11 @@ type inflight struct {
 // that unregisters it (once, however often it is called). The context has
 // the values of the client's request req (identity) but not its end —
 // like the SDK's, the call runs on for a client that resumes —, and ends
-// when instance ends or the call is unregistered. It reports false when a
-// call with id is in flight. Unregister a call before its answer leaves:
-// a client may reuse the id as soon as it has the answer.
-func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.Context, func(), bool) {
+// when instance ends or the call is unregistered; cc makes it (with the
+// tool call's deadline). It reports false when a call with id is in
+// flight. Unregister a call before its answer leaves: a client may reuse
+// the id as soon as it has the answer.
+func (f *inflight) start(req, instance context.Context, id jsonrpc.ID, cc callContexts) (context.Context, func(), bool) {
 	key := id.Raw()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -362,7 +363,7 @@ func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.
 	}
 	// A child of instance's context: it leaves instance's list when the
 	// call ends, as a callback registered on instance would have to.
-	ctx, cancel := context.WithCancel(valuesOf{Context: instance, values: req})
+	ctx, cancel := cc.callContext(valuesOf{Context: instance, values: req})
 	f.calls[key] = cancel
 	ended := false
 	return ctx, func() {
@@ -374,6 +375,12 @@ func (f *inflight) start(req, instance context.Context, id jsonrpc.ID) (context.
 		f.mu.Unlock()
 		cancel()
 	}, true
+}
+
+// callContexts make the context of one call from its parent (a tool call's,
+// with its deadline: restTools).
+type callContexts interface {
+	callContext(parent context.Context) (context.Context, context.CancelFunc)
 }
 
 // valuesOf is a context that ends with Context (an instance's) and has
@@ -455,7 +462,7 @@ var primeTimers = sync.Pool{New: func() any {
 // JSON response mode. The call goes on when the client's request ends
 // (drain, disconnect); its answer then waits in the event store.
 func (in *instance) serveFastPOST(w http.ResponseWriter, r *http.Request, s *localSession, c fastCall) {
-	ctx, done, ok := s.fast.start(r.Context(), in.ctx, c.id)
+	ctx, done, ok := s.fast.start(r.Context(), in.ctx, c.id, in.backend.(*restTools))
 	if !ok {
 		sdkJSONRPCError(w, http.StatusBadRequest, c.id, &jsonrpc.Error{
 			Code:    jsonrpc.CodeInvalidRequest,
@@ -760,7 +767,7 @@ func fastID(raw json.RawMessage) (jsonrpc.ID, bool) {
 // answer is a message event on the session's stream, as the SDK writes
 // it. It does not block.
 func (in *instance) serveFastLegacy(r context.Context, s *localSession, st *legacysse.Stream, c fastCall, h http.Header) bool {
-	ctx, done, ok := s.fast.start(r, in.ctx, c.id)
+	ctx, done, ok := s.fast.start(r, in.ctx, c.id, in.backend.(*restTools))
 	if !ok {
 		return false // the SDK answers a repeated id
 	}

@@ -556,3 +556,33 @@ func TestFastCallIDIsFreeOnceAnswered(t *testing.T) {
 	}
 	require.EqualValues(t, 2000, g.inst.fastServed.Load(), "served by the fast path")
 }
+
+// A call that outlives the server's timeout answers the same on both
+// paths: a tool error naming the timeout (the fast path's call context
+// carries the deadline; the call makes none of its own).
+func TestFastPathTimesOutAsTheSDK(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	def := func(fast bool) string {
+		return fmt.Sprintf(`{"name":"weather","server":{"name":"weather","timeout":200},"toolCallFastPath":%t,
+			"tools":[{"name":"slow","description":"never answers in time","requestTemplate":{"url":%q,"method":"GET"}}]}`, fast, slow.URL+"/slow")
+	}
+	fast := startGateway(t, newTestHost(t, "gw", nil), def(true), testOptions())
+	sdk := startGateway(t, newTestHost(t, "gw", nil), def(false), testOptions())
+	steps := []step{
+		{method: http.MethodPost, body: initializeFor("2025-11-25"), session: "none", version: "-"},
+		{method: http.MethodPost, body: `{"jsonrpc":"2.0","method":"notifications/initialized"}`},
+		{method: http.MethodPost, body: call(1, `{"name":"slow"}`)},
+	}
+	f := runSequence(t, fast, "2025-11-25", steps)
+	s := runSequence(t, sdk, "2025-11-25", steps)
+	require.Equal(t, s.lines, f.lines)
+	require.Contains(t, strings.Join(f.lines, "\n"), `did not answer within 200 ms (server.timeout)`)
+	require.Contains(t, strings.Join(f.lines, "\n"), `"isError":true`)
+	require.EqualValues(t, 1, fast.inst.fastServed.Load(), "served by the fast path")
+}

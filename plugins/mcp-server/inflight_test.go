@@ -27,7 +27,7 @@ func TestFastCallsReleaseTheInstanceContext(t *testing.T) {
 	start := func(i int) (context.Context, func()) {
 		id, err := jsonrpc.MakeID(float64(i))
 		require.NoError(t, err)
-		ctx, done, ok := f.start(req, instance, id)
+		ctx, done, ok := f.start(req, instance, id, cancelOnly{})
 		require.True(t, ok)
 		return ctx, done
 	}
@@ -58,7 +58,7 @@ func TestFastCallsReleaseTheInstanceContext(t *testing.T) {
 	require.Equal(t, "identity", running[0].Value(key{}), "the request's values")
 	id5, err := jsonrpc.MakeID(float64(5))
 	require.NoError(t, err)
-	_, _, ok := f.start(req, instance, id5)
+	_, _, ok := f.start(req, instance, id5, cancelOnly{})
 	require.False(t, ok, "a repeated id is refused while its call runs")
 	end()
 	for _, ctx := range running {
@@ -130,4 +130,11 @@ func TestWorkersEndWhenIdle(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("the idle worker did not end")
 	}
+}
+
+// cancelOnly makes a call's context without a deadline.
+type cancelOnly struct{}
+
+func (cancelOnly) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(parent)
 }

@@ -78,23 +78,24 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 		}
 		return errorResult(0, err.Error()), nil
 	}
+	// The call's deadline is a context's: http.Client's own Timeout, with
+	// a transport other than http.Transport, starts a goroutine and a
+	// timer per request. When ctx ends sooner (CallContext made it), a
+	// deadline of the call's own would never be the first to pass.
+	timeout := s.timeout(client)
 	if client == nil {
 		client = http.DefaultClient
 	}
-	// The call's deadline is a context's: http.Client's own Timeout, with
-	// a transport other than http.Transport, starts a goroutine and a
-	// timer per request.
-	timeout := client.Timeout
-	if ms := s.def.Server.Timeout; ms > 0 {
-		timeout = time.Duration(ms) * time.Millisecond
-	}
 	client = s.redirects.of(client)
 	callCtx := ctx
-	if timeout > 0 {
+	if d, ok := ctx.Deadline(); timeout > 0 && (!ok || d.After(time.Now().Add(timeout))) {
 		var cancel context.CancelFunc
 		callCtx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	// gone reports whether the caller ended the call (not the call's own
+	// timeout, which is a result).
+	gone := func() bool { return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCallTimeout) }
 	var reqBody io.Reader
 	if r.Body != "" {
 		reqBody = strings.NewReader(r.Body)
@@ -119,7 +120,7 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 	}
 	resp, err := send(client, req)
 	if err != nil {
-		if ctx.Err() != nil {
+		if gone() {
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -133,7 +134,7 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 	defer resp.Body.Close()
 	body, err := readLimited(resp.Body, resp.ContentLength, MaxResponseBytes+1)
 	if err != nil {
-		if ctx.Err() != nil {
+		if gone() {
 			return nil, fmt.Errorf("call tool %q: %w", tool, ctx.Err())
 		}
 		return errorResult(resp.StatusCode, fmt.Sprintf("tool %q: upstream %s %s: reading the response failed: %v", tool, r.Method, redactURL(r.URL), err)), nil
@@ -145,6 +146,40 @@ func (s *Server) call(ctx context.Context, client *http.Client, tool string, arg
 }
 
 func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
+
+// timeout is the deadline Call gives a call with client: the server's
+// timeout (milliseconds), else the client's; 0 is none.
+func (s *Server) timeout(client *http.Client) time.Duration {
+	if ms := s.def.Server.Timeout; ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	if client == nil {
+		return http.DefaultClient.Timeout
+	}
+	return client.Timeout
+}
+
+// errCallTimeout is the cause of a CallContext's end at its deadline. It
+// reads as, and wraps, context.DeadlineExceeded (a transport may return a
+// context's cause instead of its error): every message is the one a
+// deadline of Call's own gives.
+var errCallTimeout error = callTimeout{}
+
+type callTimeout struct{}
+
+func (callTimeout) Error() string { return context.DeadlineExceeded.Error() }
+func (callTimeout) Unwrap() error { return context.DeadlineExceeded }
+
+// CallContext returns parent, cancellable and with the deadline Call gives
+// a call with client, for a caller that makes a context for one call
+// anyway: Call then sets no deadline of its own (a context and a timer
+// fewer), and reports that deadline passing as its own timeout, a result.
+func (s *Server) CallContext(parent context.Context, client *http.Client) (context.Context, context.CancelFunc) {
+	if timeout := s.timeout(client); timeout > 0 {
+		return context.WithDeadlineCause(parent, time.Now().Add(timeout), errCallTimeout)
+	}
+	return context.WithCancel(parent)
+}
 
 // send sends req as client.Do does. A GET or HEAD goes to the client's
 // transport itself: client.Do copies every request's headers and URL to be

@@ -228,6 +228,41 @@ tools:
 	require.Equal(t, 200*time.Millisecond, client.Timeout, "the caller's client is not changed")
 }
 
+// A call in a CallContext ends at the same time and with the same result
+// as with the deadline Call gives itself; the caller ending it early is
+// still the caller's error.
+func TestCallInACallContext(t *testing.T) {
+	base, reqs := upstream(t)
+	s := serverFor(t, base, `
+server: {name: timeouts}
+tools:
+- name: slow
+  requestTemplate: {url: "{{.config.base}}/slow"}
+- name: stall
+  requestTemplate: {url: "{{.config.base}}/stall"}
+`)
+	client := &http.Client{Transport: &otherTransport{}, Timeout: 200 * time.Millisecond}
+	for _, tool := range []string{"slow", "stall"} {
+		own, err := s.Call(t.Context(), client, tool, nil, nil)
+		<-reqs
+		require.NoError(t, err)
+		ctx, cancel := s.CallContext(t.Context(), client)
+		d, ok := ctx.Deadline()
+		require.True(t, ok)
+		require.WithinDuration(t, time.Now().Add(200*time.Millisecond), d, 50*time.Millisecond, "the client's timeout")
+		res, err := s.Call(ctx, client, tool, nil, nil)
+		cancel()
+		<-reqs
+		require.NoError(t, err, "%s: the call's own timeout is a result", tool)
+		require.True(t, res.IsError)
+		require.Equal(t, own.Text, res.Text, tool)
+	}
+	ctx, cancel := s.CallContext(t.Context(), client)
+	go func() { <-reqs; cancel() }()
+	_, err := s.Call(ctx, client, "slow", nil, nil)
+	require.ErrorIs(t, err, context.Canceled, "the caller's cancellation is an error")
+}
+
 func TestCallUpstreamErrors(t *testing.T) {
 	base, reqs := upstream(t)
 	s := serverFor(t, base, `
