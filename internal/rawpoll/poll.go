@@ -70,6 +70,23 @@ func (p *Poller) WriteThenRead(out, in []byte) (rest []byte, n int, err error) {
 	return nil, 0, io.ErrNoProgress
 }
 
+// Reader reads the bytes WriteThenRead read with a write (First[:n], set
+// as Pending), then Conn: the source of a bufio.Reader over the answer.
+type Reader struct {
+	Conn    io.Reader
+	First   [4 << 10]byte
+	Pending []byte
+}
+
+func (r *Reader) Read(p []byte) (int, error) {
+	if len(r.Pending) > 0 {
+		n := copy(p, r.Pending)
+		r.Pending = r.Pending[n:]
+		return n, nil
+	}
+	return r.Conn.Read(p)
+}
+
 // poll is called by the poller: first to write, then each time the socket
 // may be readable. It reports whether the wait is over.
 func (p *Poller) poll(fd uintptr) bool {

@@ -126,7 +126,7 @@ func (a *Answer) Field(i int) (name, value []byte, canonical bool) {
 func (a *Answer) Done() {
 	c := a.c
 	_, _ = c.br.Discard(a.s.pos + int(a.s.length))
-	keep := !a.s.closing && c.br.Buffered() == 0 && len(c.pending) == 0
+	keep := !a.s.closing && c.br.Buffered() == 0 && len(c.in.Pending) == 0
 	a.s.buf, a.Body, a.c = nil, nil, nil
 	if keep {
 		a.t.put(c)

@@ -86,17 +86,16 @@ type upConn struct {
 	addr   string // the dial address: the pool's key
 	conn   net.Conn
 	poll   *rawpoll.Poller // nil: not a socket; requests go through conn
-	br     *bufio.Reader   // reads c (pending first, then conn)
+	br     *bufio.Reader   // reads in
 	out    bytes.Buffer    // the request being sent
 	idleAt time.Time
 	// abort fails the read or write in progress on conn: the hook of a
 	// cancelled request's context, made once per connection.
 	abort func()
 
-	// pending holds what send read with the request's write; br reads
-	// it before the connection.
-	pending []byte
-	first   [4 << 10]byte
+	// in holds what send read with the request's write; br reads it
+	// before the connection.
+	in rawpoll.Reader
 
 	answer Answer // a plain answer being read (Pending.Answer)
 }
@@ -109,18 +108,9 @@ func newConn(addr string, conn net.Conn) *upConn {
 			c.poll = rawpoll.NewPoller(raw)
 		}
 	}
-	c.br = bufio.NewReaderSize(c, 32<<10)
+	c.in.Conn = conn
+	c.br = bufio.NewReaderSize(&c.in, 32<<10)
 	return c
-}
-
-// Read serves br: the bytes send read first, then the connection.
-func (c *upConn) Read(p []byte) (int, error) {
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		return n, nil
-	}
-	return c.conn.Read(p)
 }
 
 // send writes the request in c.out and waits for the first bytes of the
@@ -132,9 +122,9 @@ func (c *upConn) send() (wrote bool, err error) {
 	b := c.out.Bytes()
 	if c.poll != nil {
 		var n int
-		b, n, err = c.poll.WriteThenRead(b, c.first[:])
+		b, n, err = c.poll.WriteThenRead(b, c.in.First[:])
 		if len(b) == 0 {
-			c.pending = c.first[:n]
+			c.in.Pending = c.in.First[:n]
 			if err != nil && failedWrite(err) {
 				return false, err
 			}
@@ -389,7 +379,7 @@ func (b *respBody) finish(clean bool) {
 	if !b.done.CompareAndSwap(false, true) {
 		return
 	}
-	if stopped := b.stop(); clean && stopped && b.keep && b.c.br.Buffered() == 0 && len(b.c.pending) == 0 {
+	if stopped := b.stop(); clean && stopped && b.keep && b.c.br.Buffered() == 0 && len(b.c.in.Pending) == 0 {
 		b.t.put(b.c)
 		return
 	}
@@ -484,7 +474,7 @@ const CheckIdleAfter = 250 * time.Millisecond
 // alive reports whether the upstream has neither closed c nor sent
 // anything unasked on it, without blocking: one non-consuming read.
 func (c *upConn) alive() bool {
-	if c.br.Buffered() > 0 || len(c.pending) > 0 {
+	if c.br.Buffered() > 0 || len(c.in.Pending) > 0 {
 		return false
 	}
 	sc, ok := c.conn.(syscall.Conn)

@@ -38,7 +38,7 @@ type appendConn struct {
 	client *redis.Client // the client whose options conn was dialled with
 	conn   net.Conn
 	poll   *rawpoll.Poller // nil: conn is not a socket (TLS); batches go through conn
-	in     *firstReader    // what r reads: the answer's first bytes, then conn
+	in     *rawpoll.Reader // what r reads: the answer's first bytes, then conn
 	r      *bufio.Reader
 	w      []byte        // the batch being written (reused up to maxKeptBatch)
 	cmds   []sentCommand // the batch's commands, in order
@@ -238,9 +238,9 @@ func (ac *appendConn) write() error {
 		}
 		var n int
 		var err error
-		rest, n, err = ac.poll.WriteThenRead(ac.w, ac.in.first[:])
+		rest, n, err = ac.poll.WriteThenRead(ac.w, ac.in.First[:])
 		if len(rest) == 0 {
-			ac.in.pending = ac.in.first[:n]
+			ac.in.Pending = ac.in.First[:n]
 			return err
 		}
 		// The socket did not take the whole batch at once: the rest the
@@ -257,23 +257,6 @@ func (ac *appendConn) write() error {
 	}
 	_, err := ac.r.Peek(1)
 	return err
-}
-
-// firstReader reads the bytes WriteThenRead read with the batch's write,
-// then the connection.
-type firstReader struct {
-	conn    net.Conn
-	first   [4096]byte
-	pending []byte
-}
-
-func (r *firstReader) Read(p []byte) (int, error) {
-	if len(r.pending) > 0 {
-		n := copy(p, r.pending)
-		r.pending = r.pending[n:]
-		return n, nil
-	}
-	return r.conn.Read(p)
 }
 
 // line reads one RESP line without its CRLF; the slice is valid until
@@ -357,7 +340,7 @@ func (ac *appendConn) dial(ctx context.Context) error {
 		w = appendBulk(appendBulk(append(w, "*2\r\n"...), "SELECT"), strconv.Itoa(o.DB))
 		replies++
 	}
-	ac.conn, ac.in, ac.poll = conn, &firstReader{conn: conn}, nil
+	ac.conn, ac.in, ac.poll = conn, &rawpoll.Reader{Conn: conn}, nil
 	ac.r = bufio.NewReaderSize(ac.in, 4096)
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
