@@ -31,7 +31,7 @@ type rig struct {
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	r := &rig{t: t, redis: testenv.StartRedis(t), dbPath: filepath.Join(t.TempDir(), "gatehouse.db"),
-		now: time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)}
+		now: testNow}
 	r.client = redis.NewClient(&redis.Options{Addr: r.redis.Addr})
 	t.Cleanup(func() { _ = r.client.Close() })
 	return r
@@ -93,7 +93,14 @@ func dbTotals(t testing.TB, st *store.Store, consumer, periodID string) store.Us
 	return store.UsageRow{}
 }
 
-const month = "m2026-12"
+// The tests count in the current periods, from the real clock: Redis
+// expires a hash 48 h after its period ends, by its own clock, and only
+// live periods are restored or topped up.
+var (
+	testNow = time.Now().UTC()
+	month   = "m" + testNow.Format("2006-01")
+	today   = "d" + testNow.Format("2006-01-02")
+)
 
 func TestRollupWritesTheCountersIntoTheDatabase(t *testing.T) {
 	ctx := context.Background()
@@ -140,7 +147,7 @@ func TestRedisLossIsRestoredWithoutLosingAnything(t *testing.T) {
 	r := newRig(t)
 	u, st := r.instance()
 	require.NoError(t, u.CheckEpoch(ctx))
-	day := "d2026-12-04"
+	day := today
 	r.spend("team-a", month, "gpt-4o", 1000, 500, 0, 7500)
 	r.spend("team-a", day, "gpt-4o", 1000, 500, 0, 7500)
 	require.NoError(t, u.TopUp(ctx, "team-a", month, 0, 5_000_000))
@@ -315,19 +322,19 @@ func TestTopUpIsInTheDatabaseAtOnce(t *testing.T) {
 	r := newRig(t)
 	u, st := r.instance()
 	// The first top-up ever restores (sets the epoch) on the way.
-	require.NoError(t, u.TopUp(ctx, "team-a", "d2026-12-04", 1000, 0))
-	require.NoError(t, u.TopUp(ctx, "team-a", "d2026-12-04", 500, 3))
-	row := dbTotals(t, st, "team-a", "d2026-12-04")
+	require.NoError(t, u.TopUp(ctx, "team-a", today, 1000, 0))
+	require.NoError(t, u.TopUp(ctx, "team-a", today, 500, 3))
+	row := dbTotals(t, st, "team-a", today)
 	require.EqualValues(t, 1500, row.TopUpTokens)
 	require.EqualValues(t, 3, row.TopUpMicros)
-	end := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC).Add(48 * time.Hour)
-	require.EqualValues(t, end.Unix(), r.client.ExpireTime(ctx, pluginapi.UsageKey("team-a", "d2026-12-04")).Val()/time.Second,
+	end := time.Date(testNow.Year(), testNow.Month(), testNow.Day()+1, 0, 0, 0, 0, time.UTC).Add(48 * time.Hour)
+	require.EqualValues(t, end.Unix(), r.client.ExpireTime(ctx, pluginapi.UsageKey("team-a", today)).Val()/time.Second,
 		"the hash expires 48 h after its period, as the plugin's")
 
 	r.redis.Stop()
-	require.ErrorIs(t, u.TopUp(ctx, "team-a", "d2026-12-04", 1, 1), ErrUnavailable)
-	require.ErrorIs(t, u.Reset(ctx, "team-a", "d2026-12-04"), ErrUnavailable)
-	require.EqualValues(t, 1500, dbTotals(t, st, "team-a", "d2026-12-04").TopUpTokens, "nothing changed")
+	require.ErrorIs(t, u.TopUp(ctx, "team-a", today, 1, 1), ErrUnavailable)
+	require.ErrorIs(t, u.Reset(ctx, "team-a", today), ErrUnavailable)
+	require.EqualValues(t, 1500, dbTotals(t, st, "team-a", today).TopUpTokens, "nothing changed")
 }
 
 func TestReadFallsBackToTheDatabase(t *testing.T) {
