@@ -97,9 +97,9 @@ func dbTotals(t testing.TB, st *store.Store, consumer, periodID string) store.Us
 // expires a hash 48 h after its period ends, by its own clock, and only
 // live periods are restored or topped up.
 var (
-	testNow = time.Now().UTC()
-	month   = "m" + testNow.Format("2006-01")
-	today   = "d" + testNow.Format("2006-01-02")
+	testNow             = time.Now().UTC()
+	month, _, _         = pluginapi.UsagePeriod(pluginapi.PeriodMonth, testNow)
+	today, _, todayEnds = pluginapi.UsagePeriod(pluginapi.PeriodDay, testNow)
 )
 
 func TestRollupWritesTheCountersIntoTheDatabase(t *testing.T) {
@@ -327,7 +327,7 @@ func TestTopUpIsInTheDatabaseAtOnce(t *testing.T) {
 	row := dbTotals(t, st, "team-a", today)
 	require.EqualValues(t, 1500, row.TopUpTokens)
 	require.EqualValues(t, 3, row.TopUpMicros)
-	end := time.Date(testNow.Year(), testNow.Month(), testNow.Day()+1, 0, 0, 0, 0, time.UTC).Add(48 * time.Hour)
+	end := todayEnds.Add(48 * time.Hour)
 	require.EqualValues(t, end.Unix(), r.client.ExpireTime(ctx, pluginapi.UsageKey("team-a", today)).Val()/time.Second,
 		"the hash expires 48 h after its period, as the plugin's")
 
